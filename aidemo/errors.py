@@ -1,0 +1,54 @@
+"""The kit's one error tree.
+
+Every error the kit raises on purpose derives from :class:`AidemoError`; SDK and
+connector errors are translated at one boundary (``raise ... from exc``) so a
+notebook shows a message that says what to fix, never a Rust stack.
+
+    AidemoError
+    ├── ConfigError            a profile, config.properties, environment or argument value is wrong
+    │   └── KeyPairError       a private key cannot be read (bad PEM, wrong or missing passphrase)
+    ├── BackendError           the chosen backend cannot be reached or used
+    │   └── LocalServiceError  the local service cannot start, stop or answer
+    ├── SqlError               a statement failed or is not supported
+    └── StreamingError         the SDK refused or failed a streaming call
+        ├── ChannelInvalidatedError  a channel was fenced or invalidated; reopen and replay
+        └── OffsetTokenError   a committed offset token the kit did not write
+"""
+
+from __future__ import annotations
+
+
+class AidemoError(Exception):
+    """Base of every error the kit raises on purpose."""
+
+
+class ConfigError(AidemoError, ValueError):
+    """A configuration value is missing or invalid; the message names the key and its source."""
+
+
+class KeyPairError(ConfigError):
+    """A private key cannot be loaded or is not an RSA key."""
+
+
+class BackendError(AidemoError):
+    """The selected backend cannot be used."""
+
+
+class LocalServiceError(BackendError):
+    """The local Snowpipe Streaming service failed to start, stop or answer."""
+
+
+class SqlError(AidemoError):
+    """A SQL statement failed or is not supported by the backend; the message names it."""
+
+
+class StreamingError(AidemoError):
+    """A Snowpipe Streaming call failed."""
+
+
+class ChannelInvalidatedError(StreamingError):
+    """The channel was invalidated (for example fenced by a newer writer)."""
+
+
+class OffsetTokenError(StreamingError):
+    """An offset token does not have the form the kit writes."""

@@ -1,0 +1,13 @@
+"""``python -m aidemo.local --home DIR``: run the local service in the foreground."""
+
+import argparse
+import logging
+
+from aidemo.local.home import ServiceHome
+from aidemo.local.service import serve
+
+parser = argparse.ArgumentParser(prog="python -m aidemo.local", description=__doc__)
+parser.add_argument("--home", help="service home directory (default: $AIDEMO_HOME or ./.aidemo)")
+args = parser.parse_args()
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+serve(ServiceHome.at(args.home))

@@ -1,0 +1,183 @@
+"""The HTTP routes of the local Snowpipe Streaming service (an ASGI app).
+
+Routes follow what the official SDK sends (see the protocol notes in the docs): hostname,
+scoped-token exchange, telemetry, pipe-info, open/drop channel, rows, bulk channel status;
+plus Snowflake's SQL API shape (``POST /api/v2/statements``) and a few ``/aidemo/v1``
+service routes (health, flush tick).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import time
+import uuid
+from urllib.parse import parse_qs
+
+import duckdb
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from aidemo.local import auth
+from aidemo.local.home import ACCOUNT, ServiceHome
+from aidemo.local.store import ServiceError, Store
+
+log = logging.getLogger("aidemo.local")
+
+PIPE_INFO_TTL_MS = 3_600_000
+KEYPAIR_JWT = "KEYPAIR_JWT"
+OAUTH = "OAUTH"
+
+
+class Service:
+    """State shared by the routes: the store, the signing secret, the account name."""
+
+    def __init__(self, home: ServiceHome, store: Store):
+        self.home = home
+        self.store = store
+        self.secret = home.token_secret.read_text()
+        self.token_ttl_s = int(os.environ.get("AIDEMO_LOCAL_TOKEN_TTL_S", auth.SCOPED_TOKEN_TTL_S))
+        self.started = time.time()
+
+    def principal(self, request: Request, *allowed: str) -> auth.Principal:
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            raise auth.AuthError("390101", "Authorization header is missing or not a Bearer token.")
+        token = header[7:].strip()
+        kind = request.headers.get("x-snowflake-authorization-token-type", OAUTH).upper()
+        if kind not in allowed:
+            raise auth.AuthError("390101", f"Authorization token type {kind} is not accepted here.")
+        if kind == KEYPAIR_JWT:
+            return auth.verify_keypair_jwt(token, ACCOUNT, self.store.user_keys())
+        return auth.verify_scoped_token(token, self.secret)
+
+
+def build_app(service: Service) -> Starlette:
+    """The ASGI application serving one :class:`Service`."""
+
+    def endpoint(*allowed: str):
+        def wrap(handler):
+            async def route(request: Request) -> Response:
+                try:
+                    principal = service.principal(request, *allowed) if allowed else None
+                    return await handler(request, principal)
+                except auth.AuthError as exc:
+                    return _error(401, exc.code, exc.message)
+                except ServiceError as exc:
+                    return _error(exc.status, exc.code, exc.message)
+                except duckdb.Error as exc:
+                    # Retrying will not fix a database error: answer 4xx so the SDK fails fast.
+                    log.exception("database error on %s", request.url.path)
+                    return _error(400, "DATABASE_ERROR", str(exc).splitlines()[0])
+            return route
+        return wrap
+
+    store = service.store
+
+    @endpoint(KEYPAIR_JWT)
+    async def hostname(request, principal):
+        return PlainTextResponse("127.0.0.1")
+
+    @endpoint(KEYPAIR_JWT)
+    async def oauth_token(request, principal):
+        form = parse_qs((await request.body()).decode())
+        scope = form.get("scope", [""])[0]
+        return PlainTextResponse(auth.issue_scoped_token(service.secret, principal, scope, service.token_ttl_s))
+
+    @endpoint(KEYPAIR_JWT, OAUTH)
+    async def telemetry(request, principal):
+        return JSONResponse({"success": True, "data": "ok"})
+
+    @endpoint(OAUTH)
+    async def pipe_action(request, principal):
+        p = request.path_params
+        name, _, action = p["pipe_action"].partition(":")
+        pipe = await run_in_threadpool(store.pipe, p["db"], p["schema"], name)
+        if action == "pipe-info":
+            return JSONResponse(_pipe_info(pipe, service.secret))
+        if action == "bulk-channel-status":
+            names = (await request.json()).get("channel_names") or []
+            statuses = await run_in_threadpool(store.channel_statuses, pipe, list(names))
+            return JSONResponse({"channel_statuses": statuses})
+        raise ServiceError(404, "NOT_FOUND", f"Unknown pipe action {action!r}.")
+
+    @endpoint(OAUTH)
+    async def channel(request, principal):
+        p = request.path_params
+        pipe = await run_in_threadpool(store.pipe, p["db"], p["schema"], p["pipe"])
+        if request.method == "DELETE":
+            token = await run_in_threadpool(store.drop_channel, pipe, p["channel"])
+            return JSONResponse({"last_committed_offset_token": token})
+        body = await request.json() if await request.body() else {}
+        token, status = await run_in_threadpool(store.open_channel, pipe, p["channel"], body.get("offset_token"))
+        return JSONResponse({"next_continuation_token": token, "channel_status": status})
+
+    @endpoint(OAUTH)
+    async def rows(request, principal):
+        p, q = request.path_params, request.query_params
+        pipe = await run_in_threadpool(store.pipe, p["db"], p["schema"], p["pipe"])
+        encoding = request.headers.get("content-encoding", "").lower()
+        if encoding not in ("", "identity", "zstd"):
+            raise ServiceError(415, "UNSUPPORTED_CONTENT_ENCODING", f"Content-Encoding {encoding!r} is not supported.")
+        token = await run_in_threadpool(
+            store.append_rows, pipe, p["channel"], q.get("continuationToken", ""), await request.body(),
+            "zstd" if encoding == "zstd" else "none", q.get("startOffsetToken"), q.get("endOffsetToken"),
+        )
+        return JSONResponse({"next_continuation_token": token})
+
+    @endpoint()
+    async def health(request, principal):
+        return JSONResponse({"status": "ok", "pid": os.getpid(), "started": service.started,
+                             "home": str(service.home.root)})
+
+    @endpoint(KEYPAIR_JWT, OAUTH)
+    async def flush_tick(request, principal):
+        p = request.path_params
+        ms = (await request.json()).get("ms")
+        if not isinstance(ms, int):
+            raise ServiceError(400, "INVALID_PARAMETER", "body must be {\"ms\": <integer milliseconds>}")
+        await run_in_threadpool(store.set_flush_tick, p["db"], p["schema"], p["pipe"], ms)
+        return JSONResponse({"pipe": p["pipe"], "flush_tick_ms": ms})
+
+    base = "/v2/streaming/databases/{db}/schemas/{schema}/pipes"
+    routes = [
+        Route("/v2/streaming/hostname", hostname, methods=["GET"]),
+        Route("/oauth/token", oauth_token, methods=["POST"]),
+        Route("/telemetry/send/sessionless", telemetry, methods=["POST"]),
+        Route(base + "/{pipe}/channels/{channel}", channel, methods=["PUT", "DELETE"]),
+        Route(base + "/{pipe_action}", pipe_action, methods=["POST"]),
+        Route("/v2/streaming/data/databases/{db}/schemas/{schema}/pipes/{pipe}/channels/{channel}/rows",
+              rows, methods=["POST"]),
+        Route("/aidemo/v1/health", health, methods=["GET"]),
+        Route("/aidemo/v1/pipes/{db}/{schema}/{pipe}/flush-tick", flush_tick, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+def _pipe_info(pipe, secret: str) -> dict:
+    now_ms = int(time.time() * 1000)
+    # Each pipe-info call gets its own stage prefix: the SDK numbers its files per client from 0.
+    location = {
+        "expiry_time_ms": now_ms + PIPE_INFO_TTL_MS,
+        "location_type": "S3",
+        "use_s3_regional_url": False,
+        "location": f"aidemo-stage/{pipe.name}/{uuid.uuid4().hex}/",
+        "region": "us-west-2",
+        "creds": {"AWS_KEY_ID": "aidemo", "AWS_SECRET_KEY": "aidemo", "AWS_TOKEN": "aidemo"},
+    }
+    key = hashlib.sha256(f"{secret}/{pipe.database}.{pipe.schema}.{pipe.name}".encode()).digest()
+    return {
+        "rowset_stage_location": location,
+        "durable_stage_location": location,
+        "encryption_info": {"pipe_key": base64.b64encode(key).decode(), "pipe_key_id": 1, "diversifier": "aidemo"},
+        "parameter_overrides": {"max_append_request_buffer_duration_ms": pipe.flush_tick_ms},
+    }

@@ -1,0 +1,93 @@
+"""Authentication as Snowflake does it for Snowpipe Streaming.
+
+A client first presents a key-pair JWT (RS256, ``iss = ACCOUNT.USER.SHA256:<fp>``,
+``sub = ACCOUNT.USER``, times in milliseconds) signed with the user's private key; the
+service checks it against the user's registered public key and trades it for a scoped
+token (a JWT whose ``exp`` is in seconds) that later calls present as ``OAUTH``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from aidemo.keys import fingerprint
+
+SCOPED_TOKEN_TTL_S = 3600
+_CLOCK_SKEW_MS = 60_000
+
+
+class AuthError(Exception):
+    """Authentication failed; ``code`` and ``message`` go into the 401 body."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: str
+    role: str | None
+
+
+def verify_keypair_jwt(token: str, account: str, public_keys: dict[str, str]) -> Principal:
+    """Check a key-pair JWT against the registered public keys (user name -> PEM)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
+    except jwt.PyJWTError as exc:
+        raise AuthError("390144", f"JWT token is invalid: {exc}") from exc
+    issuer = str(claims.get("iss", ""))
+    parts = issuer.split(".")
+    if len(parts) != 3 or not parts[2].startswith("SHA256:"):
+        raise AuthError("390144", f"JWT token is invalid: issuer {issuer!r} is not ACCOUNT.USER.SHA256:<fingerprint>")
+    acct, user, fp = parts
+    if acct.upper() != account.upper():
+        raise AuthError("390144", f"JWT token is invalid: account {acct!r} is not {account!r}")
+    if str(claims.get("sub", "")).upper() != f"{acct}.{user}".upper():
+        raise AuthError("390144", "JWT token is invalid: subject does not match issuer")
+    public_pem = public_keys.get(user.upper())
+    if public_pem is None:
+        raise AuthError("390144", f"JWT token is invalid: user {user!r} does not exist or has no RSA public key")
+    if fingerprint(public_pem) != fp:
+        raise AuthError("390144", f"JWT token is invalid: public key fingerprint {fp} is not registered for user {user!r}")
+    try:
+        jwt.decode(token, public_pem, algorithms=["RS256"], options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
+    except jwt.PyJWTError as exc:
+        raise AuthError("390144", f"JWT token is invalid: signature check failed ({exc})") from exc
+    now_ms = time.time() * 1000
+    exp = _millis(claims.get("exp"))
+    iat = _millis(claims.get("iat"))
+    if exp is None or exp < now_ms - _CLOCK_SKEW_MS:
+        raise AuthError("390144", "JWT token is invalid: expired")
+    if iat is not None and iat > now_ms + _CLOCK_SKEW_MS:
+        raise AuthError("390144", "JWT token is invalid: issued in the future")
+    scope = str(claims.get("scp", ""))
+    role = scope.split(":", 2)[2] if scope.startswith("session:role:") else None
+    return Principal(user.upper(), role)
+
+
+def issue_scoped_token(secret: str, principal: Principal, scope: str, ttl_s: int = SCOPED_TOKEN_TTL_S) -> str:
+    now = int(time.time())
+    claims = {"sub": principal.user, "role": principal.role, "scope": scope, "iat": now, "exp": now + ttl_s}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def verify_scoped_token(token: str, secret: str) -> Principal:
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"])
+    except jwt.ExpiredSignatureError as exc:
+        raise AuthError("390114", "Authentication token has expired. The user must authenticate again.") from exc
+    except jwt.PyJWTError as exc:
+        raise AuthError("390104", f"Authentication token is invalid: {exc}") from exc
+    return Principal(claims["sub"], claims.get("role"))
+
+
+def _millis(value) -> float | None:
+    if not isinstance(value, (int, float)):
+        return None
+    # The SDK sends milliseconds; tolerate seconds too (values below ~2001 in ms).
+    return value * 1000 if value < 10**11 else value

@@ -1,0 +1,200 @@
+"""Running the local service: in the foreground, detached, and finding or stopping it.
+
+One service per home directory serves every user of the local backend (notebook
+kernels, CLI commands, parallel workers); ``service.json`` and ``service.pid`` in the
+home say where it listens. It binds 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+
+import uvicorn
+
+from aidemo.errors import LocalServiceError
+from aidemo.local.home import DATABASE, USER, ServiceHome
+
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """Where a running service listens."""
+
+    home: ServiceHome
+    pid: int
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def sdk_properties(self) -> dict[str, str]:
+        return self.home.sdk_properties(self.port)
+
+
+def serve(home: ServiceHome) -> None:
+    """Run the service in this process until SIGINT or SIGTERM."""
+    from aidemo.local.app import Service, build_app
+    from aidemo.local.bootstrap import open_store
+
+    home.ensure()
+    sock = _bind(home)
+    port = sock.getsockname()[1]
+    store = open_store(home)
+    service = Service(home, store)
+    config = uvicorn.Config(
+        build_app(service), ssl_certfile=str(home.server_cert), ssl_keyfile=str(home.server_key),
+        log_level=os.environ.get("AIDEMO_LOCAL_LOG_LEVEL", "warning"), access_log=False,
+        timeout_keep_alive=30,
+    )
+    server = uvicorn.Server(config)
+    home.port_file.write_text(str(port))
+    home.write_profile(port)
+    home.state.write_text(json.dumps({"pid": os.getpid(), "port": port, "database": DATABASE, "user": USER}))
+    home.pid.write_text(str(os.getpid()))
+    logging.getLogger("aidemo.local").info("serving %s on https://127.0.0.1:%d", home.root, port)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        for path in (home.state, home.pid):
+            path.unlink(missing_ok=True)
+        store.close()
+
+
+def status(home: ServiceHome) -> ServiceInfo | None:
+    """The running service of this home, or None (a stale pid file is ignored)."""
+    try:
+        state = json.loads(home.state.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    info = ServiceInfo(home, int(state["pid"]), int(state["port"]))
+    if not _alive(info.pid):
+        return None
+    try:
+        health = _get_json(info, "/aidemo/v1/health", timeout=5)
+    except OSError:
+        return None
+    return info if health.get("pid") == info.pid else None
+
+
+def start(home: ServiceHome) -> ServiceInfo:
+    """Start the service detached (or return the one already running) and wait until it answers."""
+    home.ensure()
+    with _start_lock(home):
+        info = status(home)
+        if info:
+            return info
+        with open(home.log, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "aidemo.local", "--home", str(home.root)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise LocalServiceError(
+                    f"the local service exited with code {proc.returncode} while starting; "
+                    f"its log {home.log} ends with:\n{_tail(home.log)}"
+                )
+            info = status(home)
+            if info and info.pid == proc.pid:
+                return info
+            time.sleep(0.1)
+        proc.terminate()
+        raise LocalServiceError(f"the local service did not answer within {START_TIMEOUT_S:.0f} s; see {home.log}")
+
+
+def ensure_running(home: ServiceHome | None = None) -> ServiceInfo:
+    """The running service of ``home`` (default: $AIDEMO_HOME or ./.aidemo), started if needed."""
+    home = home or ServiceHome.at()
+    return status(home) or start(home)
+
+
+def stop(home: ServiceHome) -> bool:
+    """Stop the service of this home by its pid; False if none was running."""
+    info = status(home)
+    if info is None:
+        return False
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if not _alive(info.pid):
+            return True
+        time.sleep(0.1)
+    os.kill(info.pid, signal.SIGKILL)
+    return True
+
+
+def _bind(home: ServiceHome) -> socket.socket:
+    # Reuse the last port when it is free so that clients holding the old URL survive a restart.
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        port = int(home.port_file.read_text())
+        try:
+            return _listen(port)
+        except OSError:
+            pass
+    return _listen(0)
+
+
+def _listen(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(512)
+    return sock
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours counts as gone.
+    with contextlib.suppress(OSError, ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    return True
+
+
+def _get_json(info: ServiceInfo, path: str, timeout: float) -> dict:
+    context = ssl.create_default_context(cafile=str(info.home.ca_cert))
+    with urllib.request.urlopen(info.url + path, timeout=timeout, context=context) as resp:
+        return json.loads(resp.read())
+
+
+@contextlib.contextmanager
+def _start_lock(home: ServiceHome):
+    with open(home.lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _tail(path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"

@@ -1,0 +1,487 @@
+"""Everything the local service keeps, in one embedded DuckDB database.
+
+The Snowflake database is a DuckDB catalog (the file is attached under the database's
+name), schemas and tables are DuckDB's own. Pipes, channels and users live in the
+``_AIDEMO`` schema of the same catalog, so that loading a batch of rows and advancing
+its channel's committed offset token happen in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+META = "_AIDEMO"
+DEFAULT_FLUSH_TICK_MS = 1000
+STREAMING_SUFFIX = "-STREAMING"
+
+
+class ServiceError(Exception):
+    """A request the service refuses; becomes ``{"code", "message"}`` with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one target column is filled from a row: JSON keys to read, type to cast to."""
+
+    column: str
+    keys: tuple[str, ...]
+    type: str
+    nullable: bool
+
+
+@dataclass(frozen=True)
+class Pipe:
+    database: str
+    schema: str
+    name: str
+    table: str
+    columns: tuple[Column, ...]
+    mapping: tuple[dict, ...] | None  # DATA_SOURCE form: [{"target", "source_key", "cast_type"}]
+    flush_tick_ms: int
+
+    @property
+    def table_ref(self) -> str:
+        return f"{quote(self.database)}.{quote(self.schema)}.{quote(self.table)}"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    rows_parsed: int
+    rows_inserted: int
+    rows_error: int
+    error_message: str | None
+
+
+_CHANNEL_STATUS_COLUMNS = (
+    "DATABASE_NAME", "SCHEMA_NAME", "PIPE_NAME", "CHANNEL_NAME", "CREATED_ON_MS",
+    "LAST_COMMITTED_OFFSET_TOKEN", "ROWS_INSERTED", "ROWS_PARSED", "ROWS_ERROR_COUNT",
+    "LAST_ERROR_OFFSET_UPPER_BOUND", "LAST_ERROR_MESSAGE", "LAST_ERROR_TIMESTAMP_MS",
+    "PROCESSING_MS_TOTAL", "BATCHES", "OPEN_SEQ", "ROW_SEQ",
+)
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def normalize(identifier: str) -> str:
+    """Snowflake's rule: unquoted names are upper-case, quoted ones are kept as written."""
+    if len(identifier) >= 2 and identifier[0] == identifier[-1] == '"':
+        return identifier[1:-1].replace('""', '"')
+    return identifier.upper()
+
+
+class Store:
+    """The service's DuckDB database: tables, pipes, channels and users."""
+
+    def __init__(self, path: Path, database: str, spool: Path):
+        self.database = database
+        self.spool = spool
+        self._con = duckdb.connect()
+        self._con.execute(f"ATTACH {literal(str(path))} AS {quote(database)}")
+        self._con.execute(f"USE {quote(database)}")
+        # One writer at a time: loads and metadata changes are serialised; reads use MVCC.
+        self._write_lock = threading.Lock()
+        self._writer = self._con.cursor()
+        self._create_metadata()
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._writer.close()
+            self._con.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own for one reader thread."""
+        cur = self._con.cursor()
+        cur.execute(f"USE {quote(self.database)}")
+        return cur
+
+    def _meta(self, table: str) -> str:
+        return f"{quote(self.database)}.{META}.{table}"
+
+    def _create_metadata(self) -> None:
+        self._writer.execute(f"""
+            CREATE SCHEMA IF NOT EXISTS {quote(self.database)}.{META};
+            CREATE TABLE IF NOT EXISTS {self._meta('USERS')} (
+                NAME VARCHAR NOT NULL, RSA_PUBLIC_KEY VARCHAR NOT NULL);
+            CREATE TABLE IF NOT EXISTS {self._meta('PIPES')} (
+                DATABASE_NAME VARCHAR NOT NULL, SCHEMA_NAME VARCHAR NOT NULL, PIPE_NAME VARCHAR NOT NULL,
+                TABLE_NAME VARCHAR NOT NULL, DEFINITION VARCHAR, MAPPING VARCHAR,
+                CREATED_ON TIMESTAMPTZ NOT NULL, FLUSH_TICK_MS INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS {self._meta('CHANNELS')} (
+                DATABASE_NAME VARCHAR NOT NULL, SCHEMA_NAME VARCHAR NOT NULL, PIPE_NAME VARCHAR NOT NULL,
+                CHANNEL_NAME VARCHAR NOT NULL, CREATED_ON_MS BIGINT NOT NULL,
+                LAST_COMMITTED_OFFSET_TOKEN VARCHAR, ROWS_INSERTED BIGINT NOT NULL DEFAULT 0,
+                ROWS_PARSED BIGINT NOT NULL DEFAULT 0, ROWS_ERROR_COUNT BIGINT NOT NULL DEFAULT 0,
+                LAST_ERROR_OFFSET_UPPER_BOUND VARCHAR, LAST_ERROR_MESSAGE VARCHAR,
+                LAST_ERROR_TIMESTAMP_MS BIGINT, PROCESSING_MS_TOTAL DOUBLE NOT NULL DEFAULT 0,
+                BATCHES BIGINT NOT NULL DEFAULT 0, OPEN_SEQ BIGINT NOT NULL, ROW_SEQ BIGINT NOT NULL);
+        """)
+
+    # ---- users -------------------------------------------------------------------------
+
+    def set_user_key(self, user: str, public_key_pem: str) -> None:
+        with self._write_lock:
+            self._writer.execute(f"DELETE FROM {self._meta('USERS')} WHERE NAME = ?", [user.upper()])
+            self._writer.execute(f"INSERT INTO {self._meta('USERS')} VALUES (?, ?)", [user.upper(), public_key_pem])
+
+    def user_keys(self) -> dict[str, str]:
+        return dict(self.cursor().execute(f"SELECT NAME, RSA_PUBLIC_KEY FROM {self._meta('USERS')}").fetchall())
+
+    # ---- tables and pipes --------------------------------------------------------------
+
+    def table_columns(self, database: str, schema: str, table: str, cur=None) -> tuple[Column, ...]:
+        rows = (cur or self.cursor()).execute(
+            "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+            "WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index",
+            [database, schema, table],
+        ).fetchall()
+        return tuple(Column(name, type_, nullable) for name, type_, nullable in rows)
+
+    def find_table(self, database: str, schema: str, table: str, cur=None) -> str | None:
+        """The table's stored name (lookups are case-insensitive), or None."""
+        row = (cur or self.cursor()).execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name ILIKE ? "
+            "AND schema_name ILIKE ? AND table_name ILIKE ? AND NOT temporary",
+            [database, schema, table],
+        ).fetchone()
+        return row[0] if row else None
+
+    def pipe(self, database: str, schema: str, name: str, cur=None) -> Pipe:
+        """Resolve a pipe (or a table's default ``<TABLE>-STREAMING`` pipe) or refuse with 404."""
+        cur = cur or self.cursor()
+        database, schema, name = normalize(database), normalize(schema), normalize(name)
+        row = cur.execute(
+            f"SELECT TABLE_NAME, MAPPING, FLUSH_TICK_MS FROM {self._meta('PIPES')} "
+            "WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ?",
+            [database, schema, name],
+        ).fetchone()
+        if row:
+            table, mapping, tick = row[0], json.loads(row[1]) if row[1] else None, row[2]
+        elif name.endswith(STREAMING_SUFFIX):
+            table, mapping, tick = name[: -len(STREAMING_SUFFIX)], None, DEFAULT_FLUSH_TICK_MS
+        else:
+            table = None
+        stored = table and self.find_table(database, schema, table, cur)
+        if not stored:
+            raise ServiceError(
+                404, "ERR_PIPE_DOES_NOT_EXIST_OR_NOT_AUTHORIZED",
+                f"Pipe '{database}.{schema}.{name}' does not exist or not authorized.",
+            )
+        columns = self.table_columns(database, schema, stored, cur)
+        return Pipe(database, schema, name, stored, columns, tuple(mapping) if mapping else None, tick)
+
+    def create_pipe(self, database: str, schema: str, name: str, table: str, definition: str,
+                    mapping: list[dict] | None, replace: bool) -> None:
+        with self._write_lock:
+            if not self.find_table(database, schema, table, self._writer):
+                raise ServiceError(400, "002003", f"Table '{database}.{schema}.{table}' does not exist or not authorized.")
+            key = [database, schema, name]
+            exists = self._writer.execute(
+                f"SELECT count(*) FROM {self._meta('PIPES')} WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ?", key
+            ).fetchone()[0]
+            if exists and not replace:
+                raise ServiceError(409, "002002", f"Object '{database}.{schema}.{name}' already exists.")
+            self._writer.execute("BEGIN")
+            try:
+                self._delete_pipe(key)
+                self._writer.execute(
+                    f"INSERT INTO {self._meta('PIPES')} VALUES (?, ?, ?, ?, ?, ?, now(), ?)",
+                    key + [table, definition, json.dumps(mapping) if mapping else None, DEFAULT_FLUSH_TICK_MS],
+                )
+                self._writer.execute("COMMIT")
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+
+    def drop_pipe(self, database: str, schema: str, name: str) -> bool:
+        with self._write_lock:
+            self._writer.execute("BEGIN")
+            try:
+                found = self._delete_pipe([database, schema, name])
+                self._writer.execute("COMMIT")
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            return found
+
+    def _delete_pipe(self, key: list[str]) -> bool:
+        where = "WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ?"
+        found = self._writer.execute(f"SELECT count(*) FROM {self._meta('PIPES')} {where}", key).fetchone()[0]
+        self._writer.execute(f"DELETE FROM {self._meta('PIPES')} {where}", key)
+        self._writer.execute(f"DELETE FROM {self._meta('CHANNELS')} {where}", key)
+        return bool(found)
+
+    def list_pipes(self, database: str | None = None, schema: str | None = None) -> list[dict]:
+        cur = self.cursor()
+        rows = cur.execute(
+            f"SELECT CREATED_ON, PIPE_NAME, DATABASE_NAME, SCHEMA_NAME, TABLE_NAME, DEFINITION, FLUSH_TICK_MS "
+            f"FROM {self._meta('PIPES')} WHERE (? IS NULL OR DATABASE_NAME = ?) AND (? IS NULL OR SCHEMA_NAME = ?) "
+            "ORDER BY DATABASE_NAME, SCHEMA_NAME, PIPE_NAME",
+            [database, database, schema, schema],
+        ).fetchall()
+        keys = ("created_on", "name", "database_name", "schema_name", "table_name", "definition", "flush_tick_ms")
+        return [dict(zip(keys, row)) for row in rows]
+
+    def set_flush_tick(self, database: str, schema: str, name: str, tick_ms: int) -> None:
+        """Set the SDK's flush cadence for a pipe (sent as max_append_request_buffer_duration_ms)."""
+        if not 10 <= tick_ms <= 600_000:
+            raise ServiceError(400, "INVALID_PARAMETER", f"flush tick must be 10..600000 ms, got {tick_ms}")
+        pipe = self.pipe(database, schema, name)
+        with self._write_lock:
+            updated = self._writer.execute(
+                f"UPDATE {self._meta('PIPES')} SET FLUSH_TICK_MS = ? WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ? RETURNING 1",
+                [tick_ms, pipe.database, pipe.schema, pipe.name],
+            ).fetchall()
+            if not updated:  # a table's default pipe gets a row the first time it is tuned
+                self._writer.execute(
+                    f"INSERT INTO {self._meta('PIPES')} VALUES (?, ?, ?, ?, NULL, NULL, now(), ?)",
+                    [pipe.database, pipe.schema, pipe.name, pipe.table, tick_ms],
+                )
+
+    # ---- channels ----------------------------------------------------------------------
+
+    def open_channel(self, pipe: Pipe, channel: str, offset_token: str | None) -> tuple[str, dict]:
+        """Open (create or reopen) a channel; a reopen fences the previous writer."""
+        key = [pipe.database, pipe.schema, pipe.name, channel]
+        with self._write_lock:
+            row = self._writer.execute(
+                f"SELECT OPEN_SEQ FROM {self._meta('CHANNELS')} {_CHANNEL_WHERE}", key
+            ).fetchone()
+            if row is None:
+                self._writer.execute(
+                    f"INSERT INTO {self._meta('CHANNELS')} (DATABASE_NAME, SCHEMA_NAME, PIPE_NAME, CHANNEL_NAME, "
+                    "CREATED_ON_MS, LAST_COMMITTED_OFFSET_TOKEN, OPEN_SEQ, ROW_SEQ) VALUES (?, ?, ?, ?, ?, ?, 1, 0)",
+                    key + [int(time.time() * 1000), offset_token],
+                )
+                seq = 1
+            else:
+                seq = row[0] + 1
+                token_sql = ", LAST_COMMITTED_OFFSET_TOKEN = ?" if offset_token is not None else ""
+                params = [seq] + ([offset_token] if offset_token is not None else []) + key
+                self._writer.execute(
+                    f"UPDATE {self._meta('CHANNELS')} SET OPEN_SEQ = ?, ROW_SEQ = 0{token_sql} {_CHANNEL_WHERE}", params
+                )
+            status = self._channel_rows(self._writer, pipe, [channel])[channel]
+        return _continuation(seq, 0), status
+
+    def channel_statuses(self, pipe: Pipe, channels: list[str]) -> dict[str, dict]:
+        return self._channel_rows(self.cursor(), pipe, channels)
+
+    def drop_channel(self, pipe: Pipe, channel: str) -> str | None:
+        key = [pipe.database, pipe.schema, pipe.name, channel]
+        with self._write_lock:
+            row = self._writer.execute(
+                f"DELETE FROM {self._meta('CHANNELS')} {_CHANNEL_WHERE} RETURNING LAST_COMMITTED_OFFSET_TOKEN", key
+            ).fetchone()
+        if row is None:
+            raise ServiceError(404, "ERR_CHANNEL_DOES_NOT_EXIST_OR_NOT_AUTHORIZED",
+                               f"Channel '{channel}' on pipe '{pipe.name}' does not exist or not authorized.")
+        return row[0]
+
+    def list_channels(self, database: str | None = None, schema: str | None = None,
+                      pipe: str | None = None) -> list[dict]:
+        cols = ", ".join(_CHANNEL_STATUS_COLUMNS)
+        rows = self.cursor().execute(
+            f"SELECT {cols} FROM {self._meta('CHANNELS')} WHERE (? IS NULL OR DATABASE_NAME = ?) "
+            "AND (? IS NULL OR SCHEMA_NAME = ?) AND (? IS NULL OR PIPE_NAME = ?) "
+            "ORDER BY DATABASE_NAME, SCHEMA_NAME, PIPE_NAME, CHANNEL_NAME",
+            [database, database, schema, schema, pipe, pipe],
+        ).fetchall()
+        return [_status(dict(zip(_CHANNEL_STATUS_COLUMNS, row))) for row in rows]
+
+    def _channel_rows(self, cur, pipe: Pipe, channels: list[str]) -> dict[str, dict]:
+        cols = ", ".join(_CHANNEL_STATUS_COLUMNS)
+        rows = cur.execute(
+            f"SELECT {cols} FROM {self._meta('CHANNELS')} WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? "
+            "AND PIPE_NAME = ? AND list_contains(?, CHANNEL_NAME)",
+            [pipe.database, pipe.schema, pipe.name, channels],
+        ).fetchall()
+        return {row[3]: _status(dict(zip(_CHANNEL_STATUS_COLUMNS, row))) for row in rows}
+
+    # ---- rows --------------------------------------------------------------------------
+
+    def append_rows(self, pipe: Pipe, channel: str, continuation_token: str, body: bytes,
+                    compression: str, start_token: str | None, end_token: str | None) -> str:
+        """Load one rows POST and advance the channel, in one transaction; returns the next token."""
+        received = time.perf_counter()
+        path = self.spool / f"{uuid.uuid4().hex}.ndjson"
+        path.write_bytes(body)
+        key = [pipe.database, pipe.schema, pipe.name, channel]
+        try:
+            with self._write_lock:
+                seq, row_seq = self._check_continuation(key, channel, continuation_token)
+                w = self._writer
+                w.execute("BEGIN")
+                try:
+                    result = self._load(pipe, path, compression)
+                    elapsed_ms = (time.perf_counter() - received) * 1000
+                    error_sql = (
+                        ", LAST_ERROR_OFFSET_UPPER_BOUND = ?, LAST_ERROR_MESSAGE = ?, LAST_ERROR_TIMESTAMP_MS = ?"
+                        if result.rows_error else ""
+                    )
+                    error_params = [end_token, result.error_message, int(time.time() * 1000)] if result.rows_error else []
+                    w.execute(
+                        f"UPDATE {self._meta('CHANNELS')} SET ROW_SEQ = ROW_SEQ + 1, "
+                        "LAST_COMMITTED_OFFSET_TOKEN = coalesce(?, LAST_COMMITTED_OFFSET_TOKEN), "
+                        "ROWS_INSERTED = ROWS_INSERTED + ?, ROWS_PARSED = ROWS_PARSED + ?, "
+                        "ROWS_ERROR_COUNT = ROWS_ERROR_COUNT + ?, PROCESSING_MS_TOTAL = PROCESSING_MS_TOTAL + ?, "
+                        f"BATCHES = BATCHES + 1{error_sql} {_CHANNEL_WHERE}",
+                        [end_token, result.rows_inserted, result.rows_parsed, result.rows_error, elapsed_ms]
+                        + error_params + key,
+                    )
+                    w.execute("COMMIT")
+                except BaseException:
+                    w.execute("ROLLBACK")
+                    raise
+        finally:
+            path.unlink(missing_ok=True)
+        return _continuation(seq, row_seq + 1)
+
+    def _check_continuation(self, key: list[str], channel: str, token: str) -> tuple[int, int]:
+        row = self._writer.execute(
+            f"SELECT OPEN_SEQ, ROW_SEQ FROM {self._meta('CHANNELS')} {_CHANNEL_WHERE}", key
+        ).fetchone()
+        if row is None:
+            raise ServiceError(404, "ERR_CHANNEL_DOES_NOT_EXIST_OR_NOT_AUTHORIZED",
+                               f"Channel '{channel}' does not exist or not authorized.")
+        if token != _continuation(*row):
+            raise ServiceError(
+                400, "ERR_CHANNEL_HAS_INVALID_CONTINUATION_TOKEN",
+                f"Channel '{channel}' is invalid: continuation token {token!r} is stale "
+                "(the channel was reopened by another writer, or a request was lost); reopen the channel.",
+            )
+        return row
+
+    def _load(self, pipe: Pipe, path: Path, compression: str) -> LoadResult:
+        """Insert the rows that fit the table; count and explain the ones that do not."""
+        w = self._writer
+        w.execute(
+            "CREATE OR REPLACE TEMP TABLE _batch AS SELECT json AS j FROM read_ndjson_objects("
+            f"{literal(str(path))}, compression = {literal(compression)})"
+        )
+        keys = [k for (k,) in w.execute("SELECT DISTINCT unnest(json_keys(j)) FROM _batch").fetchall()]
+        fields, unknown = _fields(pipe, keys)
+        values = ", ".join(
+            f"TRY_CAST({_raw(f)} AS {f.type}) AS v{i}" for i, f in enumerate(fields)
+        )
+        bad = ["json_type(j) <> 'OBJECT'"]
+        if unknown:
+            bad.append(f"len(list_intersect(json_keys(j), [{', '.join(literal(k) for k in unknown)}])) > 0")
+        for i, f in enumerate(fields):
+            bad.append(f"({_raw(f)} IS NOT NULL AND v{i} IS NULL)")
+            if not f.nullable:
+                bad.append(f"v{i} IS NULL")
+        w.execute(
+            f"CREATE OR REPLACE TEMP TABLE _typed AS SELECT *, CASE WHEN _bad THEN j END AS _bad_row FROM ("
+            f"SELECT j, {values}, ({' OR '.join(bad)}) AS _bad FROM _batch)"
+        )
+        targets = ", ".join(quote(f.column) for f in fields)
+        picks = ", ".join(f"v{i}" for i in range(len(fields)))
+        w.execute(f"INSERT INTO {pipe.table_ref} ({targets}) SELECT {picks} FROM _typed WHERE NOT _bad")
+        parsed, errors, sample = w.execute(
+            "SELECT count(*), count(*) FILTER (WHERE _bad), any_value(_bad_row) FROM _typed"
+        ).fetchone()
+        w.execute("DROP TABLE _typed; DROP TABLE _batch")
+        message = _explain(sample, fields, unknown, w) if errors else None
+        return LoadResult(parsed, parsed - errors, errors, message)
+
+
+_CHANNEL_WHERE = "WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ? AND CHANNEL_NAME = ?"
+
+
+def _continuation(open_seq: int, row_seq: int) -> str:
+    return f"{open_seq}_{row_seq}"
+
+
+def _status(row: dict) -> dict:
+    """A channel row in the shape of the REST API's channel_status object."""
+    batches = row["BATCHES"]
+    return {
+        "database_name": row["DATABASE_NAME"],
+        "schema_name": row["SCHEMA_NAME"],
+        "pipe_name": row["PIPE_NAME"],
+        "channel_name": row["CHANNEL_NAME"],
+        "channel_status_code": "SUCCESS",
+        "created_on_ms": row["CREATED_ON_MS"],
+        "last_committed_offset_token": row["LAST_COMMITTED_OFFSET_TOKEN"],
+        "rows_inserted": row["ROWS_INSERTED"],
+        "rows_parsed": row["ROWS_PARSED"],
+        "rows_error_count": row["ROWS_ERROR_COUNT"],
+        "last_error_offset_upper_bound": row["LAST_ERROR_OFFSET_UPPER_BOUND"],
+        "last_error_message": row["LAST_ERROR_MESSAGE"],
+        "last_error_timestamp_ms": row["LAST_ERROR_TIMESTAMP_MS"],
+        "snowflake_avg_processing_latency_ms": round(row["PROCESSING_MS_TOTAL"] / batches) if batches else None,
+    }
+
+
+def _fields(pipe: Pipe, keys: list[str]) -> tuple[list[Field], list[str]]:
+    """Target columns with the batch's JSON keys that feed them, and the keys nothing takes."""
+    by_name = {c.name.upper(): c for c in pipe.columns}
+    if pipe.mapping:  # DATA_SOURCE form: explicit $1:KEY::TYPE list; other keys are ignored
+        fields = []
+        for position, m in enumerate(pipe.mapping):
+            column = by_name[m["target"].upper()] if m.get("target") else pipe.columns[position]
+            fields.append(Field(column.name, (m["source_key"],), m.get("cast_type") or column.type, column.nullable))
+        return fields, []
+    matched: dict[str, list[str]] = {}
+    unknown = []
+    for key in keys:
+        column = by_name.get(key.upper())
+        if column is None:
+            unknown.append(key)
+        else:
+            matched.setdefault(column.name, []).append(key)
+    fields = [Field(c.name, tuple(matched.get(c.name, ())), c.type, c.nullable) for c in pipe.columns]
+    return fields, unknown
+
+
+def _raw(field: Field) -> str:
+    if not field.keys:
+        return "CAST(NULL AS VARCHAR)"
+    parts = [f"(j ->> {literal(k)})" for k in field.keys]
+    return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+
+
+def _explain(row_json: str, fields: list[Field], unknown: list[str], cur) -> str:
+    """Why one rejected row did not fit, in words a user can act on."""
+    row = json.loads(row_json)
+    if not isinstance(row, dict):
+        return f"Row is not a JSON object: {row_json[:100]}"
+    extra = [k for k in row if k in unknown]
+    if extra:
+        return f"Unknown column(s) {', '.join(extra)}: the table has no such column"
+    for f in fields:
+        value = next((row[k] for k in f.keys if k in row and row[k] is not None), None)
+        if value is None:
+            if not f.nullable:
+                return f"NULL result in a non-nullable column {f.column}"
+            continue
+        text = value if isinstance(value, str) else json.dumps(value)
+        if cur.execute(f"SELECT TRY_CAST(? AS {f.type}) IS NULL", [text]).fetchone()[0]:
+            return f"Column {f.column}: value {text[:60]!r} cannot be converted to {f.type}"
+    return "Row was rejected"
