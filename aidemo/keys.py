@@ -110,3 +110,24 @@ def _public_pem(key: rsa.RSAPrivateKey) -> str:
     return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
+
+
+def keypair_jwt(account: str, user: str, private_key_pem: str, *, role: str | None = None,
+                passphrase: str | None = None, lifetime_s: int = 3540) -> str:
+    """A key-pair JWT as Snowflake's SQL API and the SDK send it (RS256, times in milliseconds)."""
+    import time
+
+    import jwt
+
+    key = load_private_key(private_key_pem, passphrase)
+    qualified = f"{account.upper()}.{user.upper()}"
+    now_ms = int(time.time() * 1000)
+    claims = {
+        "iss": f"{qualified}.{fingerprint(_public_pem(key))}",
+        "sub": qualified,
+        "iat": now_ms,
+        "exp": now_ms + lifetime_s * 1000,
+    }
+    if role:
+        claims["scp"] = f"session:role:{role}"
+    return jwt.encode(claims, key, algorithm="RS256")

@@ -23,7 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from aidemo.local import auth
+from aidemo.errors import SqlError
+from aidemo.local import auth, sqlexec
 from aidemo.local.home import ACCOUNT, ServiceHome
 from aidemo.local.store import ServiceError, Store
 
@@ -144,6 +145,24 @@ def build_app(service: Service) -> Starlette:
         await run_in_threadpool(store.set_flush_tick, p["db"], p["schema"], p["pipe"], ms)
         return JSONResponse({"pipe": p["pipe"], "flush_tick_ms": ms})
 
+    @endpoint(KEYPAIR_JWT, OAUTH)
+    async def statements(request, principal):
+        body = await request.json()
+        statement = body.get("statement")
+        if not isinstance(statement, str) or not statement.strip():
+            raise ServiceError(400, "000001", "body must hold a non-empty \"statement\"")
+        try:
+            results = await run_in_threadpool(
+                sqlexec.run_script, store, statement, body.get("database"), body.get("schema")
+            )
+        except SqlError as exc:
+            raise ServiceError(422, "002003", f"SQL compilation error: {exc}") from None
+        handle = str(uuid.uuid4())
+        reply = sqlexec.to_reply(results[-1], handle)
+        if len(results) > 1:
+            reply["statementHandles"] = [str(uuid.uuid4()) for _ in results]
+        return JSONResponse(reply)
+
     base = "/v2/streaming/databases/{db}/schemas/{schema}/pipes"
     routes = [
         Route("/v2/streaming/hostname", hostname, methods=["GET"]),
@@ -153,6 +172,7 @@ def build_app(service: Service) -> Starlette:
         Route(base + "/{pipe_action}", pipe_action, methods=["POST"]),
         Route("/v2/streaming/data/databases/{db}/schemas/{schema}/pipes/{pipe}/channels/{channel}/rows",
               rows, methods=["POST"]),
+        Route("/api/v2/statements", statements, methods=["POST"]),
         Route("/aidemo/v1/health", health, methods=["GET"]),
         Route("/aidemo/v1/pipes/{db}/{schema}/{pipe}/flush-tick", flush_tick, methods=["POST"]),
     ]

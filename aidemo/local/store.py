@@ -8,6 +8,7 @@ its channel's committed offset token happen in one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -114,6 +115,23 @@ class Store:
             self._writer.close()
             self._con.close()
 
+    @contextlib.contextmanager
+    def writing(self):
+        """The writer connection, held exclusively for one change."""
+        with self._write_lock:
+            yield self._writer
+
+    def reset(self) -> None:
+        """Drop every schema with its tables, pipes and channels (users stay)."""
+        with self._write_lock:
+            schemas = self._writer.execute(
+                "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ? AND schema_name NOT IN (?, 'main')",
+                [self.database, META],
+            ).fetchall()
+            for (schema,) in schemas:
+                self._writer.execute(f"DROP SCHEMA {quote(self.database)}.{quote(schema)} CASCADE")
+            self._writer.execute(f"DELETE FROM {self._meta('PIPES')}; DELETE FROM {self._meta('CHANNELS')}")
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for one reader thread."""
         cur = self._con.cursor()
@@ -131,7 +149,7 @@ class Store:
             CREATE TABLE IF NOT EXISTS {self._meta('PIPES')} (
                 DATABASE_NAME VARCHAR NOT NULL, SCHEMA_NAME VARCHAR NOT NULL, PIPE_NAME VARCHAR NOT NULL,
                 TABLE_NAME VARCHAR NOT NULL, DEFINITION VARCHAR, MAPPING VARCHAR,
-                CREATED_ON TIMESTAMPTZ NOT NULL, FLUSH_TICK_MS INTEGER NOT NULL);
+                CREATED_ON_MS BIGINT NOT NULL, FLUSH_TICK_MS INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS {self._meta('CHANNELS')} (
                 DATABASE_NAME VARCHAR NOT NULL, SCHEMA_NAME VARCHAR NOT NULL, PIPE_NAME VARCHAR NOT NULL,
                 CHANNEL_NAME VARCHAR NOT NULL, CREATED_ON_MS BIGINT NOT NULL,
@@ -210,8 +228,8 @@ class Store:
             try:
                 self._delete_pipe(key)
                 self._writer.execute(
-                    f"INSERT INTO {self._meta('PIPES')} VALUES (?, ?, ?, ?, ?, ?, now(), ?)",
-                    key + [table, definition, json.dumps(mapping) if mapping else None, DEFAULT_FLUSH_TICK_MS],
+                    f"INSERT INTO {self._meta('PIPES')} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    key + [table, definition, json.dumps(mapping) if mapping else None, _now_ms(), DEFAULT_FLUSH_TICK_MS],
                 )
                 self._writer.execute("COMMIT")
             except BaseException:
@@ -239,12 +257,12 @@ class Store:
     def list_pipes(self, database: str | None = None, schema: str | None = None) -> list[dict]:
         cur = self.cursor()
         rows = cur.execute(
-            f"SELECT CREATED_ON, PIPE_NAME, DATABASE_NAME, SCHEMA_NAME, TABLE_NAME, DEFINITION, FLUSH_TICK_MS "
+            f"SELECT CREATED_ON_MS, PIPE_NAME, DATABASE_NAME, SCHEMA_NAME, TABLE_NAME, DEFINITION, FLUSH_TICK_MS "
             f"FROM {self._meta('PIPES')} WHERE (? IS NULL OR DATABASE_NAME = ?) AND (? IS NULL OR SCHEMA_NAME = ?) "
             "ORDER BY DATABASE_NAME, SCHEMA_NAME, PIPE_NAME",
             [database, database, schema, schema],
         ).fetchall()
-        keys = ("created_on", "name", "database_name", "schema_name", "table_name", "definition", "flush_tick_ms")
+        keys = ("created_on_ms", "name", "database_name", "schema_name", "table_name", "definition", "flush_tick_ms")
         return [dict(zip(keys, row)) for row in rows]
 
     def set_flush_tick(self, database: str, schema: str, name: str, tick_ms: int) -> None:
@@ -259,8 +277,8 @@ class Store:
             ).fetchall()
             if not updated:  # a table's default pipe gets a row the first time it is tuned
                 self._writer.execute(
-                    f"INSERT INTO {self._meta('PIPES')} VALUES (?, ?, ?, ?, NULL, NULL, now(), ?)",
-                    [pipe.database, pipe.schema, pipe.name, pipe.table, tick_ms],
+                    f"INSERT INTO {self._meta('PIPES')} VALUES (?, ?, ?, ?, NULL, NULL, ?, ?)",
+                    [pipe.database, pipe.schema, pipe.name, pipe.table, _now_ms(), tick_ms],
                 )
 
     # ---- channels ----------------------------------------------------------------------
@@ -276,7 +294,7 @@ class Store:
                 self._writer.execute(
                     f"INSERT INTO {self._meta('CHANNELS')} (DATABASE_NAME, SCHEMA_NAME, PIPE_NAME, CHANNEL_NAME, "
                     "CREATED_ON_MS, LAST_COMMITTED_OFFSET_TOKEN, OPEN_SEQ, ROW_SEQ) VALUES (?, ?, ?, ?, ?, ?, 1, 0)",
-                    key + [int(time.time() * 1000), offset_token],
+                    key + [_now_ms(), offset_token],
                 )
                 seq = 1
             else:
@@ -344,7 +362,7 @@ class Store:
                         ", LAST_ERROR_OFFSET_UPPER_BOUND = ?, LAST_ERROR_MESSAGE = ?, LAST_ERROR_TIMESTAMP_MS = ?"
                         if result.rows_error else ""
                     )
-                    error_params = [end_token, result.error_message, int(time.time() * 1000)] if result.rows_error else []
+                    error_params = [end_token, result.error_message, _now_ms()] if result.rows_error else []
                     w.execute(
                         f"UPDATE {self._meta('CHANNELS')} SET ROW_SEQ = ROW_SEQ + 1, "
                         "LAST_COMMITTED_OFFSET_TOKEN = coalesce(?, LAST_COMMITTED_OFFSET_TOKEN), "
@@ -412,6 +430,10 @@ class Store:
 
 
 _CHANNEL_WHERE = "WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ? AND CHANNEL_NAME = ?"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _continuation(open_seq: int, row_seq: int) -> str:

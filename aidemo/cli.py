@@ -1,0 +1,110 @@
+"""The ``aidemo`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aidemo.errors import AidemoError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except AidemoError as exc:
+        print(f"aidemo: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aidemo", description="Snowpipe Streaming demo kit.")
+    sub = parser.add_subparsers(title="commands")
+
+    local = sub.add_parser("local", help="the local Snowpipe Streaming service")
+    local_sub = local.add_subparsers(title="local commands")
+    for name, run, help_ in (
+        ("start", _local_start, "start the service (foreground unless --detach)"),
+        ("stop", _local_stop, "stop the service of this home"),
+        ("status", _local_status, "say whether the service runs and where"),
+    ):
+        p = local_sub.add_parser(name, help=help_)
+        p.add_argument("--home", help="service home (default: $AIDEMO_HOME or ./.aidemo)")
+        if name == "start":
+            p.add_argument("--detach", action="store_true", help="run in the background and return")
+        p.set_defaults(run=run)
+
+    sql = sub.add_parser("sql", help="run SQL (Snowflake dialect) on the active backend")
+    sql.add_argument("statement", nargs="?", help="statement or script; omit with --file")
+    sql.add_argument("--file", help="a .sql file to run instead")
+    sql.add_argument("--format", choices=("table", "csv"), default="table")
+    sql.set_defaults(run=_sql)
+    return parser
+
+
+def _home(args):
+    from aidemo.local.home import ServiceHome
+
+    return ServiceHome.at(args.home)
+
+
+def _local_start(args) -> int:
+    from aidemo.local import service
+
+    home = _home(args)
+    if args.detach:
+        info = service.ensure_running(home)
+        print(f"local service running: pid {info.pid}, {info.url}, home {home.root}")
+        return 0
+    running = service.status(home)
+    if running:
+        print(f"already running: pid {running.pid}, {running.url}")
+        return 0
+    print(f"serving {home.root} (Ctrl-C to stop)")
+    service.serve(home)
+    return 0
+
+
+def _local_stop(args) -> int:
+    from aidemo.local import service
+
+    stopped = service.stop(_home(args))
+    print("stopped" if stopped else "not running")
+    return 0
+
+
+def _local_status(args) -> int:
+    from aidemo.local import service
+
+    info = service.status(_home(args))
+    if info is None:
+        print("not running")
+        return 3
+    print(f"running: pid {info.pid}, {info.url}, home {info.home.root}")
+    return 0
+
+
+def _sql(args) -> int:
+    from pathlib import Path
+
+    from aidemo.backends import open_backend
+
+    if bool(args.statement) == bool(args.file):
+        raise AidemoError("give either a statement or --file FILE")
+    statement = Path(args.file).read_text() if args.file else args.statement
+    frame = open_backend().sql(statement)
+    if args.format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        print(frame.to_string(index=False) if len(frame.columns) else "(no rows)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
