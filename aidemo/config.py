@@ -1,0 +1,402 @@
+"""Configuration in layers: file, then environment, then explicit arguments (later wins).
+
+Two frozen, validated dataclasses:
+
+* :class:`Profile`, the connection profile from ``profile.json`` (which backend, and for a
+  real account the key-pair credentials). No profile file means the local backend.
+* :class:`Settings`, the run settings from ``config.properties`` (batch size, max client lag,
+  channel and pipe names, ...).
+
+Environment variables: ``AIDEMO_<KEY>`` for every settings key (upper case, dots become
+underscores, e.g. ``AIDEMO_MAX_CLIENT_LAG=5``); ``AIDEMO_PROFILE`` (path of profile.json),
+``AIDEMO_BACKEND`` (``local`` or ``snowflake``) and ``PRIVATE_KEY_PASSPHRASE`` (the passphrase
+of an encrypted private key) for the profile. Every error is a :class:`~aidemo.errors.ConfigError`
+that names the key and where the value came from (file and line, variable, or argument).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aidemo.errors import ConfigError, KeyPairError
+from aidemo.keys import unencrypted_pkcs8
+
+BACKENDS = ("local", "snowflake")
+#: The keys a ``profile.json`` may hold (exactly those of ``profile.json.template``).
+PROFILE_KEYS = ("backend", "account", "user", "url", "private_key", "database", "schema", "warehouse", "role")
+PROFILE_FILE = "profile.json"
+SETTINGS_FILE = "config.properties"
+ENV_PREFIX = "AIDEMO_"
+ENV_PROFILE = "AIDEMO_PROFILE"
+ENV_BACKEND = "AIDEMO_BACKEND"
+ENV_PASSPHRASE = "PRIVATE_KEY_PASSPHRASE"
+
+# The account URL pattern of the Snowpipe Streaming SDK.
+_ACCOUNT_URL = re.compile(r"^(https?://)?((([\w\d-]+)(\.[\w\d-]+){2,})(:(\d+))?)/?$")
+_ACCOUNT = re.compile(r"[\w-]+(\.[\w-]+)*")
+_CREDENTIALS = ("account", "user", "private_key")
+
+
+def _did_you_mean(name: str, valid: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(valid), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_names(given: Iterable[str], valid: tuple[str, ...], what: str, prefix: str = "") -> None:
+    unknown = [name for name in given if name not in valid]
+    if unknown:
+        listed = ", ".join(repr(name) + _did_you_mean(name, valid) for name in unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        raise ConfigError(f"{prefix}unknown {what}{plural} {listed}; valid {what}s: {', '.join(valid)}")
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def _check_backend(value: object, where: str) -> str:
+    if value not in BACKENDS:
+        raise ConfigError(f"{where} must be 'local' or 'snowflake', got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class Profile:
+    """Where to stream: the local service, or a real Snowflake account with key-pair auth.
+
+    ``url`` defaults to ``https://<account>.snowflakecomputing.com``. For the snowflake
+    backend ``account``, ``user`` and ``private_key`` (PKCS#8 PEM text) are required and the
+    key must load with ``private_key_passphrase``. ``source`` says where the values came from
+    and starts every error message. ``repr()`` and ``str()`` hide the key and passphrase.
+    """
+
+    backend: str = "local"
+    account: str | None = None
+    user: str | None = None
+    url: str | None = None
+    private_key: str | None = None
+    private_key_passphrase: str | None = None
+    role: str | None = None
+    database: str = "AUTOMATED_INTELLIGENCE"
+    schema: str = "RAW"
+    warehouse: str | None = None
+    source: str = "arguments"
+
+    def __post_init__(self) -> None:
+        src = self.source
+        _check_backend(self.backend, f"{src}: backend")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "source" or (value is None and f.default is None):
+                continue
+            if not isinstance(value, str) or (f.name in ("database", "schema") and not value):
+                raise ConfigError(f"{src}: {f.name} must be {_text_kind(f)}, got {value!r}")
+        if self.account and (not _ACCOUNT.fullmatch(self.account) or "snowflakecomputing" in self.account):
+            raise ConfigError(
+                f"{src}: account must be the account identifier such as 'myorg-myaccount' "
+                f"(the URL goes under url), got {self.account!r}"
+            )
+        if self.account and not self.url:
+            object.__setattr__(self, "url", f"https://{self.account}.snowflakecomputing.com")
+        if self.url is not None:
+            self._check_url()
+        if self.backend == "snowflake":
+            missing = [key for key in _CREDENTIALS if not getattr(self, key)]
+            if missing:
+                raise ConfigError(
+                    f"{src}: the snowflake backend needs {', '.join(missing)} "
+                    f"(see profile.json.template)"
+                )
+            self._unencrypted_key()
+
+    def _check_url(self) -> None:
+        url = self.url or ""
+        if not url.startswith("https://"):
+            raise ConfigError(f"{self.source}: url must start with https://, got {url!r}")
+        if not _ACCOUNT_URL.match(url):
+            raise ConfigError(
+                f"{self.source}: url {url!r} is not an account URL like "
+                f"'https://<account>.snowflakecomputing.com'"
+            )
+
+    def _unencrypted_key(self) -> str:
+        try:
+            return unencrypted_pkcs8(self.private_key or "", self.private_key_passphrase)
+        except KeyPairError as exc:
+            raise KeyPairError(f"{self.source}: {exc}") from exc
+
+    def sdk_properties(self) -> dict[str, str]:
+        """The connection properties the Snowpipe Streaming SDK client takes.
+
+        The private key is passed as unencrypted PKCS#8 PEM, since the SDK takes no passphrase.
+        """
+        missing = [key for key in _CREDENTIALS if not getattr(self, key)]
+        if missing:
+            raise ConfigError(f"{self.source}: SDK properties need {', '.join(missing)}")
+        properties = {
+            "account": str(self.account),
+            "user": str(self.user),
+            "url": str(self.url),
+            "private_key": self._unencrypted_key(),
+        }
+        if self.role:
+            properties["role"] = self.role
+        return properties
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            secret = f.name in ("private_key", "private_key_passphrase") and value is not None
+            shown.append(f"{f.name}=<hidden>" if secret else f"{f.name}={value!r}")
+        return f"Profile({', '.join(shown)})"
+
+
+def _text_kind(f: dataclasses.Field) -> str:
+    return "a string or null" if f.default is None else "a non-empty string"
+
+
+def find_profile(path: str | os.PathLike | None = None, env: Mapping[str, str] | None = None) -> Path | None:
+    """The profile file to use: ``path``, else ``$AIDEMO_PROFILE``, else ``./profile.json`` if present.
+
+    Returns None when there is none (the local backend). A path given explicitly or through
+    the environment that does not exist is an error.
+    """
+    env = os.environ if env is None else env
+    if path is not None:
+        given, where = Path(path).expanduser(), "profile file"
+    elif env.get(ENV_PROFILE):
+        given, where = Path(env[ENV_PROFILE]).expanduser(), ENV_PROFILE
+    else:
+        default = Path(PROFILE_FILE)
+        return default if default.is_file() else None
+    if not given.is_file():
+        raise ConfigError(f"{where} {str(given)!r}: no such file")
+    return given
+
+
+def _read_profile(path: Path) -> dict[str, Any]:
+    text = _read_text(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = r" (write the key's line breaks as \n)" if "control character" in exc.msg else ""
+        where = f"{path} line {exc.lineno} column {exc.colno}"
+        raise ConfigError(f"{where}: invalid JSON: {exc.msg}{hint}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a JSON object {{\"key\": value, ...}}, got {type(data).__name__}")
+    if "private_key_passphrase" in data:
+        raise ConfigError(f"{path}: keep the passphrase out of the file; set {ENV_PASSPHRASE} instead")
+    _check_names(data, PROFILE_KEYS, "key", prefix=f"{path}: ")
+    return data
+
+
+def load_profile(
+    path: str | os.PathLike | None = None, *, env: Mapping[str, str] | None = None, **overrides: Any
+) -> Profile:
+    """The connection profile: profile file, then environment, then ``overrides`` (None ignored).
+
+    No profile file gives the local backend (``source="default"``). A file without
+    ``backend`` but with account, user or private_key means a real account (snowflake).
+    ``AIDEMO_BACKEND`` overrides the file's backend and ``PRIVATE_KEY_PASSPHRASE`` gives the
+    key's passphrase; keyword overrides (any :class:`Profile` field but ``source``) win.
+    """
+    env = os.environ if env is None else env
+    fields = tuple(f.name for f in dataclasses.fields(Profile) if f.name != "source")
+    _check_names(overrides, fields, "profile field")
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    found = find_profile(path, env)
+    values = _read_profile(found) if found else {}
+    if env.get(ENV_BACKEND):
+        values["backend"] = _check_backend(env[ENV_BACKEND], ENV_BACKEND)
+        if found is None and values["backend"] == "snowflake" and not overrides:
+            raise ConfigError(
+                f"{ENV_BACKEND} is 'snowflake' but there is no profile: copy profile.json.template "
+                f"to {PROFILE_FILE} and fill it in, or set {ENV_PROFILE}"
+            )
+    if env.get(ENV_PASSPHRASE):
+        values["private_key_passphrase"] = env[ENV_PASSPHRASE]
+    values.update(overrides)
+    if "backend" not in values and any(key in values for key in _CREDENTIALS):
+        values["backend"] = "snowflake"
+    source = str(found) if found else ("arguments" if overrides else "default")
+    return Profile(**values, source=source)
+
+
+def select_backend(profile: Profile) -> str:
+    """The backend the kit uses for ``profile``: ``"local"`` or ``"snowflake"``.
+
+    The one place the choice is made; everything that depends on the backend asks here.
+    """
+    return profile.backend
+
+
+# --------------------------------------------------------------------------- settings
+
+
+class _Rule:
+    """How one setting is read from text and checked; ``description`` completes "must be ..."."""
+
+    description = ""
+
+    def parse(self, text: str) -> Any:
+        return text
+
+    def coerce(self, value: Any) -> Any:
+        """The checked value; ValueError when it is not allowed."""
+        raise NotImplementedError
+
+    def check(self, value: Any, where: str) -> Any:
+        try:
+            return self.coerce(value)
+        except ValueError:
+            raise ConfigError(f"{where} must be {self.description}, got {value!r}") from None
+
+    def read(self, text: str, where: str) -> Any:
+        try:
+            return self.coerce(self.parse(text))
+        except ValueError:
+            raise ConfigError(f"{where} must be {self.description}, got {text!r}") from None
+
+
+class _Integer(_Rule):
+    def __init__(self, low: int, high: int | None = None) -> None:
+        self.low, self.high = low, high
+        self.description = f"an integer >= {low}" if high is None else f"an integer between {low} and {high}"
+
+    parse = staticmethod(int)
+
+    def coerce(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(value)
+        if value < self.low or (self.high is not None and value > self.high):
+            raise ValueError(value)
+        return value
+
+
+class _Seconds(_Rule):
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+        self.description = f"a number of seconds between {low:g} and {high:g}"
+
+    parse = staticmethod(float)
+
+    def coerce(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(value)
+        if not self.low <= value <= self.high:  # also rejects NaN
+            raise ValueError(value)
+        return float(value)
+
+
+class _Pattern(_Rule):
+    def __init__(self, pattern: str, description: str) -> None:
+        self.pattern, self.description = re.compile(pattern), description
+
+    def coerce(self, value: Any) -> str:
+        if not isinstance(value, str) or not self.pattern.fullmatch(value):
+            raise ValueError(value)
+        return value
+
+
+_CHANNEL_PREFIX = _Pattern(r"[A-Za-z0-9_]+", "a non-empty name of letters, digits and underscores")
+_IDENTIFIER = _Pattern(r"[A-Za-z_][A-Za-z0-9_$]*", "an unquoted Snowflake identifier such as ORDERS_PIPE")
+
+
+def _setting(key: str, default: Any, rule: _Rule) -> Any:
+    return field(default=default, metadata={"key": key, "rule": rule})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Run settings; field names are the ``config.properties`` keys with dots as underscores."""
+
+    orders_batch_size: int = _setting("orders.batch.size", 10_000, _Integer(1, 1_000_000))
+    max_client_lag: float = _setting("max.client.lag", 60.0, _Seconds(0.1, 600))
+    num_orders_per_batch: int = _setting("num.orders.per.batch", 100, _Integer(1))
+    num_customers: int = _setting("num.customers", 20_000, _Integer(1))
+    seed: int = _setting("seed", 42, _Integer(0))
+    instances: int = _setting("instances", 1, _Integer(1, 1000))
+    channel_prefix_orders: str = _setting("channel.prefix.orders", "orders_channel", _CHANNEL_PREFIX)
+    channel_prefix_order_items: str = _setting(
+        "channel.prefix.order_items", "order_items_channel", _CHANNEL_PREFIX
+    )
+    orders_pipe: str = _setting("orders.pipe", "ORDERS_PIPE", _IDENTIFIER)
+    order_items_pipe: str = _setting("order_items.pipe", "ORDER_ITEMS_PIPE", _IDENTIFIER)
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, f.metadata["rule"].check(getattr(self, f.name), f.name))
+
+
+_SETTING_FIELDS = {f.metadata["key"]: f for f in dataclasses.fields(Settings)}
+#: The ``config.properties`` keys, in file order.
+SETTINGS_KEYS = tuple(_SETTING_FIELDS)
+
+
+def settings_env_var(key: str) -> str:
+    """The environment variable for a settings key: ``max.client.lag`` -> ``AIDEMO_MAX_CLIENT_LAG``."""
+    return ENV_PREFIX + key.upper().replace(".", "_")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+
+
+def _read_properties(path: Path) -> dict[str, Any]:
+    """Settings from a Java-properties-style file: ``key=value`` lines, ``#``/``!`` comments."""
+    values: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    for number, raw in enumerate(_read_text(path).splitlines(), start=1):
+        line = raw.strip()
+        if not line or line[0] in "#!":
+            continue
+        key, sep, text = (part.strip() for part in line.partition("="))
+        where = f"{path} line {number}"
+        if not sep or not key:
+            raise ConfigError(f"{where}: expected key=value, got {line!r}")
+        if key not in _SETTING_FIELDS:
+            raise ConfigError(
+                f"{where}: unknown key {key!r}{_did_you_mean(key, SETTINGS_KEYS)}; "
+                f"valid keys: {', '.join(SETTINGS_KEYS)}"
+            )
+        if key in lines:
+            raise ConfigError(f"{where}: {key} is set twice (first on line {lines[key]})")
+        f = _SETTING_FIELDS[key]
+        values[f.name] = f.metadata["rule"].read(text, f"{where}: {key}")
+        lines[key] = number
+    return values
+
+
+def load_settings(
+    path: str | os.PathLike | None = None, *, env: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Run settings: ``path`` (default ``./config.properties`` if present, else built-in
+    defaults), then ``AIDEMO_<KEY>`` environment variables, then ``overrides`` by field
+    name (None values are ignored).
+    """
+    env = os.environ if env is None else env
+    _check_names(overrides, tuple(f.name for f in _SETTING_FIELDS.values()), "setting")
+    if path is not None:
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise ConfigError(f"settings file {str(file)!r}: no such file")
+    else:
+        file = Path(SETTINGS_FILE)
+    values = _read_properties(file) if file.is_file() else {}
+    for key, f in _SETTING_FIELDS.items():
+        var = settings_env_var(key)
+        if var in env:
+            values[f.name] = f.metadata["rule"].read(env[var], var)
+    values.update({name: value for name, value in overrides.items() if value is not None})
+    return Settings(**values)
