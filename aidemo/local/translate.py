@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
+from typing import NoReturn, Union
 
 import sqlglot
 from sqlglot import exp
@@ -95,6 +95,8 @@ class NoOp:
 
 @dataclass(frozen=True)
 class CreateDatabase:
+    """CREATE DATABASE; the service decides what it means for its one database."""
+
     name: str
     if_not_exists: bool
     or_replace: bool
@@ -102,6 +104,8 @@ class CreateDatabase:
 
 @dataclass(frozen=True)
 class CreateSchema:
+    """CREATE SCHEMA ``database.name``."""
+
     database: str
     name: str
     if_not_exists: bool
@@ -144,6 +148,8 @@ class CreatePipe:
 
 @dataclass(frozen=True)
 class DropPipe:
+    """DROP PIPE ``database.schema.name``."""
+
     database: str
     schema: str
     name: str
@@ -152,6 +158,8 @@ class DropPipe:
 
 @dataclass(frozen=True)
 class DescribePipe:
+    """DESCRIBE PIPE: the properties of ``database.schema.name``."""
+
     database: str
     schema: str
     name: str
@@ -179,6 +187,8 @@ class ShowChannels:
 
 @dataclass(frozen=True)
 class ShowTables:
+    """List tables; a None database or schema means all of them."""
+
     database: str | None
     schema: str | None
     like: str | None
@@ -186,12 +196,16 @@ class ShowTables:
 
 @dataclass(frozen=True)
 class ShowSchemas:
+    """List schemas of ``database`` (None: of every database)."""
+
     database: str | None
     like: str | None
 
 
 @dataclass(frozen=True)
 class ShowDatabases:
+    """List databases."""
+
     like: str | None
 
 
@@ -209,6 +223,10 @@ _INTEGER_TYPES = {
     exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT,
     exp.DataType.Type.INT, exp.DataType.Type.BIGINT,
 }
+_UNENFORCED_COLUMN_CONSTRAINTS = (
+    exp.PrimaryKeyColumnConstraint, exp.UniqueColumnConstraint, exp.Reference,
+)
+_UNENFORCED_TABLE_CONSTRAINTS = (exp.PrimaryKey, exp.UniqueColumnConstraint, exp.ForeignKey)
 _DUCK_STATEMENTS = (
     exp.Query, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable, exp.Describe,
 )
@@ -221,15 +239,13 @@ def split_statements(script: str) -> list[str]:
     statements that hold nothing but comments or whitespace are dropped.
     """
     statements, current = [], []
-    for token in _tokenize(script, script):
-        if token.token_type == TokenType.SEMICOLON:
-            if current:
-                statements.append(script[current[0].start : current[-1].end + 1])
-            current = []
-        else:
+    for token in [*_tokenize(script, script), None]:
+        if token is not None and token.token_type != TokenType.SEMICOLON:
             current.append(token)
-    if current:
-        statements.append(script[current[0].start : current[-1].end + 1])
+            continue
+        if current:
+            statements.append(script[current[0].start : current[-1].end + 1])
+        current = []
     return statements
 
 
@@ -355,7 +371,7 @@ def _create_pipe(c: _Cursor, or_replace: bool) -> CreatePipe:
     if or_replace and if_not_exists:
         c.fail("OR REPLACE and IF NOT EXISTS cannot be used together")
     database, schema, name = c.object_name()
-    while c.word() not in (None, "AS"):  # AUTO_INGEST = ..., COMMENT = '...', and the like
+    while c.word() not in (None, "AS", "COPY"):  # AUTO_INGEST = ..., COMMENT = '...', and the like
         c.advance(1)
         c.expect_type(TokenType.EQ, "'=' after a pipe property")
         c.advance(2)
@@ -380,14 +396,17 @@ def _create_pipe(c: _Cursor, or_replace: bool) -> CreatePipe:
                       if_not_exists=if_not_exists, columns=columns, definition=definition)
 
 
-def _pipe_columns(c: _Cursor, definition: str, targets: list[str] | None) -> tuple[PipeColumn, ...] | None:
+def _pipe_columns(
+    c: _Cursor, definition: str, targets: list[str] | None
+) -> tuple[PipeColumn, ...] | None:
     """The ``$1:KEY::TYPE`` items of a DATA_SOURCE pipe, or None for the match-by-name form."""
     copy = _parse(definition, c.text)
     source = copy.args["files"][0] if isinstance(copy, exp.Copy) and copy.args.get("files") else None
     if isinstance(source, exp.Table) and _is_streaming_source(source.this):
         return None
     select = source.this if isinstance(source, exp.Subquery) else None
-    if not isinstance(select, exp.Select) or not _is_streaming_source(select.args["from_"].this):
+    from_ = select.args.get("from_") if isinstance(select, exp.Select) else None
+    if from_ is None or not _is_streaming_source(from_.this):
         c.fail("a pipe reads FROM TABLE(DATA_SOURCE(TYPE => 'STREAMING')) or "
                "FROM (SELECT ... FROM TABLE(DATA_SOURCE(TYPE => 'STREAMING'))); staged files "
                "exist only in Snowflake")
@@ -476,24 +495,24 @@ def _relax_constraints(table: exp.Schema) -> None:
     """
     key_columns = set()
     for element in list(table.expressions):
+        if isinstance(element, exp.ColumnDef):
+            for constraint in list(element.constraints):
+                kind = constraint.args.get("kind")
+                if isinstance(kind, exp.PrimaryKeyColumnConstraint):
+                    key_columns.add(_name(element.this))
+                if isinstance(kind, _UNENFORCED_COLUMN_CONSTRAINTS):
+                    constraint.pop()
+            continue
         inner = element.expressions if isinstance(element, exp.Constraint) else [element]
         for constraint in inner:
             if isinstance(constraint, exp.PrimaryKey):
-                key_columns.update(_name(col) for col in constraint.expressions)
-        if any(isinstance(x, (exp.PrimaryKey, exp.UniqueColumnConstraint, exp.ForeignKey)) for x in inner):
+                key_columns.update(_name(column) for column in constraint.expressions)
+        if any(isinstance(c, _UNENFORCED_TABLE_CONSTRAINTS) for c in inner):
             element.pop()
     for column in table.find_all(exp.ColumnDef):
-        kinds = [c.args.get("kind") for c in column.constraints]
-        if any(isinstance(k, exp.PrimaryKeyColumnConstraint) for k in kinds):
-            key_columns.add(_name(column.this))
-        for constraint in list(column.constraints):
-            if isinstance(constraint.args.get("kind"),
-                          (exp.PrimaryKeyColumnConstraint, exp.UniqueColumnConstraint, exp.Reference)):
-                constraint.pop()
-    for column in table.find_all(exp.ColumnDef):
-        has_not_null = any(isinstance(c.args.get("kind"), exp.NotNullColumnConstraint)
-                           and not c.args["kind"].args.get("allow_null") for c in column.constraints)
-        if _name(column.this) in key_columns and not has_not_null:
+        not_null = any(isinstance(c.args.get("kind"), exp.NotNullColumnConstraint)
+                       and not c.args["kind"].args.get("allow_null") for c in column.constraints)
+        if _name(column.this) in key_columns and not not_null:
             column.append("constraints", exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
 
 
@@ -528,17 +547,14 @@ def _qualify_tables(tree: exp.Expression, database: str | None, schema: str | No
         if isinstance(db, exp.Identifier) and _name(db) == "INFORMATION_SCHEMA":
             table.set("catalog", None)
             continue
-        if name is None and isinstance(db, exp.Identifier):  # a schema, as in DROP SCHEMA s
-            if not table.args.get("catalog"):
-                table.set("catalog", exp.to_identifier(_context(database, "database", text), quoted=True))
-            continue
-        if not isinstance(name, exp.Identifier) or table.args.get("catalog"):
+        is_schema = name is None and isinstance(db, exp.Identifier)  # as in DROP SCHEMA s
+        if table.args.get("catalog") or not (is_schema or isinstance(name, exp.Identifier)):
             continue
         if db is None:
             if _name(name) in ctes:
                 continue
-            table.set("db", exp.to_identifier(_context(schema, "schema", text), quoted=True))
-        table.set("catalog", exp.to_identifier(_context(database, "database", text), quoted=True))
+            table.set("db", _quoted(_context(schema, "schema", text)))
+        table.set("catalog", _quoted(_context(database, "database", text)))
 
 
 # --- shared helpers ---------------------------------------------------------------------
@@ -635,7 +651,7 @@ class _Cursor:
     def current_schema(self) -> str:
         return _context(self.schema, "schema", self.text)
 
-    def fail(self, problem: str) -> None:
+    def fail(self, problem: str) -> NoReturn:
         raise SqlError(f"{_quote(self.text)}: {problem}.")
 
     def _identifier(self) -> str:
@@ -658,7 +674,9 @@ def _tokenize(sql: str, statement: str) -> list[Token]:
     try:
         return _DIALECT.tokenize(sql)
     except TokenError as exc:
-        raise SqlError(f"Cannot read {_quote(statement)}: {exc} (an unclosed quote or comment?)") from exc
+        raise SqlError(
+            f"Cannot read {_quote(statement)}: {exc} (an unclosed quote or comment?)"
+        ) from exc
 
 
 def _parse(sql: str, statement: str) -> exp.Expression:
@@ -681,6 +699,10 @@ def _quote(statement: str, limit: int = 80) -> str:
 def _name(identifier: exp.Expression) -> str:
     """A sqlglot identifier, normalised the Snowflake way."""
     return identifier.name if getattr(identifier, "quoted", False) else identifier.name.upper()
+
+
+def _quoted(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
 
 
 def _context(value: str | None, what: str, statement: str) -> str:

@@ -1,0 +1,42 @@
+"""Shared fixtures: a local service started and stopped by the tests themselves."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+
+from aidemo.backends import LocalBackend
+from aidemo.local import service
+from aidemo.local.home import ServiceHome
+
+os.environ.setdefault("SS_LOG_LEVEL", "error")
+
+
+@pytest.fixture(scope="session")
+def local_home(tmp_path_factory) -> ServiceHome:
+    home = ServiceHome.at(tmp_path_factory.mktemp("aidemo-home"))
+    service.start(home)
+    yield home
+    service.stop(home)
+
+
+@pytest.fixture(scope="session")
+def backend(local_home) -> LocalBackend:
+    return LocalBackend(local_home)
+
+
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def table(backend, request) -> str:
+    """A fresh table RAW.T_<n> shaped like ORDERS, for tests that need one of their own."""
+    name = f"T_{request.node.name.split('[')[0].upper()[:40]}_{next(_names)}"
+    backend.sql(
+        f"CREATE TABLE RAW.{name} (ORDER_ID NUMBER(38,0) NOT NULL, CUSTOMER_ID NUMBER(38,0), "
+        "ORDER_DATE TIMESTAMP_NTZ, ORDER_STATUS VARCHAR(20), TOTAL_AMOUNT NUMBER(10,2), "
+        "DISCOUNT_PERCENT NUMBER(5,2), SHIPPING_COST NUMBER(8,2))"
+    )
+    return name
