@@ -1,0 +1,34 @@
+"""aidemo: a notebook-driven demo kit for Snowflake's Snowpipe Streaming (high-performance architecture).
+
+The official ``snowpipe-streaming`` SDK streams synthetic orders and order items either into a
+local Snowpipe Streaming service (the default, nothing to sign up for) or into a real account
+chosen by ``profile.json``. The public API::
+
+    backend = aidemo.open_backend()            # local service, or Snowflake from profile.json
+    aidemo.run_file("monitoring/row_counts.sql", backend)
+"""
+
+from aidemo.backends import StreamingBackend, open_backend
+from aidemo.config import Profile, Settings, load_profile, load_settings, select_backend
+from aidemo.errors import (
+    AidemoError,
+    BackendError,
+    ChannelInvalidatedError,
+    ConfigError,
+    KeyPairError,
+    LocalServiceError,
+    OffsetTokenError,
+    SqlError,
+    StreamingError,
+)
+from aidemo.keys import KeyPair, generate_key_pair
+from aidemo.sql import run_file, run_sql
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AidemoError", "BackendError", "ChannelInvalidatedError", "ConfigError", "KeyPair", "KeyPairError",
+    "LocalServiceError", "OffsetTokenError", "Profile", "Settings", "SqlError", "StreamingBackend",
+    "StreamingError", "__version__", "generate_key_pair", "load_profile", "load_settings", "open_backend",
+    "run_file", "run_sql", "select_backend",
+]

@@ -1,0 +1,601 @@
+"""Synthetic customers, orders and order items, as a pure function of (seed, instance, id).
+
+Every value is drawn from a counter-based hash (the splitmix64 finaliser in numpy ``uint64``
+arithmetic) of the seed, the instance, the row's id and a field number; there is no stateful
+random generator. The same id therefore always yields the same row, whatever the batch it is
+generated in, so a replay after a crash regenerates identical rows.
+
+Customers depend on (seed, customer_id) only. Each has a stable segment (models.SEGMENTS:
+20 % Premium, 50 % Standard, 30 % Basic). An instance's orders draw their customer uniformly
+from the instance's customer slice, and follow that customer's segment.
+
+Order arithmetic, exact in integer cents:
+
+* TOTAL_AMOUNT is drawn uniformly in the segment's range.
+* DISCOUNT_PERCENT is 0, or (for the segment's discount rate of orders) drawn in the segment's
+  range with two decimals.
+* The subtotal is the sum of the order's LINE_TOTALs, and
+  ``TOTAL_AMOUNT = ROUND(subtotal * (1 - DISCOUNT_PERCENT / 100), 2)`` (half up); the
+  generator picks the smallest subtotal for which this holds.
+* SHIPPING_COST ($5-$50) is charged on top and is not part of TOTAL_AMOUNT.
+* ``LINE_TOTAL = QUANTITY * UNIT_PRICE``. The subtotal is spread over the lines in
+  proportion to quantity times list price, so unit prices are scaled list prices and deviate
+  from the catalogue; the last line takes the remainder in cents (its quantity becomes 1
+  when the remainder is not a multiple of the drawn quantity). Every unit price is positive.
+
+IDs: order ids of an instance run from ``order_base``; its item ids run from ``item_base``,
+sequential in order-id order. An order's item count is a pure function, so the first item
+id of any order is ``item_base`` plus the item counts of the orders before it
+(:func:`first_item_id`), and :func:`order_of_item` inverts that. Both keep a cache of
+cumulative counts per :class:`InstanceSpec`, so repeated calls are cheap.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from itertools import repeat
+
+import numpy as np
+import pandas as pd
+
+from aidemo.errors import ConfigError
+from aidemo.models import (
+    CATALOGUE,
+    CUSTOMERS,
+    ORDER_EPOCH,
+    ORDER_ITEMS,
+    ORDER_WINDOW_DAYS,
+    ORDERS,
+    QUANTITY_MIX,
+    REGISTRATION_WINDOW_DAYS,
+    SEGMENTS,
+    SHIPPING_MAX_CENTS,
+    SHIPPING_MIN_CENTS,
+    STATUS_MIX,
+)
+
+_MASK = (1 << 64) - 1
+_GAMMA = 0x9E3779B97F4A7C15
+_MAX_ID = (1 << 63) - 1
+
+# Hash domains keep customers, orders and items apart.
+_CUSTOMER_DOMAIN, _ORDER_DOMAIN, _ITEM_DOMAIN = 1, 2, 3
+
+# Field numbers (never renumber: that changes the data).
+(
+    _F_SEGMENT,
+    _F_FIRST_NAME,
+    _F_LAST_NAME,
+    _F_PHONE,
+    _F_STREET_NO,
+    _F_STREET,
+    _F_CITY,
+    _F_ZIP,
+    _F_REGISTERED,
+) = range(1, 10)
+(
+    _F_CUSTOMER,
+    _F_STATUS,
+    _F_SHIPPING,
+    _F_DISCOUNTED,
+    _F_DISCOUNT,
+    _F_ITEMS,
+    _F_TOTAL,
+    _F_DATE,
+) = range(11, 19)
+_F_PRODUCT, _F_QUANTITY = 21, 22
+
+
+def _mix_int(x: int) -> int:
+    """The splitmix64 finaliser on a Python int."""
+    x &= _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser on a ``uint64`` array, in place; returns it."""
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def _key(*parts: int) -> int:
+    key = 0
+    for part in parts:
+        key = _mix_int(key + _GAMMA + part)
+    return key
+
+
+def _hash(key: int, counters: np.ndarray) -> np.ndarray:
+    """One well-mixed 64-bit hash per counter (an id, or an item's position)."""
+    x = counters.astype(np.uint64)
+    x *= np.uint64(_GAMMA)
+    x += np.uint64(key)
+    return _mix(x)
+
+
+def _uniform(hashes: np.ndarray, field: int) -> np.ndarray:
+    """A uniform float in [0, 1) per hash, independent for each field number."""
+    x = hashes ^ np.uint64(_mix_int(field * _GAMMA))
+    return (_mix(x) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def _below(hashes: np.ndarray, field: int, n: int | np.ndarray) -> np.ndarray:
+    """A uniform int64 in [0, n) per hash."""
+    return (_uniform(hashes, field) * n).astype(np.int64)
+
+
+def _pick(hashes: np.ndarray, field: int, shares: tuple[float, ...]) -> np.ndarray:
+    """The index of the share each hash falls in."""
+    edges = np.cumsum(shares)[:-1]
+    return np.searchsorted(edges, _uniform(hashes, field), side="right")
+
+
+def _check_int(name: str, value: object, minimum: int, maximum: int = _MAX_ID) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return int(value)
+
+
+# ----------------------------------------------------------------------------- customers
+
+_SEGMENT_NAMES = np.array([segment.name for segment in SEGMENTS], dtype=object)
+_SEGMENT_SHARES = tuple(segment.share for segment in SEGMENTS)
+
+_FIRST_NAMES = np.array(
+    "Emma Liam Olivia Noah Ava Elijah Sophia Lucas Mia Mason Amelia Ethan Harper Logan Evelyn "
+    "James Abigail Aiden Ella Jackson Chloe Sebastian Grace Henry Lily Owen Zoe Wyatt Nora Leo "
+    "Hazel Caleb Aria Isaac Riley Nathan Layla Ryan Maya Julian".split(),
+    dtype=object,
+)
+_LAST_NAMES = np.array(
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
+    "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris "
+    "Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen "
+    "Hill Flores".split(),
+    dtype=object,
+)
+_STREETS = np.array(
+    [
+        f"{name} {kind}"
+        for name, kind in zip(
+            "Aspen Birch Cedar Summit Ridge Powder Glacier Alpine Pine Spruce Timberline Crystal "
+            "Snowmass Eagle Juniper Maple Willow Canyon Meadow Highland".split(),
+            "St Ave Rd Dr Ln Way Ct Blvd Pl Trail".split() * 2,
+        )
+    ],
+    dtype=object,
+)
+_CITIES = (
+    ("Denver", "CO", 802),
+    ("Boulder", "CO", 803),
+    ("Vail", "CO", 816),
+    ("Salt Lake City", "UT", 841),
+    ("Park City", "UT", 840),
+    ("Jackson", "WY", 830),
+    ("Bozeman", "MT", 597),
+    ("Boise", "ID", 837),
+    ("Ketchum", "ID", 833),
+    ("Reno", "NV", 895),
+    ("Truckee", "CA", 961),
+    ("Mammoth Lakes", "CA", 935),
+    ("Bend", "OR", 977),
+    ("Portland", "OR", 972),
+    ("Seattle", "WA", 981),
+    ("Spokane", "WA", 992),
+    ("Burlington", "VT", 54),
+    ("Stowe", "VT", 56),
+    ("North Conway", "NH", 38),
+    ("Lake Placid", "NY", 129),
+    ("Minneapolis", "MN", 554),
+    ("Anchorage", "AK", 995),
+    ("Taos", "NM", 875),
+    ("Flagstaff", "AZ", 860),
+)
+_CITY_NAMES = np.array([city for city, _, _ in _CITIES], dtype=object)
+_CITY_STATES = np.array([state for _, state, _ in _CITIES], dtype=object)
+_CITY_ZIP3 = np.array([zip3 for _, _, zip3 in _CITIES], dtype=np.int64)
+
+
+def customer_segments(seed: int, ids: np.ndarray | list[int]) -> np.ndarray:
+    """Segment codes (indexes into ``models.SEGMENTS``) of the given customer ids, as int8.
+
+    A customer's segment depends on (seed, customer_id) only.
+    """
+    seed = _check_int("seed", seed, 0, _MASK)
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.size and ids.min() < 1:
+        raise ConfigError(f"customer ids must be positive, got {int(ids.min())}")
+    return _segment_codes(_hash(_key(seed, _CUSTOMER_DOMAIN), ids))
+
+
+def _segment_codes(customer_hashes: np.ndarray) -> np.ndarray:
+    return _pick(customer_hashes, _F_SEGMENT, _SEGMENT_SHARES).astype(np.int8)
+
+
+_SEGMENT_TABLE_LIMIT = 1 << 24  # customer slices up to this size get a cached lookup table
+
+
+@lru_cache(maxsize=16)
+def _segment_table(seed: int, lo: int, hi: int) -> np.ndarray:
+    """Segment codes of customers lo..hi (read-only), for the order generator's lookups."""
+    table = customer_segments(seed, np.arange(lo, hi + 1))
+    table.flags.writeable = False
+    return table
+
+
+def generate_customers(seed: int, count: int, first_id: int = 1) -> pd.DataFrame:
+    """Customers ``first_id .. first_id + count - 1`` as a DataFrame with the CUSTOMERS columns.
+
+    Names, addresses and phone numbers are plausible fakes (555 numbers, example.com mail);
+    REGISTRATION_DATE holds ``datetime.date`` values before the orders' date window.
+    """
+    seed = _check_int("seed", seed, 0, _MASK)
+    count = _check_int("count", count, 0)
+    first_id = _check_int("first_id", first_id, 1, _MAX_ID - count)
+    ids = np.arange(first_id, first_id + count, dtype=np.int64)
+    h = _hash(_key(seed, _CUSTOMER_DOMAIN), ids)
+    first = _FIRST_NAMES[_below(h, _F_FIRST_NAME, len(_FIRST_NAMES))]
+    last = _LAST_NAMES[_below(h, _F_LAST_NAME, len(_LAST_NAMES))]
+    city = _below(h, _F_CITY, len(_CITIES))
+    phone = 2_000_000 + _below(h, _F_PHONE, 8_000_000)
+    street_no = 1 + _below(h, _F_STREET_NO, 9_999)
+    street = _STREETS[_below(h, _F_STREET, len(_STREETS))]
+    zip_code = _CITY_ZIP3[city] * 100 + _below(h, _F_ZIP, 100)
+    window_start = ORDER_EPOCH.date() - timedelta(days=ORDER_WINDOW_DAYS + REGISTRATION_WINDOW_DAYS)
+    registered = _below(h, _F_REGISTERED, REGISTRATION_WINDOW_DAYS)
+    columns = {
+        "CUSTOMER_ID": ids,
+        "FIRST_NAME": first,
+        "LAST_NAME": last,
+        "EMAIL": [
+            f"{f.lower()}.{l.lower()}{i}@example.com" for f, l, i in zip(first, last, ids.tolist())
+        ],
+        "PHONE": [f"555-{p // 10_000:03d}-{p % 10_000:04d}" for p in phone.tolist()],
+        "ADDRESS": [f"{n} {s}" for n, s in zip(street_no.tolist(), street)],
+        "CITY": _CITY_NAMES[city],
+        "STATE": _CITY_STATES[city],
+        "ZIP_CODE": [f"{z:05d}" for z in zip_code.tolist()],
+        "REGISTRATION_DATE": np.array(
+            [window_start + timedelta(days=d) for d in registered.tolist()], dtype=object
+        ),
+        "CUSTOMER_SEGMENT": _SEGMENT_NAMES[_segment_codes(h)],
+    }
+    return pd.DataFrame(columns, columns=list(CUSTOMERS.column_names))
+
+
+# ----------------------------------------------------------------------------- instances
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """What one streaming instance generates.
+
+    Orders ``order_base, order_base + 1, ...`` with items numbered from ``item_base``; each
+    order's customer is drawn from ``customer_lo .. customer_hi``. The data depends on
+    ``seed``, ``instance`` and the customer slice; the bases only number it.
+    """
+
+    seed: int
+    instance: int
+    order_base: int
+    item_base: int
+    customer_lo: int
+    customer_hi: int
+
+    def __post_init__(self) -> None:
+        _check_int("seed", self.seed, 0, _MASK)
+        _check_int("instance", self.instance, 0, _MASK)
+        _check_int("order_base", self.order_base, 1)
+        _check_int("item_base", self.item_base, 1)
+        _check_int("customer_lo", self.customer_lo, 1)
+        _check_int("customer_hi", self.customer_hi, self.customer_lo)
+
+    @classmethod
+    def single(cls, seed: int, num_customers: int) -> InstanceSpec:
+        """The spec of a lone instance: instance 0, ids from 1, customers 1..num_customers."""
+        return cls(seed, 0, 1, 1, 1, _check_int("num_customers", num_customers, 1))
+
+
+def split_instances(
+    seed: int, total_orders: int, instances: int, num_customers: int
+) -> list[tuple[InstanceSpec, int]]:
+    """Split ``total_orders`` orders over ``instances`` instances: ``[(spec, order_count)]``.
+
+    Order ids 1..total_orders and customers 1..num_customers are cut into contiguous slices
+    as even as possible; item ids are contiguous too (instance i's items start right after
+    instance i-1's), so the whole run numbers items 1..N without gaps.
+    """
+    total_orders = _check_int("total_orders", total_orders, 1)
+    instances = _check_int("instances", instances, 1, total_orders)
+    num_customers = _check_int("num_customers", num_customers, instances)
+    plan = []
+    order_base = item_base = 1
+    for i in range(instances):
+        orders = total_orders // instances + (i < total_orders % instances)
+        lo = 1 + i * num_customers // instances
+        hi = (i + 1) * num_customers // instances
+        spec = InstanceSpec(seed, i, order_base, item_base, lo, hi)
+        plan.append((spec, orders))
+        order_base += orders
+        item_base += _item_index(spec).items_before(orders)
+    return plan
+
+
+def _order_key(spec: InstanceSpec) -> int:
+    return _key(spec.seed, _ORDER_DOMAIN, spec.instance)
+
+
+_MIN_ITEMS = np.array([s.min_items for s in SEGMENTS], dtype=np.int64)
+_ITEM_SPAN = np.array([s.max_items - s.min_items + 1 for s in SEGMENTS], dtype=np.int64)
+
+
+def _order_basics(spec: InstanceSpec, order_ids: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per order: its hash, customer id, segment code and item count."""
+    hashes = _hash(_order_key(spec), order_ids)
+    customer = spec.customer_lo + _below(hashes, _F_CUSTOMER, spec.customer_hi - spec.customer_lo + 1)
+    if spec.customer_hi - spec.customer_lo < _SEGMENT_TABLE_LIMIT:
+        segment = _segment_table(spec.seed, spec.customer_lo, spec.customer_hi)[customer - spec.customer_lo]
+    else:
+        segment = customer_segments(spec.seed, customer)
+    items = _MIN_ITEMS[segment] + _below(hashes, _F_ITEMS, _ITEM_SPAN[segment])
+    return hashes, customer, segment, items
+
+
+# ----------------------------------------------------------------------------- item ids
+
+_BLOCK = 4096  # orders per cached prefix-sum entry
+_CHUNK_BLOCKS = 256  # blocks counted per vectorised pass when the cache grows
+
+
+class _ItemIndex:
+    """Item counts of a spec's orders, summed per block of _BLOCK orders, cumulatively."""
+
+    def __init__(self, spec: InstanceSpec) -> None:
+        self._spec = spec
+        self._cumulative = [0]  # items of the orders before block j
+        self._lock = threading.Lock()
+
+    def _counts(self, first_offset: int, n: int) -> np.ndarray:
+        order_ids = np.arange(first_offset, first_offset + n, dtype=np.int64) + self._spec.order_base
+        return _order_basics(self._spec, order_ids)[3]
+
+    def _grow(self, blocks: int) -> None:
+        """Make sure the cumulative counts reach block ``blocks``."""
+        with self._lock:
+            while len(self._cumulative) <= blocks:
+                known = len(self._cumulative) - 1
+                n = min(blocks - known, _CHUNK_BLOCKS)
+                sums = self._counts(known * _BLOCK, n * _BLOCK).reshape(n, _BLOCK).sum(axis=1)
+                self._cumulative.extend((self._cumulative[-1] + np.cumsum(sums)).tolist())
+
+    def items_before(self, order_offset: int) -> int:
+        """How many items the first ``order_offset`` orders of the instance have."""
+        block, rest = divmod(order_offset, _BLOCK)
+        self._grow(block)
+        return self._cumulative[block] + int(self._counts(block * _BLOCK, rest).sum())
+
+    def locate(self, item_offset: int) -> tuple[int, int]:
+        """(order offset, index within that order) of the instance's item ``item_offset``."""
+        while self._cumulative[-1] <= item_offset:
+            self._grow(len(self._cumulative) - 1 + _CHUNK_BLOCKS)
+        block = bisect.bisect_right(self._cumulative, item_offset) - 1
+        through = np.cumsum(self._counts(block * _BLOCK, _BLOCK))
+        rest = item_offset - self._cumulative[block]
+        order = int(np.searchsorted(through, rest, side="right"))
+        before = int(through[order - 1]) if order else 0
+        return block * _BLOCK + order, rest - before
+
+
+_INDEXES: dict[InstanceSpec, _ItemIndex] = {}
+_INDEXES_LOCK = threading.Lock()
+
+
+def _item_index(spec: InstanceSpec) -> _ItemIndex:
+    with _INDEXES_LOCK:
+        return _INDEXES.setdefault(spec, _ItemIndex(spec))
+
+
+def first_item_id(spec: InstanceSpec, order_id: int) -> int:
+    """The id of the first item of order ``order_id`` (>= spec.order_base)."""
+    order_id = _check_int("order_id", order_id, spec.order_base)
+    return spec.item_base + _item_index(spec).items_before(order_id - spec.order_base)
+
+
+def order_of_item(spec: InstanceSpec, item_id: int) -> tuple[int, int]:
+    """``(order_id, index)``: the order holding item ``item_id`` and the item's 0-based index in it.
+
+    To resume the items channel after committed item ``c``: ``order_of_item(spec, c + 1)``
+    gives the order to regenerate and how many of its items were already sent.
+    """
+    item_id = _check_int("item_id", item_id, spec.item_base)
+    offset, index = _item_index(spec).locate(item_id - spec.item_base)
+    return spec.order_base + offset, index
+
+
+# ----------------------------------------------------------------------------- orders
+
+_STATUS_NAMES = np.array([status for status, _ in STATUS_MIX], dtype=object)
+_STATUS_SHARES = tuple(share for _, share in STATUS_MIX)
+_QUANTITIES = np.array([q for q, _ in QUANTITY_MIX], dtype=np.int64)
+_QUANTITY_SHARES = tuple(share for _, share in QUANTITY_MIX)
+_PRODUCT_IDS = np.array([p.product_id for p in CATALOGUE], dtype=np.int64)
+_PRODUCT_NAMES = np.array([p.name for p in CATALOGUE], dtype=object)
+_PRODUCT_CATEGORIES = np.array([p.category for p in CATALOGUE], dtype=object)
+_LIST_PRICES = np.array([p.list_price_cents for p in CATALOGUE], dtype=np.float64)
+_MIN_TOTAL = np.array([s.min_total_cents for s in SEGMENTS], dtype=np.int64)
+_TOTAL_SPAN = np.array([s.max_total_cents - s.min_total_cents + 1 for s in SEGMENTS], dtype=np.int64)
+_DISCOUNT_RATE = np.array([s.discount_rate for s in SEGMENTS], dtype=np.float64)
+_MIN_BP = np.array([s.min_discount_bp for s in SEGMENTS], dtype=np.int64)
+_BP_SPAN = np.array([s.max_discount_bp - s.min_discount_bp + 1 for s in SEGMENTS], dtype=np.int64)
+_WINDOW_START = np.datetime64(ORDER_EPOCH, "s") - np.timedelta64(ORDER_WINDOW_DAYS, "D")
+_DAY = 86_400
+
+
+@lru_cache(maxsize=1)
+def _date_strings() -> tuple[np.ndarray, np.ndarray]:
+    """'YYYY-MM-DD ' of each day of the window and 'HH:MM:SS' of each second of a day."""
+    days = np.array(
+        [str(_WINDOW_START + np.timedelta64(d, "D"))[:10] + " " for d in range(ORDER_WINDOW_DAYS)],
+        dtype=object,
+    )
+    seconds = np.array(
+        [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_DAY)], dtype=object
+    )
+    return days, seconds
+
+
+def _money(cents: np.ndarray) -> np.ndarray:
+    return cents / 100
+
+
+def _records(names: tuple[str, ...], columns: dict[str, list]) -> list[dict]:
+    return list(map(dict, map(zip, repeat(names), zip(*(columns[name] for name in names)))))
+
+
+@dataclass(frozen=True, eq=False)
+class OrderBatch:
+    """Orders ``first_order_id .. last_order_id`` and their items, as numpy columns.
+
+    Money is in integer cents (``*_cents``), discounts in hundredths of a percent
+    (``discount_bp``), order dates in seconds since the start of the date window; the
+    ``*_rows`` and ``*_frame`` methods render them as the table columns.
+    """
+
+    order_id: np.ndarray
+    customer_id: np.ndarray
+    date_seconds: np.ndarray
+    status: np.ndarray
+    total_cents: np.ndarray
+    discount_bp: np.ndarray
+    shipping_cents: np.ndarray
+    item_id: np.ndarray
+    item_order_id: np.ndarray
+    product: np.ndarray
+    quantity: np.ndarray
+    unit_cents: np.ndarray
+    line_cents: np.ndarray
+
+    @property
+    def first_order_id(self) -> int:
+        return int(self.order_id[0])
+
+    @property
+    def last_order_id(self) -> int:
+        return int(self.order_id[-1])
+
+    @property
+    def first_item_id(self) -> int:
+        return int(self.item_id[0])
+
+    @property
+    def last_item_id(self) -> int:
+        return int(self.item_id[-1])
+
+    def _order_columns(self) -> dict[str, np.ndarray]:
+        return {
+            "ORDER_ID": self.order_id,
+            "CUSTOMER_ID": self.customer_id,
+            "ORDER_DATE": _WINDOW_START + self.date_seconds.astype("timedelta64[s]"),
+            "ORDER_STATUS": _STATUS_NAMES[self.status],
+            "TOTAL_AMOUNT": _money(self.total_cents),
+            "DISCOUNT_PERCENT": _money(self.discount_bp),
+            "SHIPPING_COST": _money(self.shipping_cents),
+        }
+
+    def _item_columns(self) -> dict[str, np.ndarray]:
+        return {
+            "ORDER_ITEM_ID": self.item_id,
+            "ORDER_ID": self.item_order_id,
+            "PRODUCT_ID": _PRODUCT_IDS[self.product],
+            "PRODUCT_NAME": _PRODUCT_NAMES[self.product],
+            "PRODUCT_CATEGORY": _PRODUCT_CATEGORIES[self.product],
+            "QUANTITY": self.quantity,
+            "UNIT_PRICE": _money(self.unit_cents),
+            "LINE_TOTAL": _money(self.line_cents),
+        }
+
+    def orders_frame(self) -> pd.DataFrame:
+        """The orders with the ORDERS columns; money as float, ORDER_DATE as datetime64."""
+        return pd.DataFrame(self._order_columns(), columns=list(ORDERS.column_names))
+
+    def items_frame(self) -> pd.DataFrame:
+        """The items with the ORDER_ITEMS columns; money as float."""
+        return pd.DataFrame(self._item_columns(), columns=list(ORDER_ITEMS.column_names))
+
+    def order_rows(self) -> list[dict]:
+        """The orders as SDK rows: ints, floats (money) and strings ('YYYY-MM-DD HH:MM:SS')."""
+        columns = {name: values.tolist() for name, values in self._order_columns().items()}
+        days, seconds = _date_strings()
+        columns["ORDER_DATE"] = (days[self.date_seconds // _DAY] + seconds[self.date_seconds % _DAY]).tolist()
+        return _records(ORDERS.column_names, columns)
+
+    def item_rows(self) -> list[dict]:
+        """The items as SDK rows: ints, floats (money) and strings."""
+        columns = {name: values.tolist() for name, values in self._item_columns().items()}
+        return _records(ORDER_ITEMS.column_names, columns)
+
+
+def order_batch(spec: InstanceSpec, first_order_id: int, count: int) -> OrderBatch:
+    """Orders ``first_order_id .. first_order_id + count - 1`` of ``spec`` with their items."""
+    first_order_id = _check_int("first_order_id", first_order_id, spec.order_base)
+    count = _check_int("count", count, 1, _MAX_ID - first_order_id)
+    order_ids = np.arange(first_order_id, first_order_id + count, dtype=np.int64)
+    h, customer, segment, n_items = _order_basics(spec, order_ids)
+
+    total = _MIN_TOTAL[segment] + _below(h, _F_TOTAL, _TOTAL_SPAN[segment])
+    discounted = _uniform(h, _F_DISCOUNTED) < _DISCOUNT_RATE[segment]
+    discount_bp = np.where(discounted, _MIN_BP[segment] + _below(h, _F_DISCOUNT, _BP_SPAN[segment]), 0)
+    # Smallest subtotal s with round_half_up(s * (10000 - bp) / 10000) == total.
+    kept = 10_000 - discount_bp
+    subtotal = -((5_000 - total * 10_000) // kept)
+
+    # Items: the k-th item of an order hashes (order hash, k), independent of item ids.
+    starts = np.cumsum(n_items) - n_items
+    owner = np.repeat(np.arange(count), n_items)
+    position = np.arange(len(owner)) - starts[owner]
+    ih = _hash(_key(_ITEM_DOMAIN), position) ^ h[owner]
+    product = _below(ih, _F_PRODUCT, len(CATALOGUE))
+    quantity = _QUANTITIES[_pick(ih, _F_QUANTITY, _QUANTITY_SHARES)]
+
+    # Every unit costs at least a cent; the rest of the subtotal goes by quantity x list price.
+    weight = quantity * _LIST_PRICES[product]
+    share = weight / np.add.reduceat(weight, starts)[owner]
+    spare = subtotal - np.add.reduceat(quantity, starts)
+    unit = 1 + np.floor(spare[owner] * share / quantity).astype(np.int64)
+    line = quantity * unit
+    last = starts + n_items - 1
+    line[last] = 0
+    rest = subtotal - np.add.reduceat(line, starts)
+    quantity[last] = np.where(rest % quantity[last] == 0, quantity[last], 1)
+    unit[last] = rest // quantity[last]
+    line[last] = rest
+
+    item_base = first_item_id(spec, first_order_id)
+    return OrderBatch(
+        order_id=order_ids,
+        customer_id=customer,
+        date_seconds=_below(h, _F_DATE, ORDER_WINDOW_DAYS * _DAY),
+        status=_pick(h, _F_STATUS, _STATUS_SHARES),
+        total_cents=total,
+        discount_bp=discount_bp,
+        shipping_cents=SHIPPING_MIN_CENTS
+        + _below(h, _F_SHIPPING, SHIPPING_MAX_CENTS - SHIPPING_MIN_CENTS + 1),
+        item_id=item_base + np.arange(len(owner), dtype=np.int64),
+        item_order_id=order_ids[owner],
+        product=product,
+        quantity=quantity,
+        unit_cents=unit,
+        line_cents=line,
+    )
