@@ -7,6 +7,7 @@ calls; only the client properties and the SQL path differ.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -35,6 +36,8 @@ class StreamingBackend(ABC):
 
     def create_client(self, client_name: str, pipe: str) -> "StreamingIngestClient":
         """An SDK client for ``pipe``; SDK errors come back as :class:`StreamingError`."""
+        # The SDK's Rust core logs at INFO to stdout unless told otherwise; keep notebooks readable.
+        os.environ.setdefault("SS_LOG_LEVEL", "warn")
         from snowflake.ingest.streaming import StreamingIngestClient
 
         with sdk_errors(f"creating a client for pipe {pipe} on the {self.name} backend"):
@@ -146,29 +149,24 @@ def open_backend(profile: Profile | None = None, *, home=None) -> StreamingBacke
     return SnowflakeBackend(profile)
 
 
-class sdk_errors:
-    """Translate SDK exceptions into the kit's error tree (``raise ... from exc``)."""
+def sdk_error(exc: BaseException, doing: str) -> StreamingError:
+    """The kit's error for an SDK exception; an invalidated channel gets its own class."""
+    from aidemo.errors import ChannelInvalidatedError
 
-    def __init__(self, doing: str):
-        self.doing = doing
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc is None or not _is_sdk_error(exc):
-            return False
-        from aidemo.errors import ChannelInvalidatedError
-
-        text = str(exc)
-        cls = ChannelInvalidatedError if "invalid" in text.lower() and "channel" in text.lower() else StreamingError
-        raise cls(f"{self.doing}: {text}") from exc
+    code = getattr(getattr(exc, "error_code", None), "value", None)
+    cls = ChannelInvalidatedError if code in ("InvalidChannelError", "ClosedChannelError") else StreamingError
+    return cls(f"{doing}: {exc}")
 
 
-def _is_sdk_error(exc: BaseException) -> bool:
+@contextlib.contextmanager
+def sdk_errors(doing: str):
+    """Translate SDK exceptions raised inside the block into the kit's error tree."""
     from snowflake.ingest.streaming import StreamingIngestError
 
-    return isinstance(exc, StreamingIngestError)
+    try:
+        yield
+    except StreamingIngestError as exc:
+        raise sdk_error(exc, doing) from exc
 
 
 _trust_lock = threading.Lock()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 
 from aidemo.errors import AidemoError
@@ -39,6 +41,16 @@ def _parser() -> argparse.ArgumentParser:
         if name == "start":
             p.add_argument("--detach", action="store_true", help="run in the background and return")
         p.set_defaults(run=run)
+
+    stream = sub.add_parser("stream", help="stream orders and items exactly once through one instance")
+    stream.add_argument("num_orders", nargs="?", type=int,
+                        help="orders in the job (default: num.orders.per.batch); a rerun resumes the same job")
+    stream.add_argument("--batch-size", type=int, help="orders per append_rows call (orders.batch.size)")
+    stream.add_argument("--max-client-lag", type=float, help="seconds rows may wait in the kit's buffer")
+    stream.add_argument("--rate", type=float, help="orders per second (default: as fast as possible)")
+    stream.add_argument("--seed", type=int, help="generator seed (seed)")
+    stream.add_argument("--no-progress", action="store_true", help="no progress bar")
+    stream.set_defaults(run=_stream)
 
     sql = sub.add_parser("sql", help="run SQL (Snowflake dialect) on the active backend")
     sql.add_argument("statement", nargs="?", help="statement or script; omit with --file")
@@ -88,6 +100,50 @@ def _local_status(args) -> int:
         return 3
     print(f"running: pid {info.pid}, {info.url}, home {info.home.root}")
     return 0
+
+
+def _stream(args) -> int:
+    from aidemo.backends import open_backend
+    from aidemo.config import load_settings
+    from aidemo.generator import InstanceSpec
+    from aidemo.progress import StreamProgress
+    from aidemo.streaming import StreamOptions, Streamer
+
+    settings = load_settings(orders_batch_size=args.batch_size, max_client_lag=args.max_client_lag, seed=args.seed)
+    num_orders = args.num_orders if args.num_orders is not None else settings.num_orders_per_batch
+    options = StreamOptions(batch_size=settings.orders_batch_size, max_client_lag=settings.max_client_lag,
+                            rate=args.rate)
+    backend = open_backend()
+    print(f"backend: {backend.describe()}; {num_orders} orders, batch {options.batch_size}, "
+          f"max client lag {options.max_client_lag:g} s" + (f", {args.rate:g} orders/s" if args.rate else ""))
+    streamer = Streamer(backend, InstanceSpec.single(settings.seed, settings.num_customers), num_orders, options)
+    with _graceful_stop(streamer.stop), StreamProgress([streamer.stats], enabled=not args.no_progress) as progress:
+        stats = streamer.run(progress.update)
+    summary = stats.summary()
+    width = max(map(len, summary))
+    for key, value in summary.items():
+        print(f"  {key:<{width}}  {value}")
+    if stats.stopped:
+        print(f"stopped early: rerun the same command to resume after {stats.last_order_token} / {stats.last_item_token}")
+        return 130
+    return 0
+
+
+@contextlib.contextmanager
+def _graceful_stop(stop):
+    """First Ctrl-C or SIGTERM: stop generating, flush, wait for the commit, close. A second Ctrl-C aborts."""
+    def handler(signum, frame):
+        signal.signal(signal.SIGINT, previous_int)
+        print("\nstopping: flushing and waiting for the commit (Ctrl-C again to abort)", file=sys.stderr)
+        stop()
+
+    previous_int = signal.signal(signal.SIGINT, handler)
+    previous_term = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 def _sql(args) -> int:

@@ -1,0 +1,311 @@
+"""Streaming orders and items exactly once through the SDK, on either backend.
+
+One instance owns two channels, ``orders_channel[_<i>]`` on ORDERS_PIPE and
+``order_items_channel[_<i>]`` on ORDER_ITEMS_PIPE (one SDK client per pipe). Channels are
+opened **without** an offset token; each resumes right after its own committed token, so
+after a crash where items lag orders the missing items are regenerated (generation is a
+pure function of the ids) and nothing is lost or doubled.
+
+The kit's own buffer makes max client lag real (SDK 1.9.1 ignores the client property):
+buffered rows go to the SDK when the lag since the first buffered row has elapsed, when a
+batch of ``batch_size`` orders is full, at ~16 MB, or at close.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from aidemo.backends import StreamingBackend, sdk_error, sdk_errors
+from aidemo.errors import ChannelInvalidatedError, ConfigError, StreamingError
+from aidemo.generator import InstanceSpec, first_item_id, order_batch, order_of_item
+from aidemo.offsets import item_token, order_token, parse_item_token, parse_order_token
+
+MAX_BUFFER_BYTES = 16 * 1024 * 1024
+ORDERS_PIPE = "ORDERS_PIPE"
+ORDER_ITEMS_PIPE = "ORDER_ITEMS_PIPE"
+_RETRYABLE = {"ReceiverSaturated", "MemoryThresholdExceeded", "MemoryThresholdExceededInContainer",
+              "HttpRetryableClientError", "HttpRetriesExhaustedError", "SfApiInternalServerError"}
+_INVALID = {"InvalidChannelError", "ClosedChannelError", "ChannelClosedByUser", "ChannelNotFound"}
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """How one instance streams: batch size (orders per append_rows), max client lag, pacing."""
+
+    batch_size: int = 10_000
+    max_client_lag: float = 60.0
+    rate: float | None = None  # orders per second; None streams as fast as possible
+    commit_timeout: float = 300.0
+    max_retries: int = 8
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 1_000_000:
+            raise ConfigError(f"batch_size must be an integer between 1 and 1000000, got {self.batch_size!r}")
+        if not 0.1 <= float(self.max_client_lag) <= 600:
+            raise ConfigError(f"max_client_lag must be between 0.1 and 600 seconds, got {self.max_client_lag!r}")
+        if self.rate is not None and not self.rate > 0:
+            raise ConfigError(f"rate must be a positive number of orders per second, got {self.rate!r}")
+
+
+@dataclass
+class StreamStats:
+    """Live figures of one instance; read by progress views while the stream runs."""
+
+    instance: int
+    orders_target: int
+    orders_sent: int = 0
+    items_sent: int = 0
+    orders_committed: int = 0
+    items_committed: int = 0
+    retries: int = 0
+    reopens: int = 0
+    flushes: int = 0
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+    last_order_token: str | None = None
+    last_item_token: str | None = None
+    stopped: bool = False
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def rows_committed(self) -> int:
+        return self.orders_committed + self.items_committed
+
+    def summary(self) -> dict:
+        seconds = max(self.elapsed, 1e-9)
+        return {
+            "instance": self.instance, "orders_sent": self.orders_sent, "items_sent": self.items_sent,
+            "orders_committed": self.orders_committed, "items_committed": self.items_committed,
+            "elapsed_s": round(self.elapsed, 3), "orders_per_s": round(self.orders_sent / seconds, 1),
+            "rows_per_s": round((self.orders_sent + self.items_sent) / seconds, 1),
+            "retries": self.retries, "reopens": self.reopens, "stopped": self.stopped,
+            "last_order_token": self.last_order_token, "last_item_token": self.last_item_token,
+        }
+
+
+class _Lane:
+    """One channel: its rows buffer, what was handed to the SDK, and what is committed."""
+
+    def __init__(self, client, name: str, make_token, parse_token, first_id: int):
+        self.client, self.name = client, name
+        self.make_token, self.parse_token = make_token, parse_token
+        self.first_id = first_id
+        self.rows: list[dict] = []
+        self.bytes = 0
+        self.channel = None
+        self.next_id = first_id  # the next id to hand to the SDK
+        self.open()
+
+    def open(self) -> None:
+        with sdk_errors(f"opening channel {self.name}"):
+            self.channel, status = self.client.open_channel(self.name)  # no token: resume
+        committed = self.parse_token(status.latest_committed_offset_token)
+        self.next_id = max(self.first_id, (committed or 0) + 1)
+        self.rows, self.bytes = [], 0
+
+    def committed(self) -> int | None:
+        with sdk_errors(f"reading the committed token of {self.name}"):
+            return self.parse_token(self.channel.get_latest_committed_offset_token())
+
+    def add(self, rows: list[dict], first_id: int) -> None:
+        """Buffer the rows whose ids this lane has not handed over yet."""
+        rows = rows[max(0, self.next_id + len(self.rows) - first_id):]
+        if rows:
+            self.rows.extend(rows)
+            self.bytes += len(rows) * len(json.dumps(rows[0]))
+
+    def flush(self, options: StreamOptions, stats: StreamStats) -> int:
+        """Hand the buffer to the SDK (retrying while the SDK pushes back); rows handed over."""
+        if not self.rows:
+            return 0
+        first = self.next_id
+        last = first + len(self.rows) - 1
+        for attempt in range(options.max_retries + 1):
+            try:
+                self.channel.append_rows(self.rows, self.make_token(first), self.make_token(last))
+                break
+            except Exception as exc:
+                code = _error_code(exc)
+                if code in _INVALID:
+                    raise ChannelInvalidatedError(f"channel {self.name} was invalidated: {exc}") from exc
+                if code not in _RETRYABLE or attempt == options.max_retries:
+                    raise sdk_error(exc, f"appending to {self.name}") from exc
+                stats.retries += 1
+                time.sleep(_backoff(attempt))
+        count = len(self.rows)
+        self.next_id = last + 1
+        self.rows, self.bytes = [], 0
+        return count
+
+
+class Streamer:
+    """Streams orders ``spec.order_base .. + num_orders - 1`` and their items, exactly once."""
+
+    def __init__(self, backend: StreamingBackend, spec: InstanceSpec, num_orders: int,
+                 options: StreamOptions = StreamOptions(), *, channel_suffix: str = "",
+                 orders_pipe: str = ORDERS_PIPE, items_pipe: str = ORDER_ITEMS_PIPE,
+                 client_name: str | None = None):
+        if not isinstance(num_orders, int) or num_orders < 1:
+            raise ConfigError(f"number of orders must be a positive integer, got {num_orders!r}")
+        self.backend, self.spec, self.options = backend, spec, options
+        self.last_order = spec.order_base + num_orders - 1
+        self.last_item = first_item_id(spec, self.last_order + 1) - 1
+        self.stats = StreamStats(spec.instance, num_orders)
+        self.stop_event = threading.Event()
+        tick = int(min(options.max_client_lag, 1.0) * 1000)
+        name = client_name or f"aidemo_{spec.instance}"
+        self._clients = []
+        for pipe in (orders_pipe, items_pipe):
+            backend.set_flush_tick(pipe, tick)
+            self._clients.append(backend.create_client(f"{name}_{pipe.lower()}", pipe))
+        self.orders = _Lane(self._clients[0], f"orders_channel{channel_suffix}", order_token,
+                            parse_order_token, spec.order_base)
+        self.items = _Lane(self._clients[1], f"order_items_channel{channel_suffix}", item_token,
+                           parse_item_token, spec.item_base)
+        self._sync_committed()
+
+    def stop(self) -> None:
+        """Ask the stream to stop: it stops generating, flushes, waits for the commit and closes."""
+        self.stop_event.set()
+
+    def run(self, on_progress: Callable[[StreamStats], None] | None = None) -> StreamStats:
+        """Stream until every order and item is committed (or :meth:`stop`); returns the stats."""
+        try:
+            while True:
+                try:
+                    self._produce(on_progress)
+                    self._flush()
+                    self._wait_for_commit(on_progress)
+                    break
+                except ChannelInvalidatedError:
+                    self._reopen()
+        finally:
+            self.stats.finished = time.monotonic()
+            self.close()
+        self.stats.stopped = self.stop_event.is_set() and self.stats.orders_committed < self.stats.orders_target
+        return self.stats
+
+    def close(self) -> None:
+        for client in self._clients:
+            if not client.is_closed():
+                with sdk_errors("closing a client"):
+                    client.close(wait_for_flush=False)
+
+    # ---- internals ---------------------------------------------------------------------
+
+    def _produce(self, on_progress) -> None:
+        opts = self.options
+        chunk = opts.batch_size if opts.rate is None else max(1, min(opts.batch_size, int(opts.rate / 20) or 1))
+        paced_start, paced_count = time.monotonic(), 0
+        first_buffered: float | None = None
+        pending = 0  # orders generated since the last flush
+        while not self.stop_event.is_set():
+            start = self._next_order()
+            if start > self.last_order:
+                return
+            count = min(chunk, self.last_order - start + 1)
+            if opts.rate is not None:
+                delay = paced_start + (paced_count + count) / opts.rate - time.monotonic()
+                if delay > 0 and self.stop_event.wait(delay):
+                    return
+                paced_count += count
+            batch = order_batch(self.spec, start, count)
+            self.orders.add(batch.order_rows(), batch.first_order_id)
+            self.items.add(batch.item_rows(), batch.first_item_id)
+            first_buffered = first_buffered or time.monotonic()
+            pending += count
+            if (pending >= opts.batch_size
+                    or self.orders.bytes + self.items.bytes >= MAX_BUFFER_BYTES
+                    or time.monotonic() - first_buffered >= opts.max_client_lag):
+                self._flush()
+                first_buffered, pending = None, 0
+                self._sync_committed()
+                if on_progress:
+                    on_progress(self.stats)
+
+    def _next_order(self) -> int:
+        """The first order either lane still needs (items may lag behind orders)."""
+        next_item = self.items.next_id + len(self.items.rows)
+        item_order = order_of_item(self.spec, next_item)[0] if next_item <= self.last_item else self.last_order + 1
+        return min(self.orders.next_id + len(self.orders.rows), item_order)
+
+    def _flush(self) -> None:
+        self.stats.orders_sent += self.orders.flush(self.options, self.stats)
+        self.stats.items_sent += self.items.flush(self.options, self.stats)
+        self.stats.flushes += 1
+
+    def _wait_for_commit(self, on_progress) -> None:
+        deadline = time.monotonic() + self.options.commit_timeout
+        with sdk_errors("flushing"):
+            for lane in (self.orders, self.items):
+                lane.channel.initiate_flush()
+        targets = ((self.orders, self.orders.next_id - 1), (self.items, self.items.next_id - 1))
+        while True:
+            done = True
+            for lane, target in targets:
+                committed = lane.committed()
+                if _channel_invalid(lane):
+                    raise ChannelInvalidatedError(f"channel {lane.name} was invalidated")
+                done &= target < lane.first_id or (committed or 0) >= target
+            self._sync_committed()
+            if on_progress:
+                on_progress(self.stats)
+            if done:
+                return
+            if time.monotonic() > deadline:
+                raise StreamingError(
+                    f"rows handed to the SDK were not committed within {self.options.commit_timeout:.0f} s "
+                    f"(orders committed up to {self.stats.last_order_token}, items up to {self.stats.last_item_token}); "
+                    "rerun the same command to resume"
+                )
+            time.sleep(0.2)
+
+    def _reopen(self) -> None:
+        """Reopen invalidated channels; each resumes after its committed token and regenerates the rest."""
+        self.stats.reopens += 1
+        for lane in (self.orders, self.items):
+            if _channel_invalid(lane):
+                lane.open()
+        self._sync_committed()
+
+    def _sync_committed(self) -> None:
+        orders, items = self.orders.committed(), self.items.committed()
+        self.stats.orders_committed = max(0, (orders or 0) - self.spec.order_base + 1)
+        self.stats.items_committed = max(0, (items or 0) - self.spec.item_base + 1)
+        self.stats.last_order_token = order_token(orders) if orders else None
+        self.stats.last_item_token = item_token(items) if items else None
+
+
+def stream(num_orders: int, *, backend: StreamingBackend | None = None, seed: int = 42,
+           num_customers: int = 20_000, options: StreamOptions = StreamOptions(),
+           on_progress: Callable[[StreamStats], None] | None = None) -> StreamStats:
+    """Stream orders 1..num_orders (one instance) exactly once; a rerun resumes where it stopped."""
+    from aidemo.backends import open_backend
+
+    streamer = Streamer(backend or open_backend(), InstanceSpec.single(seed, num_customers), num_orders, options)
+    return streamer.run(on_progress)
+
+
+def _error_code(exc: BaseException) -> str | None:
+    code = getattr(exc, "error_code", None)
+    return getattr(code, "value", None)
+
+
+def _channel_invalid(lane: _Lane) -> bool:
+    try:
+        return lane.channel.is_closed() or lane.channel.get_channel_status().status_code != "SUCCESS"
+    except Exception as exc:
+        return _error_code(exc) in _INVALID
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter, capped at 10 s."""
+    return random.uniform(0, min(10.0, 0.2 * 2**attempt))
