@@ -178,6 +178,10 @@ class Streamer:
 
     def run(self, on_progress: Callable[[StreamStats], None] | None = None) -> StreamStats:
         """Stream until every order and item is committed (or :meth:`stop`); returns the stats."""
+        # The SDK's first status read blocks for about a second: poll it off the hot path.
+        done = threading.Event()
+        watcher = threading.Thread(target=self._watch_commits, args=(done,), daemon=True)
+        watcher.start()
         try:
             while True:
                 try:
@@ -188,6 +192,8 @@ class Streamer:
                 except ChannelInvalidatedError:
                     self._reopen()
         finally:
+            done.set()
+            watcher.join()
             self.stats.finished = time.monotonic()
             self.close()
         self.stats.stopped = self.stop_event.is_set() and self.stats.orders_committed < self.stats.orders_target
@@ -227,7 +233,6 @@ class Streamer:
                     or time.monotonic() - first_buffered >= opts.max_client_lag):
                 self._flush()
                 first_buffered, pending = None, 0
-                self._sync_committed()
                 if on_progress:
                     on_progress(self.stats)
 
@@ -267,6 +272,13 @@ class Streamer:
                     "rerun the same command to resume"
                 )
             time.sleep(0.2)
+
+    def _watch_commits(self, done: threading.Event) -> None:
+        while not done.wait(0.25):
+            try:
+                self._sync_committed()
+            except StreamingError:
+                pass  # an invalidated channel is handled by the streaming loop
 
     def _reopen(self) -> None:
         """Reopen invalidated channels; each resumes after its committed token and regenerates the rest."""

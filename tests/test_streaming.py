@@ -1,0 +1,165 @@
+"""Exactly-once streaming of orders and items through the real SDK and the local service."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from aidemo.backends import LocalBackend
+from aidemo.errors import ConfigError
+from aidemo.generator import InstanceSpec, first_item_id, order_batch, order_of_item
+from aidemo.local import service
+from aidemo.local.home import ServiceHome
+from aidemo.offsets import item_token, order_token
+from aidemo.streaming import StreamOptions, Streamer
+
+SEED, CUSTOMERS = 42, 20_000
+SPEC = InstanceSpec.single(SEED, CUSTOMERS)
+FAST = StreamOptions(batch_size=100, max_client_lag=0.2, commit_timeout=60)
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    """A service of its own: these tests own ORDERS / ORDER_ITEMS completely."""
+    home = ServiceHome.at(tmp_path / "home")
+    service.start(home)
+    yield LocalBackend(home)
+    service.stop(home)
+
+
+def table(backend, name: str, key: str) -> pd.DataFrame:
+    return backend.sql(f"SELECT * FROM RAW.{name} ORDER BY {key}").reset_index(drop=True)
+
+
+def assert_exact(backend, num_orders: int) -> None:
+    """ORDERS holds exactly orders 1..N once and ORDER_ITEMS exactly their items, equal to the generator's."""
+    batch = order_batch(SPEC, 1, num_orders)
+    orders, items = table(backend, "ORDERS", "ORDER_ID"), table(backend, "ORDER_ITEMS", "ORDER_ITEM_ID")
+    expected_orders, expected_items = batch.orders_frame(), batch.items_frame()
+    assert orders["ORDER_ID"].tolist() == list(range(1, num_orders + 1))
+    assert items["ORDER_ITEM_ID"].tolist() == list(range(1, batch.last_item_id + 1))
+    pd.testing.assert_frame_equal(orders, expected_orders, check_dtype=False)
+    pd.testing.assert_frame_equal(items, expected_items, check_dtype=False)
+
+
+def commit_by_hand(backend, orders_upto: int, items_upto: int) -> None:
+    """Leave the channels as a crashed run would: orders and items committed up to different ids."""
+    batch = order_batch(SPEC, 1, max(orders_upto, order_of_item(SPEC, items_upto)[0]))
+    for pipe, channel, rows, upto, token in (
+        ("ORDERS_PIPE", "orders_channel", batch.order_rows()[:orders_upto], orders_upto, order_token),
+        ("ORDER_ITEMS_PIPE", "order_items_channel", batch.item_rows()[:items_upto], items_upto, item_token),
+    ):
+        client = backend.create_client(f"byhand_{channel}", pipe)
+        ch, _ = client.open_channel(channel)
+        ch.append_rows(rows, token(1), token(upto))
+        ch.wait_for_commit(lambda t, want=token(upto): t == want, 30)
+        client.close()
+
+
+def test_stream_commits_every_order_and_item_once(fresh):
+    stats = Streamer(fresh, SPEC, 500, FAST).run()
+    assert (stats.orders_committed, stats.orders_sent) == (500, 500)
+    assert stats.items_committed == stats.items_sent == first_item_id(SPEC, 501) - 1
+    assert stats.last_order_token == "order_500"
+    assert_exact(fresh, 500)
+
+    # The same job again is complete: nothing is sent twice.
+    again = Streamer(fresh, SPEC, 500, FAST).run()
+    assert (again.orders_sent, again.items_sent) == (0, 0)
+    # A bigger job continues after the committed tokens.
+    more = Streamer(fresh, SPEC, 800, FAST).run()
+    assert more.orders_sent == 300
+    assert_exact(fresh, 800)
+
+
+@pytest.mark.parametrize("orders_upto, items_upto", [(300, 100), (40, 400)])
+def test_each_channel_resumes_from_its_own_token(fresh, orders_upto, items_upto):
+    commit_by_hand(fresh, orders_upto, items_upto)
+    stats = Streamer(fresh, SPEC, 500, FAST).run()
+    assert stats.orders_sent == 500 - orders_upto
+    assert stats.items_sent == first_item_id(SPEC, 501) - 1 - items_upto
+    assert_exact(fresh, 500)
+
+
+def test_max_client_lag_decides_when_rows_leave_the_kit(fresh):
+    # 120 orders at 20/s take 6 s; a batch never fills, so only the 2 s lag flushes them.
+    streamer = Streamer(fresh, SPEC, 120, StreamOptions(batch_size=10_000, max_client_lag=2, rate=20))
+    started = time.monotonic()
+    flushes = []
+
+    def watch(stats):
+        if stats.flushes > len(flushes):
+            flushes.append(time.monotonic() - started)
+
+    stats = streamer.run(watch)
+    assert stats.orders_committed == 120
+    assert 1.9 <= flushes[0] < 3.0, flushes
+    gaps = [b - a for a, b in zip(flushes, flushes[1:-1])]
+    assert gaps and all(1.9 <= g < 3.0 for g in gaps), flushes
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(ConfigError, match="batch_size"):
+        StreamOptions(batch_size=0)
+    with pytest.raises(ConfigError, match="max_client_lag"):
+        StreamOptions(max_client_lag=0)
+    with pytest.raises(ConfigError, match="rate"):
+        StreamOptions(rate=-1)
+
+
+def committed(backend) -> tuple[int, int]:
+    channels = backend.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
+    tokens = dict(zip(channels["name"], channels["last_committed_offset_token"]))
+    order = tokens.get("orders_channel")
+    item = tokens.get("order_items_channel")
+    return (int(order.split("_")[1]) if order else 0, int(item.split("_")[1]) if item else 0)
+
+
+def test_sigkill_at_any_point_then_rerun_is_exact(fresh, tmp_path):
+    """`aidemo stream` killed with SIGKILL in several phases, rerun until done: exactly once."""
+    n = 3000
+    env = dict(os.environ, AIDEMO_HOME=str(fresh.home.root))
+    cmd = [sys.executable, "-m", "aidemo.cli", "stream", str(n), "--batch-size", "50",
+           "--max-client-lag", "0.2", "--rate", "600", "--seed", str(SEED), "--no-progress"]
+    items_total = first_item_id(SPEC, n + 1) - 1
+
+    def items_lag(o, i):  # items committed belong to orders before the last committed order
+        return 0 < i < first_item_id(SPEC, o + 1) - 1
+
+    phases = [
+        ("starting", lambda o, i, t: t > 0.3),
+        ("first commit", lambda o, i, t: o > 0),
+        ("items behind orders", lambda o, i, t: items_lag(o, i)),
+        ("midway", lambda o, i, t: o >= n // 2),
+        ("items behind orders again", lambda o, i, t: o > n // 2 and items_lag(o, i)),
+        ("near the end", lambda o, i, t: o >= n - 200),
+    ]
+    seen = []
+    for phase, due in phases:
+        proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started = time.monotonic()
+        try:
+            while proc.poll() is None and time.monotonic() - started < 60:
+                o, i = committed(fresh)
+                if due(o, i, time.monotonic() - started):
+                    break
+                time.sleep(0.02)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        seen.append((phase, o, i))  # what was committed when the kill was decided
+        counts = fresh.sql("SELECT (SELECT COUNT(*) - COUNT(DISTINCT ORDER_ID) FROM RAW.ORDERS) AS DUP_ORDERS, "
+                           "(SELECT COUNT(*) - COUNT(DISTINCT ORDER_ITEM_ID) FROM RAW.ORDER_ITEMS) AS DUP_ITEMS")
+        assert counts.values.tolist() == [[0, 0]], seen
+
+    assert any(items_lag(o, i) for _, o, i in seen), f"never caught items behind orders: {seen}"
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert committed(fresh) == (n, items_total)
+    assert_exact(fresh, n)
