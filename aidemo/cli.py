@@ -45,12 +45,19 @@ def _parser() -> argparse.ArgumentParser:
     stream = sub.add_parser("stream", help="stream orders and items exactly once through one instance")
     stream.add_argument("num_orders", nargs="?", type=int,
                         help="orders in the job (default: num.orders.per.batch); a rerun resumes the same job")
-    stream.add_argument("--batch-size", type=int, help="orders per append_rows call (orders.batch.size)")
-    stream.add_argument("--max-client-lag", type=float, help="seconds rows may wait in the kit's buffer")
-    stream.add_argument("--rate", type=float, help="orders per second (default: as fast as possible)")
-    stream.add_argument("--seed", type=int, help="generator seed (seed)")
-    stream.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _stream_options(stream)
     stream.set_defaults(run=_stream)
+
+    par = sub.add_parser("parallel", help="stream one job over several instances")
+    par.add_argument("total_orders", type=int, help="orders in the whole job")
+    par.add_argument("instances", type=int, nargs="?", help="number of instances (or --of)")
+    par.add_argument("--of", type=int, dest="of", help="number of instances, with --instance")
+    par.add_argument("--instance", type=int, action="append", metavar="K",
+                     help="run only slice K (0-based; repeatable): N machines can share one job")
+    par.add_argument("--processes", action="store_true",
+                     help="run instances as processes instead of threads (see README for the default)")
+    _stream_options(par)
+    par.set_defaults(run=_parallel)
 
     sql = sub.add_parser("sql", help="run SQL (Snowflake dialect) on the active backend")
     sql.add_argument("statement", nargs="?", help="statement or script; omit with --file")
@@ -58,6 +65,24 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=("table", "csv"), default="table")
     sql.set_defaults(run=_sql)
     return parser
+
+
+def _stream_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch-size", type=int, help="orders per append_rows call (orders.batch.size)")
+    parser.add_argument("--max-client-lag", type=float, help="seconds rows may wait in the kit's buffer")
+    parser.add_argument("--rate", type=float, help="orders per second per instance (default: as fast as possible)")
+    parser.add_argument("--seed", type=int, help="generator seed (seed)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _settings_and_options(args):
+    from aidemo.config import load_settings
+    from aidemo.streaming import StreamOptions
+
+    settings = load_settings(orders_batch_size=args.batch_size, max_client_lag=args.max_client_lag, seed=args.seed)
+    options = StreamOptions(batch_size=settings.orders_batch_size, max_client_lag=settings.max_client_lag,
+                            rate=args.rate)
+    return settings, options
 
 
 def _home(args):
@@ -104,18 +129,14 @@ def _local_status(args) -> int:
 
 def _stream(args) -> int:
     from aidemo.backends import open_backend
-    from aidemo.config import load_settings
     from aidemo.generator import InstanceSpec
     from aidemo.progress import StreamProgress
-    from aidemo.streaming import StreamOptions, Streamer
+    from aidemo.streaming import Streamer
 
-    settings = load_settings(orders_batch_size=args.batch_size, max_client_lag=args.max_client_lag, seed=args.seed)
+    settings, options = _settings_and_options(args)
     num_orders = args.num_orders if args.num_orders is not None else settings.num_orders_per_batch
-    options = StreamOptions(batch_size=settings.orders_batch_size, max_client_lag=settings.max_client_lag,
-                            rate=args.rate)
     backend = open_backend()
-    print(f"backend: {backend.describe()}; {num_orders} orders, batch {options.batch_size}, "
-          f"max client lag {options.max_client_lag:g} s" + (f", {args.rate:g} orders/s" if args.rate else ""))
+    _announce(backend, f"{num_orders} orders", options)
     streamer = Streamer(backend, InstanceSpec.single(settings.seed, settings.num_customers), num_orders, options)
     with _graceful_stop(streamer.stop), StreamProgress([streamer.stats], enabled=not args.no_progress) as progress:
         stats = streamer.run(progress.update)
@@ -127,6 +148,49 @@ def _stream(args) -> int:
         print(f"stopped early: rerun the same command to resume after {stats.last_order_token} / {stats.last_item_token}")
         return 130
     return 0
+
+
+def _parallel(args) -> int:
+    import threading
+
+    import pandas
+
+    from aidemo.backends import open_backend
+    from aidemo.parallel import plan, run_parallel
+    from aidemo.progress import StreamProgress
+    from aidemo.streaming import StreamStats
+
+    instances = args.instances or args.of
+    if instances is None or (args.instances and args.of and args.instances != args.of):
+        raise AidemoError("give the number of instances once: `parallel TOTAL N` or `parallel TOTAL --of N`")
+    settings, options = _settings_and_options(args)
+    backend = open_backend()
+    _announce(backend, f"{args.total_orders} orders over {instances} instances"
+              + (" (processes)" if args.processes else " (threads)"), options)
+    slices = plan(args.total_orders, instances, seed=settings.seed, num_customers=settings.num_customers)
+    shown = [StreamStats(spec.instance, n) for spec, n in slices if not args.instance or spec.instance in args.instance]
+    stop = threading.Event()
+    with _graceful_stop(stop.set), StreamProgress(shown, enabled=not args.no_progress) as progress:
+        result = run_parallel(args.total_orders, instances, backend=backend, seed=settings.seed,
+                              num_customers=settings.num_customers, options=options, only=args.instance,
+                              processes=args.processes, on_progress=progress.update, stop=stop)
+    table = pandas.DataFrame(result.summary()).drop(columns=["last_order_token", "last_item_token", "error"])
+    print(table.to_string(index=False))
+    sent = sum(s.orders_sent for s in result.stats)
+    rows = sum(s.orders_sent + s.items_sent for s in result.stats)
+    print(f"this run: {sent} orders, {rows} rows in {result.wall_s:.1f} s ({sent / result.wall_s:,.0f} orders/s, "
+          f"{rows / result.wall_s:,.0f} rows/s); committed in all: {result.orders_committed} orders, "
+          f"{result.rows_committed} rows")
+    if result.errors:
+        for k, message in sorted(result.errors.items()):
+            print(f"instance {k} failed: {message}", file=sys.stderr)
+        return 1
+    return 130 if stop.is_set() else 0
+
+
+def _announce(backend, what: str, options) -> None:
+    print(f"backend: {backend.describe()}; {what}, batch {options.batch_size}, "
+          f"max client lag {options.max_client_lag:g} s" + (f", {options.rate:g} orders/s" if options.rate else ""))
 
 
 @contextlib.contextmanager

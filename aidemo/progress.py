@@ -1,4 +1,4 @@
-"""Live progress of streaming instances: a tqdm bar of committed orders with rows/s."""
+"""Live progress of streaming instances: a total bar of committed orders, and one line per instance."""
 
 from __future__ import annotations
 
@@ -10,32 +10,49 @@ from aidemo.streaming import StreamStats
 
 
 class StreamProgress:
-    """One bar over all instances' orders; ``update`` is the streamers' progress callback."""
+    """Bars over the instances' stats; ``update`` is the streamers' progress callback.
+
+    Bars are drawn only on a terminal or in a notebook (tqdm's ``disable=None``).
+    """
 
     def __init__(self, stats: list[StreamStats], enabled: bool = True):
-        self.stats = stats
+        self.stats = list(stats)
         self.enabled = enabled
-        self.bar = None
+        self.total = None
+        self.lines: list = []
 
     def __enter__(self) -> "StreamProgress":
         if self.enabled:
-            total = sum(s.orders_target for s in self.stats)
-            self.bar = tqdm(total=total, unit="orders", desc="committed", file=sys.stderr, dynamic_ncols=True,
-                            disable=None, mininterval=0.5)  # disable=None: no bar when not a terminal
+            options = dict(file=sys.stderr, dynamic_ncols=True, disable=None, mininterval=0.5)
+            self.total = tqdm(total=sum(s.orders_target for s in self.stats), unit="orders",
+                              desc="committed", position=0, **options)
+            if len(self.stats) > 1:
+                self.lines = [tqdm(total=s.orders_target, unit="orders", desc=f"instance {s.instance}",
+                                   position=i + 1, leave=False, **options) for i, s in enumerate(self.stats)]
         return self
 
-    def update(self, _changed: StreamStats | None = None) -> None:
-        if self.bar is None:
+    def update(self, stats: StreamStats | list[StreamStats] | None = None) -> None:
+        """Redraw; a list replaces the stats shown (worker processes send fresh copies)."""
+        if isinstance(stats, list):
+            self.stats = sorted(stats, key=lambda s: s.instance)
+        if self.total is None:
             return
-        committed = sum(s.orders_committed for s in self.stats)
-        rows = sum(s.rows_committed for s in self.stats)
-        elapsed = max(max(s.elapsed for s in self.stats), 1e-9)
-        self.bar.n = committed
-        self.bar.set_postfix(rows=rows, rows_per_s=f"{rows / elapsed:,.0f}",
-                             retries=sum(s.retries for s in self.stats), refresh=False)
-        self.bar.refresh()
+        for bar, s in zip(self.lines, self.stats):
+            _show(bar, [s])
+        _show(self.total, self.stats)
 
     def __exit__(self, *exc) -> None:
-        if self.bar is not None:
+        if self.total is not None:
             self.update()
-            self.bar.close()
+            for bar in self.lines:
+                bar.close()
+            self.total.close()
+
+
+def _show(bar, stats: list[StreamStats]) -> None:
+    rows = sum(s.rows_committed for s in stats)
+    elapsed = max(max(s.elapsed for s in stats), 1e-9)
+    bar.n = sum(s.orders_committed for s in stats)
+    bar.set_postfix(sent=sum(s.orders_sent for s in stats), rows=rows, rows_per_s=f"{rows / elapsed:,.0f}",
+                    retries=sum(s.retries for s in stats), refresh=False)
+    bar.refresh()

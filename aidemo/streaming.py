@@ -91,6 +91,18 @@ class StreamStats:
         }
 
 
+@dataclass(frozen=True)
+class FlushRecord:
+    """One hand-over of a lane's buffer to the SDK; times are ``time.monotonic()`` seconds."""
+
+    channel: str
+    first_id: int
+    last_id: int
+    rows: int
+    generated_at: float  # when the first of these rows was generated
+    handed_at: float  # when append_rows returned
+
+
 class _Lane:
     """One channel: its rows buffer, what was handed to the SDK, and what is committed."""
 
@@ -102,12 +114,20 @@ class _Lane:
         self.bytes = 0
         self.channel = None
         self.next_id = first_id  # the next id to hand to the SDK
+        self.generated_at = 0.0  # when the first buffered row was generated
+        self.on_flush: Callable[[FlushRecord], None] | None = None
         self.open()
 
     def open(self) -> None:
         with sdk_errors(f"opening channel {self.name}"):
             self.channel, status = self.client.open_channel(self.name)  # no token: resume
         committed = self.parse_token(status.latest_committed_offset_token)
+        if committed is not None and committed < self.first_id - 1:
+            raise ConfigError(
+                f"channel {self.name} has committed {status.latest_committed_offset_token}, before this job's "
+                f"first id {self.first_id}: it belongs to a different job (another total, instance count or "
+                "seed). Rerun that job with the same arguments, or reset with `aidemo setup --reset`."
+            )
         self.next_id = max(self.first_id, (committed or 0) + 1)
         self.rows, self.bytes = [], 0
 
@@ -119,6 +139,8 @@ class _Lane:
         """Buffer the rows whose ids this lane has not handed over yet."""
         rows = rows[max(0, self.next_id + len(self.rows) - first_id):]
         if rows:
+            if not self.rows:
+                self.generated_at = time.monotonic()
             self.rows.extend(rows)
             self.bytes += len(rows) * len(json.dumps(rows[0]))
 
@@ -141,6 +163,8 @@ class _Lane:
                 stats.retries += 1
                 time.sleep(_backoff(attempt))
         count = len(self.rows)
+        if self.on_flush:
+            self.on_flush(FlushRecord(self.name, first, last, count, self.generated_at, time.monotonic()))
         self.next_id = last + 1
         self.rows, self.bytes = [], 0
         return count
@@ -152,14 +176,15 @@ class Streamer:
     def __init__(self, backend: StreamingBackend, spec: InstanceSpec, num_orders: int,
                  options: StreamOptions = StreamOptions(), *, channel_suffix: str = "",
                  orders_pipe: str = ORDERS_PIPE, items_pipe: str = ORDER_ITEMS_PIPE,
-                 client_name: str | None = None):
+                 client_name: str | None = None, stop_event: threading.Event | None = None,
+                 on_flush: Callable[[FlushRecord], None] | None = None):
         if not isinstance(num_orders, int) or num_orders < 1:
             raise ConfigError(f"number of orders must be a positive integer, got {num_orders!r}")
         self.backend, self.spec, self.options = backend, spec, options
         self.last_order = spec.order_base + num_orders - 1
         self.last_item = first_item_id(spec, self.last_order + 1) - 1
         self.stats = StreamStats(spec.instance, num_orders)
-        self.stop_event = threading.Event()
+        self.stop_event = stop_event or threading.Event()  # shared by the instances of one job
         tick = int(min(options.max_client_lag, 1.0) * 1000)
         name = client_name or f"aidemo_{spec.instance}"
         self._clients = []
@@ -170,6 +195,7 @@ class Streamer:
                             parse_order_token, spec.order_base)
         self.items = _Lane(self._clients[1], f"order_items_channel{channel_suffix}", item_token,
                            parse_item_token, spec.item_base)
+        self.orders.on_flush = self.items.on_flush = on_flush  # called after each append_rows
         self._sync_committed()
 
     def stop(self) -> None:
