@@ -35,7 +35,7 @@ from __future__ import annotations
 import bisect
 import threading
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from itertools import repeat
 

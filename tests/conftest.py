@@ -8,6 +8,7 @@ import os
 import pytest
 
 from aidemo.backends import LocalBackend
+from aidemo.keys import generate_key_pair
 from aidemo.local import service
 from aidemo.local.home import ServiceHome
 
@@ -40,3 +41,24 @@ def table(backend, request) -> str:
         "DISCOUNT_PERCENT NUMBER(5,2), SHIPPING_COST NUMBER(8,2))"
     )
     return name
+
+
+@pytest.fixture
+def fresh(tmp_path) -> LocalBackend:
+    """A service of its own, for tests that own ORDERS / ORDER_ITEMS / CUSTOMERS completely."""
+    home = ServiceHome.at(tmp_path / "home")
+    service.start(home)
+    yield LocalBackend(home)
+    service.stop(home)
+
+
+@pytest.fixture(scope="session")
+def plain():
+    """An unencrypted key pair."""
+    return generate_key_pair()
+
+
+@pytest.fixture(scope="session")
+def encrypted():
+    """A key pair whose private key is encrypted with the passphrase 's3cret'."""
+    return generate_key_pair(passphrase="s3cret")

@@ -21,19 +21,9 @@ from aidemo.config import (
     settings_env_var,
 )
 from aidemo.errors import ConfigError, KeyPairError
-from aidemo.keys import generate_key_pair, load_private_key
+from aidemo.keys import load_private_key
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def plain():
-    return generate_key_pair()
-
-
-@pytest.fixture(scope="module")
-def encrypted():
-    return generate_key_pair(passphrase="s3cret")
 
 
 @pytest.fixture

@@ -20,16 +20,6 @@ from aidemo.keys import (
 )
 
 
-@pytest.fixture(scope="module")
-def plain():
-    return generate_key_pair()
-
-
-@pytest.fixture(scope="module")
-def encrypted():
-    return generate_key_pair(passphrase="s3cret")
-
-
 def _spki_der(public_pem: str) -> bytes:
     key = serialization.load_pem_public_key(public_pem.encode())
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -12,24 +12,13 @@ import warnings
 import pandas as pd
 import pytest
 
-from aidemo.backends import LocalBackend
 from aidemo.errors import ConfigError
 from aidemo.generator import order_batch
-from aidemo.local import service
-from aidemo.local.home import ServiceHome
 from aidemo.parallel import plan, run_parallel
 from aidemo.streaming import StreamOptions
 
 SEED, CUSTOMERS = 7, 20_000
 FAST = StreamOptions(batch_size=100, max_client_lag=0.2, commit_timeout=60)
-
-
-@pytest.fixture
-def fresh(tmp_path):
-    home = ServiceHome.at(tmp_path / "home")
-    service.start(home)
-    yield LocalBackend(home)
-    service.stop(home)
 
 
 @pytest.mark.parametrize("total, n", [(1_000_000, 5), (10_000_000, 10), (17, 5), (1_001, 7)])

@@ -11,26 +11,14 @@ import time
 import pandas as pd
 import pytest
 
-from aidemo.backends import LocalBackend
 from aidemo.errors import ConfigError
 from aidemo.generator import InstanceSpec, first_item_id, order_batch, order_of_item
-from aidemo.local import service
-from aidemo.local.home import ServiceHome
 from aidemo.offsets import item_token, order_token
 from aidemo.streaming import StreamOptions, Streamer
 
 SEED, CUSTOMERS = 42, 20_000
 SPEC = InstanceSpec.single(SEED, CUSTOMERS)
 FAST = StreamOptions(batch_size=100, max_client_lag=0.2, commit_timeout=60)
-
-
-@pytest.fixture
-def fresh(tmp_path):
-    """A service of its own: these tests own ORDERS / ORDER_ITEMS completely."""
-    home = ServiceHome.at(tmp_path / "home")
-    service.start(home)
-    yield LocalBackend(home)
-    service.stop(home)
 
 
 def table(backend, name: str, key: str) -> pd.DataFrame:

@@ -1,0 +1,29 @@
+"""A local service in a temporary home for one benchmark run, and its CPU seconds."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+from aidemo.backends import LocalBackend
+from aidemo.local import service
+from aidemo.local.home import ServiceHome
+
+
+@contextlib.contextmanager
+def fresh_backend():
+    """A LocalBackend on a service started for this run in a temporary home; stopped afterwards."""
+    with tempfile.TemporaryDirectory(prefix="aidemo-bench-") as root:
+        home = ServiceHome.at(root)
+        service.start(home)
+        try:
+            yield LocalBackend(home)
+        finally:
+            service.stop(home)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
