@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--detach", action="store_true", help="run in the background and return")
         p.set_defaults(run=run)
 
+    setup_cmd = sub.add_parser("setup", help="create the database, tables and pipes and load the customers")
+    setup_cmd.add_argument("--reset", action="store_true", help="drop and recreate tables, pipes and channels first")
+    setup_cmd.add_argument("--customers", type=int, dest="num_customers", help="customers to load (num.customers)")
+    setup_cmd.add_argument("--seed", type=int, help="generator seed (seed)")
+    setup_cmd.set_defaults(run=_setup)
+
     stream = sub.add_parser("stream", help="stream orders and items exactly once through one instance")
     stream.add_argument("num_orders", nargs="?", type=int,
                         help="orders in the job (default: num.orders.per.batch); a rerun resumes the same job")
@@ -58,6 +64,15 @@ def _parser() -> argparse.ArgumentParser:
                      help="run instances as processes instead of threads (see README for the default)")
     _stream_options(par)
     par.set_defaults(run=_parallel)
+
+    nbs = sub.add_parser("notebooks", help="run the notebooks headless with papermill and write the executed copies")
+    nbs.add_argument("--output-dir", default="output/notebooks",
+                     help="where the executed notebooks go (default: output/notebooks)")
+    nbs.add_argument("-p", "--parameter", nargs=2, action="append", dest="parameters", metavar=("NAME", "VALUE"),
+                     help="set a notebook parameter (repeatable), e.g. -p NUM_ORDERS 5000; Python literal or text")
+    nbs.add_argument("--notebook", action="append", metavar="NAME",
+                     help="run only this notebook (repeatable), e.g. 04_latency")
+    nbs.set_defaults(run=_notebooks)
 
     sql = sub.add_parser("sql", help="run SQL (Snowflake dialect) on the active backend")
     sql.add_argument("statement", nargs="?", help="statement or script; omit with --file")
@@ -124,6 +139,13 @@ def _local_status(args) -> int:
         print("not running")
         return 3
     print(f"running: pid {info.pid}, {info.url}, home {info.home.root}")
+    return 0
+
+
+def _setup(args) -> int:
+    from aidemo.setup import setup
+
+    print(setup(reset=args.reset, num_customers=args.num_customers, seed=args.seed).summary())
     return 0
 
 
@@ -208,6 +230,12 @@ def _graceful_stop(stop):
     finally:
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous_term)
+
+
+def _notebooks(args) -> int:
+    from aidemo.runbook import run_cli
+
+    return run_cli(args)
 
 
 def _sql(args) -> int:

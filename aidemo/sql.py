@@ -1,7 +1,11 @@
-"""SQL on the active backend, from strings or from the files in ``sql/`` (Snowflake dialect)."""
+"""SQL on the active backend, from strings or from the files in ``sql/`` (Snowflake dialect),
+and literals for writing rows as SQL."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import numbers
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,3 +41,32 @@ def run_sql(statement: str, backend: "StreamingBackend | None" = None) -> "panda
 def run_file(name: str, backend: "StreamingBackend | None" = None) -> "pandas.DataFrame":
     """Run one file of ``sql/``."""
     return run_sql(sql_file(name).read_text(), backend)
+
+
+def insert_script(table: str, frame: "pandas.DataFrame", batch_rows: int = 1000) -> str:
+    """``INSERT INTO table (columns) VALUES ...`` statements, ``batch_rows`` rows each, in Snowflake SQL."""
+    columns = ", ".join(frame.columns)
+    rows = [f"({', '.join(map(sql_literal, row))})" for row in frame.itertuples(index=False, name=None)]
+    return ";\n".join(
+        f"INSERT INTO {table} ({columns}) VALUES\n" + ",\n".join(rows[i : i + batch_rows])
+        for i in range(0, len(rows), batch_rows)
+    )
+
+
+def sql_literal(value) -> str:
+    """A Python value as a Snowflake literal: strings quoted (``'`` doubled, ``\\`` escaped),
+    dates as ISO strings, numbers as written, None and NaN as NULL."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "NULL"
+    if isinstance(value, str):
+        # In Snowflake's single-quoted strings a backslash starts an escape sequence.
+        return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"'{value.isoformat()}'"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real) and math.isfinite(value):
+        return repr(float(value))
+    raise SqlError(f"cannot write {value!r} ({type(value).__name__}) as a SQL literal")

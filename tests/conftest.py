@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 
@@ -21,6 +22,19 @@ def local_home(tmp_path_factory) -> ServiceHome:
     service.start(home)
     yield home
     service.stop(home)
+
+
+def share_ca(source: ServiceHome, root) -> ServiceHome:
+    """A new home that trusts the same CA as ``source``.
+
+    The SDK loads its S3 client's trust roots once per process, so every service one test
+    process talks to in file mode must have the same CA (see the README).
+    """
+    home = ServiceHome.at(root)
+    home.root.mkdir(parents=True, exist_ok=True)
+    for name in ("ca_cert", "ca_key"):
+        getattr(home, name).write_bytes(getattr(source, name).read_bytes())
+    return home
 
 
 @pytest.fixture(scope="session")
@@ -43,13 +57,37 @@ def table(backend, request) -> str:
     return name
 
 
-@pytest.fixture
-def fresh(tmp_path) -> LocalBackend:
-    """A service of its own, for tests that own ORDERS / ORDER_ITEMS / CUSTOMERS completely."""
-    home = ServiceHome.at(tmp_path / "home")
+@contextlib.contextmanager
+def own_service(home: ServiceHome):
     service.start(home)
-    yield LocalBackend(home)
-    service.stop(home)
+    try:
+        yield LocalBackend(home)
+    finally:
+        service.stop(home)
+
+
+@pytest.fixture
+def fresh(local_home, tmp_path) -> LocalBackend:
+    """A service of its own, for tests that own ORDERS / ORDER_ITEMS / CUSTOMERS completely."""
+    with own_service(share_ca(local_home, tmp_path / "home")) as backend:
+        yield backend
+
+
+@pytest.fixture(params=["local", pytest.param("snowflake", marks=pytest.mark.snowflake)])
+def own_backend(request, local_home, tmp_path):
+    """A backend whose demo objects the test may change: a local service of its own, or the real
+    account of the profile that AIDEMO_SNOWFLAKE_PROFILE names (skipped without it)."""
+    if request.param == "local":
+        with own_service(share_ca(local_home, tmp_path / "home")) as backend:
+            yield backend
+        return
+    path = os.environ.get("AIDEMO_SNOWFLAKE_PROFILE")
+    if not path:
+        pytest.skip("AIDEMO_SNOWFLAKE_PROFILE does not name a profile of a real account")
+    from aidemo.backends import SnowflakeBackend
+    from aidemo.config import load_profile
+
+    yield SnowflakeBackend(load_profile(path))
 
 
 @pytest.fixture(scope="session")

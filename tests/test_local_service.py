@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from conftest import share_ca
 from snowflake.ingest.streaming import StreamingIngestClient, StreamingIngestError
 
 from aidemo.backends import LocalBackend
 from aidemo.errors import StreamingError
 from aidemo.keys import generate_key_pair
 from aidemo.local import service
-from aidemo.local.home import ServiceHome
 
 
 def order(i: int, **overrides) -> dict:
@@ -154,8 +154,8 @@ def test_flush_tick_is_what_the_sdk_uses(backend, table):
         backend.set_flush_tick(f"{table}-STREAMING", 0)
 
 
-def test_committed_data_survives_a_restart(tmp_path):
-    home = ServiceHome.at(tmp_path / "home")
+def test_committed_data_survives_a_restart(local_home, tmp_path):
+    home = share_ca(local_home, tmp_path / "home")
     service.start(home)
     try:
         backend = LocalBackend(home)

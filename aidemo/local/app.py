@@ -12,6 +12,7 @@ import base64
 import hashlib
 import logging
 import os
+import threading
 import time
 import uuid
 from urllib.parse import parse_qs
@@ -26,6 +27,7 @@ from starlette.routing import Route
 from aidemo.errors import SqlError
 from aidemo.local import auth, sqlexec
 from aidemo.local.home import ACCOUNT, ServiceHome
+from aidemo.local.stage import BUCKET, Stage, fragment_batch
 from aidemo.local.store import ServiceError, Store
 
 log = logging.getLogger("aidemo.local")
@@ -43,7 +45,21 @@ class Service:
         self.store = store
         self.secret = home.token_secret.read_text()
         self.token_ttl_s = int(os.environ.get("AIDEMO_LOCAL_TOKEN_TTL_S", auth.SCOPED_TOKEN_TTL_S))
+        self.pipe_info_ttl_ms = int(os.environ.get("AIDEMO_LOCAL_PIPE_INFO_TTL_MS", PIPE_INFO_TTL_MS))
         self.started = time.time()
+        self.stage = Stage(home.stage, self.secret)
+        self.stage.sweep()
+        self.fragments: dict[str, int] = {}  # file-mode fragments loaded, per "DB.SCHEMA.PIPE/channel"
+        self._fragments_lock = threading.Lock()
+
+    def count_fragments(self, pipe, channel: str, n: int) -> None:
+        name = f"{pipe.database}.{pipe.schema}.{pipe.name}/{channel}"
+        with self._fragments_lock:
+            self.fragments[name] = self.fragments.get(name, 0) + n
+
+    def pipe_key(self, pipe) -> bytes:
+        """The 32-byte AES key the SDK encrypts a pipe's file-mode uploads with."""
+        return hashlib.sha256(f"{self.secret}/{pipe.database}.{pipe.schema}.{pipe.name}".encode()).digest()
 
     def principal(self, request: Request, *allowed: str) -> auth.Principal:
         header = request.headers.get("authorization", "")
@@ -100,7 +116,7 @@ def build_app(service: Service) -> Starlette:
         name, _, action = p["pipe_action"].partition(":")
         pipe = await run_in_threadpool(store.pipe, p["db"], p["schema"], name)
         if action == "pipe-info":
-            return JSONResponse(_pipe_info(pipe, service.secret))
+            return JSONResponse(_pipe_info(pipe, service.stage.new_location(), service.pipe_key(pipe), service.pipe_info_ttl_ms))
         if action == "bulk-channel-status":
             names = (await request.json()).get("channel_names") or []
             statuses = await run_in_threadpool(store.channel_statuses, pipe, list(names))
@@ -131,10 +147,32 @@ def build_app(service: Service) -> Starlette:
         )
         return JSONResponse({"next_continuation_token": token})
 
+    @endpoint(OAUTH)
+    async def filebuffer(request, principal):
+        p, q = request.path_params, request.query_params
+        pipe = await run_in_threadpool(store.pipe, p["db"], p["schema"], p["pipe"])
+        fragments = await request.json()
+        if not isinstance(fragments, list) or not fragments:
+            raise ServiceError(400, "ERR_INVALID_FRAGMENT", "body must be a non-empty JSON array of file fragments")
+        token = await run_in_threadpool(load_fragments, service, pipe, p["channel"], q.get("continuationToken", ""), fragments)
+        return JSONResponse({"next_continuation_token": token})
+
+    @endpoint()
+    async def put_object(request, principal):
+        etag = await run_in_threadpool(
+            service.stage.put, f"{BUCKET}/{request.path_params['key']}", await request.body(), request.headers
+        )
+        return Response(status_code=200, headers={"ETag": etag})
+
+    @endpoint()
+    async def unknown(request, principal):
+        log.warning("no route for %s %s (headers %s)", request.method, request.url.path, dict(request.headers))
+        raise ServiceError(404, "NOT_FOUND", f"The local service has no route {request.method} {request.url.path}.")
+
     @endpoint()
     async def health(request, principal):
         return JSONResponse({"status": "ok", "pid": os.getpid(), "started": service.started,
-                             "home": str(service.home.root)})
+                             "home": str(service.home.root), "file_fragments_loaded": service.fragments})
 
     @endpoint(KEYPAIR_JWT, OAUTH)
     async def flush_tick(request, principal):
@@ -172,9 +210,13 @@ def build_app(service: Service) -> Starlette:
         Route(base + "/{pipe_action}", pipe_action, methods=["POST"]),
         Route("/v2/streaming/data/databases/{db}/schemas/{schema}/pipes/{pipe}/channels/{channel}/rows",
               rows, methods=["POST"]),
+        Route("/v2/streaming/data/databases/{db}/schemas/{schema}/pipes/{pipe}/channels/{channel}/filebuffer",
+              filebuffer, methods=["POST"]),
         Route("/api/v2/statements", statements, methods=["POST"]),
         Route("/aidemo/v1/health", health, methods=["GET"]),
         Route("/aidemo/v1/pipes/{db}/{schema}/{pipe}/flush-tick", flush_tick, methods=["POST"]),
+        Route(f"/{BUCKET}/{{key:path}}", put_object, methods=["PUT"]),  # S3 PutObject (path-style)
+        Route("/{path:path}", unknown, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
     ]
     return Starlette(routes=routes)
 
@@ -183,21 +225,39 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"code": code, "message": message}, status_code=status)
 
 
-def _pipe_info(pipe, secret: str) -> dict:
+def load_fragments(service: Service, pipe, channel: str, continuation_token: str, fragments: list) -> str:
+    """Load registered file fragments in one transaction, then delete their uploads."""
+    key = service.pipe_key(pipe)
+    batches, uploads = [], []
+    try:
+        for fragment in fragments:
+            batch, upload = fragment_batch(service.stage, fragment, key, service.home.spool)
+            batches.append(batch)
+            uploads.append(upload)
+        token = service.store.load(pipe, channel, continuation_token, batches)
+    finally:
+        for batch in batches:
+            batch.path.unlink(missing_ok=True)
+    for upload in uploads:
+        upload.unlink(missing_ok=True)
+    service.count_fragments(pipe, channel, len(batches))
+    return token
+
+
+def _pipe_info(pipe, location: str, pipe_key: bytes, ttl_ms: int) -> dict:
     now_ms = int(time.time() * 1000)
     # Each pipe-info call gets its own stage prefix: the SDK numbers its files per client from 0.
     location = {
-        "expiry_time_ms": now_ms + PIPE_INFO_TTL_MS,
+        "expiry_time_ms": now_ms + ttl_ms,
         "location_type": "S3",
         "use_s3_regional_url": False,
-        "location": f"aidemo-stage/{pipe.name}/{uuid.uuid4().hex}/",
+        "location": location,
         "region": "us-west-2",
         "creds": {"AWS_KEY_ID": "aidemo", "AWS_SECRET_KEY": "aidemo", "AWS_TOKEN": "aidemo"},
     }
-    key = hashlib.sha256(f"{secret}/{pipe.database}.{pipe.schema}.{pipe.name}".encode()).digest()
     return {
         "rowset_stage_location": location,
         "durable_stage_location": location,
-        "encryption_info": {"pipe_key": base64.b64encode(key).decode(), "pipe_key_id": 1, "diversifier": "aidemo"},
+        "encryption_info": {"pipe_key": base64.b64encode(pipe_key).decode(), "pipe_key_id": 1, "diversifier": "aidemo"},
         "parameter_overrides": {"max_append_request_buffer_duration_ms": pipe.flush_tick_ms},
     }

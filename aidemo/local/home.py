@@ -12,6 +12,7 @@ Layout (created on first use)::
     port                       the last port, reused so clients survive a restart
     warehouse.duckdb           all tables, pipes and channels
     spool/                     request bodies while they are loaded
+    spool/stage/               file-mode uploads until they are registered and loaded
     service.log                the service's log when detached
 """
 
@@ -106,6 +107,7 @@ _FILES = {
     "pid": "service.pid",
     "database": "warehouse.duckdb",
     "spool": "spool",
+    "stage": "spool/stage",
     "log": "service.log",
     "lock": "start.lock",
     "port_file": "port",

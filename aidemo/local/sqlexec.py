@@ -7,6 +7,7 @@ shape of Snowflake's SQL API (``resultSetMetaData.rowType`` and string cells).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import json
@@ -17,7 +18,8 @@ import duckdb
 
 from aidemo.errors import SqlError
 from aidemo.local import translate as t
-from aidemo.local.store import META, Store, quote
+from aidemo.local.home import ROLE
+from aidemo.local.store import META, STREAMING_SUFFIX, Store, quote
 
 
 @dataclass
@@ -30,31 +32,43 @@ class Result:
 
 
 def run_script(store: Store, script: str, database: str | None, schema: str | None) -> list[Result]:
-    """Translate every statement, then run them in order; one Result per statement."""
-    statements = t.split_statements(script)
-    if not statements:
+    """Translate every statement, then run them in order; one Result per statement.
+
+    Consecutive DuckDB statements (table DDL and DML, queries) run in one transaction:
+    if one of them fails, none of them applies. Service commands (pipes, databases,
+    schemas) apply one by one, as statements of a Snowflake multi-statement request do.
+    """
+    plan = t.translate_script(script, database=(database or store.database).upper(), schema=schema)
+    if not plan:
         raise SqlError("the SQL text holds no statement")
-    database = (database or store.database).upper()
-    results = []
-    # Translation needs the context that earlier USE statements set, so translate as we go
-    # but run nothing until all statements have translated.
-    plan = []
-    for statement in statements:
-        command = t.translate(statement, database=database, schema=schema)
-        if isinstance(command, t.UseContext):
-            database, schema = command.database or database, command.schema or schema
-        plan.append((statement, command))
-    for statement, command in plan:
-        try:
-            results.append(_run(store, command))
-        except duckdb.Error as exc:
-            raise SqlError(f"{_short(statement)}: {str(exc).splitlines()[0]}") from exc
+    results: list[Result] = []
+    start = 0
+    while start < len(plan):
+        end = start + 1
+        if isinstance(plan[start][1], t.DuckSql):
+            while end < len(plan) and isinstance(plan[end][1], t.DuckSql):
+                end += 1
+            results.extend(_duck(store, plan[start:end]))
+        else:
+            statement, command = plan[start]
+            with _named(statement):
+                results.append(_run(store, command))
+        start = end
     return results
 
 
+@contextlib.contextmanager
+def _named(statement: str):
+    """Errors of running a statement as SqlError naming the statement."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise SqlError(f"{_short(statement)}: {str(exc).splitlines()[0]}") from exc
+    except SqlError as exc:
+        raise SqlError(f"{_short(statement)}: {exc}") from exc
+
+
 def _run(store: Store, command) -> Result:
-    if isinstance(command, t.DuckSql):
-        return _duck(store, command)
     if isinstance(command, (t.UseContext, t.NoOp)):
         return Result(message=getattr(command, "reason", "Statement executed successfully."))
     if isinstance(command, t.CreateDatabase):
@@ -77,17 +91,33 @@ def _run(store: Store, command) -> Result:
     raise SqlError(f"the local service cannot run {type(command).__name__}")
 
 
-def _duck(store: Store, command: t.DuckSql) -> Result:
-    if command.returns_rows:
+def _duck(store: Store, block: list[tuple[str, t.DuckSql]]) -> list[Result]:
+    """Consecutive DuckDB statements, all or nothing; a lone query reads without the write lock."""
+    if len(block) == 1 and block[0][1].returns_rows:
+        statement, command = block[0]
         cur = store.cursor()
-        cur.execute(command.sql)
-        columns = [(d[0], str(d[1])) for d in cur.description or []]
-        return Result(columns, cur.fetchall())
+        with _named(statement):
+            cur.execute(command.sql)
+            return [_result(cur)]
+    results = []
     with store.writing() as w:
-        w.execute(command.sql)
-        rows = w.fetchall() if w.description else []
-        columns = [(d[0], str(d[1])) for d in w.description or []]
-    return Result(columns, rows)
+        w.execute("BEGIN")
+        try:
+            for statement, command in block:
+                with _named(statement):
+                    w.execute(command.sql)
+                    results.append(_result(w))
+            w.execute("COMMIT")
+        except BaseException:
+            w.execute("ROLLBACK")
+            raise
+    return results
+
+
+def _result(cur: duckdb.DuckDBPyConnection) -> Result:
+    if not cur.description:
+        return Result()
+    return Result([(d[0], str(d[1])) for d in cur.description], cur.fetchall())
 
 
 def _create_database(store: Store, command: t.CreateDatabase) -> Result:
@@ -134,6 +164,17 @@ def _create_pipe(store: Store, command: t.CreatePipe) -> Result:
     return Result(message=f"Pipe {command.name} successfully created.")
 
 
+# SHOW PIPES and DESCRIBE PIPE: Snowflake's columns (those about stages, notifications and
+# integrations are NULL for streaming pipes), then the flush tick only the local service has.
+_PIPE_COLUMNS = [
+    ("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("database_name", "VARCHAR"),
+    ("schema_name", "VARCHAR"), ("definition", "VARCHAR"), ("owner", "VARCHAR"),
+    ("notification_channel", "VARCHAR"), ("comment", "VARCHAR"), ("integration", "VARCHAR"),
+    ("pattern", "VARCHAR"), ("error_integration", "VARCHAR"), ("owner_role_type", "VARCHAR"),
+    ("invalid_reason", "VARCHAR"), ("kind", "VARCHAR"), ("flush_tick_ms", "INTEGER"),
+]
+
+
 def _show_pipes(store: Store, command) -> Result:
     pipes = store.list_pipes(command.database, command.schema)
     if isinstance(command, t.DescribePipe):
@@ -142,36 +183,42 @@ def _show_pipes(store: Store, command) -> Result:
             raise SqlError(f"Pipe '{command.database}.{command.schema}.{command.name}' does not exist or not authorized.")
     else:
         pipes = [p for p in pipes if _like(p["name"], command.like)]
-    columns = [("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("database_name", "VARCHAR"),
-               ("schema_name", "VARCHAR"), ("definition", "VARCHAR"), ("owner", "VARCHAR"),
-               ("comment", "VARCHAR"), ("kind", "VARCHAR"), ("flush_tick_ms", "INTEGER")]
     rows = [(_from_ms(p["created_on_ms"]), p["name"], p["database_name"], p["schema_name"],
-             p["definition"] or f"COPY INTO {p['table_name']} (default pipe)", "AUTOMATED_INTELLIGENCE",
-             "", "STREAMING", p["flush_tick_ms"]) for p in pipes]
-    return Result(columns, rows)
+             p["definition"] or f"COPY INTO {p['table_name']} (default pipe)", ROLE, None, "", None, None,
+             None, "ROLE", None, "STREAMING", p["flush_tick_ms"]) for p in pipes]
+    return Result(list(_PIPE_COLUMNS), rows)
 
 
+# SHOW CHANNELS: Snowflake's columns (offset_token is the last committed one), then the
+# channel's status as the REST API and the SDK's get_channel_statuses report it.
 _CHANNEL_COLUMNS = [
     ("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("database_name", "VARCHAR"),
-    ("schema_name", "VARCHAR"), ("pipe_name", "VARCHAR"), ("channel_status_code", "VARCHAR"),
-    ("last_committed_offset_token", "VARCHAR"), ("rows_inserted", "BIGINT"), ("rows_parsed", "BIGINT"),
-    ("rows_error_count", "BIGINT"), ("last_error_offset_upper_bound", "VARCHAR"),
-    ("last_error_message", "VARCHAR"), ("snowflake_avg_processing_latency_ms", "BIGINT"),
+    ("schema_name", "VARCHAR"), ("table_name", "VARCHAR"), ("offset_token", "VARCHAR"),
+    ("is_valid", "BOOLEAN"), ("parent_domain", "VARCHAR"), ("parent_name", "VARCHAR"),
+    ("channel_status_code", "VARCHAR"), ("last_committed_offset_token", "VARCHAR"),
+    ("rows_inserted", "BIGINT"), ("rows_parsed", "BIGINT"), ("rows_error_count", "BIGINT"),
+    ("last_error_offset_upper_bound", "VARCHAR"), ("last_error_message", "VARCHAR"),
+    ("last_error_timestamp", "TIMESTAMP WITH TIME ZONE"), ("snowflake_avg_processing_latency_ms", "BIGINT"),
 ]
 
 
 def _show_channels(store: Store, command: t.ShowChannels) -> Result:
-    channels = store.list_channels(command.database, command.schema, command.pipe)
+    tables = {(p["database_name"], p["schema_name"], p["name"]): p["table_name"] for p in store.list_pipes()}
     rows = []
-    for c in channels:
-        if command.table and not c["pipe_name"].startswith(command.table.upper()):
+    for c in store.list_channels(command.database, command.schema, command.pipe):
+        pipe = c["pipe_name"]
+        # A table's default pipe <TABLE>-STREAMING has no row of its own until it is tuned.
+        table = tables.get((c["database_name"], c["schema_name"], pipe)) or pipe.removesuffix(STREAMING_SUFFIX)
+        if command.table and table != command.table:
             continue
         if not _like(c["channel_name"], command.like):
             continue
-        rows.append((_from_ms(c["created_on_ms"]), c["channel_name"], c["database_name"], c["schema_name"], c["pipe_name"],
-                     c["channel_status_code"], c["last_committed_offset_token"], c["rows_inserted"],
-                     c["rows_parsed"], c["rows_error_count"], c["last_error_offset_upper_bound"],
-                     c["last_error_message"], c["snowflake_avg_processing_latency_ms"]))
+        error_ms = c["last_error_timestamp_ms"]
+        rows.append((_from_ms(c["created_on_ms"]), c["channel_name"], c["database_name"], c["schema_name"], table,
+                     c["last_committed_offset_token"], True, "PIPE", pipe, c["channel_status_code"],
+                     c["last_committed_offset_token"], c["rows_inserted"], c["rows_parsed"], c["rows_error_count"],
+                     c["last_error_offset_upper_bound"], c["last_error_message"],
+                     None if error_ms is None else _from_ms(error_ms), c["snowflake_avg_processing_latency_ms"]))
     return Result(list(_CHANNEL_COLUMNS), rows)
 
 

@@ -66,6 +66,18 @@ class Pipe:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """One NDJSON file to load (``compression`` "zstd" or "none") and the offset tokens it covers."""
+
+    path: Path
+    compression: str
+    start_token: str | None
+    end_token: str | None
+    row_count: int | None = None  # declared by a file-mode fragment; checked before anything is loaded
+    source: str = "the request body"  # how error messages name it
+
+
+@dataclass(frozen=True)
 class LoadResult:
     rows_parsed: int
     rows_inserted: int
@@ -345,43 +357,63 @@ class Store:
 
     def append_rows(self, pipe: Pipe, channel: str, continuation_token: str, body: bytes,
                     compression: str, start_token: str | None, end_token: str | None) -> str:
-        """Load one rows POST and advance the channel, in one transaction; returns the next token."""
-        received = time.perf_counter()
+        """Load one rows POST (rowset mode) and advance the channel; returns the next token."""
         path = self.spool / f"{uuid.uuid4().hex}.ndjson"
         path.write_bytes(body)
-        key = [pipe.database, pipe.schema, pipe.name, channel]
         try:
-            with self._write_lock:
-                seq, row_seq = self._check_continuation(key, channel, continuation_token)
-                w = self._writer
-                w.execute("BEGIN")
-                try:
-                    result = self._load(pipe, path, compression)
-                    elapsed_ms = (time.perf_counter() - received) * 1000
-                    error_sql = (
-                        ", LAST_ERROR_OFFSET_UPPER_BOUND = ?, LAST_ERROR_MESSAGE = ?, LAST_ERROR_TIMESTAMP_MS = ?"
-                        if result.rows_error else ""
-                    )
-                    error_params = [end_token, result.error_message, _now_ms()] if result.rows_error else []
-                    w.execute(
-                        f"UPDATE {self._meta('CHANNELS')} SET ROW_SEQ = ROW_SEQ + 1, "
-                        "LAST_COMMITTED_OFFSET_TOKEN = coalesce(?, LAST_COMMITTED_OFFSET_TOKEN), "
-                        "ROWS_INSERTED = ROWS_INSERTED + ?, ROWS_PARSED = ROWS_PARSED + ?, "
-                        "ROWS_ERROR_COUNT = ROWS_ERROR_COUNT + ?, PROCESSING_MS_TOTAL = PROCESSING_MS_TOTAL + ?, "
-                        f"BATCHES = BATCHES + 1{error_sql} {_CHANNEL_WHERE}",
-                        [end_token, result.rows_inserted, result.rows_parsed, result.rows_error, elapsed_ms]
-                        + error_params + key,
-                    )
-                    w.execute("COMMIT")
-                except BaseException:
-                    w.execute("ROLLBACK")
-                    raise
+            return self.load(pipe, channel, continuation_token, [Batch(path, compression, start_token, end_token)])
         finally:
             path.unlink(missing_ok=True)
+
+    def load(self, pipe: Pipe, channel: str, continuation_token: str, batches: list[Batch]) -> str:
+        """Load ``batches`` and advance the channel by one step, in one transaction; returns the next token.
+
+        Rowset mode sends one batch per request, file mode one per registered fragment. A
+        stale continuation token or a batch whose row count disagrees loads nothing.
+        """
+        received = time.perf_counter()
+        key = [pipe.database, pipe.schema, pipe.name, channel]
+        cur = self.cursor()  # a connection of its own: batches are parsed outside the write lock
+        try:
+            results = [self._stage(cur, pipe, n, batch) for n, batch in enumerate(batches)]
+            with self._write_lock:
+                seq, row_seq = self._check_continuation(cur, key, channel, continuation_token)
+                cur.execute("BEGIN")
+                try:
+                    for n, (fields, _) in enumerate(results):
+                        targets = ", ".join(quote(f.column) for f in fields)
+                        picks = ", ".join(f"v{i}" for i in range(len(fields)))
+                        cur.execute(f"INSERT INTO {pipe.table_ref} ({targets}) SELECT {picks} FROM _typed{n} WHERE NOT _bad")
+                    self._advance(cur, key, batches, [r for _, r in results], received)
+                    cur.execute("COMMIT")
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+        finally:
+            cur.close()
         return _continuation(seq, row_seq + 1)
 
-    def _check_continuation(self, key: list[str], channel: str, token: str) -> tuple[int, int]:
-        row = self._writer.execute(
+    def _advance(self, cur, key: list[str], batches: list[Batch], results: list[LoadResult], received: float) -> None:
+        """Count the loaded rows on the channel and move its committed offset token."""
+        failed = [(b, r) for b, r in zip(batches, results) if r.rows_error]
+        error_sql, error_params = "", []
+        if failed:
+            batch, result = failed[-1]
+            error_sql = ", LAST_ERROR_OFFSET_UPPER_BOUND = ?, LAST_ERROR_MESSAGE = ?, LAST_ERROR_TIMESTAMP_MS = ?"
+            error_params = [batch.end_token, result.error_message, _now_ms()]
+        end_token = next((b.end_token for b in reversed(batches) if b.end_token is not None), None)
+        cur.execute(
+            f"UPDATE {self._meta('CHANNELS')} SET ROW_SEQ = ROW_SEQ + 1, "
+            "LAST_COMMITTED_OFFSET_TOKEN = coalesce(?, LAST_COMMITTED_OFFSET_TOKEN), "
+            "ROWS_INSERTED = ROWS_INSERTED + ?, ROWS_PARSED = ROWS_PARSED + ?, "
+            "ROWS_ERROR_COUNT = ROWS_ERROR_COUNT + ?, PROCESSING_MS_TOTAL = PROCESSING_MS_TOTAL + ?, "
+            f"BATCHES = BATCHES + 1{error_sql} {_CHANNEL_WHERE}",
+            [end_token, sum(r.rows_inserted for r in results), sum(r.rows_parsed for r in results),
+             sum(r.rows_error for r in results), (time.perf_counter() - received) * 1000] + error_params + key,
+        )
+
+    def _check_continuation(self, cur, key: list[str], channel: str, token: str) -> tuple[int, int]:
+        row = cur.execute(
             f"SELECT OPEN_SEQ, ROW_SEQ FROM {self._meta('CHANNELS')} {_CHANNEL_WHERE}", key
         ).fetchone()
         if row is None:
@@ -395,14 +427,52 @@ class Store:
             )
         return row
 
-    def _load(self, pipe: Pipe, path: Path, compression: str) -> LoadResult:
-        """Insert the rows that fit the table; count and explain the ones that do not."""
-        w = self._writer
-        w.execute(
-            "CREATE OR REPLACE TEMP TABLE _batch AS SELECT json AS j FROM read_ndjson_objects("
-            f"{literal(str(path))}, compression = {literal(compression)})"
+    def _stage(self, cur, pipe: Pipe, n: int, batch: Batch) -> tuple[list[Field], LoadResult]:
+        """Parse one batch into temp table ``_typed<n>`` (values ``v<i>`` per field, flag ``_bad``)."""
+        source = f"{literal(str(batch.path))}, compression = {literal(batch.compression)}"
+        staged = self._stage_typed(cur, pipe, n, source) or self._stage_validating(cur, pipe, n, source)
+        parsed = staged[1].rows_parsed
+        if batch.row_count is not None and parsed != batch.row_count:
+            raise ServiceError(
+                400, "ERR_FRAGMENT_ROW_COUNT_MISMATCH",
+                f"{batch.source} declares {batch.row_count} rows but holds {parsed}; nothing was loaded.",
+            )
+        return staged
+
+    def _stage_typed(self, cur, pipe: Pipe, n: int, source: str) -> tuple[list[Field], LoadResult] | None:
+        """The fast path: DuckDB's typed JSON reader, when every row is an object whose keys all
+        name a column (each column by one spelling) and every value converts; None otherwise."""
+        if pipe.mapping:
+            return None
+        keysets = cur.execute(f"SELECT DISTINCT json_keys(json) FROM read_ndjson_objects({source})").fetchall()
+        if not keysets or any(not keys for (keys,) in keysets):
+            return None  # no rows, or rows that are not objects (or empty ones)
+        fields, unknown = _fields(pipe, sorted({k for (keys,) in keysets for k in keys}))
+        if unknown or any(len(f.keys) > 1 for f in fields):
+            return None
+        columns = "{" + ", ".join(f"{literal(f.keys[0])}: {literal(f.type)}" for f in fields if f.keys) + "}"
+        values = ", ".join(
+            f"{quote(f.keys[0])} AS v{i}" if f.keys else f"CAST(NULL AS {f.type}) AS v{i}" for i, f in enumerate(fields)
         )
-        keys = [k for (k,) in w.execute("SELECT DISTINCT unnest(json_keys(j)) FROM _batch").fetchall()]
+        try:
+            cur.execute(
+                f"CREATE OR REPLACE TEMP TABLE _typed{n} AS SELECT {values}, false AS _bad FROM read_json("
+                f"{source}, format = 'newline_delimited', columns = {columns})"
+            )
+        except duckdb.Error:
+            return None  # a value that does not convert: the validating path finds and counts it
+        missing = [f"v{i} IS NULL" for i, f in enumerate(fields) if not f.nullable]
+        parsed, nulls = cur.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {' OR '.join(missing) or 'false'}) FROM _typed{n}"
+        ).fetchone()
+        if nulls:
+            return None
+        return fields, LoadResult(parsed, parsed, 0, None)
+
+    def _stage_validating(self, cur, pipe: Pipe, n: int, source: str) -> tuple[list[Field], LoadResult]:
+        """Row by row: insert what fits the table, count and explain the rows that do not."""
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _batch{n} AS SELECT json AS j FROM read_ndjson_objects({source})")
+        keys = [k for (k,) in cur.execute(f"SELECT DISTINCT unnest(json_keys(j)) FROM _batch{n}").fetchall()]
         fields, unknown = _fields(pipe, keys)
         values = ", ".join(
             f"TRY_CAST({_raw(f)} AS {f.type}) AS v{i}" for i, f in enumerate(fields)
@@ -414,19 +484,16 @@ class Store:
             bad.append(f"({_raw(f)} IS NOT NULL AND v{i} IS NULL)")
             if not f.nullable:
                 bad.append(f"v{i} IS NULL")
-        w.execute(
-            f"CREATE OR REPLACE TEMP TABLE _typed AS SELECT *, CASE WHEN _bad THEN j END AS _bad_row FROM ("
-            f"SELECT j, {values}, ({' OR '.join(bad)}) AS _bad FROM _batch)"
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE _typed{n} AS SELECT *, CASE WHEN _bad THEN j END AS _bad_row FROM ("
+            f"SELECT j, {values}, ({' OR '.join(bad)}) AS _bad FROM _batch{n})"
         )
-        targets = ", ".join(quote(f.column) for f in fields)
-        picks = ", ".join(f"v{i}" for i in range(len(fields)))
-        w.execute(f"INSERT INTO {pipe.table_ref} ({targets}) SELECT {picks} FROM _typed WHERE NOT _bad")
-        parsed, errors, sample = w.execute(
-            "SELECT count(*), count(*) FILTER (WHERE _bad), any_value(_bad_row) FROM _typed"
+        parsed, errors, sample = cur.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE _bad), any_value(_bad_row) FROM _typed{n}"
         ).fetchone()
-        w.execute("DROP TABLE _typed; DROP TABLE _batch")
-        message = _explain(sample, fields, unknown, w) if errors else None
-        return LoadResult(parsed, parsed - errors, errors, message)
+        cur.execute(f"DROP TABLE _batch{n}")
+        message = _explain(sample, fields, unknown, cur) if errors else None
+        return fields, LoadResult(parsed, parsed - errors, errors, message)
 
 
 _CHANNEL_WHERE = "WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ? AND CHANNEL_NAME = ?"

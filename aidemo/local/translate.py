@@ -27,7 +27,8 @@ Statement forms handled as commands:
   for channels ``TABLE t`` and ``PIPE p``) -> the ``Show*`` commands.
 
 Other queries and table DDL/DML become :class:`DuckSql`; everything else (stages, PUT,
-warehouses, users, ...) raises :class:`~aidemo.errors.SqlError`.
+warehouses, users, ...) raises :class:`~aidemo.errors.SqlError`. ``INSERT ... VALUES``
+with literal rows only (bulk loads) is translated from its tokens, without sqlglot's parser.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ __all__ = [
     "UseContext",
     "split_statements",
     "translate",
+    "translate_script",
 ]
 
 
@@ -238,15 +240,7 @@ def split_statements(script: str) -> list[str]:
     Each statement is returned without its semicolon and without the comments before it;
     statements that hold nothing but comments or whitespace are dropped.
     """
-    statements, current = [], []
-    for token in [*_tokenize(script, script), None]:
-        if token is not None and token.token_type != TokenType.SEMICOLON:
-            current.append(token)
-            continue
-        if current:
-            statements.append(script[current[0].start : current[-1].end + 1])
-        current = []
-    return statements
+    return [text for text, _ in _statements(script)]
 
 
 def translate(statement: str, *, database: str | None, schema: str | None) -> Translation:
@@ -264,9 +258,40 @@ def translate(statement: str, *, database: str | None, schema: str | None) -> Tr
     if any(t.token_type == TokenType.SEMICOLON for t in tokens):
         raise SqlError(f"{_quote(statement)} holds more than one statement; split the script "
                        "with split_statements() and translate each statement.")
-    text = statement[tokens[0].start : tokens[-1].end + 1]
-    cursor = _Cursor(text, _tokenize(text, text), database, schema)
-    command = _command(cursor)
+    return _translate(statement[tokens[0].start : tokens[-1].end + 1], tokens, database, schema)
+
+
+def translate_script(
+    script: str, *, database: str | None, schema: str | None
+) -> list[tuple[str, Translation]]:
+    """Every statement of a script with its translation, each in the context that the
+    script's earlier USE statements set. Raises SqlError at the first statement that
+    does not translate, so a caller can run nothing unless everything translates.
+    """
+    plan = []
+    for text, tokens in _statements(script):
+        command = _translate(text, tokens, database, schema)
+        if isinstance(command, UseContext):
+            database, schema = command.database or database, command.schema or schema
+        plan.append((text, command))
+    return plan
+
+
+def _statements(script: str) -> list[tuple[str, list[Token]]]:
+    """The statements of a script, each with its tokens (positions are offsets into the script)."""
+    statements, current = [], []
+    for token in [*_tokenize(script, script), None]:
+        if token is not None and token.token_type != TokenType.SEMICOLON:
+            current.append(token)
+            continue
+        if current:
+            statements.append((script[current[0].start : current[-1].end + 1], current))
+        current = []
+    return statements
+
+
+def _translate(text: str, tokens: list[Token], database: str | None, schema: str | None) -> Translation:
+    command = _command(_Cursor(text, tokens, database, schema))
     return command if command is not None else _translate_with_sqlglot(text, database, schema)
 
 
@@ -280,6 +305,8 @@ def _command(c: _Cursor) -> Translation | None:
         return NoOp(f"{first} is not needed: {_NO_PRIVILEGES}")
     if first == "USE":
         return _use(c)
+    if first == "INSERT":
+        return _insert_values(c)
     if first == "SHOW":
         return _show(c)
     if first in ("DESC", "DESCRIBE") and c.word(1) == "PIPE":
@@ -364,6 +391,82 @@ def _show(c: _Cursor) -> Translation:
     if kind == "CHANNELS":
         return ShowChannels(database, schema, pipe, table, like)
     return (ShowPipes if kind == "PIPES" else ShowTables)(database, schema, like)
+
+
+def _insert_values(c: _Cursor) -> DuckSql | None:
+    """``INSERT INTO t [(c, ...)] VALUES (<literal>, ...), ...`` mapped token by token.
+
+    Bulk loads send thousands of rows in this form; parsing and regenerating them with
+    sqlglot costs about 0.5 s per 1,000 rows. Any other INSERT returns None (sqlglot's turn).
+    """
+    c.advance(1)
+    try:
+        c.expect("INTO")
+        database, schema, name = c.object_name()
+        columns = []
+        if c.token_type() == TokenType.L_PAREN:
+            c.advance(1)
+            columns.append(c.name_parts(max_parts=1)[0])
+            while c.token_type() == TokenType.COMMA:
+                c.advance(1)
+                columns.append(c.name_parts(max_parts=1)[0])
+            c.expect_type(TokenType.R_PAREN, "')'")
+            c.advance(1)
+        c.expect("VALUES")
+    except SqlError:
+        values = None
+    else:
+        values = _values(c.tokens[c.i :])
+    if values is None:
+        c.rewind()
+        return None
+    target = ".".join(_ident(part) for part in (database, schema, name))
+    column_list = f" ({', '.join(_ident(column) for column in columns)})" if columns else ""
+    return DuckSql(f"INSERT INTO {target}{column_list} VALUES {values}", returns_rows=False)
+
+
+def _values(tokens: list[Token]) -> str | None:
+    """DuckDB text of a VALUES list of literal rows, or None if it holds anything else."""
+    rows, i, n = [], 0, len(tokens)
+    while i < n and tokens[i].token_type == TokenType.L_PAREN:
+        row = []
+        i += 1
+        while True:
+            sign = "-" if i < n and tokens[i].token_type == TokenType.DASH else ""
+            i += bool(sign)
+            value = _literal(tokens[i], sign) if i < n else None
+            if value is None:
+                return None
+            row.append(value)
+            i += 1
+            if i < n and tokens[i].token_type == TokenType.COMMA:
+                i += 1
+                continue
+            break
+        if i >= n or tokens[i].token_type != TokenType.R_PAREN:
+            return None
+        rows.append(f"({', '.join(row)})")
+        i += 1
+        if i == n:
+            return ", ".join(rows)
+        if tokens[i].token_type != TokenType.COMMA:
+            return None
+        i += 1
+    return None
+
+
+def _literal(token: Token, sign: str) -> str | None:
+    """A literal token in DuckDB spelling (the tokenizer has already undone Snowflake's escapes)."""
+    kind = token.token_type
+    if kind == TokenType.NUMBER:
+        return sign + token.text
+    if sign:
+        return None
+    if kind in (TokenType.STRING, TokenType.RAW_STRING):
+        return "'" + token.text.replace("'", "''") + "'"
+    if kind in (TokenType.NULL, TokenType.TRUE, TokenType.FALSE):
+        return token.text.upper()
+    return None
 
 
 def _create_pipe(c: _Cursor, or_replace: bool) -> CreatePipe:
@@ -566,6 +669,7 @@ class _Cursor:
     def __init__(self, text: str, tokens: list[Token], database: str | None, schema: str | None):
         self.text, self.tokens, self.i = text, tokens, 0
         self.database, self.schema = database, schema
+        self.base = tokens[0].start  # tokens may come from a whole script; text is their statement
 
     def _token(self, offset: int = 0) -> Token | None:
         j = self.i + offset
@@ -593,7 +697,7 @@ class _Cursor:
 
     def rest(self) -> str:
         """The statement's text from the position to its end."""
-        return self.text[self.tokens[self.i].start :] if not self.at_end() else ""
+        return self.text[self.tokens[self.i].start - self.base :] if not self.at_end() else ""
 
     def accept(self, *words: str) -> bool:
         if all(self.word(k) == w for k, w in enumerate(words)):
@@ -667,7 +771,7 @@ class _Cursor:
 
     def _where(self) -> str:
         token = self._token()
-        return f"at {token.text!r} (character {token.start + 1})" if token else "at the end"
+        return f"at {token.text!r} (character {token.start - self.base + 1})" if token else "at the end"
 
 
 def _tokenize(sql: str, statement: str) -> list[Token]:
@@ -699,6 +803,11 @@ def _quote(statement: str, limit: int = 80) -> str:
 def _name(identifier: exp.Expression) -> str:
     """A sqlglot identifier, normalised the Snowflake way."""
     return identifier.name if getattr(identifier, "quoted", False) else identifier.name.upper()
+
+
+def _ident(name: str) -> str:
+    """A DuckDB quoted identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _quoted(name: str) -> exp.Identifier:

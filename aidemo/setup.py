@@ -1,0 +1,161 @@
+"""Setting up a backend for the demo: database, tables, pipes and the pre-loaded customers.
+
+:func:`setup` runs ``sql/01_database.sql`` and ``sql/02_tables.sql`` (idempotent: ``IF NOT
+EXISTS``), creates the pipes of ``sql/03_pipes.sql`` that are missing, and loads the
+customers when ``CUSTOMERS`` is empty. Pipes that exist are left alone, whatever their
+form: ``CREATE OR REPLACE PIPE`` would drop their channels and with them the committed
+offset tokens that resuming depends on. So a second call changes nothing.
+
+``reset=True`` drops and recreates everything, channels included: on a Snowflake account
+with ``sql/reset.sql`` (pipes and tables; grants on the database survive), on the local
+service with ``CREATE OR REPLACE DATABASE``, which also forgets the channels of the
+tables' default pipes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aidemo.errors import ConfigError, SqlError
+from aidemo.models import CUSTOMERS, DATABASE, TABLES
+from aidemo.sql import insert_script, run_sql, sql_file
+
+if TYPE_CHECKING:
+    import pandas
+
+    from aidemo.backends import SnowflakeBackend, StreamingBackend
+
+DDL_FILES = ("01_database.sql", "02_tables.sql")
+PIPES_FILE = "03_pipes.sql"
+RESET_FILE = "reset.sql"
+
+
+@dataclass(frozen=True)
+class SetupReport:
+    """What :func:`setup` found and did.
+
+    ``tables`` maps each table to its row count afterwards; ``pipes`` lists the pipes of the
+    schema afterwards and ``pipes_created`` those this call created.
+    """
+
+    backend: str
+    tables: dict[str, int]
+    pipes: tuple[str, ...]
+    pipes_created: tuple[str, ...]
+    customers_loaded: int
+    reset: bool
+    elapsed: float
+
+    def summary(self) -> str:
+        """A few lines for a terminal or a notebook cell."""
+        lines = [f"backend: {self.backend}{' (reset)' if self.reset else ''}"]
+        lines += [f"  {name:<12} {rows:>10,} rows" for name, rows in self.tables.items()]
+        created = f" (created: {', '.join(self.pipes_created)})" if self.pipes_created else ""
+        lines.append(f"  pipes: {', '.join(self.pipes) or 'none'}{created}")
+        lines.append(f"  customers loaded: {self.customers_loaded:,} in {self.elapsed:.1f} s total")
+        return "\n".join(lines)
+
+
+def setup(
+    backend: "StreamingBackend | None" = None,
+    *,
+    reset: bool = False,
+    num_customers: int | None = None,
+    seed: int | None = None,
+) -> SetupReport:
+    """Create the demo's objects on ``backend`` (default: the profile's) and load its customers.
+
+    ``num_customers`` and ``seed`` default to the settings (``num.customers``, ``seed``).
+    Customers are loaded only when ``CUSTOMERS`` is empty (or after ``reset``); asking for
+    a count other than the one loaded raises ConfigError, since reloading needs ``reset``.
+    """
+    from aidemo.backends import open_backend
+    from aidemo.config import load_settings
+
+    settings = load_settings(num_customers=num_customers, seed=seed)
+    backend = backend or open_backend()
+    started = time.perf_counter()
+    if reset:
+        _reset(backend)
+    for name in DDL_FILES:
+        run_sql(sql_file(name).read_text(), backend)
+    created = _create_missing_pipes(backend)
+    existing = _count(backend, CUSTOMERS.name)
+    loaded = 0
+    if existing == 0:
+        loaded = _load_customers(backend, settings.num_customers, settings.seed)
+    elif num_customers is not None and existing != num_customers:
+        raise ConfigError(
+            f"CUSTOMERS already holds {existing:,} customers, not {num_customers:,}; run setup with "
+            "reset=True (aidemo setup --reset) to reload them, which also empties ORDERS and ORDER_ITEMS"
+        )
+    return SetupReport(
+        backend=backend.name,
+        tables={name: _count(backend, name) for name in TABLES},
+        pipes=tuple(_pipes(backend)),
+        pipes_created=created,
+        customers_loaded=loaded,
+        reset=reset,
+        elapsed=time.perf_counter() - started,
+    )
+
+
+def _reset(backend: "StreamingBackend") -> None:
+    if backend.name == "local":
+        run_sql(f"CREATE OR REPLACE DATABASE {DATABASE}", backend)
+    else:
+        run_sql(sql_file(RESET_FILE).read_text(), backend)
+
+
+def _create_missing_pipes(backend: "StreamingBackend") -> tuple[str, ...]:
+    """Run the statements of 03_pipes.sql whose pipe does not exist; the names created."""
+    from aidemo.local.translate import CreatePipe, split_statements, translate
+
+    existing = set(_pipes(backend))
+    missing = {}
+    for statement in split_statements(sql_file(PIPES_FILE).read_text()):
+        command = translate(statement, database=backend.database, schema=backend.schema)
+        if not isinstance(command, CreatePipe):
+            raise SqlError(f"{PIPES_FILE} should hold CREATE PIPE statements only; found {statement[:60]!r}")
+        if command.name not in existing:
+            missing[command.name] = statement
+    if missing:
+        run_sql(";\n".join(missing.values()), backend)
+    return tuple(missing)
+
+
+def _pipes(backend: "StreamingBackend") -> list[str]:
+    frame = backend.sql(f"SHOW PIPES IN SCHEMA {backend.database}.{backend.schema}")
+    return sorted(frame["name"]) if len(frame) else []
+
+
+def _count(backend: "StreamingBackend", table: str) -> int:
+    frame = backend.sql(f"SELECT COUNT(*) AS N FROM {backend.database}.{backend.schema}.{table}")
+    return int(frame.iloc[0, 0])
+
+
+def _load_customers(backend: "StreamingBackend", count: int, seed: int) -> int:
+    """Load customers 1..count; bulk ``write_pandas`` on Snowflake, INSERT statements locally."""
+    from aidemo.generator import generate_customers
+
+    frame = generate_customers(seed, count)
+    if backend.name == "snowflake":
+        _write_pandas(backend, frame)
+    else:
+        run_sql(insert_script(f"{backend.database}.{backend.schema}.{CUSTOMERS.name}", frame), backend)
+    return len(frame)
+
+
+def _write_pandas(backend: "SnowflakeBackend", frame: "pandas.DataFrame") -> None:
+    from snowflake.connector.pandas_tools import write_pandas
+
+    try:
+        success, _, rows, _ = write_pandas(
+            backend._connect(), frame, CUSTOMERS.name, database=backend.database, schema=backend.schema,
+        )
+    except Exception as exc:  # the connector's ProgrammingError & co.
+        raise SqlError(f"loading {len(frame):,} customers with write_pandas: {exc}") from exc
+    if not success or rows != len(frame):
+        raise SqlError(f"write_pandas loaded {rows:,} of {len(frame):,} customers")

@@ -1,0 +1,28 @@
+-- Exactly-once proof, one row per streamed table. All three checks are zero when every row
+-- arrived once: DUPLICATES = rows - distinct ids; MISSING = ids absent between the first and
+-- the last id (ids are sequential without gaps); UNMATCHED = orders without any item, or
+-- items whose order is not in ORDERS (the two channels commit independently).
+SELECT 'ORDERS' AS TABLE_NAME,
+       COUNT(*) AS ROW_COUNT,
+       COUNT(DISTINCT ORDER_ID) AS DISTINCT_IDS,
+       MIN(ORDER_ID) AS FIRST_ID,
+       MAX(ORDER_ID) AS LAST_ID,
+       COUNT(*) - COUNT(DISTINCT ORDER_ID) AS DUPLICATES,
+       COALESCE(MAX(ORDER_ID) - MIN(ORDER_ID) + 1 - COUNT(DISTINCT ORDER_ID), 0) AS MISSING,
+       (SELECT COUNT(*) FROM AUTOMATED_INTELLIGENCE.RAW.ORDERS o
+         WHERE NOT EXISTS (SELECT 1 FROM AUTOMATED_INTELLIGENCE.RAW.ORDER_ITEMS i
+                            WHERE i.ORDER_ID = o.ORDER_ID)) AS UNMATCHED
+FROM AUTOMATED_INTELLIGENCE.RAW.ORDERS
+UNION ALL
+SELECT 'ORDER_ITEMS',
+       COUNT(*),
+       COUNT(DISTINCT ORDER_ITEM_ID),
+       MIN(ORDER_ITEM_ID),
+       MAX(ORDER_ITEM_ID),
+       COUNT(*) - COUNT(DISTINCT ORDER_ITEM_ID),
+       COALESCE(MAX(ORDER_ITEM_ID) - MIN(ORDER_ITEM_ID) + 1 - COUNT(DISTINCT ORDER_ITEM_ID), 0),
+       (SELECT COUNT(*) FROM AUTOMATED_INTELLIGENCE.RAW.ORDER_ITEMS i
+         WHERE NOT EXISTS (SELECT 1 FROM AUTOMATED_INTELLIGENCE.RAW.ORDERS o
+                            WHERE o.ORDER_ID = i.ORDER_ID))
+FROM AUTOMATED_INTELLIGENCE.RAW.ORDER_ITEMS
+ORDER BY TABLE_NAME;

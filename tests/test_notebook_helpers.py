@@ -1,0 +1,256 @@
+"""The notebooks' helpers in Python: the control panel, recording, the live table, keys, and the committed notebooks."""
+
+from __future__ import annotations
+
+import io
+import re
+import stat
+import tokenize
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+from matplotlib.figure import Figure
+
+from aidemo import notebook, runbook
+from aidemo.errors import ConfigError
+from aidemo.keys import generate_key_pair, load_private_key
+from aidemo.notebook import ControlPanel, LiveTable, plot_committed
+from aidemo.setup import setup
+from aidemo.sql import sql_file
+from aidemo.streaming import StreamStats
+
+SQL_KEYWORDS = re.compile(r"\b(SELECT|SHOW|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|MERGE)\b")
+
+
+# ---- the committed notebooks --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", runbook.NOTEBOOKS)
+def test_notebook_is_committed_clean_with_one_parameters_cell(name):
+    nb = nbformat.read(runbook.notebook_path(name), as_version=4)
+    nbformat.validate(nb)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert all(cell.outputs == [] and cell.execution_count is None for cell in code), "strip outputs and counts"
+    tagged = [cell for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0].cell_type == "code"
+    names = list(runbook.declared_parameters(name))
+    assert "BACKEND" in names and all(n.isupper() for n in names), names
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert nb.metadata.kernelspec.name == runbook.KERNEL
+    # The setup cell comes right after the parameters and opens the backend they name.
+    assert any("notebook.start(BACKEND)" in cell.source for cell in code)
+    assert "notebook.record(" in code[-1].source
+
+
+@pytest.mark.parametrize("name", runbook.NOTEBOOKS)
+def test_notebook_cells_hold_no_sql_and_name_existing_files(name):
+    nb = nbformat.read(runbook.notebook_path(name), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            strings = [t.string for t in tokenize.generate_tokens(io.StringIO(cell.source).readline)
+                       if t.type == tokenize.STRING]
+            assert not [s for s in strings if SQL_KEYWORDS.search(s)], f"SQL in a cell of {name}: {cell.source!r}"
+            for path in re.findall(r'run_file\("([^"]+)"', cell.source):
+                assert sql_file(path).is_file()
+
+
+# ---- recording ----------------------------------------------------------------------------
+
+
+def _as_notebook(outputs) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=o.data, metadata=o.metadata) for o in outputs]
+    return nbformat.v4.new_notebook(cells=[cell])
+
+
+def test_record_round_trips_through_a_notebook(tmp_path):
+    InteractiveShell.instance()
+    frame = pd.DataFrame({"A": [1, 2], "B": [0.5, np.nan]})
+    with capture_output() as captured:
+        notebook.record(frame=frame, count=np.int64(3), ratio=float("nan"), where=tmp_path, pair=(1, "x"))
+        notebook.record(count=4)  # a later record wins
+    nb = _as_notebook(captured.outputs)
+    nbformat.validate(nb)
+    path = tmp_path / "run.ipynb"
+    nbformat.write(nb, path)
+    assert notebook.read_records(path) == {
+        "frame": [{"A": 1, "B": 0.5}, {"A": 2, "B": None}], "count": 4, "ratio": None,
+        "where": str(tmp_path), "pair": [1, "x"],
+    }
+    assert captured.outputs[0].data["text/plain"] == "recorded: frame, count, ratio, where, pair"
+
+
+def test_record_refuses_values_it_cannot_write():
+    InteractiveShell.instance()
+    with pytest.raises(ConfigError, match="cannot record object values"):
+        notebook.record(thing=object())
+
+
+# ---- the control panel --------------------------------------------------------------------
+
+
+def _texts(panel: ControlPanel, name: str) -> str:
+    return "".join(o.get("text", "") for o in panel.output.outputs if o.get("name") == name)
+
+
+def test_control_panel_writes_the_parameters_and_runs_with_the_sliders_values():
+    namespace = {"MAX_CLIENT_LAG": 5, "BATCH_SIZE": 1_000}
+    calls = []
+    panel = ControlPanel(namespace, lambda **values: calls.append(values) or pd.DataFrame([values]))
+    assert (panel.max_client_lag.value, panel.batch_size.value) == (5, 1_000)
+
+    panel.max_client_lag.value = 12
+    panel.batch_size.value = 2_500
+    assert namespace == {"MAX_CLIENT_LAG": 12, "BATCH_SIZE": 2_500}
+    panel.run_button.click()
+    assert calls == [{"max_client_lag": 12, "batch_size": 2_500}]
+    assert "max client lag 12 s, batch size 2,500" in _texts(panel, "stdout")
+    shown = [o for o in panel.output.outputs if o.get("output_type") == "display_data"]
+    assert len(shown) == 1 and "2500" in shown[0]["data"]["text/plain"]
+    assert panel.runs[0][0] == calls[0]
+
+
+def test_control_panel_reports_errors_in_its_output():
+    def fail(**_):
+        raise ConfigError("rate must be positive")
+
+    panel = ControlPanel({"MAX_CLIENT_LAG": 1, "BATCH_SIZE": 100}, fail)
+    panel.run_button.click()
+    assert "failed: rate must be positive" in _texts(panel, "stderr")
+    assert isinstance(panel.runs[0][1], ConfigError)
+
+
+@pytest.mark.parametrize("namespace, message", [
+    ({"MAX_CLIENT_LAG": 0.5, "BATCH_SIZE": 100}, "MAX_CLIENT_LAG must be between 1 and 60"),
+    ({"MAX_CLIENT_LAG": 5, "BATCH_SIZE": 60_000}, "BATCH_SIZE must be an integer between 100 and 50000"),
+    ({"BATCH_SIZE": 100}, "MAX_CLIENT_LAG must be"),
+])
+def test_control_panel_names_a_parameter_out_of_range(namespace, message):
+    with pytest.raises(ConfigError, match=message):
+        ControlPanel(namespace, lambda **_: None)
+
+
+def test_widgets_only_with_a_front_end(monkeypatch):
+    import IPython
+
+    class Kernel:
+        kernel = object()
+
+    monkeypatch.delenv(notebook.HEADLESS_ENV, raising=False)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    assert not notebook.has_front_end()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Kernel())
+    assert notebook.has_front_end()
+    monkeypatch.setenv(notebook.HEADLESS_ENV, "1")
+    assert not notebook.has_front_end()
+
+
+def test_latency_panel_measures_the_setting_the_sliders_show(fresh):
+    setup(fresh, reset=True, num_customers=200, seed=7)
+    namespace = {"MAX_CLIENT_LAG": 1, "BATCH_SIZE": 10_000, "DURATION": 1.5, "RATE": 200, "SEED": 7,
+                 "NUM_CUSTOMERS": 200}
+    panel = notebook.latency_panel(fresh, namespace)
+    panel.max_client_lag.value = 2
+    panel.batch_size.value = 100
+    panel.run_button.click()
+    assert _texts(panel, "stderr") == ""
+    summary, _image = panel.runs[0][1]
+    assert summary[["max_client_lag", "batch_size", "rate"]].values.tolist() == [[2.0, 100, 200.0]]
+    assert summary["orders"].item() == 300  # 1.5 s at 200 orders/s
+    # 200 orders/s fill a batch of 100 every 0.5 s: the batch size, not the 2 s lag, flushes.
+    assert summary["handed_p50"].item() < 1.0
+    shown = [o["data"] for o in panel.output.outputs if o.get("output_type") == "display_data"]
+    assert any("image/png" in data for data in shown) and any("text/html" in data for data in shown)
+
+
+# ---- the live table and the throughput plot ------------------------------------------------
+
+
+def _stats(instance: int, target: int, orders: int, items: int) -> StreamStats:
+    return StreamStats(instance, target, orders_committed=orders, items_committed=items)
+
+
+def test_live_table_keeps_one_row_per_instance_and_every_sample():
+    table = LiveTable(interval=0, show=False)
+    with table:
+        table.update([_stats(1, 100, 10, 30), _stats(0, 100, 20, 50)])
+        table.update([_stats(0, 100, 100, 300), _stats(1, 100, 40, 90)])
+    frame = table.frame()
+    assert frame["instance"].tolist() == [0, 1]
+    assert frame["orders_committed"].tolist() == [100, 40]
+    assert frame["done"].tolist() == [True, False]
+    assert [(s["instance"], s["orders_committed"]) for s in table.samples] == [(0, 20), (1, 10), (0, 100), (1, 40)]
+    assert table.samples[2]["rows_committed"] == 400
+
+
+def test_plot_committed_draws_each_instance_and_their_total():
+    samples = [{"elapsed_s": t, "instance": k, "orders_committed": n, "rows_committed": 3 * n}
+               for t, k, n in [(1.0, 0, 10), (1.0, 1, 5), (2.0, 0, 30), (3.0, 1, 25)]]
+    ax = Figure().add_subplot()
+    lines = plot_committed(ax, samples)
+    assert [line.get_label() for line in lines] == ["instance 0", "instance 1", "total"]
+    assert list(lines[-1].get_ydata()) == [15, 35, 55]  # each instance's latest count, summed
+    assert "18 orders/s" in ax.get_title()  # 55 orders in 3 s
+    assert plot_committed(Figure().add_subplot(), []) == []
+
+
+# ---- keys, crash arguments, runbook arguments ---------------------------------------------
+
+
+def test_write_key_pair_writes_owner_only_keys_outside_the_project(tmp_path):
+    keys = generate_key_pair()
+    private, public = notebook.write_key_pair(keys, tmp_path / "keys")
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert load_private_key(private.read_text()).key_size == 2048
+    assert public.read_text() == keys.public_key_pem
+    temporary, _ = notebook.write_key_pair(keys)
+    assert temporary.parent != notebook.PROJECT_ROOT and temporary.is_file()
+    with pytest.raises(ConfigError, match="KEY_DIR .* is inside the project"):
+        notebook.write_key_pair(keys, notebook.NOTEBOOK_DIR / "keys")
+    assert not (notebook.NOTEBOOK_DIR / "keys").exists()
+
+
+@pytest.mark.parametrize("kill_after", [0, 100, 2.5])
+def test_crash_stream_wants_a_kill_point_inside_the_job(kill_after):
+    with pytest.raises(ConfigError, match="kill_after must be between 1 and 99"):
+        notebook.crash_stream(None, 100, kill_after=kill_after, options=None, seed=1, num_customers=10)
+
+
+def test_run_notebooks_rejects_unknown_parameters_and_notebooks(tmp_path):
+    with pytest.raises(ConfigError, match="unknown notebook parameter NUM_ORDRS; the notebooks declare .*NUM_ORDERS"):
+        runbook.run_notebooks(tmp_path, {"NUM_ORDRS": 10})
+    with pytest.raises(ConfigError, match="no notebook '07_nope'"):
+        runbook.run_notebooks(tmp_path, {}, ["07_nope"])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("text, value", [("5", 5), ("0.5", 0.5), ("[1, 5]", [1, 5]), ("None", None),
+                                         ("False", False), ("snowflake", "snowflake"), ("'local'", "local")])
+def test_parse_parameter(text, value):
+    assert runbook.parse_parameter(text) == value
+
+
+def test_environment_lists_python_and_the_kit():
+    frame = notebook.environment()
+    versions = dict(zip(frame["package"], frame["version"]))
+    from aidemo import __version__
+
+    assert versions["aidemo"] == __version__
+    assert versions["snowpipe-streaming"] != "missing"
+    assert re.fullmatch(r"3\.\d+\.\d+.*", versions["python"])
+
+
+def test_start_opens_the_named_backend_from_the_project_root(fresh, monkeypatch, capsys):
+    monkeypatch.setenv("AIDEMO_HOME", str(fresh.home.root))
+    monkeypatch.chdir(notebook.NOTEBOOK_DIR)  # where JupyterLab starts a notebook's kernel
+    backend = notebook.start("local")
+    assert Path.cwd() == notebook.PROJECT_ROOT
+    assert backend.name == "local" and backend.home == fresh.home
+    line = capsys.readouterr().out.strip()
+    assert line == notebook.banner(backend)
+    assert "snowpipe-streaming 1.9.1" in line and line.endswith("backend: local (AUTOMATED_INTELLIGENCE.RAW)")

@@ -1,0 +1,163 @@
+"""Every notebook run headless with papermill at small sizes, against a local service of its own."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from aidemo import __version__, runbook
+from aidemo.generator import InstanceSpec, first_item_id, split_instances
+from aidemo.keys import load_private_key, public_key_body
+from aidemo.local import service
+from aidemo.local.home import ServiceHome
+from aidemo.notebook import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+PARAMETERS = {
+    "NUM_CUSTOMERS": 1_000, "SEED": 11,
+    "NUM_ORDERS": 1_500,  # 02, 03 and 05
+    "INSTANCES": 3, "BATCH_SIZE": 200, "MAX_CLIENT_LAG": 1,
+    "LAGS": [1, 2], "BATCH_SIZES": [100, 1_000], "DURATION": 2.5, "RATE": 200,  # 04
+    "KILL_AFTER": 500,  # 05 (RATE paces the stream that gets killed)
+    "SNOWFLAKE_USER": "DEMO_USER",  # 00
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    home = ServiceHome.at(tmp_path_factory.mktemp("notebook-home"))
+    service.start(home)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("AIDEMO_HOME", str(home.root))  # the kernels inherit it
+            yield runbook.run_notebooks(tmp_path_factory.mktemp("executed"), PARAMETERS)
+    finally:
+        service.stop(home)
+
+
+def by_table(rows: list[dict]) -> dict[str, dict]:
+    return {row["TABLE_NAME"]: row for row in rows}
+
+
+def counts(rows: list[dict]) -> dict[str, int]:
+    return {row["TABLE_NAME"]: row["ROW_COUNT"] for row in rows}
+
+
+def assert_exactly_once(checks: list[dict], orders: int, items: int) -> None:
+    table = by_table(checks)
+    assert (table["ORDERS"]["ROW_COUNT"], table["ORDER_ITEMS"]["ROW_COUNT"]) == (orders, items)
+    for name in ("ORDERS", "ORDER_ITEMS"):
+        assert {k: table[name][k] for k in ("DUPLICATES", "MISSING", "UNMATCHED")} == \
+            {"DUPLICATES": 0, "MISSING": 0, "UNMATCHED": 0}, table[name]
+        assert table[name]["FIRST_ID"] == 1
+
+
+def images(run: runbook.NotebookRun) -> int:
+    nb = nbformat.read(run.output, as_version=4)
+    return sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+
+
+def items_of(num_orders: int) -> int:
+    return first_item_id(InstanceSpec.single(PARAMETERS["SEED"], PARAMETERS["NUM_CUSTOMERS"]), num_orders + 1) - 1
+
+
+def test_every_notebook_ran_and_recorded(runs):
+    assert list(runs) == list(runbook.NOTEBOOKS)
+    for run in runs.values():
+        assert run.output.is_file() and run.results, run.name
+    # The suite's budget: all six notebooks in a few minutes.
+    assert sum(run.seconds for run in runs.values()) < 300
+
+
+def test_00_setup(runs):
+    results = runs["00_setup"].results
+    assert results["backend"] == "local"
+    versions = {row["package"]: row["version"] for row in results["versions"]}
+    assert versions["aidemo"] == __version__ and versions["snowpipe-streaming"] == "1.9.1"
+    private, public = map(Path, results["key_files"])
+    assert PROJECT_ROOT not in private.parents
+    load_private_key(private.read_text())
+    assert results["alter_user"] == f"ALTER USER DEMO_USER SET RSA_PUBLIC_KEY='{public_key_body(public.read_text())}';"
+    assert results["fingerprint"].startswith("SHA256:")
+    assert [row["DATABASE_NAME"] for row in results["connection"]] == ["AUTOMATED_INTELLIGENCE"]
+
+
+def test_01_create_pipes(runs):
+    results = runs["01_create_pipes"].results
+    assert results["tables"] == {"CUSTOMERS": PARAMETERS["NUM_CUSTOMERS"], "ORDERS": 0, "ORDER_ITEMS": 0}
+    assert {"ORDERS_PIPE", "ORDER_ITEMS_PIPE"} <= set(results["pipes"])
+    segments = {row["CUSTOMER_SEGMENT"]: row["CUSTOMERS"] for row in results["customers"]}
+    assert set(segments) == {"Basic", "Premium", "Standard"}
+    assert sum(segments.values()) == PARAMETERS["NUM_CUSTOMERS"]
+
+
+def test_02_single_channel(runs):
+    results = runs["02_single_channel"].results
+    n, items = results["requested"], items_of(PARAMETERS["NUM_ORDERS"])
+    assert n == PARAMETERS["NUM_ORDERS"]
+    stats = results["stats"]
+    assert (stats["orders_committed"], stats["items_committed"]) == (n, items)
+    assert counts(results["counts"]) == {"CUSTOMERS": PARAMETERS["NUM_CUSTOMERS"], "ORDERS": n, "ORDER_ITEMS": items}
+    assert (results["rerun"]["orders_sent"], results["rerun"]["items_sent"]) == (0, 0)
+    tokens = {row["name"]: row["last_committed_offset_token"] for row in results["channels"]}
+    assert tokens == {"orders_channel": f"order_{n}", "order_items_channel": f"item_{items}"}
+    assert_exactly_once(results["checks"], n, items)
+
+
+def test_03_parallel(runs):
+    results, run = runs["03_parallel"].results, runs["03_parallel"]
+    n = PARAMETERS["NUM_ORDERS"]
+    plan = split_instances(PARAMETERS["SEED"], n, PARAMETERS["INSTANCES"], PARAMETERS["NUM_CUSTOMERS"])
+    items = sum(first_item_id(spec, spec.order_base + count) - spec.item_base for spec, count in plan)
+    assert (results["requested"], results["orders_committed"], results["errors"]) == (n, n, {})
+    assert [(row["instance"], row["orders_committed"]) for row in results["summary"]] == \
+        [(spec.instance, count) for spec, count in plan]
+    assert results["rows_committed"] == n + items
+    assert counts(results["counts"])["ORDER_ITEMS"] == items
+    assert_exactly_once(results["checks"], n, items)
+    assert images(run) == 1  # the throughput plot
+
+
+def test_04_latency(runs):
+    results, run = runs["04_latency"].results, runs["04_latency"]
+    lag_rows, size_rows = results["lag_summary"], results["size_summary"]
+    assert [row["max_client_lag"] for row in lag_rows] == PARAMETERS["LAGS"]  # one row per lag
+    assert {row["batch_size"] for row in lag_rows} == {PARAMETERS["BATCH_SIZE"]}
+    assert [row["batch_size"] for row in size_rows] == PARAMETERS["BATCH_SIZES"]
+    assert {row["max_client_lag"] for row in size_rows} == {PARAMETERS["MAX_CLIENT_LAG"]}
+    expected_orders = round(PARAMETERS["RATE"] * PARAMETERS["DURATION"])
+    for row in lag_rows + size_rows:
+        assert row["orders"] == expected_orders and row["unresolved"] == 0, row
+    # The lag decides when rows leave the client: a longer lag holds them longer.
+    handed = [row["handed_p50"] for row in lag_rows]
+    assert handed == sorted(handed) and handed[0] < handed[-1]
+    assert images(run) == 4
+
+
+def test_05_exactly_once_recovery(runs):
+    results = runs["05_exactly_once_recovery"].results
+    n, items = PARAMETERS["NUM_ORDERS"], items_of(PARAMETERS["NUM_ORDERS"])
+    crash, before, after = results["crash"], counts(results["before"]), counts(results["after"])
+    assert PARAMETERS["KILL_AFTER"] <= crash["orders_committed"] < n
+    assert (before["ORDERS"], before["ORDER_ITEMS"]) == (crash["orders_committed"], crash["items_committed"])
+    # The items committed end inside the order after the last one whose items are complete.
+    through = crash["items_complete_through"]
+    assert items_of(through) <= crash["items_committed"] < items_of(through + 1)
+    resumed = results["resumed"]
+    assert resumed["orders_sent"] == n - crash["orders_committed"]
+    assert resumed["items_sent"] == items - crash["items_committed"]
+    assert (after["ORDERS"], after["ORDER_ITEMS"]) == (n, items)
+    assert_exactly_once(results["checks"], n, items)
+
+
+def test_cli_entry_runs_the_chosen_notebook_with_parameters(runs, tmp_path, capsys):
+    args = argparse.Namespace(output_dir=str(tmp_path), parameters=[("SNOWFLAKE_USER", "PRESENTER")],
+                              notebook=["00_setup"])
+    assert runbook.run_cli(args) == 0
+    out = capsys.readouterr().out
+    assert "00_setup" in out and "all 1 notebooks ran" in out
+    assert runbook.read_records(tmp_path / "00_setup.ipynb")["alter_user"].startswith("ALTER USER PRESENTER ")
