@@ -13,6 +13,7 @@ batch of ``batch_size`` orders is full, at ~16 MB, or at close.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -130,6 +131,13 @@ class _Lane:
             )
         self.next_id = max(self.first_id, (committed or 0) + 1)
         self.rows, self.bytes = [], 0
+
+    def reopen(self) -> None:
+        """Close the SDK's (invalid) channel and open it again from its committed token."""
+        if not self.channel.is_closed():
+            with contextlib.suppress(Exception):  # an invalid channel may refuse to flush on close
+                self.channel.close(drop=False, wait_for_flush=False)
+        self.open()
 
     def committed(self) -> int | None:
         with sdk_errors(f"reading the committed token of {self.name}"):
@@ -311,7 +319,7 @@ class Streamer:
         self.stats.reopens += 1
         for lane in (self.orders, self.items):
             if _channel_invalid(lane):
-                lane.open()
+                lane.reopen()
         self._sync_committed()
 
     def _sync_committed(self) -> None:

@@ -11,11 +11,18 @@ from aidemo.local import service
 from aidemo.local.home import ServiceHome
 
 
+_CA_HOME = ServiceHome.at(tempfile.mkdtemp(prefix="aidemo-bench-ca-"))
+
+
 @contextlib.contextmanager
 def fresh_backend():
-    """A LocalBackend on a service started for this run in a temporary home; stopped afterwards."""
+    """A LocalBackend on a service started for this run in a temporary home; stopped afterwards.
+
+    All runs of one process share a CA (see ServiceHome.copy_ca_from).
+    """
     with tempfile.TemporaryDirectory(prefix="aidemo-bench-") as root:
         home = ServiceHome.at(root)
+        home.copy_ca_from(_CA_HOME)
         service.start(home)
         try:
             yield LocalBackend(home)

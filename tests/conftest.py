@@ -25,21 +25,10 @@ def local_home(tmp_path_factory) -> ServiceHome:
 
 
 def share_ca(source: ServiceHome, root) -> ServiceHome:
-    """A new home that trusts the same CA as ``source``.
-
-    The SDK loads its S3 client's trust roots once per process, so every service one test
-    process talks to in file mode must have the same CA (see the README).
-    """
+    """A new home with the CA of ``source`` (see ServiceHome.copy_ca_from)."""
     home = ServiceHome.at(root)
-    home.root.mkdir(parents=True, exist_ok=True)
-    for name in ("ca_cert", "ca_key"):
-        getattr(home, name).write_bytes(getattr(source, name).read_bytes())
+    home.copy_ca_from(source)
     return home
-
-
-@pytest.fixture(scope="session")
-def backend(local_home) -> LocalBackend:
-    return LocalBackend(local_home)
 
 
 _names = itertools.count(1)

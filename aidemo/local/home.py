@@ -75,6 +75,17 @@ class ServiceHome:
         if not self.token_secret.exists():
             _write_private(self.token_secret, secrets.token_hex(32))
 
+    def copy_ca_from(self, other: "ServiceHome") -> None:
+        """Use the CA of another home (before this one's first start).
+
+        The SDK loads its S3 client's trust roots once per process, so every local service
+        that one process sends file-mode uploads to must share a CA.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        other.ensure()
+        for name in ("ca_cert", "ca_key"):
+            getattr(self, name).write_bytes(getattr(other, name).read_bytes())
+
     def user_public_key(self) -> str:
         return public_key_of(self.user_key.read_text())
 
