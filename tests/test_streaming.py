@@ -151,3 +151,19 @@ def test_sigkill_at_any_point_then_rerun_is_exact(fresh, tmp_path):
     assert done.returncode == 0, done.stderr
     assert committed(fresh) == (n, items_total)
     assert_exact(fresh, n)
+
+
+def test_a_fenced_channel_is_reopened_and_replayed(fresh):
+    """Another writer opens the items channel mid-stream: the stream reopens it and replays exactly."""
+    streamer = Streamer(fresh, SPEC, 3000, StreamOptions(batch_size=100, max_client_lag=0.2, rate=1500))
+    intruder = fresh.create_client("intruder", "ORDER_ITEMS_PIPE")
+    fenced = []
+
+    def fence(stats):
+        if not fenced and stats.items_committed > 500:
+            fenced.append(intruder.open_channel("order_items_channel"))
+
+    stats = streamer.run(fence)
+    intruder.close()
+    assert fenced and stats.reopens >= 1
+    assert_exact(fresh, 3000)
