@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "start":
             p.add_argument("--detach", action="store_true", help="run in the background and return")
         p.set_defaults(run=run)
+    _fault_parser(local_sub)
 
     setup_cmd = sub.add_parser("setup", help="create the database, tables and pipes and load the customers")
     setup_cmd.add_argument("--reset", action="store_true", help="drop and recreate tables, pipes and channels first")
@@ -64,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="run instances as processes instead of threads (see README for the default)")
     _stream_options(par)
     par.set_defaults(run=_parallel)
+
+    latency = sub.add_parser("latency", help="measure latency per max client lag and batch size")
+    latency.add_argument("--lags", default="1,5,10", help="max client lag values in seconds, comma-separated")
+    latency.add_argument("--batch-sizes", default="100,1000,10000", help="orders per batch, comma-separated")
+    latency.add_argument("--duration", type=float, default=30.0, help="seconds of streaming per setting")
+    latency.add_argument("--rate", type=float, default=500.0, help="orders per second")
+    latency.add_argument("--output", default="latency", help="directory for the CSVs and PNGs")
+    latency.set_defaults(run=_latency)
 
     nbs = sub.add_parser("notebooks", help="run the notebooks headless with papermill and write the executed copies")
     nbs.add_argument("--output-dir", default="output/notebooks",
@@ -139,6 +148,48 @@ def _local_status(args) -> int:
         print("not running")
         return 3
     print(f"running: pid {info.pid}, {info.url}, home {info.home.root}")
+    return 0
+
+
+def _fault_parser(local_sub) -> None:
+    from aidemo.local.faults import KINDS
+
+    fault = local_sub.add_parser(
+        "fault", help="make the running service misbehave: " + ", ".join(KINDS) + "; or clear, status",
+        description="\n".join(f"{kind:<14} {what}" for kind, what in KINDS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fault.add_argument("kind", help="a fault kind (above), `clear` (all, or --kind) or `status`")
+    fault.add_argument("--seconds", type=float, help="how long the fault stays on (default: until cleared)")
+    fault.add_argument("--rate", type=float, help="share of matching requests hit, 0..1 (default 1)")
+    fault.add_argument("--count", type=int, help="hit at most this many requests")
+    fault.add_argument("--delay", type=float, help="slow / delay_commits: seconds added (default 1)")
+    fault.add_argument("--status", type=int, help="error: the 5xx status (default 503)")
+    fault.add_argument("--channel", help="invalidate / reject_rows: one channel (default: every channel)")
+    fault.add_argument("--target", help="request faults: rows (ingestion only) or all SDK requests")
+    fault.add_argument("--seed", type=int, help="seed of the draw deciding which requests are hit")
+    fault.add_argument("--kind", dest="clear_kind", metavar="KIND", help="with clear: only this kind")
+    fault.add_argument("--home", help="service home (default: $AIDEMO_HOME or ./.aidemo)")
+    fault.set_defaults(run=_local_fault)
+
+
+def _local_fault(args) -> int:
+    from aidemo.local import service
+    from aidemo.local.client import LocalClient
+    from aidemo.local.faults import describe
+
+    info = service.status(_home(args))
+    if info is None:
+        raise AidemoError(f"no local service runs in {_home(args).root}: start it with `aidemo local start --detach`")
+    control = LocalClient(info).faults
+    if args.kind == "status":
+        status = control.status()
+    elif args.kind == "clear":
+        status = control.clear(args.clear_kind)
+    else:
+        names = ("seconds", "rate", "count", "delay", "status", "channel", "target", "seed")
+        status = control.set(args.kind, **{n: getattr(args, n) for n in names if getattr(args, n) is not None})
+    print(describe(status))
     return 0
 
 
@@ -230,6 +281,12 @@ def _graceful_stop(stop):
     finally:
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous_term)
+
+
+def _latency(args) -> int:
+    from aidemo.latency import run_cli
+
+    return run_cli(args)
 
 
 def _notebooks(args) -> int:

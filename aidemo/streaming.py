@@ -262,10 +262,13 @@ class Streamer:
             self.items.add(batch.item_rows(), batch.first_item_id)
             first_buffered = first_buffered or time.monotonic()
             pending += count
-            if (pending >= opts.batch_size
-                    or self.orders.bytes + self.items.bytes >= MAX_BUFFER_BYTES
-                    or time.monotonic() - first_buffered >= opts.max_client_lag):
+            lag_elapsed = time.monotonic() - first_buffered >= opts.max_client_lag
+            if pending >= opts.batch_size or self.orders.bytes + self.items.bytes >= MAX_BUFFER_BYTES or lag_elapsed:
                 self._flush()
+                if lag_elapsed:  # the lag is spent: have the SDK send now rather than at its next tick
+                    with sdk_errors("flushing"):
+                        for lane in (self.orders, self.items):
+                            lane.channel.initiate_flush()
                 first_buffered, pending = None, 0
                 if on_progress:
                     on_progress(self.stats)
