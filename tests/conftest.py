@@ -31,6 +31,11 @@ def share_ca(source: ServiceHome, root) -> ServiceHome:
     return home
 
 
+@pytest.fixture(scope="session")
+def backend(local_home) -> LocalBackend:
+    return LocalBackend(local_home)
+
+
 _names = itertools.count(1)
 
 
