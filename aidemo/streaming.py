@@ -36,13 +36,22 @@ _INVALID = {"InvalidChannelError", "ClosedChannelError", "ChannelClosedByUser", 
 
 @dataclass(frozen=True)
 class StreamOptions:
-    """How one instance streams: batch size (orders per append_rows), max client lag, pacing."""
+    """How one instance streams: batch size (orders per append_rows), max client lag, pacing.
+
+    ``max_error_rows``: rows the service may reject (its ``rows_error_count``, counted from
+    this run's open) before the stream stops producing and fails, as the SDK's examples do.
+    ``stall_reopen``: seconds the committed tokens may stand still while the stream waits for
+    its last rows before the lagging channels are reopened and replayed from their committed
+    tokens (rows the service accepted but lost are then sent again; nothing is doubled).
+    """
 
     batch_size: int = 10_000
     max_client_lag: float = 60.0
     rate: float | None = None  # orders per second; None streams as fast as possible
     commit_timeout: float = 300.0
     max_retries: int = 8
+    max_error_rows: int = 0
+    stall_reopen: float = 30.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 1_000_000:
@@ -51,6 +60,10 @@ class StreamOptions:
             raise ConfigError(f"max_client_lag must be between 0.1 and 600 seconds, got {self.max_client_lag!r}")
         if self.rate is not None and not self.rate > 0:
             raise ConfigError(f"rate must be a positive number of orders per second, got {self.rate!r}")
+        if not self.stall_reopen > 0:
+            raise ConfigError(f"stall_reopen must be a positive number of seconds, got {self.stall_reopen!r}")
+        if not isinstance(self.max_error_rows, int) or self.max_error_rows < 0:
+            raise ConfigError(f"max_error_rows must be an integer >= 0, got {self.max_error_rows!r}")
 
 
 @dataclass
@@ -65,6 +78,7 @@ class StreamStats:
     items_committed: int = 0
     retries: int = 0
     reopens: int = 0
+    errors: int = 0  # rows the service rejected since the channels were opened
     flushes: int = 0
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
@@ -87,7 +101,7 @@ class StreamStats:
             "orders_committed": self.orders_committed, "items_committed": self.items_committed,
             "elapsed_s": round(self.elapsed, 3), "orders_per_s": round(self.orders_sent / seconds, 1),
             "rows_per_s": round((self.orders_sent + self.items_sent) / seconds, 1),
-            "retries": self.retries, "reopens": self.reopens, "stopped": self.stopped,
+            "retries": self.retries, "reopens": self.reopens, "errors": self.errors, "stopped": self.stopped,
             "last_order_token": self.last_order_token, "last_item_token": self.last_item_token,
         }
 
@@ -117,6 +131,7 @@ class _Lane:
         self.next_id = first_id  # the next id to hand to the SDK
         self.generated_at = 0.0  # when the first buffered row was generated
         self.on_flush: Callable[[FlushRecord], None] | None = None
+        self.errors_before: int | None = None
         self.open()
 
     def open(self) -> None:
@@ -131,6 +146,8 @@ class _Lane:
             )
         self.next_id = max(self.first_id, (committed or 0) + 1)
         self.rows, self.bytes = [], 0
+        if self.errors_before is None:  # rows rejected before this run are not its concern
+            self.errors_before = status.rows_error_count
 
     def reopen(self) -> None:
         """Close the SDK's (invalid) channel and open it again from its committed token."""
@@ -142,6 +159,10 @@ class _Lane:
     def committed(self) -> int | None:
         with sdk_errors(f"reading the committed token of {self.name}"):
             return self.parse_token(self.channel.get_latest_committed_offset_token())
+
+    def status(self):
+        with sdk_errors(f"reading the status of {self.name}"):
+            return self.channel.get_channel_status()
 
     def add(self, rows: list[dict], first_id: int) -> None:
         """Buffer the rows whose ids this lane has not handed over yet."""
@@ -166,8 +187,11 @@ class _Lane:
                 code = _error_code(exc)
                 if code in _INVALID:
                     raise ChannelInvalidatedError(f"channel {self.name} was invalidated: {exc}") from exc
-                if code not in _RETRYABLE or attempt == options.max_retries:
+                if code not in _RETRYABLE:
                     raise sdk_error(exc, f"appending to {self.name}") from exc
+                if attempt == options.max_retries:
+                    raise sdk_error(exc, f"appending to {self.name} (still refused after {attempt} retries: "
+                                         "lower the rate, or raise max_retries)") from exc
                 stats.retries += 1
                 time.sleep(_backoff(attempt))
         count = len(self.rows)
@@ -204,6 +228,8 @@ class Streamer:
         self.items = _Lane(self._clients[1], f"order_items_channel{channel_suffix}", item_token,
                            parse_item_token, spec.item_base)
         self.orders.on_flush = self.items.on_flush = on_flush  # called after each append_rows
+        self._rejected: str | None = None  # why the stream stops: rows rejected past max_error_rows
+        self._stalled: list[_Lane] = []  # lanes whose commits stood still: reopened like invalid ones
         self._sync_committed()
 
     def stop(self) -> None:
@@ -216,6 +242,7 @@ class Streamer:
         done = threading.Event()
         watcher = threading.Thread(target=self._watch_commits, args=(done,), daemon=True)
         watcher.start()
+        stuck, committed = 0, None  # reopens in a row without a new commit
         try:
             while True:
                 try:
@@ -223,7 +250,12 @@ class Streamer:
                     self._flush()
                     self._wait_for_commit(on_progress)
                     break
-                except ChannelInvalidatedError:
+                except ChannelInvalidatedError as exc:
+                    now = (self.stats.orders_committed, self.stats.items_committed)
+                    stuck, committed = (stuck + 1 if now == committed else 1), now
+                    if stuck > self.options.max_retries:
+                        raise StreamingError(f"{exc}; reopened {stuck} times in a row without a new commit, "
+                                             "giving up: check the service, then rerun to resume") from exc
                     self._reopen()
         finally:
             done.set()
@@ -248,6 +280,7 @@ class Streamer:
         first_buffered: float | None = None
         pending = 0  # orders generated since the last flush
         while not self.stop_event.is_set():
+            self._check_rejected()
             start = self._next_order()
             if start > self.last_order:
                 return
@@ -290,14 +323,25 @@ class Streamer:
             for lane in (self.orders, self.items):
                 lane.channel.initiate_flush()
         targets = ((self.orders, self.orders.next_id - 1), (self.items, self.items.next_id - 1))
+        seen, moved = None, time.monotonic()
         while True:
-            done = True
+            committed, behind = [], []
             for lane, target in targets:
-                committed = lane.committed()
+                committed.append(lane.committed())
                 if _channel_invalid(lane):
                     raise ChannelInvalidatedError(f"channel {lane.name} was invalidated")
-                done &= target < lane.first_id or (committed or 0) >= target
+                if not (target < lane.first_id or (committed[-1] or 0) >= target):
+                    behind.append(lane)
+            done = not behind
+            if committed != seen:
+                seen, moved = committed, time.monotonic()
+            elif not done and time.monotonic() - moved > self.options.stall_reopen:
+                self._stalled = behind
+                raise ChannelInvalidatedError(
+                    f"{' and '.join(lane.name for lane in behind)} committed nothing for "
+                    f"{self.options.stall_reopen:g} s: reopening to replay from the committed token")
             self._sync_committed()
+            self._check_rejected()
             if on_progress:
                 on_progress(self.stats)
             if done:
@@ -317,16 +361,32 @@ class Streamer:
             except StreamingError:
                 pass  # an invalidated channel is handled by the streaming loop
 
+    def _check_rejected(self) -> None:
+        if self._rejected:
+            raise StreamingError(self._rejected)
+
     def _reopen(self) -> None:
         """Reopen invalidated channels; each resumes after its committed token and regenerates the rest."""
         self.stats.reopens += 1
         for lane in (self.orders, self.items):
-            if _channel_invalid(lane):
+            if _channel_invalid(lane) or lane in self._stalled:
                 lane.reopen()
+        self._stalled = []
         self._sync_committed()
 
     def _sync_committed(self) -> None:
-        orders, items = self.orders.committed(), self.items.committed()
+        statuses = [(lane, lane.status()) for lane in (self.orders, self.items)]
+        orders, items = (lane.parse_token(status.latest_committed_offset_token) for lane, status in statuses)
+        self.stats.errors = sum(status.rows_error_count - lane.errors_before for lane, status in statuses)
+        if self.stats.errors > self.options.max_error_rows and self._rejected is None:
+            lane, status = max(statuses, key=lambda ls: ls[1].rows_error_count - ls[0].errors_before)
+            self._rejected = (
+                f"channel {lane.name} has {status.rows_error_count - lane.errors_before} rejected rows "
+                f"(max_error_rows is {self.options.max_error_rows}); last error, at or before offset "
+                f"{status.last_error_offset_token_upper_bound}: {status.last_error_message}. Stopped producing. "
+                "The rejected rows are not in the table and the channel has moved past them: fix their cause "
+                "(table or data), then load them again"
+            )
         self.stats.orders_committed = max(0, (orders or 0) - self.spec.order_base + 1)
         self.stats.items_committed = max(0, (items or 0) - self.spec.item_base + 1)
         self.stats.last_order_token = order_token(orders) if orders else None

@@ -161,3 +161,12 @@ def test_cli_entry_runs_the_chosen_notebook_with_parameters(runs, tmp_path, caps
     out = capsys.readouterr().out
     assert "00_setup" in out and "all 1 notebooks ran" in out
     assert runbook.read_records(tmp_path / "00_setup.ipynb")["alter_user"].startswith("ALTER USER PRESENTER ")
+
+
+def test_05_rides_through_faults_exactly_once(runs):
+    results = runs["05_exactly_once_recovery"].results
+    n = 2 * PARAMETERS["NUM_ORDERS"]
+    under = results["under_faults"]
+    assert under["orders_sent"] == PARAMETERS["NUM_ORDERS"] and under["last_order_token"] == f"order_{n}"
+    assert sum(v for k, v in results["faults"].items() if k != "sdk_retries") >= 1
+    assert_exactly_once(results["checks_after_faults"], n, items_of(n))

@@ -3,12 +3,13 @@
 Routes follow what the official SDK sends (see the protocol notes in the docs): hostname,
 scoped-token exchange, telemetry, pipe-info, open/drop channel, rows, bulk channel status;
 plus Snowflake's SQL API shape (``POST /api/v2/statements``) and a few ``/aidemo/v1``
-service routes (health, flush tick).
+service routes (health, flush tick, faults).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import os
@@ -20,12 +21,14 @@ from urllib.parse import parse_qs
 import duckdb
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from aidemo.errors import SqlError
+from aidemo.errors import ConfigError, SqlError
 from aidemo.local import auth, sqlexec
+from aidemo.local.faults import FaultMiddleware, Faults, FaultSpec
 from aidemo.local.home import ACCOUNT, ServiceHome
 from aidemo.local.stage import BUCKET, Stage, fragment_batch
 from aidemo.local.store import ServiceError, Store
@@ -51,6 +54,7 @@ class Service:
         self.stage.sweep()
         self.fragments: dict[str, int] = {}  # file-mode fragments loaded, per "DB.SCHEMA.PIPE/channel"
         self._fragments_lock = threading.Lock()
+        self.faults = Faults(store, home.root)
 
     def count_fragments(self, pipe, channel: str, n: int) -> None:
         name = f"{pipe.database}.{pipe.schema}.{pipe.name}/{channel}"
@@ -184,6 +188,18 @@ def build_app(service: Service) -> Starlette:
         return JSONResponse({"pipe": p["pipe"], "flush_tick_ms": ms})
 
     @endpoint(KEYPAIR_JWT, OAUTH)
+    async def faults(request, principal):
+        try:
+            if request.method == "POST":
+                spec = FaultSpec.from_dict(await request.json())
+                return JSONResponse(await run_in_threadpool(service.faults.set, spec))
+            if request.method == "DELETE":
+                return JSONResponse(service.faults.clear(request.query_params.get("kind")))
+        except ConfigError as exc:
+            raise ServiceError(400, "INVALID_FAULT", str(exc)) from None
+        return JSONResponse(service.faults.status())
+
+    @endpoint(KEYPAIR_JWT, OAUTH)
     async def statements(request, principal):
         body = await request.json()
         statement = body.get("statement")
@@ -215,10 +231,18 @@ def build_app(service: Service) -> Starlette:
         Route("/api/v2/statements", statements, methods=["POST"]),
         Route("/aidemo/v1/health", health, methods=["GET"]),
         Route("/aidemo/v1/pipes/{db}/{schema}/{pipe}/flush-tick", flush_tick, methods=["POST"]),
+        Route("/aidemo/v1/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route(f"/{BUCKET}/{{key:path}}", put_object, methods=["PUT"]),  # S3 PutObject (path-style)
         Route("/{path:path}", unknown, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
     ]
-    return Starlette(routes=routes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        await run_in_threadpool(store.commit_held)  # no request is in flight any more
+        service.faults.save()
+
+    return Starlette(routes=routes, middleware=[Middleware(FaultMiddleware, faults=service.faults)], lifespan=lifespan)
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

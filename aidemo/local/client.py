@@ -1,17 +1,23 @@
-"""A small client for the local service's own routes: SQL (Snowflake's SQL API shape) and flush tick."""
+"""A small client for the local service's own routes: SQL (Snowflake's SQL API shape), flush tick, faults."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
 import ssl
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pandas
 
-from aidemo.errors import LocalServiceError, SqlError
+from aidemo.errors import ConfigError, LocalServiceError, SqlError
 from aidemo.keys import keypair_jwt
+from aidemo.local import service
+from aidemo.local.faults import KINDS, FaultSpec, record_restart
 from aidemo.local.home import ACCOUNT, ROLE, USER
 from aidemo.local.service import ServiceInfo
 
@@ -29,19 +35,25 @@ class LocalClient:
         """POST /api/v2/statements; the raw reply (resultSetMetaData, data)."""
         body = {"statement": statement, "database": database, "schema": schema,
                 "parameters": {"MULTI_STATEMENT_COUNT": "0"}}
-        return self._post("/api/v2/statements", body, SqlError)
+        return self._request("/api/v2/statements", body, SqlError)
 
     def query(self, statement: str, database: str | None = None, schema: str | None = None) -> pandas.DataFrame:
         """Run a statement or script and return the (last) result as a DataFrame."""
         return to_frame(self.execute(statement, database, schema))
 
     def set_flush_tick(self, database: str, schema: str, pipe: str, milliseconds: int) -> None:
-        self._post(f"/aidemo/v1/pipes/{database}/{schema}/{pipe}/flush-tick", {"ms": milliseconds}, LocalServiceError)
+        path = f"/aidemo/v1/pipes/{database}/{schema}/{pipe}/flush-tick"
+        self._request(path, {"ms": milliseconds}, LocalServiceError)
 
-    def _post(self, path: str, body: dict, error: type[Exception]) -> dict:
+    @property
+    def faults(self) -> "FaultControl":
+        """Switch the service's injected faults on and off (see :mod:`aidemo.local.faults`)."""
+        return FaultControl(self)
+
+    def _request(self, path: str, body: dict | None, error: type[Exception], method: str = "POST") -> dict:
         token = keypair_jwt(ACCOUNT, USER, self.info.home.user_key.read_text(), role=ROLE)
         request = urllib.request.Request(
-            self.info.url + path, data=json.dumps(body).encode(), method="POST",
+            self.info.url + path, data=None if body is None else json.dumps(body).encode(), method=method,
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}",
                      "X-Snowflake-Authorization-Token-Type": "KEYPAIR_JWT"},
         )
@@ -56,6 +68,58 @@ class LocalClient:
             raise error(message) from None
         except urllib.error.URLError as exc:
             raise LocalServiceError(f"the local service at {self.info.url} does not answer: {exc.reason}") from exc
+
+
+class FaultControl:
+    """The faults of one local service: ``set("throttle", seconds=2)``, ``clear()``, ``status()``, ``restart()``."""
+
+    def __init__(self, client: LocalClient):
+        self.client = client
+
+    def set(self, kind: str, **params) -> dict:
+        """Switch a fault on (parameters of :class:`~aidemo.local.faults.FaultSpec`); returns the status."""
+        spec = FaultSpec.from_dict({"kind": kind, **params})  # refuse bad values before sending them
+        if spec.kind == "restart":
+            return self.restart()
+        body = {k: v for k, v in vars(spec).items() if v is not None}
+        return self.client._request("/aidemo/v1/faults", body, ConfigError)
+
+    def clear(self, kind: str | None = None) -> dict:
+        """Switch every fault off (or those of one kind); held commits go at once."""
+        if kind is not None and kind not in KINDS:
+            raise ConfigError(f"fault kind must be one of {', '.join(KINDS)}; got {kind!r}")
+        query = f"?{urllib.parse.urlencode({'kind': kind})}" if kind else ""
+        return self.client._request("/aidemo/v1/faults" + query, None, LocalServiceError, method="DELETE")
+
+    def status(self) -> dict:
+        """Active faults (with hits and seconds left), counts per kind, and the latest hits."""
+        return self.client._request("/aidemo/v1/faults", None, LocalServiceError, method="GET")
+
+    def counts(self) -> dict[str, int]:
+        """Faults injected so far, per kind (kept across restarts)."""
+        return self.status()["counts"]
+
+    def restart(self, downtime: float = 0.0, kill: bool = False) -> dict:
+        """Stop the service and start it again on the same home and port (clients reconnect).
+
+        ``kill`` stops it with SIGKILL, as a crash would: rows it accepted but had not committed
+        yet (delayed or stalled commits) are lost, and their writers replay them.
+        """
+        home, port = self.client.info.home, self.client.info.port
+        running = service.status(home)
+        if kill and running:
+            os.kill(running.pid, signal.SIGKILL)
+            while service.status(home):
+                time.sleep(0.05)
+        else:
+            service.stop(home)
+        record_restart(home.root)
+        time.sleep(downtime)
+        self.client.info = service.start(home)
+        if self.client.info.port != port:
+            raise LocalServiceError(f"the local service came back on port {self.client.info.port}, not {port} "
+                                    "(the port was taken meanwhile): clients holding the old URL cannot reconnect")
+        return self.status()
 
 
 def to_frame(reply: dict) -> pandas.DataFrame:

@@ -8,15 +8,20 @@ its channel's committed offset token happen in one transaction.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
+import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import duckdb
+
+log = logging.getLogger("aidemo.local")
 
 META = "_AIDEMO"
 DEFAULT_FLUSH_TICK_MS = 1000
@@ -85,6 +90,22 @@ class LoadResult:
     error_message: str | None
 
 
+@dataclass
+class _Commit:
+    """Rows accepted for a channel whose commit waits (a delayed or stalled commit)."""
+
+    key: tuple[str, ...]
+    seq: int
+    row_seq: int
+    cursor: duckdb.DuckDBPyConnection  # holds the staged temp tables
+    pipe: Pipe
+    batches: list[Batch]
+    results: list[LoadResult]
+    received: float
+    due: float  # time.monotonic() when it may commit
+    cancelled: bool = field(default=False)
+
+
 _CHANNEL_STATUS_COLUMNS = (
     "DATABASE_NAME", "SCHEMA_NAME", "PIPE_NAME", "CHANNEL_NAME", "CREATED_ON_MS",
     "LAST_COMMITTED_OFFSET_TOKEN", "ROWS_INSERTED", "ROWS_PARSED", "ROWS_ERROR_COUNT",
@@ -121,11 +142,27 @@ class Store:
         self._write_lock = threading.Lock()
         self._writer = self._con.cursor()
         self._create_metadata()
+        # Hooks for injected faults: seconds a batch accepted now waits before it commits, and
+        # the reason to reject a channel's rows (None: accept them).
+        self.commit_hold: Callable[[], float] = lambda: 0.0
+        self.rejection: Callable[[str], str | None] = lambda channel: None
+        # Accepted, not yet committed batches. A graceful close commits them; a crash loses them, and
+        # then their writers' continuation tokens no longer match: they reopen and replay from the
+        # committed token.
+        self._pending: dict[tuple[str, ...], collections.deque[_Commit]] = {}
+        self._commits: collections.deque[_Commit] = collections.deque()
+        self._commits_ready = threading.Condition()
+        self._committer: threading.Thread | None = None
+        self._closed = False
 
     def close(self) -> None:
+        self.commit_held()
         with self._write_lock:
+            self._closed = True
             self._writer.close()
             self._con.close()
+        with self._commits_ready:
+            self._commits_ready.notify_all()
 
     @contextlib.contextmanager
     def writing(self):
@@ -143,6 +180,7 @@ class Store:
             for (schema,) in schemas:
                 self._writer.execute(f"DROP SCHEMA {quote(self.database)}.{quote(schema)} CASCADE")
             self._writer.execute(f"DELETE FROM {self._meta('PIPES')}; DELETE FROM {self._meta('CHANNELS')}")
+            self._cancel_pending(lambda key: True)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for one reader thread."""
@@ -299,6 +337,7 @@ class Store:
         """Open (create or reopen) a channel; a reopen fences the previous writer."""
         key = [pipe.database, pipe.schema, pipe.name, channel]
         with self._write_lock:
+            self._cancel_pending(lambda k: k == tuple(key))  # a reopen discards what the old writer had in flight
             row = self._writer.execute(
                 f"SELECT OPEN_SEQ FROM {self._meta('CHANNELS')} {_CHANNEL_WHERE}", key
             ).fetchone()
@@ -322,9 +361,27 @@ class Store:
     def channel_statuses(self, pipe: Pipe, channels: list[str]) -> dict[str, dict]:
         return self._channel_rows(self.cursor(), pipe, channels)
 
+    def fence_channels(self, channel: str | None = None) -> list[str]:
+        """Invalidate the continuation token of ``channel`` (every channel if None) under its writer.
+
+        The writer's next request is refused as stale and its uncommitted rows are discarded,
+        as when another writer reopens the channel. Returns "PIPE/channel" of each one fenced.
+        """
+        with self._write_lock:
+            rows = self._writer.execute(
+                f"UPDATE {self._meta('CHANNELS')} SET OPEN_SEQ = OPEN_SEQ + 1, ROW_SEQ = 0 "
+                "WHERE ? IS NULL OR CHANNEL_NAME = ? "
+                "RETURNING DATABASE_NAME, SCHEMA_NAME, PIPE_NAME, CHANNEL_NAME",
+                [channel, channel],
+            ).fetchall()
+            fenced = set(rows)
+            self._cancel_pending(lambda key: key in fenced)
+        return sorted(f"{row[2]}/{row[3]}" for row in rows)
+
     def drop_channel(self, pipe: Pipe, channel: str) -> str | None:
         key = [pipe.database, pipe.schema, pipe.name, channel]
         with self._write_lock:
+            self._cancel_pending(lambda k: k == tuple(key))
             row = self._writer.execute(
                 f"DELETE FROM {self._meta('CHANNELS')} {_CHANNEL_WHERE} RETURNING LAST_COMMITTED_OFFSET_TOKEN", key
             ).fetchone()
@@ -369,29 +426,104 @@ class Store:
         """Load ``batches`` and advance the channel by one step, in one transaction; returns the next token.
 
         Rowset mode sends one batch per request, file mode one per registered fragment. A
-        stale continuation token or a batch whose row count disagrees loads nothing.
+        stale continuation token or a batch whose row count disagrees loads nothing. While
+        :attr:`commit_hold` says so, the batch is accepted now and committed later (see
+        :class:`_Commit`).
         """
         received = time.perf_counter()
         key = [pipe.database, pipe.schema, pipe.name, channel]
         cur = self.cursor()  # a connection of its own: batches are parsed outside the write lock
         try:
             results = [self._stage(cur, pipe, n, batch) for n, batch in enumerate(batches)]
+            reason = self.rejection(channel)
+            if reason:
+                results = [(fields, LoadResult(r.rows_parsed, 0, r.rows_parsed, reason)) for fields, r in results]
             with self._write_lock:
                 seq, row_seq = self._check_continuation(cur, key, channel, continuation_token)
-                cur.execute("BEGIN")
-                try:
-                    for n, (fields, _) in enumerate(results):
-                        targets = ", ".join(quote(f.column) for f in fields)
-                        picks = ", ".join(f"v{i}" for i in range(len(fields)))
-                        cur.execute(f"INSERT INTO {pipe.table_ref} ({targets}) SELECT {picks} FROM _typed{n} WHERE NOT _bad")
-                    self._advance(cur, key, batches, [r for _, r in results], received)
-                    cur.execute("COMMIT")
-                except BaseException:
-                    cur.execute("ROLLBACK")
-                    raise
+                hold = self.commit_hold()
+                if hold > 0 or tuple(key) in self._pending:  # behind held batches, a batch waits its turn
+                    self._defer(_Commit(tuple(key), seq, row_seq, cur, pipe, batches, results, received,
+                                        time.monotonic() + hold))
+                    cur = None  # the pending commit owns the cursor and its staged tables now
+                else:
+                    self._commit(cur, pipe, key, batches, results, received)
         finally:
-            cur.close()
+            if cur is not None:
+                cur.close()
         return _continuation(seq, row_seq + 1)
+
+    def _commit(self, cur, pipe: Pipe, key, batches: list[Batch], results: list, received: float) -> None:
+        """Insert the staged rows and advance the channel in one transaction (write lock held)."""
+        cur.execute("BEGIN")
+        try:
+            for n, (fields, result) in enumerate(results):
+                if result.rows_inserted:
+                    targets = ", ".join(quote(f.column) for f in fields)
+                    picks = ", ".join(f"v{i}" for i in range(len(fields)))
+                    cur.execute(f"INSERT INTO {pipe.table_ref} ({targets}) SELECT {picks} FROM _typed{n} WHERE NOT _bad")
+            self._advance(cur, list(key), batches, [r for _, r in results], received)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    # ---- delayed commits (write lock held unless said otherwise) ----------------------
+
+    def _defer(self, job: _Commit) -> None:
+        self._pending.setdefault(job.key, collections.deque()).append(job)
+        with self._commits_ready:
+            self._commits.append(job)
+            if self._committer is None:
+                self._committer = threading.Thread(target=self._run_commits, name="aidemo-commits", daemon=True)
+                self._committer.start()
+            self._commits_ready.notify_all()
+
+    def _cancel_pending(self, matches: Callable[[tuple[str, ...]], bool]) -> None:
+        for key in [k for k in self._pending if matches(k)]:
+            for job in self._pending.pop(key):
+                job.cancelled = True
+
+    def commit_held(self) -> None:
+        """Commit every held batch now, in order (a graceful stop keeps what it accepted)."""
+        with self._write_lock:
+            while self._commits:
+                with self._commits_ready:
+                    job = self._commits.popleft()
+                self._apply(job)
+
+    def release_commits(self) -> None:
+        """Let every held commit go now (a delay or stall ended early). Any thread."""
+        with self._commits_ready:
+            for job in self._commits:
+                job.due = 0.0
+            self._commits_ready.notify_all()
+
+    def _run_commits(self) -> None:
+        """Commit held batches in the order they were accepted, each when it is due."""
+        while True:
+            with self._commits_ready:
+                while not self._closed and not (self._commits and self._commits[0].due <= time.monotonic()):
+                    wait = self._commits[0].due - time.monotonic() if self._commits else None
+                    self._commits_ready.wait(wait)
+            with self._write_lock:  # only this thread and close() (under this lock) take from the queue
+                if self._closed:
+                    return
+                with self._commits_ready:
+                    job = self._commits.popleft()
+                self._apply(job)
+
+    def _apply(self, job: _Commit) -> None:
+        try:
+            if not job.cancelled:
+                self._pending[job.key].popleft()
+                if not self._pending[job.key]:
+                    del self._pending[job.key]
+                self._commit(job.cursor, job.pipe, job.key, job.batches, job.results, job.received)
+        except duckdb.Error:  # e.g. the table was dropped meanwhile: the rows are lost, as uncommitted rows are
+            log.exception("a delayed commit on %s failed", "/".join(job.key))
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                job.cursor.close()
 
     def _advance(self, cur, key: list[str], batches: list[Batch], results: list[LoadResult], received: float) -> None:
         """Count the loaded rows on the channel and move its committed offset token."""
@@ -419,6 +551,7 @@ class Store:
         if row is None:
             raise ServiceError(404, "ERR_CHANNEL_DOES_NOT_EXIST_OR_NOT_AUTHORIZED",
                                f"Channel '{channel}' does not exist or not authorized.")
+        row = (row[0], row[1] + len(self._pending.get(tuple(key), ())))  # accepted, commit held
         if token != _continuation(*row):
             raise ServiceError(
                 400, "ERR_CHANNEL_HAS_INVALID_CONTINUATION_TOKEN",

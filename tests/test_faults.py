@@ -1,0 +1,273 @@
+"""Faults on demand: single and parallel streams ride through each fault, exactly once.
+
+Each run switches a fault on once a fifth of the job is in ORDERS, then checks the tables
+exactly (every order and item once, equal to the generator's) and the committed tokens.
+The module prints a table per fault: requests faulted, the kit's retries and reopens, and
+the time lost against a run without faults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from aidemo.errors import ConfigError, StreamingError
+from aidemo.faults import faults
+from aidemo.generator import InstanceSpec, first_item_id, order_batch
+from aidemo.local.faults import Faults, FaultSpec
+from aidemo.parallel import plan, run_parallel
+from aidemo.streaming import StreamOptions, Streamer
+
+SEED, CUSTOMERS = 11, 20_000
+FAST = StreamOptions(batch_size=100, max_client_lag=0.2, commit_timeout=90, stall_reopen=5)
+MODES = {"single": (600, 1, 400.0), "parallel": (900, 3, 200.0)}  # orders, instances, orders/s each
+FAULTS = {
+    "none": None,
+    "throttle": dict(seconds=1.0),
+    "error": dict(seconds=1.0, rate=0.3),
+    "slow": dict(seconds=1.0, delay=0.3),
+    "drop": dict(seconds=1.0, rate=0.2),
+    "invalidate": {},
+    "delay_commits": dict(seconds=1.0, delay=0.7),
+    "stall_commits": dict(seconds=1.0),
+    "restart": {},
+}
+REPORT: list[dict] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report(request):
+    yield
+    if not REPORT:
+        return
+    table = pd.DataFrame(REPORT)
+    baseline = table[table["fault"] == "none"].set_index("mode")["wall_s"]
+    table["lost_s"] = (table["wall_s"] - table["mode"].map(baseline)).round(2)
+    writer = request.config.pluginmanager.get_plugin("terminalreporter")
+    with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
+        writer.write_line("\nfaults: requests faulted, requests the SDK sent again, the kit's retries and "
+                          "reopens, time lost against no fault")
+        writer.write_line(table.to_string(index=False))
+
+
+def slices(total: int, n: int) -> list[tuple[InstanceSpec, int]]:
+    if n == 1:
+        return [(InstanceSpec.single(SEED, CUSTOMERS), total)]
+    return plan(total, n, seed=SEED, num_customers=CUSTOMERS)
+
+
+def assert_exact(backend, total: int, n: int) -> None:
+    """Every order and item once, equal to the generator's; each channel committed up to its last id."""
+    batches = [order_batch(spec, spec.order_base, count) for spec, count in slices(total, n)]
+    orders = pd.concat([b.orders_frame() for b in batches], ignore_index=True)
+    items = pd.concat([b.items_frame() for b in batches], ignore_index=True)
+    pd.testing.assert_frame_equal(backend.sql("SELECT * FROM RAW.ORDERS ORDER BY ORDER_ID"), orders, check_dtype=False)
+    pd.testing.assert_frame_equal(backend.sql("SELECT * FROM RAW.ORDER_ITEMS ORDER BY ORDER_ITEM_ID"), items,
+                                  check_dtype=False)
+    channels = backend.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
+    tokens = dict(zip(channels["name"], channels["last_committed_offset_token"]))
+    for spec, count in slices(total, n):
+        suffix = "" if n == 1 else f"_{spec.instance}"
+        last_order = spec.order_base + count - 1
+        assert tokens[f"orders_channel{suffix}"] == f"order_{last_order}"
+        assert tokens[f"order_items_channel{suffix}"] == f"item_{first_item_id(spec, last_order + 1) - 1}"
+
+
+def stream(backend, total: int, n: int, rate: float, options: StreamOptions = FAST) -> list:
+    options = dataclasses.replace(options, rate=rate)
+    if n == 1:
+        return [Streamer(backend, InstanceSpec.single(SEED, CUSTOMERS), total, options).run()]
+    result = run_parallel(total, n, backend=backend, seed=SEED, num_customers=CUSTOMERS, options=options)
+    assert result.errors == {}
+    return list(result.stats)
+
+
+class Injector(threading.Thread):
+    """Runs ``action`` once ORDERS holds ``after`` rows; re-raises its error in ``join``."""
+
+    def __init__(self, backend, after: int, action):
+        super().__init__(daemon=True)
+        self.backend, self.after, self.action = backend, after, action
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self):
+        try:
+            deadline = time.monotonic() + 60
+            while self.backend.sql("SELECT COUNT(*) AS N FROM RAW.ORDERS")["N"][0] < self.after:
+                assert time.monotonic() < deadline, "the stream never got going"
+                time.sleep(0.02)
+            self.action()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def join(self, timeout=None):
+        super().join(timeout)
+        if self.error:
+            raise self.error
+
+
+def run_under(backend, mode: str, actions) -> dict:
+    """Stream the mode's job while ``actions`` (a list of callables) fire one after another."""
+    total, n, rate = MODES[mode]
+    control = faults(backend)
+    before = control.status()
+
+    def fire():
+        for action in actions:
+            action(control)
+
+    injector = Injector(backend, total // 5, fire)
+    started = time.monotonic()
+    injector.start()
+    stats = stream(backend, total, n, rate)
+    wall = time.monotonic() - started
+    injector.join(30)
+    assert injector.done.is_set()
+    assert_exact(backend, total, n)
+    after = control.status()
+    return {"mode": mode, "faulted": sum(after["counts"].values()) - sum(before["counts"].values()),
+            "sdk_retries": after["sdk_retries"] - before["sdk_retries"],
+            "kit_retries": sum(s.retries for s in stats), "reopens": sum(s.reopens for s in stats),
+            "wall_s": round(wall, 2)}
+
+
+def switch(kind: str, params: dict):
+    def action(control):
+        if kind == "restart":
+            control.restart()
+        else:
+            control.set(kind, seed=SEED, **params)
+    return action
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("kind", list(FAULTS))
+def test_a_stream_rides_through_each_fault_exactly_once(fresh, kind, mode):
+    params = FAULTS[kind]
+    row = run_under(fresh, mode, [] if params is None else [switch(kind, params)])
+    REPORT.append({"fault": kind} | row)
+    if kind == "none":
+        assert row["faulted"] == 0 and row["reopens"] == 0
+    else:
+        assert row["faulted"] >= 1, f"{kind} never hit a request"
+    if kind in ("invalidate",):
+        assert row["reopens"] >= 1  # the fenced writers reopened and replayed from the committed token
+
+
+def mix(seed: int) -> list:
+    """A reproducible mix: three request or commit faults at random rates, then a fenced channel."""
+    rng = random.Random(seed)
+    kinds = rng.sample(["throttle", "error", "slow", "drop", "delay_commits"], 3)
+    actions = [switch(k, dict(seconds=round(rng.uniform(0.8, 1.5), 2), rate=round(rng.uniform(0.1, 0.4), 2)))
+               for k in kinds]
+    actions.append(lambda control: time.sleep(rng.uniform(0.2, 0.8)))
+    actions.append(switch("invalidate", {}))
+    if seed % 2:
+        actions.append(switch("restart", {}))
+    return actions
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_seeded_mix_of_faults_loses_and_doubles_nothing(fresh, seed):
+    row = run_under(fresh, "parallel", mix(seed))
+    REPORT.append({"fault": f"mix seed {seed}"} | row)
+    assert row["faulted"] >= 4 and row["reopens"] >= 1
+
+
+@pytest.mark.parametrize("kill", [False, True], ids=["stop", "sigkill"])
+def test_commits_held_at_a_restart_are_kept_or_replayed(fresh, kill):
+    """A graceful stop commits the rows it accepted; a crash loses them and their writers send them again."""
+    def stall_then_restart(control):
+        control.set("stall_commits", seconds=30)
+        time.sleep(1.0)
+        assert control.status()["counts"]["stall_commits"] >= 1
+        control.restart(kill=kill)
+
+    row = run_under(fresh, "single", [stall_then_restart])
+    REPORT.append({"fault": "stall + " + ("SIGKILL" if kill else "restart")} | row)
+    if kill:
+        assert row["reopens"] >= 1
+
+
+def test_rejected_rows_stop_the_stream_with_a_message_naming_the_channel(fresh):
+    control = faults(fresh)
+    injector = Injector(fresh, 200, lambda: control.set("reject_rows", channel="order_items_channel"))
+    injector.start()
+    streamer = Streamer(fresh, InstanceSpec.single(SEED, CUSTOMERS), 2_000, dataclasses.replace(FAST, rate=400))
+    with pytest.raises(StreamingError, match=r"channel order_items_channel has \d+ rejected rows \(max_error_rows "
+                                             r"is 0\).*injected fault reject_rows.*Stopped producing"):
+        streamer.run()
+    injector.join(10)
+    assert 0 < streamer.stats.errors and streamer.stats.orders_sent < 2_000  # it stopped producing
+    orders = fresh.sql("SELECT COUNT(*) AS N, COUNT(DISTINCT ORDER_ID) AS D, MAX(ORDER_ID) AS M FROM RAW.ORDERS")
+    assert orders["N"][0] == orders["D"][0] == orders["M"][0]  # a prefix of the job, once
+    channels = fresh.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW").set_index("name")
+    assert channels.loc["order_items_channel", "rows_error_count"] >= streamer.stats.errors
+    assert control.counts()["reject_rows"] >= 1
+
+
+def test_max_error_rows_lets_a_stream_run_past_rejections_and_counts_them(fresh):
+    control = faults(fresh)
+    injector = Injector(fresh, 200, lambda: control.set("reject_rows", channel="order_items_channel", seconds=0.5))
+    injector.start()
+    options = dataclasses.replace(FAST, rate=500, max_error_rows=10**9)
+    stats = Streamer(fresh, InstanceSpec.single(SEED, CUSTOMERS), 1_000, options).run()
+    injector.join(10)
+    items = fresh.sql("SELECT COUNT(*) AS N FROM RAW.ORDER_ITEMS")["N"][0]
+    assert stats.errors > 0 and items == first_item_id(InstanceSpec.single(SEED, CUSTOMERS), 1_001) - 1 - stats.errors
+    assert stats.summary()["errors"] == stats.errors
+
+
+def test_fault_draws_are_reproducible_from_the_seed(tmp_path):
+    store = SimpleNamespace(commit_hold=None, rejection=None, release_commits=lambda: None)
+
+    def draws(seed: int) -> list[bool]:
+        state = Faults(store, tmp_path)
+        state.set(FaultSpec("error", rate=0.3, seed=seed))
+        return [state.pick("POST", "/v2/streaming/data/x/rows") is not None for _ in range(200)]
+
+    assert draws(1) == draws(1) != draws(2)
+    assert 30 < sum(draws(1)) < 90
+
+
+def test_fault_counts_survive_a_restart_and_show_in_status(fresh):
+    control = faults(fresh)
+    control.set("error", rate=1.0, count=2, target="all")
+    control.restart()
+    status = control.status()
+    assert status["counts"].get("restart") == 1 and status["active"] == []
+    with pytest.raises(ConfigError, match="rate"):
+        control.set("error", rate=0)
+    with pytest.raises(ConfigError, match="unknown fault parameter.*speed"):
+        control.set("slow", speed=3)
+    with pytest.raises(ConfigError, match="no channel named 'nope'"):
+        control.set("invalidate", channel="nope")
+
+
+def test_the_cli_switches_faults_on_and_off(fresh, tmp_path):
+    env = dict(os.environ, AIDEMO_HOME=str(fresh.home.root))
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "aidemo.cli", "local", "fault", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    on = cli("throttle", "--seconds", "30")
+    assert on.returncode == 0 and "on: throttle" in on.stdout
+    assert "on: throttle" in cli("status").stdout
+    assert faults(fresh).status()["active"][0]["kind"] == "throttle"
+    off = cli("clear")
+    assert off.returncode == 0 and "on: none" in off.stdout
+    bad = cli("flood")
+    assert bad.returncode == 1 and "fault kind must be one of throttle" in bad.stderr and "Traceback" not in bad.stderr
