@@ -93,6 +93,13 @@ class LocalBackend(StreamingBackend):
 
         LocalClient(self.info).set_flush_tick(self.database, self.schema, pipe, milliseconds)
 
+    @property
+    def faults(self):
+        """Switch the service's faults on and off (see ``aidemo.local.faults``)."""
+        from aidemo.local.client import LocalClient
+
+        return LocalClient(self.info).faults
+
 
 class SnowflakeBackend(StreamingBackend):
     """A real account from profile.json (key-pair auth); SQL through snowflake-connector-python."""

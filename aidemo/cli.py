@@ -240,6 +240,9 @@ def _parallel(args) -> int:
     backend = open_backend()
     _announce(backend, f"{args.total_orders} orders over {instances} instances"
               + (" (processes)" if args.processes else " (threads)"), options)
+    for k in args.instance or ():
+        if not 0 <= k < instances:
+            raise AidemoError(f"instance {k} is not one of 0..{instances - 1}")
     slices = plan(args.total_orders, instances, seed=settings.seed, num_customers=settings.num_customers)
     shown = [StreamStats(spec.instance, n) for spec, n in slices if not args.instance or spec.instance in args.instance]
     stop = threading.Event()

@@ -131,7 +131,6 @@ def test_another_total_on_the_same_channels_is_refused_and_the_first_job_stays_w
     assert counts.values.tolist() == [[400, 400, 400]]
 
 
-@pytest.mark.xfail(strict=True, reason="the progress bars of an empty selection raise before the error is shown")
 def test_an_instance_outside_the_job_is_named(cli):
     done = cli("parallel", "100", "3", "--instance", "5")
     assert done.returncode == 1 and "Traceback" not in done.stderr
