@@ -29,8 +29,10 @@ from aidemo.offsets import item_token, order_token, parse_item_token, parse_orde
 MAX_BUFFER_BYTES = 16 * 1024 * 1024
 ORDERS_PIPE = "ORDERS_PIPE"
 ORDER_ITEMS_PIPE = "ORDER_ITEMS_PIPE"
-_RETRYABLE = {"ReceiverSaturated", "MemoryThresholdExceeded", "MemoryThresholdExceededInContainer",
-              "HttpRetryableClientError", "HttpRetriesExhaustedError", "SfApiInternalServerError"}
+# The SDK refuses appends while it holds more unsent or uncommitted rows than it may: pure
+# backpressure, waited out for as long as commits keep draining it.
+_BACKPRESSURE = {"ReceiverSaturated", "MemoryThresholdExceeded", "MemoryThresholdExceededInContainer"}
+_RETRYABLE = _BACKPRESSURE | {"HttpRetryableClientError", "HttpRetriesExhaustedError", "SfApiInternalServerError"}
 _INVALID = {"InvalidChannelError", "ClosedChannelError", "ChannelClosedByUser", "ChannelNotFound"}
 
 
@@ -40,6 +42,9 @@ class StreamOptions:
 
     ``max_error_rows``: rows the service may reject (its ``rows_error_count``, counted from
     this run's open) before the stream stops producing and fails, as the SDK's examples do.
+    ``commit_timeout``: seconds to wait for the last commit; also how long appends the SDK
+    refuses as saturated are retried while nothing commits (they are retried without limit
+    while commits keep draining the SDK's in-flight rows).
     ``stall_reopen``: seconds the committed tokens may stand still while the stream waits for
     its last rows before the lagging channels are reopened and replayed from their committed
     tokens (rows the service accepted but lost are then sent again; nothing is doubled).
@@ -179,7 +184,8 @@ class _Lane:
             return 0
         first = self.next_id
         last = first + len(self.rows) - 1
-        for attempt in range(options.max_retries + 1):
+        attempt, drained = 0, None  # under backpressure: the last commit seen, and when it was seen
+        while True:
             try:
                 self.channel.append_rows(self.rows, self.make_token(first), self.make_token(last))
                 break
@@ -189,11 +195,20 @@ class _Lane:
                     raise ChannelInvalidatedError(f"channel {self.name} was invalidated: {exc}") from exc
                 if code not in _RETRYABLE:
                     raise sdk_error(exc, f"appending to {self.name}") from exc
-                if attempt == options.max_retries:
+                if code in _BACKPRESSURE:
+                    committed, now = self.committed(), time.monotonic()
+                    if drained is None or committed != drained[0]:
+                        drained, attempt = (committed, now), 0
+                    elif now - drained[1] > options.commit_timeout:
+                        raise sdk_error(exc, f"appending to {self.name} (refused for {options.commit_timeout:.0f} s "
+                                             "while nothing was committed: check the service, then rerun to resume)"
+                                        ) from exc
+                elif attempt == options.max_retries:
                     raise sdk_error(exc, f"appending to {self.name} (still refused after {attempt} retries: "
                                          "lower the rate, or raise max_retries)") from exc
                 stats.retries += 1
                 time.sleep(_backoff(attempt))
+                attempt += 1
         count = len(self.rows)
         if self.on_flush:
             self.on_flush(FlushRecord(self.name, first, last, count, self.generated_at, time.monotonic()))

@@ -271,3 +271,16 @@ def test_the_cli_switches_faults_on_and_off(fresh, tmp_path):
     assert off.returncode == 0 and "on: none" in off.stdout
     bad = cli("flood")
     assert bad.returncode == 1 and "fault kind must be one of throttle" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_saturation_is_waited_out_while_commits_drain(fresh):
+    """The service answers 429 while one instance pushes past the SDK's 1,048,576 in-flight rows: append_rows
+    is refused (ReceiverSaturated) more often than max_retries allows for other errors, and the
+    stream waits it out and finishes exactly once."""
+    faults(fresh).set("throttle", seconds=8)
+    options = StreamOptions(batch_size=10_000, max_client_lag=1.0, max_retries=1)
+    total = 330_000  # about 1.12M items: more than the SDK holds in flight for one channel
+    stats = Streamer(fresh, InstanceSpec.single(SEED, CUSTOMERS), total, options).run()
+    assert stats.retries > options.max_retries
+    assert stats.orders_committed == total and stats.reopens == 0
+    assert_exact(fresh, total, 1)
