@@ -45,6 +45,8 @@ class StreamOptions:
     ``commit_timeout``: seconds to wait for the last commit; also how long appends the SDK
     refuses as saturated are retried while nothing commits (they are retried without limit
     while commits keep draining the SDK's in-flight rows).
+    ``max_in_flight``: rows per channel handed to the SDK but not yet committed; beyond it the
+    stream waits for commits before it generates more, so memory stays flat however long the job.
     ``stall_reopen``: seconds the committed tokens may stand still while the stream waits for
     its last rows before the lagging channels are reopened and replayed from their committed
     tokens (rows the service accepted but lost are then sent again; nothing is doubled).
@@ -56,6 +58,7 @@ class StreamOptions:
     commit_timeout: float = 300.0
     max_retries: int = 8
     max_error_rows: int = 0
+    max_in_flight: int = 300_000
     stall_reopen: float = 30.0
 
     def __post_init__(self) -> None:
@@ -69,6 +72,8 @@ class StreamOptions:
             raise ConfigError(f"stall_reopen must be a positive number of seconds, got {self.stall_reopen!r}")
         if not isinstance(self.max_error_rows, int) or self.max_error_rows < 0:
             raise ConfigError(f"max_error_rows must be an integer >= 0, got {self.max_error_rows!r}")
+        if not isinstance(self.max_in_flight, int) or not 1_000 <= self.max_in_flight <= 1_000_000:
+            raise ConfigError(f"max_in_flight must be an integer between 1000 and 1000000 rows, got {self.max_in_flight!r}")
 
 
 @dataclass
@@ -299,6 +304,8 @@ class Streamer:
             start = self._next_order()
             if start > self.last_order:
                 return
+            if self._in_flight() > opts.max_in_flight:
+                self._await_commits(lambda lane: lane.next_id - 1 - opts.max_in_flight, on_progress)
             count = min(chunk, self.last_order - start + 1)
             if opts.rate is not None:
                 delay = paced_start + (paced_count + count) / opts.rate - time.monotonic()
@@ -332,16 +339,26 @@ class Streamer:
         self.stats.items_sent += self.items.flush(self.options, self.stats)
         self.stats.flushes += 1
 
+    def _in_flight(self) -> int:
+        """The most rows one lane has handed to the SDK that are not committed yet."""
+        return max(self.orders.next_id - self.spec.order_base - self.stats.orders_committed,
+                   self.items.next_id - self.spec.item_base - self.stats.items_committed)
+
     def _wait_for_commit(self, on_progress) -> None:
-        deadline = time.monotonic() + self.options.commit_timeout
         with sdk_errors("flushing"):
             for lane in (self.orders, self.items):
                 lane.channel.initiate_flush()
-        targets = ((self.orders, self.orders.next_id - 1), (self.items, self.items.next_id - 1))
+        self._await_commits(lambda lane: lane.next_id - 1, on_progress)
+
+    def _await_commits(self, target_of: Callable[[_Lane], int], on_progress) -> None:
+        """Wait until each lane has committed up to ``target_of(lane)``; lanes whose commits stand
+        still for ``stall_reopen`` are reopened (by raising), and ``commit_timeout`` ends the wait."""
+        deadline = time.monotonic() + self.options.commit_timeout
         seen, moved = None, time.monotonic()
         while True:
             committed, behind = [], []
-            for lane, target in targets:
+            for lane in (self.orders, self.items):
+                target = target_of(lane)
                 committed.append(lane.committed())
                 if _channel_invalid(lane):
                     raise ChannelInvalidatedError(f"channel {lane.name} was invalidated")
@@ -367,7 +384,7 @@ class Streamer:
                     f"(orders committed up to {self.stats.last_order_token}, items up to {self.stats.last_item_token}); "
                     "rerun the same command to resume"
                 )
-            time.sleep(0.2)
+            time.sleep(0.1)
 
     def _watch_commits(self, done: threading.Event) -> None:
         while not done.wait(0.25):

@@ -167,3 +167,20 @@ def test_a_fenced_channel_is_reopened_and_replayed(fresh):
     intruder.close()
     assert fenced and stats.reopens >= 1
     assert_exact(fresh, 3000)
+
+
+def test_rows_in_flight_stay_within_max_in_flight(fresh):
+    """With commits a second late, the stream waits for them rather than piling rows up in the SDK."""
+    from aidemo.faults import faults
+    from aidemo.models import SEGMENTS
+
+    faults(fresh).set("delay_commits", seconds=60, delay=1.0)
+    options = StreamOptions(batch_size=100, max_client_lag=0.2, max_in_flight=1_000)
+    handed = []  # rows a lane has handed over beyond what the stream has seen committed
+    streamer = Streamer(fresh, SPEC, 2_000, options, on_flush=lambda record: handed.append(
+        record.last_id - (stats.orders_committed if record.channel == "orders_channel" else stats.items_committed)))
+    stats = streamer.stats
+    streamer.run()
+    assert_exact(fresh, 2_000)
+    # Without the bound all ~6,800 items are in flight at once.
+    assert max(handed) <= options.max_in_flight + options.batch_size * max(s.max_items for s in SEGMENTS), handed
