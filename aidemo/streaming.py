@@ -47,6 +47,7 @@ class StreamOptions:
     while commits keep draining the SDK's in-flight rows).
     ``max_in_flight``: rows per channel handed to the SDK but not yet committed; beyond it the
     stream waits for commits before it generates more, so memory stays flat however long the job.
+    Above the SDK's own limit (1,048,576 rows per channel) the SDK's saturation paces the stream.
     ``stall_reopen``: seconds the committed tokens may stand still while the stream waits for
     its last rows before the lagging channels are reopened and replayed from their committed
     tokens (rows the service accepted but lost are then sent again; nothing is doubled).
@@ -72,8 +73,8 @@ class StreamOptions:
             raise ConfigError(f"stall_reopen must be a positive number of seconds, got {self.stall_reopen!r}")
         if not isinstance(self.max_error_rows, int) or self.max_error_rows < 0:
             raise ConfigError(f"max_error_rows must be an integer >= 0, got {self.max_error_rows!r}")
-        if not isinstance(self.max_in_flight, int) or not 1_000 <= self.max_in_flight <= 1_000_000:
-            raise ConfigError(f"max_in_flight must be an integer between 1000 and 1000000 rows, got {self.max_in_flight!r}")
+        if not isinstance(self.max_in_flight, int) or not 1_000 <= self.max_in_flight <= 10_000_000:
+            raise ConfigError(f"max_in_flight must be an integer between 1000 and 10000000 rows, got {self.max_in_flight!r}")
 
 
 @dataclass

@@ -276,9 +276,10 @@ def test_the_cli_switches_faults_on_and_off(fresh, tmp_path):
 def test_saturation_is_waited_out_while_commits_drain(fresh):
     """The service answers 429 while one instance pushes past the SDK's 1,048,576 in-flight rows: append_rows
     is refused (ReceiverSaturated) more often than max_retries allows for other errors, and the
-    stream waits it out and finishes exactly once."""
+    stream waits it out and finishes exactly once. max_in_flight is raised so the kit's own gate
+    does not hold the stream back before the SDK does."""
     faults(fresh).set("throttle", seconds=8)
-    options = StreamOptions(batch_size=10_000, max_client_lag=1.0, max_retries=1)
+    options = StreamOptions(batch_size=10_000, max_client_lag=1.0, max_retries=1, max_in_flight=2_000_000)
     total = 330_000  # about 1.12M items: more than the SDK holds in flight for one channel
     stats = Streamer(fresh, InstanceSpec.single(SEED, CUSTOMERS), total, options).run()
     assert stats.retries > options.max_retries

@@ -129,6 +129,24 @@ def test_rows_that_do_not_fit_are_counted_and_the_rest_goes_in(backend, table):
     assert ids(backend, table) == [1, 5]
 
 
+def test_a_bad_row_deep_in_a_big_batch_is_found(backend, table):
+    """The fast path detects keys from the first rows; a key or value further on still counts as an error."""
+    client = backend.create_client("deep_rows", f"{table}-STREAMING")
+    channel, _ = client.open_channel("ch")
+    rows = [order(i) for i in range(1, 5_001)]
+    rows[3_999] = order(4_000, BOGUS=1)
+    rows[4_499] = order(4_500, ORDER_STATUS="2025-01-01")  # date-like text stays text in a VARCHAR column
+    channel.append_rows(rows, "1", "5000")
+    channel.wait_for_commit(lambda token: token == "5000", 30)
+    st = client.get_channel_statuses(["ch"])["ch"]
+    client.close()
+    assert (st.rows_parsed_count, st.rows_inserted_count, st.rows_error_count) == (5_000, 4_999, 1)
+    assert "BOGUS" in st.last_error_message
+    assert ids(backend, table) == [i for i in range(1, 5_001) if i != 4_000]
+    status = backend.sql(f"SELECT ORDER_STATUS FROM RAW.{table} WHERE ORDER_ID = 4500")["ORDER_STATUS"][0]
+    assert status == "2025-01-01"
+
+
 def test_unknown_pipe_is_refused_with_its_name(backend):
     with pytest.raises(StreamingError, match="NO_SUCH_PIPE.*does not exist"):
         backend.create_client("nopipe", "NO_SUCH_PIPE")

@@ -573,27 +573,32 @@ class Store:
         return staged
 
     def _stage_typed(self, cur, pipe: Pipe, n: int, source: str) -> tuple[list[Field], LoadResult] | None:
-        """The fast path: DuckDB's typed JSON reader, when every row is an object whose keys all
-        name a column (each column by one spelling) and every value converts; None otherwise."""
+        """The fast path, one pass of DuckDB's JSON reader: when every row is an object whose keys
+        all name a column (each column by one spelling) and every value converts; None otherwise.
+
+        The reader detects the keys and types from a sample and then, reading every column it
+        detected, refuses any row with a key outside them: that is the unknown-key check.
+        """
         if pipe.mapping:
             return None
-        keysets = cur.execute(f"SELECT DISTINCT json_keys(json) FROM read_ndjson_objects({source})").fetchall()
-        if not keysets or any(not keys for (keys,) in keysets):
-            return None  # no rows, or rows that are not objects (or empty ones)
-        fields, unknown = _fields(pipe, sorted({k for (keys,) in keysets for k in keys}))
+        read = f"read_json({source}, format = 'newline_delimited', sample_size = {_SAMPLE_ROWS})"
+        try:
+            detected = dict(cur.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {read})").fetchall())
+        except duckdb.Error:
+            return None  # not NDJSON objects: the validating path finds and counts the bad rows
+        fields, unknown = _fields(pipe, list(detected))
         if unknown or any(len(f.keys) > 1 for f in fields):
             return None
-        columns = "{" + ", ".join(f"{literal(f.keys[0])}: {literal(f.type)}" for f in fields if f.keys) + "}"
+        if not all(_reads_as(detected[f.keys[0]], f.type) for f in fields if f.keys):
+            return None
         values = ", ".join(
-            f"{quote(f.keys[0])} AS v{i}" if f.keys else f"CAST(NULL AS {f.type}) AS v{i}" for i, f in enumerate(fields)
+            f"CAST({quote(f.keys[0])} AS {f.type}) AS v{i}" if f.keys else f"CAST(NULL AS {f.type}) AS v{i}"
+            for i, f in enumerate(fields)
         )
         try:
-            cur.execute(
-                f"CREATE OR REPLACE TEMP TABLE _typed{n} AS SELECT {values}, false AS _bad FROM read_json("
-                f"{source}, format = 'newline_delimited', columns = {columns})"
-            )
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE _typed{n} AS SELECT {values}, false AS _bad FROM {read}")
         except duckdb.Error:
-            return None  # a value that does not convert: the validating path finds and counts it
+            return None  # an unknown key, or a value that does not convert: found and counted row by row
         missing = [f"v{i} IS NULL" for i, f in enumerate(fields) if not f.nullable]
         parsed, nulls = cur.execute(
             f"SELECT count(*), count(*) FILTER (WHERE {' OR '.join(missing) or 'false'}) FROM _typed{n}"
@@ -680,6 +685,20 @@ def _fields(pipe: Pipe, keys: list[str]) -> tuple[list[Field], list[str]]:
             matched.setdefault(column.name, []).append(key)
     fields = [Field(c.name, tuple(matched.get(c.name, ())), c.type, c.nullable) for c in pipe.columns]
     return fields, unknown
+
+
+_SAMPLE_ROWS = 1_000  # rows the fast path's reader detects keys and types from
+_NUMERIC = {"DECIMAL", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+            "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE"}
+
+
+def _reads_as(detected: str, target: str) -> bool:
+    """Whether a column read as ``detected`` and cast to ``target`` holds what reading it as
+    ``target`` would: the same type, numbers into numbers (both go through the same parse), or
+    text into anything but text (a date-like string stays as written only when read as text)."""
+    family = target.split("(")[0]
+    return (detected == target or (detected.split("(")[0] in _NUMERIC and family in _NUMERIC)
+            or (detected == "VARCHAR" and family != "VARCHAR"))
 
 
 def _raw(field: Field) -> str:
