@@ -16,18 +16,18 @@ import argparse
 import os
 import resource
 import statistics
-import tempfile
 import threading
 import time
 
+from service import cpu_seconds, fresh_backend
 from snowflake.ingest.streaming import StreamingIngestError
 
 from aidemo.backends import LocalBackend
 from aidemo.local import service
-from aidemo.local.home import ServiceHome
 
 APPEND_BATCH = 10_000
 TIMEOUT_S = 300
+POLL_S = 0.05  # how often the table's row count is read while the channels stream
 
 
 def make_rows(n: int) -> list[dict]:
@@ -38,11 +38,6 @@ def make_rows(n: int) -> list[dict]:
          "DISCOUNT_PERCENT": float(i % 30), "SHIPPING_COST": round(5 + (i * 0.37) % 45, 2)}
         for i in range(1, n + 1)
     ]
-
-
-def service_cpu_s(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def client_cpu_s() -> float:
@@ -83,7 +78,7 @@ def run(backend: LocalBackend, rows: list[dict], channels: int, run_id: str) -> 
     errors: list = []
     threads = [threading.Thread(target=feed, args=(ch, part, errors)) for ch, part in zip(opened, slices)]
     pid = service.status(backend.home).pid
-    cpu0, service0, t0 = client_cpu_s(), service_cpu_s(pid), time.perf_counter()
+    cpu0, service0, t0 = client_cpu_s(), cpu_seconds(pid), time.perf_counter()
     for t in threads:
         t.start()
     queryable = None
@@ -92,11 +87,11 @@ def run(backend: LocalBackend, rows: list[dict], channels: int, run_id: str) -> 
         if count == len(rows):
             queryable = time.perf_counter() - t0
         else:
-            time.sleep(0.02)
+            time.sleep(POLL_S)
     for t in threads:
         t.join()
     committed = time.perf_counter() - t0
-    cpu1, service1 = client_cpu_s(), service_cpu_s(pid)
+    cpu1, service1 = client_cpu_s(), cpu_seconds(pid)
     client.close()
     if errors:
         raise errors[0]
@@ -116,10 +111,7 @@ def main() -> None:
     os.environ.setdefault("SS_LOG_LEVEL", "error")
 
     rows = make_rows(args.rows)
-    home = ServiceHome.at(tempfile.mkdtemp(prefix="aidemo-bench-"))
-    service.start(home)
-    try:
-        backend = LocalBackend(home)
+    with fresh_backend() as backend:
         print(f"{args.rows:,} rows, default SDK properties, one client, one thread per channel, "
               f"median of {args.repeat}")
         for channels in args.channels:
@@ -128,8 +120,6 @@ def main() -> None:
             print(f"{channels} channel(s): {args.rows / med['queryable_s']:>12,.0f} rows/s queryable "
                   f"({med['queryable_s']:.2f} s), {args.rows / med['committed_s']:>12,.0f} rows/s committed as the SDK sees it "
                   f"({med['committed_s']:.2f} s); CPU s: client {med['client_cpu_s']:.2f}, service {med['service_cpu_s']:.2f}")
-    finally:
-        service.stop(home)
 
 
 if __name__ == "__main__":
