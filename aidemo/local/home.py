@@ -13,6 +13,7 @@ Layout (created on first use)::
     warehouse.duckdb           all tables, pipes and channels
     spool/                     request bodies while they are loaded
     spool/stage/               file-mode uploads until they are registered and loaded
+    spool/duckdb/              DuckDB's spill files while a load needs more than its memory limit
     service.log                the service's log when detached
 """
 

@@ -26,6 +26,7 @@ log = logging.getLogger("aidemo.local")
 META = "_AIDEMO"
 DEFAULT_FLUSH_TICK_MS = 1000
 STREAMING_SUFFIX = "-STREAMING"
+MEMORY_LIMIT = "1GB"  # DuckDB's working memory; beyond it, it spills to the spool's duckdb/ directory
 
 
 class ServiceError(Exception):
@@ -135,7 +136,8 @@ class Store:
     def __init__(self, path: Path, database: str, spool: Path):
         self.database = database
         self.spool = spool
-        self._con = duckdb.connect()
+        # DuckDB would otherwise cache up to 80% of RAM: bound it so long runs keep a flat footprint
+        self._con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(spool / "duckdb")})
         self._con.execute(f"ATTACH {literal(str(path))} AS {quote(database)}")
         self._con.execute(f"USE {quote(database)}")
         # One writer at a time: loads and metadata changes are serialised; reads use MVCC.
