@@ -23,7 +23,7 @@ from service import cpu_seconds, fresh_backend
 from snowflake.ingest.streaming import StreamingIngestError
 
 from aidemo.backends import LocalBackend
-from aidemo.local import service
+from aidemo.local.service import status as service_status
 
 APPEND_BATCH = 10_000
 TIMEOUT_S = 300
@@ -77,7 +77,7 @@ def run(backend: LocalBackend, rows: list[dict], channels: int, run_id: str) -> 
     slices = [rows[i * size:(i + 1) * size] for i in range(channels)]
     errors: list = []
     threads = [threading.Thread(target=feed, args=(ch, part, errors)) for ch, part in zip(opened, slices)]
-    pid = service.status(backend.home).pid
+    pid = service_status(backend.home).pid
     cpu0, service0, t0 = client_cpu_s(), cpu_seconds(pid), time.perf_counter()
     for t in threads:
         t.start()

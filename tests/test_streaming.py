@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 from aidemo.errors import ConfigError
+from aidemo.faults import faults
 from aidemo.generator import InstanceSpec, first_item_id, order_batch, order_of_item
+from aidemo.models import SEGMENTS
 from aidemo.offsets import item_token, order_token
 from aidemo.streaming import StreamOptions, Streamer
 
@@ -171,9 +173,6 @@ def test_a_fenced_channel_is_reopened_and_replayed(fresh):
 
 def test_rows_in_flight_stay_within_max_in_flight(fresh):
     """With commits a second late, the stream waits for them rather than piling rows up in the SDK."""
-    from aidemo.faults import faults
-    from aidemo.models import SEGMENTS
-
     faults(fresh).set("delay_commits", seconds=60, delay=1.0)
     options = StreamOptions(batch_size=100, max_client_lag=0.2, max_in_flight=1_000)
     handed = []  # rows a lane has handed over beyond what the stream has seen committed
