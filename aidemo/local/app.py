@@ -206,9 +206,8 @@ def build_app(service: Service) -> Starlette:
         if not isinstance(statement, str) or not statement.strip():
             raise ServiceError(400, "000001", "body must hold a non-empty \"statement\"")
         try:
-            results = await run_in_threadpool(
-                sqlexec.run_script, store, statement, body.get("database"), body.get("schema")
-            )
+            session = sqlexec.Session.named(body.get("database") or store.database, body.get("schema"))
+            results = await run_in_threadpool(sqlexec.run_script, store, statement, session)
         except SqlError as exc:
             raise ServiceError(422, "002003", f"SQL compilation error: {exc}") from None
         handle = str(uuid.uuid4())

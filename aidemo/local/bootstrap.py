@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aidemo.local.home import DATABASE, SCHEMA, USER, ServiceHome
-from aidemo.local.sqlexec import run_script
+from aidemo.local.sqlexec import Session, run_script
 from aidemo.local.store import Store
 
 # Run on a fresh database so that a new service already holds the demo's tables and pipes.
@@ -15,9 +15,14 @@ def open_store(home: ServiceHome) -> Store:
 
     store = Store(home.database, DATABASE, home.spool)
     store.set_user_key(USER, home.user_public_key())
-    if not store.cursor().execute(
-        "SELECT 1 FROM duckdb_schemas() WHERE database_name = ? AND schema_name = ?", [DATABASE, SCHEMA]
-    ).fetchone():
+    if (
+        not store.cursor()
+        .execute(
+            "SELECT 1 FROM duckdb_schemas() WHERE database_name = ? AND schema_name = ?",
+            [DATABASE, SCHEMA],
+        )
+        .fetchone()
+    ):
         for name in BOOTSTRAP_FILES:
-            run_script(store, (SQL_DIR / name).read_text(), DATABASE, SCHEMA)
+            run_script(store, (SQL_DIR / name).read_text(), Session(DATABASE, SCHEMA))
     return store
