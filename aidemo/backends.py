@@ -11,7 +11,6 @@ import contextlib
 import os
 import threading
 import warnings
-import weakref
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
@@ -77,11 +76,6 @@ class LocalBackend(StreamingBackend):
         for key in ("database", "schema"):
             props.pop(key)
         return props
-
-    def create_client(self, client_name: str, pipe: str) -> "StreamingIngestClient":
-        """An SDK client whose file-mode uploads (its S3 client) go to the local service too."""
-        with _s3_redirect(self.info.url, self.home.ca_cert.read_text()) as register:
-            return register(super().create_client(client_name, pipe))
 
     def sql(self, statement: str) -> "pandas.DataFrame":
         from aidemo.local.client import LocalClient
@@ -184,6 +178,7 @@ def sdk_errors(doing: str):
 
 
 _trust_lock = threading.Lock()
+_first_ca: list[str] = []  # the CA of the first local service this process trusted
 
 
 def _trust(home: "ServiceHome") -> None:
@@ -195,10 +190,20 @@ def _trust(home: "ServiceHome") -> None:
     from pathlib import Path
 
     with _trust_lock:
+        ca = home.ca_cert.read_text()
+        if not _first_ca:
+            _first_ca.append(ca)
+        elif _first_ca[0] != ca:
+            warnings.warn(
+                f"{home.root} has another CA than the local service this process used first: the SDK loads "
+                "the trust roots of its S3 client once per process, so file-mode uploads (more than ~1 MB "
+                "of rows per flush) to this service will fail; use one local service home per process",
+                stacklevel=3,
+            )
         current = os.environ.get("SSL_CERT_FILE")
         if current and Path(current).is_file() and not _is_local_bundle(current):
             bundle = home.root / "trust-user.pem"
-            bundle.write_text(Path(current).read_text() + "\n" + home.ca_cert.read_text())
+            bundle.write_text(Path(current).read_text() + "\n" + ca)
         else:
             bundle = home.trust_bundle
         os.environ["SSL_CERT_FILE"] = str(bundle)
@@ -210,92 +215,6 @@ def _is_local_bundle(path: str) -> bool:
 
     p = Path(path)
     return p.name in ("trust.pem", "trust-user.pem") and (p.parent / "ca.pem").exists()
-
-
-# The SDK builds its S3 client (file mode) from the process environment when the client is
-# created AND again at every pipe-info refresh, which it schedules at most ~59 minutes apart
-# whatever expiry the server sends. A value set only around create_client would therefore send
-# uploads to AWS after the first refresh, so the variable stays set while any local client made
-# here is open, and the previous value (or its absence) comes back when the last one is closed
-# or collected. The service-specific AWS_ENDPOINT_URL_S3 is used rather than AWS_ENDPOINT_URL
-# so that only S3 clients elsewhere in the process see it, and only during that time.
-S3_ENDPOINT_VAR = "AWS_ENDPOINT_URL_S3"
-_s3_lock = threading.Lock()
-_s3_clients: "weakref.WeakSet" = weakref.WeakSet()
-_s3_saved: list[str | None] = []  # the value before the redirect began; empty when not redirected
-_s3_ca: list[str] = []  # the local CA of the first local client: the SDK's S3 client trusts no other
-
-
-class _s3_redirect:
-    """Hold the S3 endpoint on ``url`` while a client is created; ``register`` keeps it for that client."""
-
-    def __init__(self, url: str, ca_pem: str):
-        self.url = url
-        self.ca_pem = ca_pem
-
-    def __enter__(self):
-        _s3_lock.acquire()
-        try:
-            if not _s3_ca:
-                _s3_ca.append(self.ca_pem)
-            elif _s3_ca[0] != self.ca_pem:
-                warnings.warn(
-                    f"{self.url} has another CA than the local service this process used first: the SDK loads "
-                    "the trust roots of its S3 client once per process, so this client's file-mode uploads "
-                    "(more than ~1 MB of rows per flush) will fail; use one local service home per process",
-                    stacklevel=3,
-                )
-            if not _s3_saved:
-                _s3_saved.append(os.environ.get(S3_ENDPOINT_VAR))
-            os.environ[S3_ENDPOINT_VAR] = self.url
-        except BaseException:
-            _s3_lock.release()
-            raise
-        return self._register
-
-    @staticmethod
-    def _register(client):
-        _s3_clients.add(client)
-        weakref.finalize(client, _release_s3_endpoint)
-        return client
-
-    def __exit__(self, *exc):
-        try:
-            _restore_if_unused()
-        finally:
-            _s3_lock.release()
-        return False
-
-
-def _release_s3_endpoint() -> None:
-    # Runs when a client is collected, maybe inside a section holding the lock: whoever holds
-    # it restores the variable on the way out, so do not wait for it.
-    if _s3_lock.acquire(blocking=False):
-        try:
-            _restore_if_unused()
-        finally:
-            _s3_lock.release()
-
-
-def _prune_s3_clients() -> None:
-    for client in list(_s3_clients):
-        try:
-            closed = client.is_closed()
-        except Exception:  # a client the SDK already tore down
-            closed = True
-        if closed:
-            _s3_clients.discard(client)
-
-
-def _restore_if_unused() -> None:
-    _prune_s3_clients()
-    if not _s3_saved or any(True for _ in _s3_clients):  # iterating skips collected clients
-        return
-    previous = _s3_saved.pop()
-    if previous is None:
-        os.environ.pop(S3_ENDPOINT_VAR, None)
-    else:
-        os.environ[S3_ENDPOINT_VAR] = previous
 
 
 def _short(statement: str, limit: int = 80) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import gc
 import json
 import os
 import ssl
@@ -20,7 +19,7 @@ import zstandard
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from test_local_service import ids, order
 
-from aidemo.backends import S3_ENDPOINT_VAR, LocalBackend
+from aidemo.backends import LocalBackend
 from aidemo.local import service
 from aidemo.local.app import Service, load_fragments
 from aidemo.local.bootstrap import open_store
@@ -97,17 +96,19 @@ def test_rowset_and_file_mode_mix_on_one_channel(backend, local_home, table):
     assert stage_files(local_home) == []
 
 
-def test_the_s3_endpoint_is_set_only_while_local_clients_are_open(backend, table, monkeypatch):
-    monkeypatch.setenv(S3_ENDPOINT_VAR, "https://s3.example.com")
-    first = backend.create_client("fm_env_a", f"{table}-STREAMING")
-    second = backend.create_client("fm_env_b", f"{table}-STREAMING")
-    assert os.environ[S3_ENDPOINT_VAR] == backend.info.url
-    first.close()
-    assert os.environ[S3_ENDPOINT_VAR] == backend.info.url
-    second.close()
-    del first, second
-    gc.collect()  # the last local client is gone
-    assert os.environ[S3_ENDPOINT_VAR] == "https://s3.example.com"
+def test_file_mode_ignores_the_process_s3_endpoint(backend, local_home, table, monkeypatch):
+    # pipe-info's stage location names the service as the S3 endpoint, which the SDK prefers to
+    # the environment: an endpoint variable left pointing elsewhere neither matters nor changes.
+    for var in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
+        monkeypatch.setenv(var, "https://127.0.0.1:9")
+    pipe = f"{table}-STREAMING"
+    client = backend.create_client("fm_env", pipe)
+    channel, _ = client.open_channel("ch")
+    append(channel, 1, BURST)
+    client.close()
+    assert os.environ["AWS_ENDPOINT_URL_S3"] == "https://127.0.0.1:9"
+    assert fragments_loaded(local_home, pipe, "ch") >= 1
+    assert ids(backend, table) == list(range(1, BURST + 1))
 
 
 def test_file_mode_across_a_service_restart(local_home, table):

@@ -120,7 +120,9 @@ def build_app(service: Service) -> Starlette:
         name, _, action = p["pipe_action"].partition(":")
         pipe = await run_in_threadpool(store.pipe, p["db"], p["schema"], name)
         if action == "pipe-info":
-            return JSONResponse(_pipe_info(pipe, service.stage.new_location(), service.pipe_key(pipe), service.pipe_info_ttl_ms))
+            host, port = request.scope["server"]
+            return JSONResponse(_pipe_info(pipe, service.stage.new_location(), f"{host}:{port}",
+                                           service.pipe_key(pipe), service.pipe_info_ttl_ms))
         if action == "bulk-channel-status":
             names = (await request.json()).get("channel_names") or []
             statuses = await run_in_threadpool(store.channel_statuses, pipe, list(names))
@@ -267,14 +269,17 @@ def load_fragments(service: Service, pipe, channel: str, continuation_token: str
     return token
 
 
-def _pipe_info(pipe, location: str, pipe_key: bytes, ttl_ms: int) -> dict:
+def _pipe_info(pipe, location: str, endpoint: str, pipe_key: bytes, ttl_ms: int) -> dict:
     now_ms = int(time.time() * 1000)
     # Each pipe-info call gets its own stage prefix: the SDK numbers its files per client from 0.
+    # ``storage_endpoint`` (bare host:port; the SDK prepends https://) points the SDK's S3 client
+    # at this service for every client, whatever AWS_ENDPOINT_URL* the process has set.
     location = {
         "expiry_time_ms": now_ms + ttl_ms,
         "location_type": "S3",
         "use_s3_regional_url": False,
         "location": location,
+        "storage_endpoint": endpoint,
         "region": "us-west-2",
         "creds": {"AWS_KEY_ID": "aidemo", "AWS_SECRET_KEY": "aidemo", "AWS_TOKEN": "aidemo"},
     }

@@ -1,6 +1,6 @@
 """The local stand-in for the S3 stage that the SDK uploads file-mode data to.
 
-In file mode the SDK's S3 client (redirected to the service by ``AWS_ENDPOINT_URL``) PUTs
+In file mode the SDK's S3 client (sent to the service by pipe-info's ``storage_endpoint``) PUTs
 an encrypted zstd NDJSON file to ``/<bucket>/<prefix>/<n>.ndjson`` in AWS chunked encoding,
 then registers it with ``/filebuffer``. This module decodes and stores those uploads under
 the home's ``spool/stage/``, hands out stage prefixes that it can recognise again (signed
