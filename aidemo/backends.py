@@ -15,12 +15,13 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 from aidemo.config import Profile, load_profile, select_backend
-from aidemo.errors import BackendError, StreamingError
+from aidemo.errors import StreamingError
 
 if TYPE_CHECKING:
     import pandas
     from snowflake.ingest.streaming import StreamingIngestClient
 
+    from aidemo.connector import Endpoint
     from aidemo.local.home import ServiceHome
 
 
@@ -30,6 +31,10 @@ class StreamingBackend(ABC):
     name: str
     database: str
     schema: str
+
+    def __init__(self) -> None:
+        self._connection = None
+        self._sql_lock = threading.Lock()
 
     @abstractmethod
     def client_properties(self) -> dict[str, str]:
@@ -47,8 +52,35 @@ class StreamingBackend(ABC):
             )
 
     @abstractmethod
+    def endpoint(self) -> "Endpoint":
+        """Where SQL connects: account URL, user and key."""
+
     def sql(self, statement: str) -> "pandas.DataFrame":
-        """Run one statement (or a script: the last statement's result) and return its rows."""
+        """Run one statement (or a script: the last statement's result) and return its rows.
+
+        One connection per backend, opened on first use and shared by the threads of the
+        process (one statement at a time); :meth:`close` closes it.
+        """
+        from aidemo.connector import connect, run
+
+        with self._sql_lock:
+            if self._connection is None:
+                self._connection = connect(self.endpoint())
+            return run(self._connection, statement)
+
+    def close(self) -> None:
+        """Close the SQL connection, if one is open; the next statement opens a new one."""
+        with self._sql_lock:
+            connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # the server may be gone already: nothing left to close
+                connection.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def set_flush_tick(self, pipe: str, milliseconds: int) -> None:
         """Ask the server for a flush cadence; only the local service lets a client choose it."""
@@ -69,7 +101,15 @@ class LocalBackend(StreamingBackend):
         self.home = home if isinstance(home, ServiceHome) else ServiceHome.at(home)
         self.info = ensure_running(self.home)
         self.database, self.schema = DATABASE, SCHEMA
+        super().__init__()
         _trust(self.home)
+
+    def endpoint(self) -> "Endpoint":
+        from aidemo.connector import Endpoint
+
+        props = self.info.sdk_properties()
+        return Endpoint(props["account"], props["user"], props["url"], props["private_key"], role=props.get("role"),
+                        database=self.database, schema=self.schema)
 
     def client_properties(self) -> dict[str, str]:
         props = self.info.sdk_properties()
@@ -96,57 +136,25 @@ class LocalBackend(StreamingBackend):
 
 
 class SnowflakeBackend(StreamingBackend):
-    """A real account from profile.json (key-pair auth); SQL through snowflake-connector-python."""
+    """A Snowflake account from profile.json (key-pair auth): the SDK and the connector both use its ``url``."""
 
     name = "snowflake"
 
     def __init__(self, profile: Profile):
         self.profile = profile
         self.database, self.schema = profile.database, profile.schema
-        self._connection = None
-        self._lock = threading.Lock()
+        super().__init__()
 
     def client_properties(self) -> dict[str, str]:
         return self.profile.sdk_properties()
 
-    def sql(self, statement: str) -> "pandas.DataFrame":
-        import pandas
+    def endpoint(self) -> "Endpoint":
+        from aidemo.connector import Endpoint
 
-        cursor = self._connect().cursor()
-        try:
-            for cur in self._connect().execute_string(statement):
-                cursor = cur
-            rows = cursor.fetchall() if cursor.description else []
-            columns = [d[0] for d in cursor.description or []]
-            return pandas.DataFrame(rows, columns=columns)
-        except Exception as exc:  # the connector's ProgrammingError & co.
-            from aidemo.errors import SqlError
-
-            raise SqlError(f"{_short(statement)}: {exc}") from exc
-
-    def _connect(self):
-        with self._lock:
-            if self._connection is None:
-                try:
-                    import snowflake.connector
-                except ImportError as exc:
-                    raise BackendError(
-                        "the snowflake backend needs snowflake-connector-python: pip install 'aidemo[snowflake]'"
-                    ) from exc
-                from cryptography.hazmat.primitives import serialization
-
-                from aidemo.keys import load_private_key
-
-                key = load_private_key(self.profile.private_key, self.profile.private_key_passphrase)
-                self._connection = snowflake.connector.connect(
-                    account=self.profile.account, user=self.profile.user, role=self.profile.role or None,
-                    warehouse=self.profile.warehouse or None, database=self.database, schema=self.schema,
-                    private_key=key.private_bytes(
-                        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                        serialization.NoEncryption(),
-                    ),
-                )
-            return self._connection
+        props = self.profile.sdk_properties()  # the key as unencrypted PKCS#8
+        return Endpoint(props["account"], props["user"], props["url"], props["private_key"],
+                        role=self.profile.role, warehouse=self.profile.warehouse,
+                        database=self.database, schema=self.schema)
 
 
 def open_backend(profile: Profile | None = None, *, home=None) -> StreamingBackend:
@@ -215,8 +223,3 @@ def _is_local_bundle(path: str) -> bool:
 
     p = Path(path)
     return p.name in ("trust.pem", "trust-user.pem") and (p.parent / "ca.pem").exists()
-
-
-def _short(statement: str, limit: int = 80) -> str:
-    text = " ".join(statement.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -6,10 +6,12 @@ customers when ``CUSTOMERS`` is empty. Pipes that exist are left alone, whatever
 form: ``CREATE OR REPLACE PIPE`` would drop their channels and with them the committed
 offset tokens that resuming depends on. So a second call changes nothing.
 
-``reset=True`` drops and recreates everything, channels included: on a Snowflake account
-with ``sql/reset.sql`` (pipes and tables; grants on the database survive), on the local
-service with ``CREATE OR REPLACE DATABASE``, which also forgets the channels of the
-tables' default pipes.
+``reset=True`` drops and recreates everything, channels included, with ``sql/reset.sql``
+on every backend: pipes and tables, and with each table its default pipe and that pipe's
+channels (grants on the database survive).
+
+Both backends run the same SQL through the same connector: customers are loaded with
+multi-row INSERTs of literal values, which need INSERT on ``CUSTOMERS`` and no stage.
 """
 
 from __future__ import annotations
@@ -19,13 +21,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aidemo.errors import ConfigError, SqlError
-from aidemo.models import CUSTOMERS, DATABASE, TABLES
-from aidemo.sql import insert_script, run_sql, sql_file
+from aidemo.models import CUSTOMERS, TABLES
+from aidemo.sql import insert_statements, run_sql, sql_file
 
 if TYPE_CHECKING:
-    import pandas
-
-    from aidemo.backends import SnowflakeBackend, StreamingBackend
+    from aidemo.backends import StreamingBackend
 
 DDL_FILES = ("01_database.sql", "02_tables.sql")
 PIPES_FILE = "03_pipes.sql"
@@ -103,10 +103,7 @@ def setup(
 
 
 def _reset(backend: "StreamingBackend") -> None:
-    if backend.name == "local":
-        run_sql(f"CREATE OR REPLACE DATABASE {DATABASE}", backend)
-    else:
-        run_sql(sql_file(RESET_FILE).read_text(), backend)
+    run_sql(sql_file(RESET_FILE).read_text(), backend)
 
 
 def _create_missing_pipes(backend: "StreamingBackend") -> tuple[str, ...]:
@@ -137,25 +134,11 @@ def _count(backend: "StreamingBackend", table: str) -> int:
 
 
 def _load_customers(backend: "StreamingBackend", count: int, seed: int) -> int:
-    """Load customers 1..count; bulk ``write_pandas`` on Snowflake, INSERT statements locally."""
+    """Load customers 1..count with multi-row INSERTs of literal values: the same SQL on every
+    backend, needing only INSERT on CUSTOMERS (no stage, unlike the connector's write_pandas)."""
     from aidemo.generator import generate_customers
 
     frame = generate_customers(seed, count)
-    if backend.name == "snowflake":
-        _write_pandas(backend, frame)
-    else:
-        run_sql(insert_script(f"{backend.database}.{backend.schema}.{CUSTOMERS.name}", frame), backend)
+    for statement in insert_statements(f"{backend.database}.{backend.schema}.{CUSTOMERS.name}", frame):
+        backend.sql(statement)
     return len(frame)
-
-
-def _write_pandas(backend: "SnowflakeBackend", frame: "pandas.DataFrame") -> None:
-    from snowflake.connector.pandas_tools import write_pandas
-
-    try:
-        success, _, rows, _ = write_pandas(
-            backend._connect(), frame, CUSTOMERS.name, database=backend.database, schema=backend.schema,
-        )
-    except Exception as exc:  # the connector's ProgrammingError & co.
-        raise SqlError(f"loading {len(frame):,} customers with write_pandas: {exc}") from exc
-    if not success or rows != len(frame):
-        raise SqlError(f"write_pandas loaded {rows:,} of {len(frame):,} customers")

@@ -43,14 +43,19 @@ def run_file(name: str, backend: "StreamingBackend | None" = None) -> "pandas.Da
     return run_sql(sql_file(name).read_text(), backend)
 
 
-def insert_script(table: str, frame: "pandas.DataFrame", batch_rows: int = 1000) -> str:
-    """``INSERT INTO table (columns) VALUES ...`` statements, ``batch_rows`` rows each, in Snowflake SQL."""
+def insert_statements(table: str, frame: "pandas.DataFrame", batch_rows: int = 1000) -> list[str]:
+    """``INSERT INTO table (columns) VALUES ...`` statements of ``batch_rows`` rows each, in Snowflake SQL."""
     columns = ", ".join(frame.columns)
     rows = [f"({', '.join(map(sql_literal, row))})" for row in frame.itertuples(index=False, name=None)]
-    return ";\n".join(
+    return [
         f"INSERT INTO {table} ({columns}) VALUES\n" + ",\n".join(rows[i : i + batch_rows])
         for i in range(0, len(rows), batch_rows)
-    )
+    ]
+
+
+def insert_script(table: str, frame: "pandas.DataFrame", batch_rows: int = 1000) -> str:
+    """The statements of :func:`insert_statements` as one script."""
+    return ";\n".join(insert_statements(table, frame, batch_rows))
 
 
 def sql_literal(value) -> str:

@@ -1,9 +1,14 @@
 -- Role and privileges for a real Snowflake account only: the local service has a single
 -- user holding every privilege and treats these statements as no-ops.
+-- Setup (`aidemo setup`, 01-03 and the customers) runs as a role that may create the
+-- database, schema, tables and pipes, e.g. SYSADMIN: put it under "role" in profile.json
+-- for that run. It loads the customers with plain INSERTs, so it needs no stage.
+-- Streaming then needs only what this file grants AUTOMATED_INTELLIGENCE: USAGE on the
+-- database and schema, INSERT on the tables and OPERATE on the pipes; SELECT and MONITOR
+-- are for the notebooks' checks and SHOW CHANNELS.
 -- Before running: replace COMPUTE_WH with your warehouse and YOUR_USER with the user
--- whose key pair is in profile.json. Run after 01-03 (the objects must exist).
--- Streaming needs USAGE on the database and schema, INSERT on the tables and OPERATE on
--- the pipes; SELECT and MONITOR are for the notebooks' checks and SHOW CHANNELS.
+-- whose key pair is in profile.json. Run after 01-03 (the objects must exist), and again
+-- after `aidemo setup --reset` (grants on dropped objects go with them).
 USE ROLE SECURITYADMIN;
 
 CREATE ROLE IF NOT EXISTS AUTOMATED_INTELLIGENCE;

@@ -62,7 +62,7 @@ def test_every_sql_file_runs_and_leaves_its_objects(own_backend, name):
             [t, int(own_backend.sql(f"SELECT COUNT(*) FROM RAW.{t}").iloc[0, 0])] for t in TABLES]
     if name == "monitoring/show_pipes.sql":
         assert set(PIPES) <= set(result["name"])
-    if name == "03_pipes_data_source.sql":
+    if name == "03_pipes.sql":
         definition = own_backend.sql("DESCRIBE PIPE AUTOMATED_INTELLIGENCE.RAW.ORDERS_PIPE")["definition"][0]
         assert "$1:ORDER_ID::NUMBER(38,0)" in definition and "DATA_SOURCE" in definition
 
@@ -79,9 +79,6 @@ def test_columns_of_the_tables_are_those_of_the_design(backend):
 
 
 def test_monitoring_matches_what_the_sdk_streamed(own_backend):
-    run_sql("DROP PIPE IF EXISTS ORDERS_PIPE; DROP PIPE IF EXISTS ORDER_ITEMS_PIPE; "
-            "TRUNCATE TABLE ORDERS; TRUNCATE TABLE ORDER_ITEMS", own_backend)
-    run_file("03_pipes.sql", own_backend)
     batch = order_batch(SPEC, 1, 120)
     orders = batch.order_rows()
     items = batch.item_rows()
@@ -159,14 +156,21 @@ def test_data_source_pipe_maps_keys_and_casts_values(backend):
     assert [str(d) if d is not None else None for d in frame["SEEN"]] == ["2025-02-03", None]
 
 
-def test_orders_stream_through_the_data_source_pipes(own_backend):
-    run_sql("TRUNCATE TABLE ORDERS; TRUNCATE TABLE ORDER_ITEMS", own_backend)
-    run_file("03_pipes_data_source.sql", own_backend)
+# The original demo's README creates its pipes in this short form, with RAW in use.
+README_PIPES = "CREATE OR REPLACE PIPE ORDERS_PIPE AS COPY INTO ORDERS;\n" \
+    "CREATE OR REPLACE PIPE ORDER_ITEMS_PIPE AS COPY INTO ORDER_ITEMS;"
+
+
+def test_orders_stream_through_the_pipes_of_the_original_readme(fresh):
+    """The local service also takes the README's short form (Snowflake documents the DATA_SOURCE
+    form of 03_pipes.sql): each row's keys are matched to the columns by name."""
+    fresh.sql(README_PIPES)
+    assert "DATA_SOURCE" not in fresh.sql("DESCRIBE PIPE ORDERS_PIPE")["definition"][0]
     batch = order_batch(SPEC, 1, 60)
-    stream(own_backend, "ORDERS_PIPE", "orders_channel_0", batch.order_rows(), order_token).close()
-    stream(own_backend, "ORDER_ITEMS_PIPE", "order_items_channel_0", batch.item_rows(), item_token).close()
-    orders = own_backend.sql("SELECT * FROM ORDERS ORDER BY ORDER_ID").reset_index(drop=True)
-    items = own_backend.sql("SELECT * FROM ORDER_ITEMS ORDER BY ORDER_ITEM_ID").reset_index(drop=True)
+    stream(fresh, "ORDERS_PIPE", "orders_channel_0", batch.order_rows(), order_token).close()
+    stream(fresh, "ORDER_ITEMS_PIPE", "order_items_channel_0", batch.item_rows(), item_token).close()
+    orders = fresh.sql("SELECT * FROM ORDERS ORDER BY ORDER_ID").reset_index(drop=True)
+    items = fresh.sql("SELECT * FROM ORDER_ITEMS ORDER BY ORDER_ITEM_ID").reset_index(drop=True)
     pd.testing.assert_frame_equal(orders, batch.orders_frame(), check_dtype=False)
     pd.testing.assert_frame_equal(items, batch.items_frame(), check_dtype=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def con():
 def test_sql_files_exist():
     names = {p.relative_to(SQL_DIR).as_posix() for p in SQL_FILES}
     assert {
-        "01_database.sql", "02_tables.sql", "03_pipes.sql", "03_pipes_data_source.sql",
+        "01_database.sql", "02_tables.sql", "03_pipes.sql",
         "04_grants.sql", "monitoring/row_counts.sql", "monitoring/latest_orders.sql",
         "monitoring/channel_status.sql", "monitoring/show_pipes.sql",
         "monitoring/show_channels.sql",
@@ -273,14 +274,19 @@ def test_plain_pipe():
     )
 
 
-def test_pipe_files_both_forms():
-    plain = [tr(s) for s in split_statements((SQL_DIR / "03_pipes.sql").read_text())]
-    explicit = [tr(s) for s in split_statements((SQL_DIR / "03_pipes_data_source.sql").read_text())]
-    for a, b in zip(plain, explicit):
+# The original demo's README creates its pipes in the short form, with the schema in use.
+README_PIPES = "CREATE OR REPLACE PIPE ORDERS_PIPE AS COPY INTO ORDERS;\n" \
+    "CREATE OR REPLACE PIPE ORDER_ITEMS_PIPE AS COPY INTO ORDER_ITEMS;"
+
+
+def test_pipe_file_in_the_data_source_form_and_the_readmes_short_form():
+    short = [tr(s) for s in split_statements(README_PIPES)]
+    explicit = [tr(s) for s in split_statements((SQL_DIR / "03_pipes.sql").read_text())]
+    for a, b in zip(short, explicit, strict=True):
         assert a == replace(b, columns=None, definition=a.definition)
-    assert [p.name for p in plain] == ["ORDERS_PIPE", "ORDER_ITEMS_PIPE"]
-    assert [p.table for p in plain] == ["ORDERS", "ORDER_ITEMS"]
-    assert plain[0].columns is None
+    assert [p.name for p in short] == ["ORDERS_PIPE", "ORDER_ITEMS_PIPE"]
+    assert [p.table for p in short] == ["ORDERS", "ORDER_ITEMS"]
+    assert short[0].columns is None
     orders = explicit[0]
     assert orders.columns[0] == PipeColumn("ORDER_ID", "ORDER_ID", "BIGINT")
     assert orders.columns[2] == PipeColumn("ORDER_DATE", "ORDER_DATE", "TIMESTAMP")
@@ -439,3 +445,16 @@ def test_split_respects_quotes_and_comments():
 def test_split_reports_unclosed_quotes():
     with pytest.raises(SqlError, match="unclosed"):
         split_statements("SELECT 'abc; SELECT 1")
+
+
+def test_pipe_columns_are_the_tables_columns_with_their_types():
+    tables = {
+        name: re.findall(r"^\s+(\w+) ([A-Z_]+(?:\(\d+(?:,\d+)?\))?)", body, re.M)
+        for name, body in re.findall(r"CREATE TABLE IF NOT EXISTS \S+\.(\w+) \((.*?)\n\);",
+                                     (SQL_DIR / "02_tables.sql").read_text(), re.S)
+    }
+    pipes = dict(re.findall(r"COPY INTO \S+\.(\w+) \(.*?SELECT(.*?)FROM TABLE",
+                            (SQL_DIR / "03_pipes.sql").read_text(), re.S))
+    assert set(pipes) == {"ORDERS", "ORDER_ITEMS"}
+    for table, select in pipes.items():
+        assert re.findall(r"\$1:(\w+)::([A-Z_]+(?:\(\d+(?:,\d+)?\))?)", select) == tables[table], table

@@ -138,6 +138,8 @@ def _duck(store: Store, block: list[tuple[str, t.DuckSql]]) -> list[Result]:
                 with _named(statement):
                     w.execute(command.sql)
                     results.append(_result(w))
+            if any(command.sql.startswith("DROP TABLE") for _, command in block):
+                store.forget_default_pipes_of_dropped_tables(w)
             w.execute("COMMIT")
         except BaseException:
             w.execute("ROLLBACK")

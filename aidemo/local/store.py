@@ -392,6 +392,24 @@ class Store:
                                f"Channel '{channel}' on pipe '{pipe.name}' does not exist or not authorized.")
         return row[0]
 
+    def forget_default_pipes_of_dropped_tables(self, w) -> None:
+        """Drop the channels of default pipes whose table is gone, as Snowflake drops a table's
+        default pipe with it (a table created again under that name starts without channels).
+        Runs on the writer ``w`` inside the caller's transaction."""
+        rows = w.execute(
+            f"SELECT DISTINCT DATABASE_NAME, SCHEMA_NAME, PIPE_NAME FROM {self._meta('CHANNELS')} c "
+            "WHERE PIPE_NAME LIKE ? AND NOT EXISTS (SELECT 1 FROM "
+            f"{self._meta('PIPES')} p WHERE (p.DATABASE_NAME, p.SCHEMA_NAME, p.PIPE_NAME) "
+            "= (c.DATABASE_NAME, c.SCHEMA_NAME, c.PIPE_NAME))",
+            [f"%{STREAMING_SUFFIX}"],
+        ).fetchall()
+        for database, schema, pipe in rows:
+            if not self.find_table(database, schema, pipe[: -len(STREAMING_SUFFIX)], w):
+                key = [database, schema, pipe]
+                self._cancel_pending(lambda k, key=tuple(key): k[:3] == key)
+                w.execute(f"DELETE FROM {self._meta('CHANNELS')} "
+                          "WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ?", key)
+
     def list_channels(self, database: str | None = None, schema: str | None = None,
                       pipe: str | None = None) -> list[dict]:
         cols = ", ".join(_CHANNEL_STATUS_COLUMNS)
