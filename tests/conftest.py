@@ -11,7 +11,7 @@ import pytest
 from aidemo.backends import LocalBackend
 from aidemo.keys import generate_key_pair
 from aidemo.local import service
-from aidemo.local.home import ServiceHome
+from aidemo.local.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER, ServiceHome
 
 os.environ.setdefault("SS_LOG_LEVEL", "error")
 
@@ -67,7 +67,9 @@ def fresh(local_home, tmp_path) -> LocalBackend:
         yield backend
 
 
-@pytest.fixture(params=["local", pytest.param("snowflake", marks=pytest.mark.snowflake)])
+@pytest.fixture(
+    params=["local", pytest.param("snowflake", marks=pytest.mark.snowflake)]
+)
 def own_backend(request, local_home, tmp_path):
     """A backend whose demo objects the test may change: a local service of its own, or the real
     account of the profile that AIDEMO_SNOWFLAKE_PROFILE names (skipped without it)."""
@@ -77,7 +79,9 @@ def own_backend(request, local_home, tmp_path):
         return
     path = os.environ.get("AIDEMO_SNOWFLAKE_PROFILE")
     if not path:
-        pytest.skip("AIDEMO_SNOWFLAKE_PROFILE does not name a profile of a real account")
+        pytest.skip(
+            "AIDEMO_SNOWFLAKE_PROFILE does not name a profile of a real account"
+        )
     from aidemo.backends import SnowflakeBackend
     from aidemo.config import load_profile
 
@@ -94,3 +98,59 @@ def plain():
 def encrypted():
     """A key pair whose private key is encrypted with the passphrase 's3cret'."""
     return generate_key_pair(passphrase="s3cret")
+
+
+def connector_arguments(home: ServiceHome, **overrides) -> dict:
+    """What an app passes to snowflake.connector.connect() for the service of ``home``."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(home.user_key.read_bytes(), password=None)
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return {
+        "account": ACCOUNT,
+        "user": USER,
+        "host": "127.0.0.1",
+        "port": service.status(home).port,
+        "protocol": "https",
+        "private_key": der,
+        "database": DATABASE,
+        "schema": SCHEMA,
+        "role": ROLE,
+        "warehouse": "LOCAL_WH",
+        "custom_root_store_path": str(home.trust_bundle),
+        "enable_server_session_keep_alive_auto_detection": False,
+    } | overrides
+
+
+@pytest.fixture(scope="session")
+def connect(local_home):
+    """Opens connections of the unmodified snowflake-connector-python to the session's service;
+    keyword arguments override connect()'s. Every connection is closed at the end."""
+    import snowflake.connector
+
+    opened = []
+
+    def open_connection(**overrides):
+        connection = snowflake.connector.connect(
+            **connector_arguments(local_home, **overrides)
+        )
+        opened.append(connection)
+        return connection
+
+    yield open_connection
+    for connection in opened:
+        connection.close()
+
+
+@pytest.fixture
+def connection(connect):
+    """A connector connection in a schema of its own (created for the test, and USEd)."""
+    connection = connect()
+    schema = f"C_{next(_names)}"
+    connection.cursor().execute(f"CREATE SCHEMA {schema}")
+    connection.cursor().execute(f"USE SCHEMA {schema}")
+    return connection

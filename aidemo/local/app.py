@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from aidemo.errors import ConfigError, SqlError
-from aidemo.local import auth, sqlexec
+from aidemo.local import auth, connector, sqlexec
 from aidemo.local.faults import FaultMiddleware, Faults, FaultSpec
 from aidemo.local.home import ACCOUNT, ServiceHome
 from aidemo.local.stage import BUCKET, Stage, fragment_batch
@@ -234,6 +234,7 @@ def build_app(service: Service) -> Starlette:
         Route("/aidemo/v1/pipes/{db}/{schema}/{pipe}/flush-tick", flush_tick, methods=["POST"]),
         Route("/aidemo/v1/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route(f"/{BUCKET}/{{key:path}}", put_object, methods=["PUT"]),  # S3 PutObject (path-style)
+        *connector.routes(service),
         Route("/{path:path}", unknown, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
     ]
 

@@ -1,0 +1,145 @@
+"""Bind variables of the connector protocol, substituted as typed Snowflake literals.
+
+The connector sends qmark (``?``) and numeric (``:1``) parameters as
+``bindings = {"1": {"type": "FIXED", "value": "42"}, ...}`` with every value as text (dates
+in epoch milliseconds, times and timestamps in nanoseconds, binary as hex). Substituting a
+literal of the bound type before translation lets every statement the service runs take
+binds, service commands included. A value that is a list (array binding, as
+``executemany`` sends) makes one statement per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+from sqlglot.dialects.snowflake import Snowflake
+from sqlglot.errors import TokenError
+from sqlglot.tokens import TokenType
+
+
+class BindError(ValueError):
+    """The bindings do not fit the statement (missing, malformed or of an unknown shape)."""
+
+
+def substitute(
+    sql: str, bindings: dict | None, missing_as_null: bool = False
+) -> list[str]:
+    """The statement with its bind variables replaced, once per bound row.
+
+    ``missing_as_null`` binds NULL to unbound variables (a describe-only request has none).
+    """
+    places = _placeholders(sql)
+    if not places:
+        return [sql]
+    bindings = bindings or {}
+    if not isinstance(bindings, dict) or not all(
+        isinstance(b, dict) for b in bindings.values()
+    ):
+        raise BindError(
+            'bindings must map "1", "2", ... to {"type": ..., "value": ...}'
+        )
+    rows = {
+        len(b.get("value"))
+        for b in bindings.values()
+        if isinstance(b.get("value"), list)
+    }
+    if len(rows) > 1:
+        raise BindError("array bindings must all hold the same number of values")
+    count = rows.pop() if rows else None
+    out = []
+    for row in range(count if count is not None else 1):
+        parts, last, position = [], 0, 0
+        for start, end, number in places:
+            position += 1
+            key = str(number or position)
+            if key not in bindings and not missing_as_null:
+                raise BindError(
+                    f"Bind variable {'?' if number is None else ':' + key} not set."
+                )
+            binding = bindings.get(key, {})
+            value = binding.get("value")
+            parts += [
+                sql[last:start],
+                literal(
+                    str(binding.get("type") or "TEXT"),
+                    value[row] if isinstance(value, list) else value,
+                ),
+            ]
+            last = end
+        out.append("".join(parts) + sql[last:])
+    return out
+
+
+def _placeholders(sql: str) -> list[tuple[int, int, int | None]]:
+    """(start, end, number or None for ``?``) of each bind variable, in order."""
+    try:
+        tokens = Snowflake().tokenize(sql)
+    except TokenError:
+        return []  # not readable: translation reports it
+    found = []
+    for i, token in enumerate(tokens):
+        if token.token_type == TokenType.PLACEHOLDER and token.text == "?":
+            found.append((token.start, token.end + 1, None))
+        elif (
+            token.token_type == TokenType.COLON
+            and i + 1 < len(tokens)
+            and tokens[i + 1].token_type == TokenType.NUMBER
+            and tokens[i + 1].start == token.end + 1
+            and tokens[i + 1].text.isdigit()
+        ):
+            found.append((token.start, tokens[i + 1].end + 1, int(tokens[i + 1].text)))
+    return found
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def literal(kind: str, value) -> str:
+    """A Snowflake literal for one bound value given as the connector sends it."""
+    if value is None:
+        return "NULL"
+    if not isinstance(value, (str, int, float)):
+        raise BindError(f"bound value {value!r} must be text")
+    text, kind = str(value), kind.upper()
+    try:
+        if kind == "FIXED":
+            number = decimal.Decimal(text)
+            if not number.is_finite():
+                raise ValueError(text)
+            return f"({text})" if number < 0 else text
+        if kind == "REAL":
+            return f"CAST('{float(text)!r}' AS DOUBLE)"
+        if kind == "BOOLEAN":
+            return {"true": "TRUE", "1": "TRUE", "false": "FALSE", "0": "FALSE"}[
+                text.lower()
+            ]
+        if kind == "DATE":
+            return f"CAST('{(_EPOCH + dt.timedelta(milliseconds=int(text))).date()}' AS DATE)"
+        if kind == "TIME":
+            return f"CAST('{(_EPOCH + _nanos(text)).time()}' AS TIME)"
+        if kind in ("TIMESTAMP_NTZ", "TIMESTAMP"):
+            return f"CAST('{_EPOCH + _nanos(text)}' AS TIMESTAMP_NTZ)"
+        if kind in ("TIMESTAMP_LTZ", "TIMESTAMP_TZ"):
+            nanos, _, offset = text.partition(" ")
+            zone = (
+                dt.timezone(dt.timedelta(minutes=int(offset) - 1440))
+                if offset
+                else dt.timezone.utc
+            )
+            at = (
+                (_EPOCH + _nanos(nanos))
+                .replace(tzinfo=dt.timezone.utc)
+                .astimezone(zone)
+            )
+            return f"CAST('{at.isoformat(' ')}' AS {kind})"
+        if kind == "BINARY":
+            return f"X'{bytes.fromhex(text).hex().upper()}'"
+    except (ValueError, KeyError, ArithmeticError, OverflowError):
+        raise BindError(f"bound value {text!r} is not a valid {kind}") from None
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _nanos(text: str) -> dt.timedelta:
+    nanos = int(text)
+    return dt.timedelta(microseconds=nanos // 1000)
