@@ -49,9 +49,8 @@ def substitute(
     count = rows.pop() if rows else None
     out = []
     for row in range(count if count is not None else 1):
-        parts, last, position = [], 0, 0
-        for start, end, number in places:
-            position += 1
+        parts, last = [], 0
+        for position, (start, end, number) in enumerate(places, 1):
             key = str(number or position)
             if key not in bindings and not missing_as_null:
                 raise BindError(

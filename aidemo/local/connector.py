@@ -31,6 +31,7 @@ from aidemo.local import resultset as rs
 from aidemo.local import translate as t
 from aidemo.local.home import ACCOUNT, ROLE
 from aidemo.local.sqlerrors import snowflake_error
+from aidemo.local.store import normalize
 
 log = logging.getLogger("aidemo.local.connector")
 
@@ -50,15 +51,14 @@ class ConnectorError(Exception):
 
 
 @dataclass
-class Session:
-    """One connector session: who logged in, its context, and its tokens."""
+class ConnectorSession:
+    """One connector session: who logged in, its SQL context, and its tokens."""
 
     id: int
     user: str
     role: str
     warehouse: str | None
-    database: str | None
-    schema: str | None
+    sql: sqlexec.Session
     token: str = ""
     master_token: str = ""
     expires: float = 0.0
@@ -67,8 +67,8 @@ class Session:
 
     def info(self) -> dict:
         return {
-            "databaseName": self.database,
-            "schemaName": self.schema,
+            "databaseName": self.sql.database,
+            "schemaName": self.sql.schema,
             "warehouseName": self.warehouse,
             "roleName": self.role,
         }
@@ -79,12 +79,12 @@ class Sessions:
 
     def __init__(self, ttl_s: int = SESSION_TTL_S, master_ttl_s: int = MASTER_TTL_S):
         self.ttl_s, self.master_ttl_s = ttl_s, master_ttl_s
-        self._by_token: dict[str, Session] = {}
-        self._by_master: dict[str, Session] = {}
+        self._by_token: dict[str, ConnectorSession] = {}
+        self._by_master: dict[str, ConnectorSession] = {}
         self._next_id = 1_000_001
         self._lock = threading.Lock()
 
-    def open(self, **context) -> Session:
+    def open(self, **context) -> ConnectorSession:
         with self._lock:
             self._sweep()
             if len(self._by_master) >= MAX_SESSIONS:
@@ -92,12 +92,12 @@ class Sessions:
                     "390201",
                     f"Too many open sessions (at most {MAX_SESSIONS}); close some.",
                 )
-            session = Session(self._next_id, **context)
+            session = ConnectorSession(self._next_id, **context)
             self._next_id += 1
             self._issue(session, master=True)
             return session
 
-    def find(self, token: str) -> Session:
+    def find(self, token: str) -> ConnectorSession:
         """The session of a session token; 390112 when it is unknown or expired (the connector renews)."""
         with self._lock:
             session = self._by_token.get(token)
@@ -108,7 +108,7 @@ class Sessions:
                 )
             return session
 
-    def renew(self, master_token: str) -> Session:
+    def renew(self, master_token: str) -> ConnectorSession:
         """New session token for the session of a master token; 390114 when that one has expired."""
         with self._lock:
             session = self._by_master.get(master_token)
@@ -132,7 +132,7 @@ class Sessions:
         with self._lock:
             return len(self._by_master)
 
-    def _issue(self, session: Session, master: bool) -> None:
+    def _issue(self, session: ConnectorSession, master: bool) -> None:
         now = time.monotonic()
         session.token, session.expires = (
             "ver:1-hint:local-" + secrets.token_urlsafe(32),
@@ -201,10 +201,9 @@ def routes(service) -> list[Route]:
         q = request.query_params
         session = sessions.open(
             user=principal.user,
-            role=_name(q.get("roleName")) or ROLE,
-            warehouse=_name(q.get("warehouse")),
-            database=_name(q.get("databaseName")),
-            schema=_name(q.get("schemaName")),
+            role=normalize(q.get("roleName") or ROLE),
+            warehouse=normalize(q["warehouse"]) if q.get("warehouse") else None,
+            sql=_context(q.get("databaseName"), q.get("schemaName")),
         )
         log.info("connector session %d opened for %s", session.id, session.user)
         return {
@@ -265,7 +264,6 @@ def routes(service) -> list[Route]:
             )
         if sessions.close(_token(request)):
             log.info("connector session closed")
-        return None
 
     @snowflake
     async def telemetry(request):
@@ -274,8 +272,8 @@ def routes(service) -> list[Route]:
 
     @snowflake
     async def abort(request):
+        # Queries run to completion before their reply: nothing is left to abort.
         sessions.find(_token(request))
-        return None  # queries run to completion before their reply: nothing is left to abort
 
     return [
         Route("/session/v1/login-request", login, methods=["POST"]),
@@ -288,7 +286,7 @@ def routes(service) -> list[Route]:
     ]
 
 
-def run_query(store, session: Session, body: dict) -> dict:
+def run_query(store, session: ConnectorSession, body: dict) -> dict:
     """Run one query-request's statement in the session; the reply's ``data``."""
     query_id = str(uuid.uuid4())
     sql = body["sqlText"]
@@ -329,8 +327,8 @@ def run_query(store, session: Session, body: dict) -> dict:
         "returned": len(rowset),
         "statementTypeId": kind,
         "version": 1,
-        "finalDatabaseName": session.database,
-        "finalSchemaName": session.schema,
+        "finalDatabaseName": session.sql.database,
+        "finalSchemaName": session.sql.schema,
         "finalWarehouseName": session.warehouse,
         "finalRoleName": session.role,
         "numberOfBinds": len(body.get("bindings") or {}),
@@ -343,21 +341,16 @@ def run_query(store, session: Session, body: dict) -> dict:
     return data
 
 
-def _execute(store, session: Session, kind: int, statements: list[str], describe: bool):
+def _execute(
+    store, session: ConnectorSession, kind: int, statements: list[str], describe: bool
+):
     """(columns, rows, stats) of a statement (one per bound row), as Snowflake answers it."""
     if describe and not rs.returns_rows(kind):
         if kind in rs.DML_COLUMNS:
             columns, _, _ = rs.dml_result(kind, 0)
             return columns, [], None
         return [("status", "VARCHAR")], [], None
-    results = sqlexec.run_script(
-        store, ";\n".join(statements), session.database, session.schema
-    )
-    if kind == rs.USE:
-        use = t.translate(
-            statements[0], database=session.database, schema=session.schema
-        )
-        session.database, session.schema = use.database, use.schema
+    results = sqlexec.run_script(store, ";\n".join(statements), session.sql)
     if kind in rs.DML_COLUMNS:
         count = sum(int(r.rows[0][0]) for r in results if r.rows)
         return rs.dml_result(kind, count)
@@ -399,14 +392,12 @@ def _token(request: Request) -> str:
     return header[len(prefix) : -1]
 
 
-def _name(value: str | None) -> str | None:
-    """A name from the login's query string as Snowflake reads it (unquoted: upper-case)."""
-    if not value:
-        return None
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1].replace('""', '"')
-    return value.upper()
+def _context(database: str | None, schema: str | None) -> sqlexec.Session:
+    """The session's context from the login's query string; a bad name fails the login."""
+    try:
+        return sqlexec.Session.named(database or None, schema or None)
+    except sqlexec.SqlError as exc:
+        raise ConnectorError("390400", str(exc)) from None
 
 
 def _failure(exc: ConnectorError) -> JSONResponse:
