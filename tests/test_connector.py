@@ -21,7 +21,7 @@ from aidemo.local import service
 from aidemo.local.home import ACCOUNT, USER
 from tests.conftest import connector_arguments, own_service, share_ca
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def test_login_opens_a_session_in_the_requested_context(connect):

@@ -124,13 +124,9 @@ def literal(kind: str, value) -> str:
             zone = (
                 dt.timezone(dt.timedelta(minutes=int(offset) - 1440))
                 if offset
-                else dt.timezone.utc
+                else dt.UTC
             )
-            at = (
-                (_EPOCH + _nanos(nanos))
-                .replace(tzinfo=dt.timezone.utc)
-                .astimezone(zone)
-            )
+            at = (_EPOCH + _nanos(nanos)).replace(tzinfo=dt.UTC).astimezone(zone)
             return f"CAST('{at.isoformat(' ')}' AS {kind})"
         if kind == "BINARY":
             return f"X'{bytes.fromhex(text).hex().upper()}'"

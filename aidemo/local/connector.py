@@ -39,6 +39,13 @@ SESSION_TTL_S = 3600
 MASTER_TTL_S = 14400
 MAX_SESSIONS = 10_000
 SESSION_EXPIRED = "390112"
+# Sent at login. The local service has no stages, so array binds always travel inline
+# (4.x's executemany reads the threshold and would otherwise upload them to a stage).
+SESSION_PARAMETERS = [
+    {"name": "TIMEZONE", "value": "UTC"},
+    {"name": "CLIENT_SESSION_KEEP_ALIVE_HEARTBEAT_FREQUENCY", "value": 3600},
+    {"name": "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD", "value": 2**31 - 1},
+]
 MASTER_EXPIRED = "390114"
 
 
@@ -218,13 +225,7 @@ def routes(service) -> list[Route]:
             "healthCheckInterval": 45,
             "newClientForUpgrade": None,
             "idToken": None,
-            "parameters": [
-                {"name": "TIMEZONE", "value": "UTC"},
-                {
-                    "name": "CLIENT_SESSION_KEEP_ALIVE_HEARTBEAT_FREQUENCY",
-                    "value": 3600,
-                },
-            ],
+            "parameters": SESSION_PARAMETERS,
             "sessionInfo": session.info(),
         }
 

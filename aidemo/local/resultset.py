@@ -160,7 +160,7 @@ _INTEGERS = {
     "UHUGEINT",
 }
 _EPOCH = dt.datetime(1970, 1, 1)
-_EPOCH_UTC = _EPOCH.replace(tzinfo=dt.timezone.utc)
+_EPOCH_UTC = _EPOCH.replace(tzinfo=dt.UTC)
 
 
 def _seconds(delta: dt.timedelta) -> str:
