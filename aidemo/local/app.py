@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from aidemo.errors import ConfigError, SqlError
-from aidemo.local import auth, connector, sqlexec
+from aidemo.local import auth, connector, routes_elastic, sqlexec
 from aidemo.local.faults import FaultMiddleware, Faults, FaultSpec
 from aidemo.local.home import ACCOUNT, ServiceHome
 from aidemo.local.stage import BUCKET, Stage, fragment_batch
@@ -125,6 +125,7 @@ def build_app(service: Service) -> Starlette:
                                            service.pipe_key(pipe), service.pipe_info_ttl_ms))
         if action == "bulk-channel-status":
             names = (await request.json()).get("channel_names") or []
+            await run_in_threadpool(routes_elastic.ensure_elastic, store, pipe, list(names))
             statuses = await run_in_threadpool(store.channel_statuses, pipe, list(names))
             return JSONResponse({"channel_statuses": statuses})
         raise ServiceError(404, "NOT_FOUND", f"Unknown pipe action {action!r}.")
@@ -225,6 +226,7 @@ def build_app(service: Service) -> Starlette:
         Route("/telemetry/send/sessionless", telemetry, methods=["POST"]),
         Route(base + "/{pipe}/channels/{channel}", channel, methods=["PUT", "DELETE"]),
         Route(base + "/{pipe_action}", pipe_action, methods=["POST"]),
+        *routes_elastic.routes(service, endpoint(OAUTH), load_fragments),
         Route("/v2/streaming/data/databases/{db}/schemas/{schema}/pipes/{pipe}/channels/{channel}/rows",
               rows, methods=["POST"]),
         Route("/v2/streaming/data/databases/{db}/schemas/{schema}/pipes/{pipe}/channels/{channel}/filebuffer",
@@ -251,7 +253,7 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"code": code, "message": message}, status_code=status)
 
 
-def load_fragments(service: Service, pipe, channel: str, continuation_token: str, fragments: list) -> str:
+def load_fragments(service: Service, pipe, channel: str, continuation_token: str | None, fragments: list) -> str:
     """Load registered file fragments in one transaction, then delete their uploads."""
     key = service.pipe_key(pipe)
     batches, uploads = [], []

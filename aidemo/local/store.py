@@ -432,7 +432,7 @@ class Store:
 
     # ---- rows --------------------------------------------------------------------------
 
-    def append_rows(self, pipe: Pipe, channel: str, continuation_token: str, body: bytes,
+    def append_rows(self, pipe: Pipe, channel: str, continuation_token: str | None, body: bytes,
                     compression: str, start_token: str | None, end_token: str | None) -> str:
         """Load one rows POST (rowset mode) and advance the channel; returns the next token."""
         path = self.spool / f"{uuid.uuid4().hex}.ndjson"
@@ -442,11 +442,12 @@ class Store:
         finally:
             path.unlink(missing_ok=True)
 
-    def load(self, pipe: Pipe, channel: str, continuation_token: str, batches: list[Batch]) -> str:
+    def load(self, pipe: Pipe, channel: str, continuation_token: str | None, batches: list[Batch]) -> str:
         """Load ``batches`` and advance the channel by one step, in one transaction; returns the next token.
 
         Rowset mode sends one batch per request, file mode one per registered fragment. A
-        stale continuation token or a batch whose row count disagrees loads nothing. While
+        stale continuation token or a batch whose row count disagrees loads nothing. A token
+        of None skips the fencing check (the elastic channel has no tokens). While
         :attr:`commit_hold` says so, the batch is accepted now and committed later (see
         :class:`_Commit`).
         """
@@ -564,7 +565,7 @@ class Store:
              sum(r.rows_error for r in results), (time.perf_counter() - received) * 1000] + error_params + key,
         )
 
-    def _check_continuation(self, cur, key: list[str], channel: str, token: str) -> tuple[int, int]:
+    def _check_continuation(self, cur, key: list[str], channel: str, token: str | None) -> tuple[int, int]:
         row = cur.execute(
             f"SELECT OPEN_SEQ, ROW_SEQ FROM {self._meta('CHANNELS')} {_CHANNEL_WHERE}", key
         ).fetchone()
@@ -572,7 +573,7 @@ class Store:
             raise ServiceError(404, "ERR_CHANNEL_DOES_NOT_EXIST_OR_NOT_AUTHORIZED",
                                f"Channel '{channel}' does not exist or not authorized.")
         row = (row[0], row[1] + len(self._pending.get(tuple(key), ())))  # accepted, commit held
-        if token != _continuation(*row):
+        if token is not None and token != _continuation(*row):
             raise ServiceError(
                 400, "ERR_CHANNEL_HAS_INVALID_CONTINUATION_TOKEN",
                 f"Channel '{channel}' is invalid: continuation token {token!r} is stale "
