@@ -13,6 +13,7 @@ from aidemo.config import Profile, Settings, load_profile, load_settings, select
 from aidemo.errors import (
     AidemoError,
     BackendError,
+    BackpressureError,
     ChannelInvalidatedError,
     ConfigError,
     KeyPairError,
@@ -20,6 +21,7 @@ from aidemo.errors import (
     OffsetTokenError,
     SqlError,
     StreamingError,
+    TransientStreamingError,
 )
 from aidemo.keys import KeyPair, generate_key_pair
 from aidemo.sql import run_file, run_sql
@@ -27,8 +29,8 @@ from aidemo.sql import run_file, run_sql
 __version__ = "0.1.0"
 
 __all__ = [
-    "AidemoError", "BackendError", "ChannelInvalidatedError", "ConfigError", "KeyPair", "KeyPairError",
+    "AidemoError", "BackendError", "BackpressureError", "ChannelInvalidatedError", "ConfigError", "KeyPair", "KeyPairError",
     "LocalServiceError", "OffsetTokenError", "Profile", "Settings", "SqlError", "StreamingBackend",
-    "StreamingError", "__version__", "generate_key_pair", "load_profile", "load_settings", "open_backend",
+    "StreamingError", "TransientStreamingError", "__version__", "generate_key_pair", "load_profile", "load_settings", "open_backend",
     "run_file", "run_sql", "select_backend",
 ]

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 from aidemo.config import Profile, load_profile, select_backend
-from aidemo.errors import StreamingError
+from aidemo.sdk import new_client
 
 if TYPE_CHECKING:
     import pandas
@@ -42,14 +42,7 @@ class StreamingBackend(ABC):
 
     def create_client(self, client_name: str, pipe: str) -> "StreamingIngestClient":
         """An SDK client for ``pipe``; SDK errors come back as :class:`StreamingError`."""
-        # The SDK's Rust core logs at INFO to stdout unless told otherwise; keep notebooks readable.
-        os.environ.setdefault("SS_LOG_LEVEL", "warn")
-        from snowflake.ingest.streaming import StreamingIngestClient
-
-        with sdk_errors(f"creating a client for pipe {pipe} on the {self.name} backend"):
-            return StreamingIngestClient(
-                client_name, self.database, self.schema, pipe, properties=self.client_properties()
-            )
+        return new_client(client_name, self.database, self.schema, pipe, self.client_properties())
 
     @abstractmethod
     def endpoint(self) -> "Endpoint":
@@ -163,26 +156,6 @@ def open_backend(profile: Profile | None = None, *, home=None) -> StreamingBacke
     if select_backend(profile) == "local":
         return LocalBackend(home)
     return SnowflakeBackend(profile)
-
-
-def sdk_error(exc: BaseException, doing: str) -> StreamingError:
-    """The kit's error for an SDK exception; an invalidated channel gets its own class."""
-    from aidemo.errors import ChannelInvalidatedError
-
-    code = getattr(getattr(exc, "error_code", None), "value", None)
-    cls = ChannelInvalidatedError if code in ("InvalidChannelError", "ClosedChannelError") else StreamingError
-    return cls(f"{doing}: {exc}")
-
-
-@contextlib.contextmanager
-def sdk_errors(doing: str):
-    """Translate SDK exceptions raised inside the block into the kit's error tree."""
-    from snowflake.ingest.streaming import StreamingIngestError
-
-    try:
-        yield
-    except StreamingIngestError as exc:
-        raise sdk_error(exc, doing) from exc
 
 
 _trust_lock = threading.Lock()

@@ -11,6 +11,8 @@ notebook shows a message that says what to fix, never a Rust stack.
     │   └── LocalServiceError  the local service cannot start, stop or answer
     ├── SqlError               a statement failed or is not supported
     └── StreamingError         the SDK refused or failed a streaming call
+        ├── TransientStreamingError  the call may succeed when retried
+        │   └── BackpressureError    the SDK holds too many uncommitted rows; wait for commits
         ├── ChannelInvalidatedError  a channel was fenced or invalidated; reopen and replay
         └── OffsetTokenError   a committed offset token the kit did not write
 """
@@ -44,6 +46,14 @@ class SqlError(AidemoError):
 
 class StreamingError(AidemoError):
     """A Snowpipe Streaming call failed."""
+
+
+class TransientStreamingError(StreamingError):
+    """The SDK refused a call that may succeed when retried (a 5xx, retries exhausted)."""
+
+
+class BackpressureError(TransientStreamingError):
+    """The SDK holds more uncommitted rows than it may; retry once commits drain them."""
 
 
 class ChannelInvalidatedError(StreamingError):

@@ -42,6 +42,7 @@ from aidemo.errors import AidemoError, ConfigError, StreamingError
 from aidemo.generator import InstanceSpec
 from aidemo.models import DEFAULT_CUSTOMERS
 from aidemo.offsets import parse_item_token, parse_order_token
+from aidemo.sdk import sdk_errors
 from aidemo.streaming import ORDER_ITEMS_PIPE, ORDERS_PIPE, FlushRecord, StreamOptions, Streamer
 
 if TYPE_CHECKING:
@@ -355,8 +356,6 @@ def _poll_tables(backend: "StreamingBackend", spec: InstanceSpec, streamer: Stre
 
 def _drop_channels(backend: "StreamingBackend", suffix: str, streamer: Streamer) -> None:
     """Drop the run's two channels, so repeated runs do not pile up channels on the pipes."""
-    from aidemo.backends import sdk_errors
-
     for pipe, lane in ((ORDERS_PIPE, streamer.orders), (ORDER_ITEMS_PIPE, streamer.items)):
         client = backend.create_client(f"aidemo_latency_drop{suffix}_{pipe.lower()}", pipe)
         try:

@@ -21,19 +21,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from aidemo.backends import StreamingBackend, sdk_error, sdk_errors
-from aidemo.errors import ChannelInvalidatedError, ConfigError, StreamingError
+from aidemo.backends import StreamingBackend
+from aidemo.errors import (
+    BackpressureError,
+    ChannelInvalidatedError,
+    ConfigError,
+    StreamingError,
+    TransientStreamingError,
+)
 from aidemo.generator import InstanceSpec, first_item_id, order_batch, order_of_item
 from aidemo.offsets import item_token, order_token, parse_item_token, parse_order_token
+from aidemo.sdk import sdk_errors
 
 MAX_BUFFER_BYTES = 16 * 1024 * 1024
 ORDERS_PIPE = "ORDERS_PIPE"
 ORDER_ITEMS_PIPE = "ORDER_ITEMS_PIPE"
-# The SDK refuses appends while it holds more unsent or uncommitted rows than it may: pure
-# backpressure, waited out for as long as commits keep draining it.
-_BACKPRESSURE = {"ReceiverSaturated", "MemoryThresholdExceeded", "MemoryThresholdExceededInContainer"}
-_RETRYABLE = _BACKPRESSURE | {"HttpRetryableClientError", "HttpRetriesExhaustedError", "SfApiInternalServerError"}
-_INVALID = {"InvalidChannelError", "ClosedChannelError", "ChannelClosedByUser", "ChannelNotFound"}
 
 
 @dataclass(frozen=True)
@@ -193,28 +195,24 @@ class _Lane:
         attempt, drained = 0, None  # under backpressure: the last commit seen, and when it was seen
         while True:
             try:
-                self.channel.append_rows(self.rows, self.make_token(first), self.make_token(last))
+                with sdk_errors(f"appending to {self.name}"):
+                    self.channel.append_rows(self.rows, self.make_token(first), self.make_token(last))
                 break
-            except Exception as exc:
-                code = _error_code(exc)
-                if code in _INVALID:
-                    raise ChannelInvalidatedError(f"channel {self.name} was invalidated: {exc}") from exc
-                if code not in _RETRYABLE:
-                    raise sdk_error(exc, f"appending to {self.name}") from exc
-                if code in _BACKPRESSURE:
-                    committed, now = self.committed(), time.monotonic()
-                    if drained is None or committed != drained[0]:
-                        drained, attempt = (committed, now), 0
-                    elif now - drained[1] > options.commit_timeout:
-                        raise sdk_error(exc, f"appending to {self.name} (refused for {options.commit_timeout:.0f} s "
-                                             "while nothing was committed: check the service, then rerun to resume)"
-                                        ) from exc
-                elif attempt == options.max_retries:
-                    raise sdk_error(exc, f"appending to {self.name} (still refused after {attempt} retries: "
-                                         "lower the rate, or raise max_retries)") from exc
-                stats.retries += 1
-                time.sleep(_backoff(attempt))
-                attempt += 1
+            except BackpressureError as exc:
+                # Pure backpressure: waited out for as long as commits keep draining the SDK.
+                committed, now = self.committed(), time.monotonic()
+                if drained is None or committed != drained[0]:
+                    drained, attempt = (committed, now), 0
+                elif now - drained[1] > options.commit_timeout:
+                    raise StreamingError(f"{exc} (refused for {options.commit_timeout:.0f} s while nothing was "
+                                         "committed: check the service, then rerun to resume)") from exc
+            except TransientStreamingError as exc:
+                if attempt == options.max_retries:
+                    raise StreamingError(f"{exc} (still refused after {attempt} retries: lower the rate, "
+                                         "or raise max_retries)") from exc
+            stats.retries += 1
+            time.sleep(_backoff(attempt))
+            attempt += 1
         count = len(self.rows)
         if self.on_flush:
             self.on_flush(FlushRecord(self.name, first, last, count, self.generated_at, time.monotonic()))
@@ -264,9 +262,12 @@ class Streamer:
         watcher = threading.Thread(target=self._watch_commits, args=(done,), daemon=True)
         watcher.start()
         stuck, committed = 0, None  # reopens in a row without a new commit
+        reopen = False
         try:
             while True:
                 try:
+                    if reopen:  # inside the loop: a channel may be invalidated again while reopening
+                        self._reopen()
                     self._produce(on_progress)
                     self._flush()
                     self._wait_for_commit(on_progress)
@@ -277,7 +278,7 @@ class Streamer:
                     if stuck > self.options.max_retries:
                         raise StreamingError(f"{exc}; reopened {stuck} times in a row without a new commit, "
                                              "giving up: check the service, then rerun to resume") from exc
-                    self._reopen()
+                    reopen = True
         finally:
             done.set()
             watcher.join()
@@ -426,26 +427,14 @@ class Streamer:
         self.stats.last_item_token = item_token(items) if items else None
 
 
-def stream(num_orders: int, *, backend: StreamingBackend | None = None, seed: int = 42,
-           num_customers: int = 20_000, options: StreamOptions = StreamOptions(),
-           on_progress: Callable[[StreamStats], None] | None = None) -> StreamStats:
-    """Stream orders 1..num_orders (one instance) exactly once; a rerun resumes where it stopped."""
-    from aidemo.backends import open_backend
-
-    streamer = Streamer(backend or open_backend(), InstanceSpec.single(seed, num_customers), num_orders, options)
-    return streamer.run(on_progress)
-
-
-def _error_code(exc: BaseException) -> str | None:
-    code = getattr(exc, "error_code", None)
-    return getattr(code, "value", None)
-
-
 def _channel_invalid(lane: _Lane) -> bool:
     try:
-        return lane.channel.is_closed() or lane.channel.get_channel_status().status_code != "SUCCESS"
-    except Exception as exc:
-        return _error_code(exc) in _INVALID
+        with sdk_errors(f"reading the status of {lane.name}"):
+            return lane.channel.is_closed() or lane.channel.get_channel_status().status_code != "SUCCESS"
+    except ChannelInvalidatedError:
+        return True
+    except StreamingError:
+        return False  # not known to be invalid; the next read tells
 
 
 def _backoff(attempt: int) -> float:
