@@ -110,6 +110,12 @@ def test_errors_carry_snowflake_codes(connection):
     with pytest.raises(ProgrammingError) as two:
         cur.execute("SELECT 1; SELECT 2")
     assert two.value.errno == 8
+    with pytest.raises(ProgrammingError) as unknown_function:
+        cur.execute("SELECT NO_SUCH_FUNCTION(1)")
+    assert (unknown_function.value.errno, unknown_function.value.sqlstate) == (
+        2140,
+        "42601",
+    )
     assert cur.execute("SELECT 'still usable'").fetchone() == ("still usable",)
 
 
@@ -194,6 +200,29 @@ def test_use_is_kept_per_session(connect):
     assert connect().cursor().execute(
         "SELECT COUNT(*) FROM USE_A.SAME_NAME"
     ).fetchone() == (1,)
+    assert a.cursor().execute(
+        "SELECT CURRENT_DATABASE(), CURRENT_SCHEMA()"
+    ).fetchall() == [("AUTOMATED_INTELLIGENCE", "USE_A")]
+    a.cursor().execute("USE ROLE SYSADMIN")
+    a.cursor().execute("USE WAREHOUSE OTHER_WH")
+    assert (a.role, a.warehouse, a.schema) == ("SYSADMIN", "OTHER_WH", "USE_A")
+    assert (b.role, b.warehouse, b.schema) == (
+        "AUTOMATED_INTELLIGENCE",
+        "LOCAL_WH",
+        "USE_B",
+    )
+
+
+def test_execute_async_then_status_and_results(connection):
+    cur = connection.cursor()
+    query_id = cur.execute_async("SELECT 6 * 7 AS ANSWER")["queryId"]
+    assert connection.get_query_status(query_id).name == "SUCCESS"
+    cur.get_results_from_sfqid(query_id)
+    assert cur.fetchall() == [(42,)]
+    failed = cur.execute_async("SELECT * FROM NOT_THERE")["queryId"]
+    with pytest.raises(ProgrammingError) as missing:
+        connection.get_query_status_throw_if_error(failed)
+    assert missing.value.errno == 2003
 
 
 def test_describe_only_returns_metadata_without_running(connection):

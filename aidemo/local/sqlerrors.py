@@ -11,6 +11,7 @@ from sqlglot.errors import ParseError, TokenError
 
 SYNTAX = ("001003", "42000")
 UNKNOWN_OBJECT = ("002003", "42S02")
+UNKNOWN_FUNCTION = ("002140", "42601")
 EXISTS = ("002002", "42710")
 INVALID_IDENTIFIER = ("000904", "42000")
 UNSUPPORTED = ("000002", "0A000")
@@ -28,11 +29,9 @@ def snowflake_error(exc: Exception) -> tuple[str, str, str]:
     lower = text.lower()
     if isinstance(cause, (ParseError, TokenError, duckdb.ParserException)):
         code = SYNTAX
-    elif (
-        "does not exist" in lower
-        or isinstance(cause, duckdb.CatalogException)
-        and "not exist" in lower
-    ):
+    elif isinstance(cause, duckdb.CatalogException) and "function with name" in lower:
+        code = UNKNOWN_FUNCTION
+    elif "does not exist" in lower:
         code = UNKNOWN_OBJECT
     elif "already exists" in lower:
         code = EXISTS

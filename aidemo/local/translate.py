@@ -574,9 +574,23 @@ def _translate_with_sqlglot(text: str, database: str | None, schema: str | None)
     for datatype in list(tree.find_all(exp.DataType)):
         datatype.replace(_duck_type(datatype))
     _qualify_tables(tree, database, schema, text)
+    _session_context(tree, database, schema)
     normalize_identifiers(tree, dialect="snowflake")
     returns_rows = isinstance(tree, (exp.Query, exp.Describe))
     return DuckSql(tree.sql(dialect="duckdb", identify=True), returns_rows)
+
+
+def _session_context(tree: exp.Expression, database: str | None, schema: str | None) -> None:
+    """CURRENT_DATABASE() and CURRENT_SCHEMA() name the session's context, not DuckDB's.
+
+    An unaliased one keeps Snowflake's column name (``CURRENT_DATABASE()``).
+    """
+    for node in list(tree.find_all(exp.CurrentDatabase, exp.CurrentSchema)):
+        value = database if isinstance(node, exp.CurrentDatabase) else schema
+        literal = exp.Literal.string(value) if value else exp.null()
+        if isinstance(node.parent, exp.Select) and node.arg_key == "expressions":
+            literal = exp.alias_(literal, node.sql(dialect="snowflake"), quoted=True)
+        node.replace(literal)
 
 
 def _runs_on_duckdb(tree: exp.Expression) -> bool:

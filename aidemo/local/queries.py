@@ -1,0 +1,117 @@
+"""Running a query-request's statement in a connector session, answered as Snowflake does.
+
+One statement per request (``execute_string`` sends each on its own); bind variables are
+substituted first (:mod:`aidemo.local.binds`); results and DML counts are encoded by
+:mod:`aidemo.local.resultset`; errors become Snowflake's codes (:mod:`aidemo.local.sqlerrors`).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from aidemo.local import binds, sqlexec
+from aidemo.local import resultset as rs
+from aidemo.local import translate as t
+from aidemo.local.sessions import ConnectorError, ConnectorSession, QueryFailed
+from aidemo.local.sqlerrors import snowflake_error
+from aidemo.local.store import normalize
+
+
+def run_query(store, session: ConnectorSession, body: dict) -> dict:
+    """Run one query-request's statement in the session; the reply's ``data``."""
+    query_id = str(uuid.uuid4())
+    sql = body["sqlText"]
+    describe = bool(body.get("describeOnly"))
+    try:
+        _check_request(body, len(t.split_statements(sql)))
+        kind = rs.statement_type(sql)
+        statements = binds.substitute(
+            sql, body.get("bindings"), missing_as_null=describe
+        )
+        with session.lock:
+            columns, rows, stats = _execute(store, session, kind, statements, describe)
+    except ConnectorError as exc:
+        raise QueryFailed(
+            exc.code, exc.sql_state or "42000", exc.message, query_id
+        ) from None
+    except binds.BindError as exc:
+        raise QueryFailed(
+            "002049", "42601", f"SQL compilation error: {exc}", query_id
+        ) from None
+    except sqlexec.SqlError as exc:
+        code, state, message = snowflake_error(exc)
+        raise QueryFailed(code, state, message, query_id) from None
+    rowtype, rowset = rs.encode(columns, rows)
+    data = {
+        "queryId": query_id,
+        "queryResultFormat": "json",
+        "rowtype": rowtype,
+        "rowset": rowset,
+        "total": len(rowset),
+        "returned": len(rowset),
+        "statementTypeId": kind,
+        "version": 1,
+        "finalDatabaseName": session.sql.database,
+        "finalSchemaName": session.sql.schema,
+        "finalWarehouseName": session.warehouse,
+        "finalRoleName": session.role,
+        "numberOfBinds": len(body.get("bindings") or {}),
+        "arrayBindSupported": False,
+        "parameters": [],
+        "queryContext": {"entries": []},
+    }
+    if stats:
+        data["stats"] = stats
+    return data
+
+
+def _check_request(body: dict, count: int) -> None:
+    """Refuse what the local service does not run: many statements in one request."""
+    if count == 0:
+        raise ConnectorError(
+            "000900", "SQL compilation error:\nEmpty SQL statement.", "42000"
+        )
+    wanted = (body.get("parameters") or {}).get("MULTI_STATEMENT_COUNT", 1)
+    if count > 1 and str(wanted) != "1":
+        raise ConnectorError(
+            "000002",
+            "Unsupported feature: the local service runs one statement per "
+            "request; send them one by one (execute_string does).",
+            "0A000",
+        )
+    if count > 1:
+        raise ConnectorError(
+            "000008",
+            f"Actual statement count {count} did not match the desired "
+            "statement count 1.",
+            "0A000",
+        )
+
+
+def _execute(
+    store, session: ConnectorSession, kind: int, statements: list[str], describe: bool
+):
+    """(columns, rows, stats) of a statement (one per bound row), as Snowflake answers it."""
+    if describe and not rs.returns_rows(kind):
+        if kind in rs.DML_COLUMNS:
+            columns, _, _ = rs.dml_result(kind, 0)
+            return columns, [], None
+        return [("status", "VARCHAR")], [], None
+    results = sqlexec.run_script(store, ";\n".join(statements), session.sql)
+    if kind == rs.USE and (use := _USE_OTHER.match(statements[0])):
+        setattr(session, use.group(1).lower(), normalize(use.group(2)))
+    if kind in rs.DML_COLUMNS:
+        count = sum(int(r.rows[0][0]) for r in results if r.rows)
+        return rs.dml_result(kind, count)
+    result = results[-1]
+    if rs.returns_rows(kind) or kind == rs.MERGE:
+        return result.columns, [] if describe else result.rows, None
+    return [("status", "VARCHAR")], [(result.message,)], None
+
+
+# USE ROLE / USE WAREHOUSE change nothing here but the names the session reports.
+_USE_OTHER = re.compile(
+    r"\s*USE\s+(ROLE|WAREHOUSE)\s+(\"[^\"]+\"|[A-Za-z_][A-Za-z0-9_$]*)\s*;?\s*$",
+    re.IGNORECASE,
+)
