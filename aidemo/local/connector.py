@@ -248,9 +248,15 @@ def _context(database: str | None, schema: str | None) -> sqlexec.Session:
 
 
 def _failure(exc: ConnectorError) -> JSONResponse:
-    data = {"errorCode": exc.code, "internalError": False}
+    # Only a failed statement carries data: 5.x reads any other reply's data as the success shape.
+    data = None
     if isinstance(exc, QueryFailed):
-        data |= {"sqlState": exc.sql_state, "queryId": exc.query_id}
+        data = {
+            "errorCode": exc.code,
+            "sqlState": exc.sql_state,
+            "queryId": exc.query_id,
+            "internalError": False,
+        }
     return JSONResponse(
         {
             "success": False,
