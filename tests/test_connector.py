@@ -277,25 +277,26 @@ def test_close_ends_the_session(connect):
         connection.cursor().execute("SELECT 1")
 
 
-def test_an_expired_session_token_is_renewed_by_the_connector(
+def test_a_session_outlives_its_token_and_a_service_restart(
     local_home, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("AIDEMO_LOCAL_SESSION_TTL_S", "1")
-    import snowflake.connector
-
-    with own_service(share_ca(local_home, tmp_path / "home")) as backend:
-        connection = snowflake.connector.connect(**connector_arguments(backend.home))
+    home = share_ca(local_home, tmp_path / "home")
+    with own_service(home) as backend:
+        connection = snowflake.connector.connect(**connector_arguments(home))
         try:
             cur = connection.cursor()
             cur.execute("CREATE SCHEMA RENEWED")
             cur.execute("USE SCHEMA RENEWED")
-            time.sleep(2.5)  # past the session token's one-second validity
-            assert cur.execute(
-                "SELECT CURRENT_DATE() IS NOT NULL AS OK"
-            ).fetchone() == (True,)
+            time.sleep(
+                2.5
+            )  # past the session token's one-second validity: the connector renews it
+            assert cur.execute("SELECT CURRENT_SCHEMA()").fetchone() == ("RENEWED",)
+            service.stop(home)
+            service.start(home)
             cur.execute(
                 "CREATE TABLE KEPT (A NUMBER)"
-            )  # the renewed session kept its context
+            )  # still in the session's USE context
             assert backend.sql("SELECT COUNT(*) AS N FROM RENEWED.KEPT")[
                 "N"
             ].tolist() == [0]
@@ -356,6 +357,8 @@ def test_session_lifecycle_on_the_wire(local_home):
         and data["masterToken"] != data["token"]
     )
     token, master = data["token"], data["masterToken"]
+    kept = local_home.connector_sessions.read_text()
+    assert token not in kept and master not in kept  # only their hashes are kept
     assert _post(local_home, "/session/heartbeat", {}, token)["success"]
     renewed = _post(
         local_home,

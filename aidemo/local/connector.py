@@ -50,9 +50,18 @@ SESSION_PARAMETERS = [
 def routes(service) -> list[Route]:
     """The connector's routes, served for ``service`` (an :class:`aidemo.local.app.Service`)."""
     sessions = Sessions(
+        service.home.connector_sessions,
         int(os.environ.get("AIDEMO_LOCAL_SESSION_TTL_S", SESSION_TTL_S)),
         int(os.environ.get("AIDEMO_LOCAL_MASTER_TTL_S", MASTER_TTL_S)),
     )
+
+    async def run(session, body: dict) -> dict:
+        before = session.context()
+        try:
+            return await run_in_threadpool(run_query, service.store, session, body)
+        finally:
+            if session.context() != before:
+                sessions.changed()
 
     def snowflake(handler):
         async def route(request: Request) -> JSONResponse:
@@ -92,7 +101,7 @@ def routes(service) -> list[Route]:
             log.info("connector login refused: %s", exc.message)
             raise ConnectorError("390144", "JWT token is invalid.") from None
         q = request.query_params
-        session = sessions.open(
+        session, token, master = sessions.open(
             user=principal.user,
             role=normalize(q.get("roleName") or ROLE),
             warehouse=normalize(q["warehouse"]) if q.get("warehouse") else None,
@@ -100,9 +109,9 @@ def routes(service) -> list[Route]:
         )
         log.info("connector session %d opened for %s", session.id, session.user)
         return {
-            "token": session.token,
+            "token": token,
             "validityInSeconds": sessions.ttl_s,
-            "masterToken": session.master_token,
+            "masterToken": master,
             "masterValidityInSeconds": sessions.master_ttl_s,
             "sessionId": session.id,
             "displayUserName": session.user,
@@ -122,11 +131,11 @@ def routes(service) -> list[Route]:
         if not isinstance(body, dict) or not isinstance(body.get("sqlText"), str):
             raise ConnectorError("000001", 'The query body must hold "sqlText".')
         if not body.get("asyncExec"):
-            return await run_in_threadpool(run_query, service.store, session, body)
+            return await run(session, body)
         # execute_async: the statement runs now; its outcome waits for the status and result calls.
         started = time.time()
         try:
-            outcome = await run_in_threadpool(run_query, service.store, session, body)
+            outcome = await run(session, body)
         except QueryFailed as exc:
             outcome = exc
         kept = session.keep(
@@ -166,11 +175,12 @@ def routes(service) -> list[Route]:
         body = await _json(request)
         if str((body or {}).get("requestType", "RENEW")).upper() != "RENEW":
             raise ConnectorError("390400", "Only requestType RENEW is supported.")
-        session = sessions.renew(_token(request))
+        master = _token(request)
+        session, token = sessions.renew(master)
         return {
-            "sessionToken": session.token,
+            "sessionToken": token,
             "validityInSecondsST": sessions.ttl_s,
-            "masterToken": session.master_token,
+            "masterToken": master,
             "validityInSecondsMT": sessions.master_ttl_s,
             "sessionId": session.id,
         }

@@ -7,6 +7,7 @@ Layout (created on first use)::
     trust.pem                  system CA bundle + ca.pem, given to the SDK as SSL_CERT_FILE
     user.p8                    the local user's RSA private key (PKCS#8)
     token.secret               signs the scoped tokens the service hands out
+    connector-sessions.json    the connector's open sessions (token hashes, USE context)
     profile.json               the SDK properties a client needs (written on each start)
     service.json, service.pid  port and pid of the running service
     port                       the last port, reused so clients survive a restart
@@ -114,6 +115,7 @@ _FILES = {
     "trust_bundle": "trust.pem",
     "user_key": "user.p8",
     "token_secret": "token.secret",
+    "connector_sessions": "connector-sessions.json",
     "profile": "profile.json",
     "state": "service.json",
     "pid": "service.pid",

@@ -1,18 +1,25 @@
 """Sessions of the connector protocol: who logged in, their SQL context, their tokens.
 
-Session and master tokens are random (``secrets``) and live only in the service's memory;
-an unknown or expired session token is answered like an expired one (390112), so a
-connector renews it with its master token, and logs in again when that one is gone too.
+Session and master tokens are random (``secrets``); the service keeps only their hashes.
+An unknown or expired session token is answered like an expired one (390112), on which a
+connector renews it with its master token (390114 when that one has expired too).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aidemo.local import sqlexec
+
+log = logging.getLogger("aidemo.local.connector")
 
 SESSION_TTL_S = 3600
 MASTER_TTL_S = 14400
@@ -79,9 +86,9 @@ class ConnectorSession:
     role: str
     warehouse: str | None
     sql: sqlexec.Session
-    token: str = ""
-    master_token: str = ""
-    expires: float = 0.0
+    token_hash: str = ""
+    master_hash: str = ""
+    expires: float = 0.0  # epoch seconds
     master_expires: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # The latest MAX_OUTCOMES execute_async statements, by query id.
@@ -94,6 +101,38 @@ class ConnectorSession:
             del self.outcomes[next(iter(self.outcomes))]
         return kept
 
+    def record(self) -> dict:
+        """What a restarted service needs to find the session again (no token, only hashes)."""
+        return {
+            "id": self.id,
+            "user": self.user,
+            "role": self.role,
+            "warehouse": self.warehouse,
+            "database": self.sql.database,
+            "schema": self.sql.schema,
+            "token_hash": self.token_hash,
+            "expires": self.expires,
+            "master_hash": self.master_hash,
+            "master_expires": self.master_expires,
+        }
+
+    @classmethod
+    def from_record(cls, r: dict) -> ConnectorSession:
+        return cls(
+            r["id"],
+            r["user"],
+            r["role"],
+            r["warehouse"],
+            sqlexec.Session(r["database"], r["schema"]),
+            r["token_hash"],
+            r["master_hash"],
+            r["expires"],
+            r["master_expires"],
+        )
+
+    def context(self) -> tuple:
+        return self.sql.database, self.sql.schema, self.role, self.warehouse
+
     def info(self) -> dict:
         return {
             "databaseName": self.sql.database,
@@ -104,16 +143,28 @@ class ConnectorSession:
 
 
 class Sessions:
-    """The service's connector sessions, found by their (random, unguessable) tokens."""
+    """The service's connector sessions, found by their (random, unguessable) tokens.
 
-    def __init__(self, ttl_s: int = SESSION_TTL_S, master_ttl_s: int = MASTER_TTL_S):
-        self.ttl_s, self.master_ttl_s = ttl_s, master_ttl_s
+    Only the tokens' SHA-256 hashes are kept, in memory and in ``path`` (rewritten on every
+    change), so sessions and their USE context outlive a restart of the service as they
+    would on Snowflake.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        ttl_s: int = SESSION_TTL_S,
+        master_ttl_s: int = MASTER_TTL_S,
+    ):
+        self.path, self.ttl_s, self.master_ttl_s = path, ttl_s, master_ttl_s
         self._by_token: dict[str, ConnectorSession] = {}
         self._by_master: dict[str, ConnectorSession] = {}
         self._next_id = 1_000_001
         self._lock = threading.Lock()
+        self._load()
 
-    def open(self, **context) -> ConnectorSession:
+    def open(self, **context) -> tuple[ConnectorSession, str, str]:
+        """A new session: (session, session token, master token)."""
         with self._lock:
             self._sweep()
             if len(self._by_master) >= MAX_SESSIONS:
@@ -123,61 +174,100 @@ class Sessions:
                 )
             session = ConnectorSession(self._next_id, **context)
             self._next_id += 1
-            self._issue(session, master=True)
-            return session
+            master = self._issue_master(session)
+            token = self._issue(session)
+            self._save()
+            return session, token, master
 
     def find(self, token: str) -> ConnectorSession:
         """The session of a session token; 390112 when it is unknown or expired (the connector renews)."""
         with self._lock:
-            session = self._by_token.get(token)
-            if session is None or session.expires < time.monotonic():
+            session = self._by_token.get(_hash(token))
+            if session is None or session.expires < time.time():
                 raise ConnectorError(
                     SESSION_EXPIRED,
                     "Session token expired. Renew it with the master token.",
                 )
             return session
 
-    def renew(self, master_token: str) -> ConnectorSession:
-        """New session token for the session of a master token; 390114 when that one has expired."""
+    def renew(self, master_token: str) -> tuple[ConnectorSession, str]:
+        """A new session token for the session of a master token; 390114 when that one has expired."""
         with self._lock:
-            session = self._by_master.get(master_token)
-            if session is None or session.master_expires < time.monotonic():
+            session = self._by_master.get(_hash(master_token))
+            if session is None or session.master_expires < time.time():
                 raise ConnectorError(
                     MASTER_EXPIRED,
                     "Authentication token has expired. The user must authenticate again.",
                 )
-            self._by_token.pop(session.token, None)
-            self._issue(session, master=False)
-            return session
+            self._by_token.pop(session.token_hash, None)
+            token = self._issue(session)
+            self._save()
+            return session, token
+
+    def changed(self) -> None:
+        """A session's context changed (USE): keep it."""
+        with self._lock:
+            self._save()
 
     def close(self, token: str) -> bool:
         with self._lock:
-            session = self._by_token.pop(token, None)
+            session = self._by_token.pop(_hash(token), None)
             if session is not None:
-                self._by_master.pop(session.master_token, None)
+                self._by_master.pop(session.master_hash, None)
+                self._save()
             return session is not None
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._by_master)
+    def _issue(self, session: ConnectorSession) -> str:
+        token = "ver:1-hint:local-" + secrets.token_urlsafe(32)
+        session.token_hash, session.expires = _hash(token), time.time() + self.ttl_s
+        self._by_token[session.token_hash] = session
+        return token
 
-    def _issue(self, session: ConnectorSession, master: bool) -> None:
-        now = time.monotonic()
-        session.token, session.expires = (
-            "ver:1-hint:local-" + secrets.token_urlsafe(32),
-            now + self.ttl_s,
+    def _issue_master(self, session: ConnectorSession) -> str:
+        token = "ver:1-hint:local-" + secrets.token_urlsafe(32)
+        session.master_hash, session.master_expires = (
+            _hash(token),
+            time.time() + self.master_ttl_s,
         )
-        self._by_token[session.token] = session
-        if master:
-            session.master_token, session.master_expires = (
-                "ver:1-hint:local-" + secrets.token_urlsafe(32),
-                now + self.master_ttl_s,
-            )
-            self._by_master[session.master_token] = session
+        self._by_master[session.master_hash] = session
+        return token
 
     def _sweep(self) -> None:
-        now = time.monotonic()
+        now = time.time()
         for master, session in list(self._by_master.items()):
             if session.master_expires < now:
                 del self._by_master[master]
-                self._by_token.pop(session.token, None)
+                self._by_token.pop(session.token_hash, None)
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        records = [session.record() for session in self._by_master.values()]
+        partial = self.path.with_name(self.path.name + ".partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(records, f)
+        os.replace(partial, self.path)
+
+    def _load(self) -> None:
+        if self.path is None or not self.path.exists():
+            return
+        try:
+            records = json.loads(self.path.read_text())
+            sessions = [ConnectorSession.from_record(r) for r in records]
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning(
+                "connector sessions in %s are unreadable (%s); starting without them",
+                self.path,
+                exc,
+            )
+            return
+        for session in sessions:
+            self._by_master[session.master_hash] = session
+            self._by_token[session.token_hash] = session
+            self._next_id = max(self._next_id, session.id + 1)
+        self._sweep()
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
