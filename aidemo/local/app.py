@@ -13,12 +13,12 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import threading
 import time
 import uuid
 from urllib.parse import parse_qs
 
-import duckdb
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -30,6 +30,15 @@ from aidemo.errors import ConfigError, SqlError
 from aidemo.local import auth, connector, routes_elastic, sqlexec
 from aidemo.local.faults import FaultMiddleware, Faults, FaultSpec
 from aidemo.local.home import ACCOUNT, ServiceHome
+from aidemo.local.replies import (
+    MAX_BODY_BYTES,
+    BodyLimit,
+    check_names,
+    field,
+    read_json,
+    refusal,
+    scrub,
+)
 from aidemo.local.stage import BUCKET, Stage, fragment_batch
 from aidemo.local.store import ServiceError, Store
 
@@ -49,12 +58,26 @@ class Service:
         self.secret = home.token_secret.read_text()
         self.token_ttl_s = int(os.environ.get("AIDEMO_LOCAL_TOKEN_TTL_S", auth.SCOPED_TOKEN_TTL_S))
         self.pipe_info_ttl_ms = int(os.environ.get("AIDEMO_LOCAL_PIPE_INFO_TTL_MS", PIPE_INFO_TTL_MS))
+        self.max_body_bytes = int(os.environ.get("AIDEMO_LOCAL_MAX_BODY_MB", MAX_BODY_BYTES >> 20)) << 20
         self.started = time.time()
         self.stage = Stage(home.stage, self.secret)
         self.stage.sweep()
         self.fragments: dict[str, int] = {}  # file-mode fragments loaded, per "DB.SCHEMA.PIPE/channel"
         self._fragments_lock = threading.Lock()
         self.faults = Faults(store, home.root)
+        self.disk_full: dict | None = None  # the last write refused for want of space, for `aidemo local status`
+
+    def note_disk_full(self, exc: BaseException) -> str:
+        """Remember a write that failed on a full disk; the message for the client."""
+        message = f"the local service's disk is full (home {self.home.root}): free some space, then retry"
+        self.disk_full = {"at": time.time(), "error": scrub(str(exc), str(self.home.root))}
+        log.error("disk full: %s", self.disk_full["error"])
+        return message
+
+    def disk(self) -> dict:
+        """Free space under the home and the last write refused for want of it."""
+        usage = shutil.disk_usage(self.home.root)
+        return {"free_bytes": usage.free, "total_bytes": usage.total, "full": self.disk_full}
 
     def count_fragments(self, pipe, channel: str, n: int) -> None:
         name = f"{pipe.database}.{pipe.schema}.{pipe.name}/{channel}"
@@ -85,16 +108,11 @@ def build_app(service: Service) -> Starlette:
         def wrap(handler):
             async def route(request: Request) -> Response:
                 try:
+                    check_names(request.url.path, request.path_params)
                     principal = service.principal(request, *allowed) if allowed else None
                     return await handler(request, principal)
-                except auth.AuthError as exc:
-                    return _error(401, exc.code, exc.message)
-                except ServiceError as exc:
-                    return _error(exc.status, exc.code, exc.message)
-                except duckdb.Error as exc:
-                    # Retrying will not fix a database error: answer 4xx so the SDK fails fast.
-                    log.exception("database error on %s", request.url.path)
-                    return _error(400, "DATABASE_ERROR", str(exc).splitlines()[0])
+                except Exception as exc:  # noqa: BLE001 - every failure gets a body the client can read
+                    return refusal(request, exc, str(service.home.root), service.note_disk_full)
             return route
         return wrap
 
@@ -106,7 +124,10 @@ def build_app(service: Service) -> Starlette:
 
     @endpoint(KEYPAIR_JWT)
     async def oauth_token(request, principal):
-        form = parse_qs((await request.body()).decode())
+        try:
+            form = parse_qs((await request.body()).decode(), strict_parsing=False, max_num_fields=20)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ServiceError(400, "000003", f"the body must be a URL-encoded form: {exc}") from None
         scope = form.get("scope", [""])[0]
         return PlainTextResponse(auth.issue_scoped_token(service.secret, principal, scope, service.token_ttl_s))
 
@@ -121,12 +142,15 @@ def build_app(service: Service) -> Starlette:
         pipe = await run_in_threadpool(store.pipe, p["db"], p["schema"], name)
         if action == "pipe-info":
             host, port = request.scope["server"]
-            return JSONResponse(_pipe_info(pipe, service.stage.new_location(), f"{host}:{port}",
-                                           service.pipe_key(pipe), service.pipe_info_ttl_ms))
+            expiry_ms = int(time.time() * 1000) + service.pipe_info_ttl_ms
+            return JSONResponse(_pipe_info(pipe, service.stage.new_location(expiry_ms), f"{host}:{port}",
+                                           service.pipe_key(pipe), expiry_ms))
         if action == "bulk-channel-status":
-            names = (await request.json()).get("channel_names") or []
-            await run_in_threadpool(routes_elastic.ensure_elastic, store, pipe, list(names))
-            statuses = await run_in_threadpool(store.channel_statuses, pipe, list(names))
+            names = field(await read_json(request), "channel_names", list, [])
+            if not all(isinstance(n, str) for n in names):
+                raise ServiceError(400, "000003", "'channel_names' must be a list of channel names (strings)")
+            await run_in_threadpool(routes_elastic.ensure_elastic, store, pipe, names)
+            statuses = await run_in_threadpool(store.channel_statuses, pipe, names)
             return JSONResponse({"channel_statuses": statuses})
         raise ServiceError(404, "NOT_FOUND", f"Unknown pipe action {action!r}.")
 
@@ -137,8 +161,8 @@ def build_app(service: Service) -> Starlette:
         if request.method == "DELETE":
             token = await run_in_threadpool(store.drop_channel, pipe, p["channel"])
             return JSONResponse({"last_committed_offset_token": token})
-        body = await request.json() if await request.body() else {}
-        token, status = await run_in_threadpool(store.open_channel, pipe, p["channel"], body.get("offset_token"))
+        body = await read_json(request, empty={})
+        token, status = await run_in_threadpool(store.open_channel, pipe, p["channel"], field(body, "offset_token", str))
         return JSONResponse({"next_continuation_token": token, "channel_status": status})
 
     @endpoint(OAUTH)
@@ -158,34 +182,35 @@ def build_app(service: Service) -> Starlette:
     async def filebuffer(request, principal):
         p, q = request.path_params, request.query_params
         pipe = await run_in_threadpool(store.pipe, p["db"], p["schema"], p["pipe"])
-        fragments = await request.json()
-        if not isinstance(fragments, list) or not fragments:
+        fragments = await read_json(request, list)
+        if not fragments:
             raise ServiceError(400, "ERR_INVALID_FRAGMENT", "body must be a non-empty JSON array of file fragments")
         token = await run_in_threadpool(load_fragments, service, pipe, p["channel"], q.get("continuationToken", ""), fragments)
         return JSONResponse({"next_continuation_token": token})
 
     @endpoint()
     async def put_object(request, principal):
-        etag = await run_in_threadpool(
-            service.stage.put, f"{BUCKET}/{request.path_params['key']}", await request.body(), request.headers
-        )
+        key = f"{BUCKET}/{request.path_params['key']}"
+        service.stage.path_of(key)  # the signed prefix is the credential: check it before reading the body
+        etag = await run_in_threadpool(service.stage.put, key, await request.body(), request.headers)
         return Response(status_code=200, headers={"ETag": etag})
 
     @endpoint()
     async def unknown(request, principal):
-        log.warning("no route for %s %s (headers %s)", request.method, request.url.path, dict(request.headers))
+        log.warning("no route for %s %s", request.method, request.url.path)
         raise ServiceError(404, "NOT_FOUND", f"The local service has no route {request.method} {request.url.path}.")
 
     @endpoint()
     async def health(request, principal):
         return JSONResponse({"status": "ok", "pid": os.getpid(), "started": service.started,
-                             "home": str(service.home.root), "file_fragments_loaded": service.fragments})
+                             "home": str(service.home.root), "file_fragments_loaded": service.fragments,
+                             "disk": service.disk()})
 
     @endpoint(KEYPAIR_JWT, OAUTH)
     async def flush_tick(request, principal):
         p = request.path_params
-        ms = (await request.json()).get("ms")
-        if not isinstance(ms, int):
+        ms = field(await read_json(request), "ms", int)
+        if ms is None:
             raise ServiceError(400, "INVALID_PARAMETER", "body must be {\"ms\": <integer milliseconds>}")
         await run_in_threadpool(store.set_flush_tick, p["db"], p["schema"], p["pipe"], ms)
         return JSONResponse({"pipe": p["pipe"], "flush_tick_ms": ms})
@@ -194,22 +219,23 @@ def build_app(service: Service) -> Starlette:
     async def faults(request, principal):
         try:
             if request.method == "POST":
-                spec = FaultSpec.from_dict(await request.json())
+                spec = FaultSpec.from_dict(await read_json(request))
                 return JSONResponse(await run_in_threadpool(service.faults.set, spec))
             if request.method == "DELETE":
                 return JSONResponse(service.faults.clear(request.query_params.get("kind")))
-        except ConfigError as exc:
+        except (ConfigError, TypeError) as exc:  # TypeError: a parameter of the wrong type
             raise ServiceError(400, "INVALID_FAULT", str(exc)) from None
         return JSONResponse(service.faults.status())
 
     @endpoint(KEYPAIR_JWT, OAUTH)
     async def statements(request, principal):
-        body = await request.json()
-        statement = body.get("statement")
-        if not isinstance(statement, str) or not statement.strip():
+        body = await read_json(request)
+        statement = field(body, "statement", str, "")
+        if not statement.strip():
             raise ServiceError(400, "000001", "body must hold a non-empty \"statement\"")
+        database, schema = field(body, "database", str), field(body, "schema", str)
         try:
-            session = sqlexec.Session.named(body.get("database") or store.database, body.get("schema"))
+            session = sqlexec.Session.named(database or store.database, schema)
             results = await run_in_threadpool(sqlexec.run_script, store, statement, session)
         except SqlError as exc:
             raise ServiceError(422, "002003", f"SQL compilation error: {exc}") from None
@@ -246,11 +272,8 @@ def build_app(service: Service) -> Starlette:
         await run_in_threadpool(store.commit_held)  # no request is in flight any more
         service.faults.save()
 
-    return Starlette(routes=routes, middleware=[Middleware(FaultMiddleware, faults=service.faults)], lifespan=lifespan)
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"code": code, "message": message}, status_code=status)
+    middleware = [Middleware(BodyLimit, max_bytes=service.max_body_bytes), Middleware(FaultMiddleware, faults=service.faults)]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
 def load_fragments(service: Service, pipe, channel: str, continuation_token: str | None, fragments: list) -> str:
@@ -272,13 +295,12 @@ def load_fragments(service: Service, pipe, channel: str, continuation_token: str
     return token
 
 
-def _pipe_info(pipe, location: str, endpoint: str, pipe_key: bytes, ttl_ms: int) -> dict:
-    now_ms = int(time.time() * 1000)
+def _pipe_info(pipe, location: str, endpoint: str, pipe_key: bytes, expiry_ms: int) -> dict:
     # Each pipe-info call gets its own stage prefix: the SDK numbers its files per client from 0.
     # ``storage_endpoint`` (bare host:port; the SDK prepends https://) points the SDK's S3 client
     # at this service for every client, whatever AWS_ENDPOINT_URL* the process has set.
     location = {
-        "expiry_time_ms": now_ms + ttl_ms,
+        "expiry_time_ms": expiry_ms,
         "location_type": "S3",
         "use_s3_regional_url": False,
         "location": location,

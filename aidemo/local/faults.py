@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from aidemo.errors import ConfigError
+from aidemo.local.home import write_private
 
 log = logging.getLogger("aidemo.local")
 
@@ -246,7 +247,7 @@ def record_restart(home_root: Path) -> None:
     state = _read_state(path)
     counts = state.setdefault("counts", {})
     counts["restart"] = counts.get("restart", 0) + 1
-    path.write_text(json.dumps(state))
+    write_private(path, json.dumps(state))
 
 
 def _read_state(path: Path) -> dict:

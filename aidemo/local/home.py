@@ -15,18 +15,29 @@ Layout (created on first use)::
     spool/                     request bodies while they are loaded
     spool/stage/               file-mode uploads until they are registered and loaded
     spool/duckdb/              DuckDB's spill files while a load needs more than its memory limit
-    service.log                the service's log when detached
+    service.log                the service's log when detached (rotated: service.log.1 ...)
+    service.out                what the detached service printed (a crash's traceback)
+
+The home is private to its user: the directory is 0700 and every file 0600, all written through
+:func:`write_private` (and the service runs with umask 077). :meth:`ServiceHome.ensure` creates
+it under an exclusive lock, each file written whole (temporary file, then rename), and checks
+that the certificates fit together, replacing a pair that does not.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import logging
 import os
 import secrets
 import ssl
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from aidemo.errors import AidemoError
 from aidemo.keys import generate_key_pair, public_key_of
 from aidemo.local import pki
 
@@ -35,6 +46,10 @@ USER = "AIDEMO"
 ROLE = "AUTOMATED_INTELLIGENCE"
 DATABASE = "AUTOMATED_INTELLIGENCE"
 SCHEMA = "RAW"
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+log = logging.getLogger("aidemo.local")
 
 
 def default_home() -> Path:
@@ -59,23 +74,47 @@ class ServiceHome:
             raise AttributeError(name) from None
 
     def ensure(self) -> None:
-        """Create the directory and its keys and certificates if they are missing."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.spool.mkdir(exist_ok=True)
-        if not (self.ca_cert.exists() and self.ca_key.exists()):
+        """Create the home and its keys and certificates, or repair them; safe to run concurrently."""
+        with self.locked():
+            self._ensure()
+
+    @contextlib.contextmanager
+    def locked(self):
+        """Hold the home's creation lock (a lock on the directory itself) while it is set up."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _ensure(self) -> None:
+        self.root.chmod(PRIVATE_DIR)
+        self.spool.mkdir(exist_ok=True, mode=PRIVATE_DIR)
+        if not pki.ca_pair_ok(_read(self.ca_cert), _read(self.ca_key)):
+            if self.ca_cert.exists():
+                log.warning("%s: ca.pem and ca.key do not belong together; made a new CA", self.root)
             cert, key = pki.make_ca()
-            _write_private(self.ca_key, key)
-            self.ca_cert.write_text(cert)
-            self.server_cert.unlink(missing_ok=True)
-        if not (self.server_cert.exists() and self.server_key.exists()):
+            write_private(self.ca_key, key)
+            write_private(self.ca_cert, cert)
+        if not pki.server_pair_ok(_read(self.ca_cert), _read(self.server_cert), _read(self.server_key)):
+            if self.server_cert.exists():
+                log.warning("%s: server.pem is not signed by ca.pem or does not fit server.key; made a new one", self.root)
             cert, key = pki.make_server_cert(self.ca_cert.read_text(), self.ca_key.read_text())
-            _write_private(self.server_key, key)
-            self.server_cert.write_text(cert)
-        self.trust_bundle.write_text(_system_bundle() + "\n" + self.ca_cert.read_text())
-        if not self.user_key.exists():
-            _write_private(self.user_key, generate_key_pair().private_key_pem)
-        if not self.token_secret.exists():
-            _write_private(self.token_secret, secrets.token_hex(32))
+            write_private(self.server_key, key)
+            write_private(self.server_cert, cert)
+        bundle = _system_bundle() + "\n" + self.ca_cert.read_text()
+        if _read(self.trust_bundle) != bundle:
+            write_private(self.trust_bundle, bundle)
+        if not _loads(self.user_key):
+            write_private(self.user_key, generate_key_pair().private_key_pem)
+        if len(_read(self.token_secret)) < 64:
+            write_private(self.token_secret, secrets.token_hex(32))
+        for path in self.root.iterdir():  # homes made before files were private, or copied in
+            mode = PRIVATE_DIR if path.is_dir() else PRIVATE_FILE
+            if path.stat().st_mode & 0o777 != mode:
+                path.chmod(mode)
 
     def copy_ca_from(self, other: "ServiceHome") -> None:
         """Use the CA of another home (before this one's first start).
@@ -83,10 +122,11 @@ class ServiceHome:
         The SDK loads its S3 client's trust roots once per process, so every local service
         that one process sends file-mode uploads to must share a CA.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
         other.ensure()
-        for name in ("ca_cert", "ca_key"):
-            getattr(self, name).write_bytes(getattr(other, name).read_bytes())
+        with self.locked():
+            for name in ("ca_key", "ca_cert"):
+                write_private(getattr(self, name), getattr(other, name).read_text())
+            self._ensure()  # a server certificate signed by another CA is replaced
 
     def user_public_key(self) -> str:
         return public_key_of(self.user_key.read_text())
@@ -104,7 +144,7 @@ class ServiceHome:
         }
 
     def write_profile(self, port: int) -> None:
-        _write_private(self.profile, json.dumps(self.sdk_properties(port), indent=2))
+        write_private(self.profile, json.dumps(self.sdk_properties(port), indent=2))
 
 
 _FILES = {
@@ -123,15 +163,38 @@ _FILES = {
     "spool": "spool",
     "stage": "spool/stage",
     "log": "service.log",
+    "console": "service.out",
     "lock": "start.lock",
     "port_file": "port",
 }
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
+def write_private(path: Path, data: str | bytes) -> None:
+    """Write a file of the home whole and private (0600): a temporary file renamed over ``path``."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mkstemp makes it 0600
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return ""
+
+
+def _loads(key_path: Path) -> bool:
+    try:
+        public_key_of(key_path.read_text())
+    except (OSError, ValueError, AidemoError):
+        return False
+    return True
 
 
 def _system_bundle() -> str:

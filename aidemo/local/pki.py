@@ -10,6 +10,7 @@ import datetime as dt
 import ipaddress
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -73,6 +74,33 @@ def make_server_cert(ca_cert_pem: str, ca_key_pem: str) -> tuple[str, str]:
         .sign(ca_key, hashes.SHA256())
     )
     return _cert_pem(cert), _key_pem(key)
+
+
+def ca_pair_ok(cert_pem: str, key_pem: str) -> bool:
+    """Whether a CA certificate and private key parse and belong together."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem.encode())
+        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    except ValueError:
+        return False
+    return _same_key(cert.public_key(), key.public_key())
+
+
+def server_pair_ok(ca_cert_pem: str, cert_pem: str, key_pem: str) -> bool:
+    """Whether a server certificate was signed by the CA and its private key belongs to it."""
+    try:
+        ca = x509.load_pem_x509_certificate(ca_cert_pem.encode())
+        cert = x509.load_pem_x509_certificate(cert_pem.encode())
+        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return _same_key(cert.public_key(), key.public_key())
+
+
+def _same_key(a, b) -> bool:
+    fmt = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return a.public_bytes(*fmt) == b.public_bytes(*fmt)
 
 
 def _cert_pem(cert: x509.Certificate) -> str:

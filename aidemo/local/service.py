@@ -8,9 +8,11 @@ home say where it listens. It binds 127.0.0.1 only.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
+import logging.handlers
 import os
 import signal
 import socket
@@ -27,6 +29,8 @@ from aidemo.errors import LocalServiceError
 from aidemo.local.home import DATABASE, USER, ServiceHome
 
 START_TIMEOUT_S = 60.0
+LOG_BYTES = 1 << 20  # service.log is rotated at this size, keeping LOG_BACKUPS older files
+LOG_BACKUPS = 3
 STOP_TIMEOUT_S = 20.0
 
 
@@ -46,12 +50,22 @@ class ServiceInfo:
         return self.home.sdk_properties(self.port)
 
 
-def serve(home: ServiceHome) -> None:
-    """Run the service in this process until SIGINT or SIGTERM."""
+def serve(home: ServiceHome, log_file: str | None = None) -> None:
+    """Run the service in this process until SIGINT or SIGTERM; log to ``log_file`` (rotated) if given."""
     from aidemo.local.app import Service, build_app
     from aidemo.local.bootstrap import open_store
+    from aidemo.local.stage import remove_leftovers
 
-    home.ensure()
+    os.umask(0o077)  # everything the service and DuckDB create is private to the user
+    if log_file:
+        handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        logging.getLogger().handlers[:] = [handler]
+    with _home_errors(home):
+        home.ensure()
+    removed = remove_leftovers(home.spool)
+    if removed:
+        logging.getLogger("aidemo.local").info("removed %d files a previous run left in the spool", removed)
     sock = _bind(home)
     port = sock.getsockname()[1]
     store = open_store(home)
@@ -59,6 +73,7 @@ def serve(home: ServiceHome) -> None:
     config = uvicorn.Config(
         build_app(service), ssl_certfile=str(home.server_cert), ssl_keyfile=str(home.server_key),
         log_level=os.environ.get("AIDEMO_LOCAL_LOG_LEVEL", "warning"), access_log=False,
+        log_config=None,  # uvicorn logs through the root logger: to service.log, rotated, or the console
         timeout_keep_alive=30,
     )
     server = uvicorn.Server(config)
@@ -93,22 +108,25 @@ def status(home: ServiceHome) -> ServiceInfo | None:
 
 def start(home: ServiceHome) -> ServiceInfo:
     """Start the service detached (or return the one already running) and wait until it answers."""
-    home.ensure()
-    with _start_lock(home):
+    with _home_errors(home), _start_lock(home):
         info = status(home)
         if info:
             return info
-        with open(home.log, "ab") as log:
+        home.ensure()
+        with os.fdopen(os.open(home.console, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+            # Run from the home: a folder named like one of the kit's packages in the caller's working
+            # directory would shadow it (``-m`` puts the working directory first on sys.path).
             proc = subprocess.Popen(
-                [sys.executable, "-m", "aidemo.local", "--home", str(home.root)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "-m", "aidemo.local", "--home", str(home.root), "--log", str(home.log)],
+                cwd=home.root, env=_child_env(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise LocalServiceError(
                     f"the local service exited with code {proc.returncode} while starting; "
-                    f"its log {home.log} ends with:\n{_tail(home.log)}"
+                    f"{home.console} ends with:\n{_tail(home.console)}"
                 )
             info = status(home)
             if info and info.pid == proc.pid:
@@ -183,9 +201,34 @@ def _get_json(info: ServiceInfo, path: str, timeout: float) -> dict:
         return json.loads(resp.read())
 
 
+def _child_env() -> dict[str, str]:
+    # The package's own location first, so that the child imports this very kit from any directory.
+    import aidemo
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(aidemo.__file__)))
+    path = os.environ.get("PYTHONPATH")
+    return os.environ | {"PYTHONPATH": root + (os.pathsep + path if path else "")}
+
+
+@contextlib.contextmanager
+def _home_errors(home: ServiceHome):
+    """Report a home that cannot be written as one clear error instead of a traceback."""
+    try:
+        yield
+    except PermissionError as exc:
+        raise LocalServiceError(f"cannot write the local service's home {home.root} ({exc.strerror}): "
+                                "make it writable or set AIDEMO_HOME to a folder you can write") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise LocalServiceError(f"cannot write the local service's home {home.root} ({exc.strerror}): "
+                                "free some space, make it writable or set AIDEMO_HOME elsewhere") from None
+
+
 @contextlib.contextmanager
 def _start_lock(home: ServiceHome):
-    with open(home.lock, "w") as f:
+    home.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with os.fdopen(os.open(home.lock, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield

@@ -4,8 +4,9 @@ In file mode the SDK's S3 client (sent to the service by pipe-info's ``storage_e
 an encrypted zstd NDJSON file to ``/<bucket>/<prefix>/<n>.ndjson`` in AWS chunked encoding,
 then registers it with ``/filebuffer``. This module decodes and stores those uploads under
 the home's ``spool/stage/``, hands out stage prefixes that it can recognise again (signed
-with the service secret, so they survive a restart), decrypts registered fragments and
-sweeps away uploads nobody registered.
+with the service secret together with their expiry: an SDK client keeps uploading to the prefix
+of its last pipe-info reply, across a restart of the service, until it fetches a new one before
+``expiry_time_ms``), decrypts registered fragments and sweeps away uploads nobody registered.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from aidemo.local.store import Batch, ServiceError
 
 BUCKET = "aidemo-stage"
+LOCATION_TTL_MS = 3_600_000
+GRACE_MS = 600_000  # a prefix stays valid this long after its pipe-info expired (uploads in flight)
 STALE_AFTER_S = 3600.0
 SWEEP_EVERY_S = 300.0
 _BLOCK = 16
@@ -94,19 +97,27 @@ class Stage:
         self._last_sweep = 0.0
         root.mkdir(parents=True, exist_ok=True)
 
-    def new_location(self) -> str:
-        """A fresh ``bucket/prefix/`` for one pipe-info reply (the SDK numbers files per client from 0)."""
-        nonce = uuid.uuid4().hex
-        return f"{BUCKET}/{nonce}.{self._sign(nonce)}/"
+    def new_location(self, expiry_time_ms: int | None = None) -> str:
+        """A fresh ``bucket/prefix/`` for one pipe-info reply (the SDK numbers files per client from 0).
+
+        The prefix is accepted until ``expiry_time_ms`` (default: an hour from now) plus a grace
+        of at most :data:`GRACE_MS` for uploads and registrations in flight.
+        """
+        now_ms = int(time.time() * 1000)
+        expiry = now_ms + LOCATION_TTL_MS if expiry_time_ms is None else expiry_time_ms
+        signed = f"{uuid.uuid4().hex}.{expiry + min(GRACE_MS, max(0, expiry - now_ms))}"
+        return f"{BUCKET}/{signed}.{self._sign(signed)}/"
 
     def path_of(self, key: str) -> Path:
-        """Where the object ``key`` is kept; refuses keys outside a prefix this service handed out."""
+        """Where the object ``key`` is kept; refuses keys outside a live prefix this service handed out."""
         parts = key.strip("/").split("/")
         if len(parts) < 3 or parts[0] != BUCKET or any(p in ("", ".", "..") for p in parts):
             raise ServiceError(403, "AccessDenied", f"object key {key!r} is not under a stage location of this service")
-        nonce, _, mac = parts[1].partition(".")
-        if not hmac.compare_digest(mac, self._sign(nonce)):
+        signed, _, mac = parts[1].rpartition(".")
+        if not hmac.compare_digest(mac, self._sign(signed)):
             raise ServiceError(403, "AccessDenied", f"stage prefix {parts[1]!r} was not handed out by this service")
+        if int(signed.rpartition(".")[2]) < time.time() * 1000:
+            raise ServiceError(403, "ExpiredToken", f"stage prefix {parts[1]!r} has expired: fetch pipe-info again")
         return self.root.joinpath(*parts[1:])
 
     def put(self, key: str, body: bytes, headers) -> str:
@@ -119,6 +130,8 @@ class Stage:
             except ValueError as exc:
                 raise ServiceError(400, "IncompleteBody", str(exc)) from None
         declared = headers.get("x-amz-decoded-content-length")
+        if declared is not None and not declared.strip().isdigit():
+            raise ServiceError(400, "InvalidArgument", f"x-amz-decoded-content-length must be an integer, got {declared[:40]!r}")
         if declared is not None and int(declared) != len(data):
             raise ServiceError(400, "IncompleteBody",
                                f"x-amz-decoded-content-length is {declared} but the body holds {len(data)} bytes")
@@ -127,8 +140,11 @@ class Stage:
             check_crc32(data, crc)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        try:
+            partial.write_bytes(data)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
         self.sweep_if_due()
         return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
 
@@ -157,6 +173,22 @@ class Stage:
 
     def _sign(self, nonce: str) -> str:
         return hmac.new(self._secret, nonce.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def remove_leftovers(spool: Path) -> int:
+    """Delete what a killed (or disk-full) service left in ``spool``; call before the store opens.
+
+    No load is in flight at start, so request bodies, decrypted fragments and DuckDB's spill
+    files all go; of the uploads only partial and empty ones (whole ones wait to be registered
+    or swept). Returns how many files were removed.
+    """
+    doomed = [p for p in spool.glob("*") if p.is_file()]
+    doomed += [p for p in (spool / "duckdb").rglob("*") if p.is_file()]
+    doomed += [p for p in (spool / "stage").rglob("*")
+               if p.is_file() and (p.name.endswith(".part") or p.stat().st_size == 0)]
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return len(doomed)
 
 
 _FRAGMENT_INTS = ("file_length_bytes", "fragment_start_byte_offset", "fragment_length_bytes", "fragment_row_count")
@@ -196,7 +228,11 @@ def fragment_batch(stage: Stage, fragment: dict, key: bytes, spool: Path) -> tup
         f.seek(start)
         plain = decrypt_ctr(f.read(length), key, iv, start)
     out = spool / f"{uuid.uuid4().hex}.ndjson.zst"
-    out.write_bytes(plain)
+    try:
+        out.write_bytes(plain)
+    except OSError:
+        out.unlink(missing_ok=True)
+        raise
     batch = Batch(out, "zstd", fragment.get("fragment_start_offset_token"), fragment.get("fragment_end_offset_token"),
                   fragment["fragment_row_count"], f"fragment {name!r}")
     return batch, path

@@ -436,8 +436,8 @@ class Store:
                     compression: str, start_token: str | None, end_token: str | None) -> str:
         """Load one rows POST (rowset mode) and advance the channel; returns the next token."""
         path = self.spool / f"{uuid.uuid4().hex}.ndjson"
-        path.write_bytes(body)
         try:
+            path.write_bytes(body)
             return self.load(pipe, channel, continuation_token, [Batch(path, compression, start_token, end_token)])
         finally:
             path.unlink(missing_ok=True)
@@ -485,7 +485,8 @@ class Store:
             self._advance(cur, list(key), batches, [r for _, r in results], received)
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a failed ROLLBACK must not hide why the COMMIT failed
+                cur.execute("ROLLBACK")
             raise
 
     # ---- delayed commits (write lock held unless said otherwise) ----------------------
