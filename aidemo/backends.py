@@ -78,6 +78,12 @@ class StreamingBackend(ABC):
     def set_flush_tick(self, pipe: str, milliseconds: int) -> None:
         """Ask the server for a flush cadence; only the local service lets a client choose it."""
 
+    def check_reachable(self) -> None:
+        """Raise :class:`~aidemo.errors.BackendError` if the server is known to be gone for good.
+
+        The SDK retries a vanished server without end; a stream whose commits stand still asks this.
+        """
+
     def describe(self) -> str:
         return f"{self.name} ({self.database}.{self.schema})"
 
@@ -103,6 +109,11 @@ class LocalBackend(StreamingBackend):
         props = self.info.sdk_properties()
         return Endpoint(props["account"], props["user"], props["url"], props["private_key"], role=props.get("role"),
                         database=self.database, schema=self.schema)
+
+    def check_reachable(self) -> None:
+        from aidemo.local.service import check_running
+
+        check_running(self.home)
 
     def client_properties(self) -> dict[str, str]:
         props = self.info.sdk_properties()

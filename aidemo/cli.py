@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import signal
 import sys
+import time
 
 from aidemo.errors import AidemoError
 
@@ -148,6 +149,11 @@ def _local_status(args) -> int:
         print("not running")
         return 3
     print(f"running: pid {info.pid}, {info.url}, home {info.home.root}")
+    disk = service.health(info).get("disk", {})
+    print(f"disk: {disk.get('free_bytes', 0) / 2**20:,.0f} MB free of {disk.get('total_bytes', 0) / 2**20:,.0f} MB")
+    if disk.get("full"):
+        at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(disk["full"]["at"]))
+        print(f"disk full: at {at} a write failed for want of space ({disk['full']['error']}); free some space")
     return 0
 
 

@@ -23,6 +23,7 @@ from typing import Callable
 
 from aidemo.backends import StreamingBackend
 from aidemo.errors import (
+    BackendError,
     BackpressureError,
     ChannelInvalidatedError,
     ConfigError,
@@ -34,6 +35,7 @@ from aidemo.offsets import item_token, order_token, parse_item_token, parse_orde
 from aidemo.sdk import sdk_errors
 
 MAX_BUFFER_BYTES = 16 * 1024 * 1024
+REACHABLE_CHECK_S = 5.0  # commits standing still this long (rows in flight): is the server still there?
 ORDERS_PIPE = "ORDERS_PIPE"
 ORDER_ITEMS_PIPE = "ORDER_ITEMS_PIPE"
 
@@ -248,6 +250,7 @@ class Streamer:
                            parse_item_token, spec.item_base)
         self.orders.on_flush = self.items.on_flush = on_flush  # called after each append_rows
         self._rejected: str | None = None  # why the stream stops: rows rejected past max_error_rows
+        self._gone: BackendError | None = None  # the backend's server is gone (the SDK would retry it forever)
         self._stalled: list[_Lane] = []  # lanes whose commits stood still: reopened like invalid ones
         self._sync_committed()
 
@@ -389,13 +392,25 @@ class Streamer:
             time.sleep(0.1)
 
     def _watch_commits(self, done: threading.Event) -> None:
+        seen, moved = None, time.monotonic()
         while not done.wait(0.25):
             try:
                 self._sync_committed()
             except StreamingError:
                 pass  # an invalidated channel is handled by the streaming loop
+            committed = (self.stats.orders_committed, self.stats.items_committed)
+            if committed != seen or self._in_flight() <= 0:
+                seen, moved = committed, time.monotonic()
+            elif time.monotonic() - moved > REACHABLE_CHECK_S and self._gone is None:
+                try:
+                    self.backend.check_reachable()
+                except BackendError as exc:
+                    self._gone = exc
+                moved = time.monotonic()
 
     def _check_rejected(self) -> None:
+        if self._gone:
+            raise self._gone
         if self._rejected:
             raise StreamingError(self._rejected)
 

@@ -197,7 +197,7 @@ def build_app(service: Service) -> Starlette:
 
     @endpoint()
     async def unknown(request, principal):
-        log.warning("no route for %s %s", request.method, request.url.path)
+        log.warning("no route for %s %.200s", request.method, request.url.path)
         raise ServiceError(404, "NOT_FOUND", f"The local service has no route {request.method} {request.url.path}.")
 
     @endpoint()

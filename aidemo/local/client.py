@@ -67,6 +67,7 @@ class LocalClient:
                 message = exc.reason
             raise error(message) from None
         except urllib.error.URLError as exc:
+            service.check_running(self.info.home, patience_s=0)
             raise LocalServiceError(f"the local service at {self.info.url} does not answer: {exc.reason}") from exc
 
 

@@ -32,6 +32,7 @@ START_TIMEOUT_S = 60.0
 LOG_BYTES = 1 << 20  # service.log is rotated at this size, keeping LOG_BACKUPS older files
 LOG_BACKUPS = 3
 STOP_TIMEOUT_S = 20.0
+GONE_AFTER_S = 10.0  # a service down this long is gone, not restarting
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ def serve(home: ServiceHome, log_file: str | None = None) -> None:
 
     os.umask(0o077)  # everything the service and DuckDB create is private to the user
     if log_file:
-        handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS)
+        size = int(os.environ.get("AIDEMO_LOCAL_LOG_BYTES", LOG_BYTES))
+        handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=size, backupCount=LOG_BACKUPS)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         logging.getLogger().handlers[:] = [handler]
     with _home_errors(home):
@@ -100,10 +102,15 @@ def status(home: ServiceHome) -> ServiceInfo | None:
     if not _alive(info.pid):
         return None
     try:
-        health = _get_json(info, "/aidemo/v1/health", timeout=5)
+        reply = health(info)
     except OSError:
         return None
-    return info if health.get("pid") == info.pid else None
+    return info if reply.get("pid") == info.pid else None
+
+
+def health(info: ServiceInfo) -> dict:
+    """The running service's health reply: pid, start time, file fragments loaded, disk space."""
+    return _get_json(info, "/aidemo/v1/health", timeout=5)
 
 
 def start(home: ServiceHome) -> ServiceInfo:
@@ -134,6 +141,18 @@ def start(home: ServiceHome) -> ServiceInfo:
             time.sleep(0.1)
         proc.terminate()
         raise LocalServiceError(f"the local service did not answer within {START_TIMEOUT_S:.0f} s; see {home.log}")
+
+
+def check_running(home: ServiceHome, patience_s: float = GONE_AFTER_S) -> None:
+    """Raise :class:`LocalServiceError` if the service of ``home`` stays down for ``patience_s``
+    (a restart, which takes a few seconds, is waited out)."""
+    deadline = time.monotonic() + patience_s
+    while status(home) is None:
+        if time.monotonic() >= deadline:
+            raise LocalServiceError(
+                f"the local service of {home.root} is not running (it was stopped or killed): start it with "
+                f"`aidemo local start --detach --home {home.root}`, then rerun to resume")
+        time.sleep(0.5)
 
 
 def ensure_running(home: ServiceHome | None = None) -> ServiceInfo:
