@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 
 import jwt
 import pytest
+from conftest import share_ca
 
 from aidemo.backends import LocalBackend
 from aidemo.errors import LocalServiceError
@@ -40,7 +41,7 @@ from aidemo.local import pki, service
 from aidemo.local.client import LocalClient
 from aidemo.local.home import ACCOUNT, ROLE, USER, ServiceHome
 from aidemo.local.stage import BUCKET
-from aidemo.streaming import StreamOptions, Streamer
+from aidemo.streaming import Streamer, StreamOptions
 
 PIPES = "/v2/streaming/databases/AUTOMATED_INTELLIGENCE/schemas/RAW/pipes"
 DATA = "/v2/streaming/data/databases/AUTOMATED_INTELLIGENCE/schemas/RAW/pipes"
@@ -670,8 +671,8 @@ def test_13_a_read_only_home_is_one_clear_error(tmp_path, mounts, fresh):
 # ---- smaller ones ----------------------------------------------------------------------------
 
 
-def test_clients_of_a_killed_service_say_it_is_gone(tmp_path):
-    home = ServiceHome.at(tmp_path / "killed")
+def test_clients_of_a_killed_service_say_it_is_gone(local_home, tmp_path):
+    home = share_ca(local_home, tmp_path / "killed")  # the SDK's S3 client trusts one CA per process
     backend = LocalBackend(home)
     client = LocalClient(backend.info)
     streamer = Streamer(

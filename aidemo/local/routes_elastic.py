@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from aidemo.local.replies import read_json
 from aidemo.local.store import Pipe, ServiceError, Store
 
 ELASTIC = "ELASTIC"
@@ -83,8 +84,8 @@ def routes(service, endpoint, load_fragments) -> list[Route]:
     @endpoint
     async def filebuffer(request, principal):
         pipe = await pipe_of(request)
-        fragments = await request.json()
-        if not isinstance(fragments, list) or not fragments:
+        fragments = await read_json(request, list)
+        if not fragments:
             raise ServiceError(
                 400,
                 "ERR_INVALID_FRAGMENT",
