@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import jwt
 import pytest
@@ -177,7 +178,7 @@ def probe(tmp_path_factory):
 
 
 def rss_kb(pid: int) -> int:
-    status = open(f"/proc/{pid}/status").read()
+    status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
 
 
@@ -580,7 +581,7 @@ def mounts():
     if (
         shutil.which("unshare") is None
         or subprocess.run(
-            _namespace("mount -t tmpfs tmpfs /mnt"), capture_output=True
+            _namespace("mount -t tmpfs tmpfs /mnt"), check=False, capture_output=True
         ).returncode
         != 0
     ):
@@ -635,6 +636,7 @@ def test_12_a_full_disk_is_reported_as_such(tmp_path, mounts):
                 "--home",
                 str(home.root),
             ],
+            check=False,
             capture_output=True,
             text=True,
             timeout=60,
@@ -659,7 +661,7 @@ def test_13_a_read_only_home_is_one_clear_error(tmp_path, mounts, fresh):
         f"exec {sys.executable} -m aidemo.cli local start --detach --home {home.root}"
     )
     done = subprocess.run(
-        _namespace(script), capture_output=True, text=True, timeout=120
+        _namespace(script), check=False, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stderr.startswith(
@@ -672,7 +674,9 @@ def test_13_a_read_only_home_is_one_clear_error(tmp_path, mounts, fresh):
 
 
 def test_clients_of_a_killed_service_say_it_is_gone(local_home, tmp_path):
-    home = share_ca(local_home, tmp_path / "killed")  # the SDK's S3 client trusts one CA per process
+    home = share_ca(
+        local_home, tmp_path / "killed"
+    )  # the SDK's S3 client trusts one CA per process
     backend = LocalBackend(home)
     client = LocalClient(backend.info)
     streamer = Streamer(
