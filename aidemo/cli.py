@@ -42,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
         if name == "start":
             p.add_argument("--detach", action="store_true", help="run in the background and return")
         p.set_defaults(run=run)
+    env = local_sub.add_parser("env", help="print the exports an outside app needs (starts the service if needed)")
+    env.add_argument("--home", help="service home (default: $AIDEMO_HOME or ./.aidemo)")
+    env.set_defaults(run=_local_env)
+    run = local_sub.add_parser("run", help="run a command with those exports set: aidemo local run -- CMD ...")
+    run.add_argument("--home", help="service home (default: $AIDEMO_HOME or ./.aidemo)")
+    run.add_argument("command", nargs=argparse.REMAINDER, help="the command and its arguments, after --")
+    run.set_defaults(run=_local_run)
     _fault_parser(local_sub)
 
     setup_cmd = sub.add_parser("setup", help="create the database, tables and pipes and load the customers")
@@ -155,6 +162,29 @@ def _local_status(args) -> int:
         at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(disk["full"]["at"]))
         print(f"disk full: at {at} a write failed for want of space ({disk['full']['error']}); free some space")
     return 0
+
+
+def _local_env(args) -> int:
+    from aidemo.local import service
+    from aidemo.local.clientenv import exports
+
+    info = service.ensure_running(_home(args))
+    print(exports(info.home, info.url))
+    return 0
+
+
+def _local_run(args) -> int:
+    from aidemo.local import service
+    from aidemo.local.clientenv import run
+
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise AidemoError("nothing to run: aidemo local run -- CMD [ARGS...]")
+    info = service.ensure_running(_home(args))
+    try:
+        return run(info.home, command)
+    except FileNotFoundError:
+        raise AidemoError(f"command not found: {command[0]}") from None
 
 
 def _fault_parser(local_sub) -> None:
