@@ -114,9 +114,9 @@ def test_an_app_with_a_foreign_key_fails_at_once_saying_why(
     wrong.write_text(json.dumps(profile))
     failed = run_app(tmp_path, printed_env(local_home), wrong, app_table)
     assert failed.returncode != 0
-    assert "public key" in failed.stderr and "390144" in failed.stderr, failed.stderr[
-        -2000:
-    ]
+    assert "390144" in failed.stderr and "JWT token is invalid" in failed.stderr, (
+        failed.stderr[-2000:]
+    )
 
 
 def test_local_run_sets_the_exports_for_a_command(local_home):
