@@ -212,6 +212,9 @@ def test_1_an_over_limit_body_without_a_length_is_cut_off(probe):
         reply.status == 413
         and "exceeds the local service's limit" in reply.json()["message"]
     )
+    # Also on a route with its own error handling (the connector's login), unauthenticated.
+    reply = probe.send("POST", "/session/v1/login-request", chunks)
+    assert reply.status == 413 and reply.json()["code"] == "EntityTooLarge"
     # Under the limit a signed upload goes through.
     reply = probe.send("PUT", f"/{location}1.ndjson", b"{}\n" * 1000)
     assert reply.status == 200 and reply.headers["etag"].startswith('"')

@@ -180,7 +180,7 @@ class BodyLimit:
     A declared ``Content-Length`` over the limit is refused at once, unread; a body sent
     without one (or longer than declared) is refused as soon as the bytes read pass the limit:
     :class:`BodyTooLarge` is raised from ``receive`` and answered by the route like any
-    :class:`ServiceError`.
+    :class:`ServiceError` (or here, for routes that let it through).
     """
 
     def __init__(self, app, max_bytes: int = MAX_BODY_BYTES):
@@ -217,4 +217,20 @@ class BodyLimit:
                     raise BodyTooLarge(self.max_bytes)
             return message
 
-        await self.app(scope, bounded, send)
+        started = False
+
+        async def tracked(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, bounded, tracked)
+        except (
+            BodyTooLarge
+        ) as exc:  # from a route that does not answer ServiceError itself
+            if started:
+                raise
+            await error_response(scope["path"], exc.status, exc.code, exc.message)(
+                scope, receive, send
+            )
