@@ -67,9 +67,9 @@ class Reply:
 class Probe:
     """Raw HTTPS requests to one service, with or without the local user's credentials."""
 
-    def __init__(self, home: ServiceHome):
+    def __init__(self, home: ServiceHome, info: service.ServiceInfo | None = None):
         self.home = home
-        self.info = service.status(home)
+        self.info = info or service.status(home)
         self.context = ssl.create_default_context(cafile=str(home.ca_cert))
         self._scoped = None
 
@@ -651,6 +651,89 @@ def test_12_a_full_disk_is_reported_as_such(tmp_path, mounts):
         proc.wait(timeout=30)
     # Nothing was left behind on the full spool (it lived in the namespace); the home is whole.
     assert list(home.spool.iterdir()) == []
+
+
+def test_12_a_full_disk_at_commit_is_reported_and_loses_nothing(tmp_path, mounts):
+    # The whole home, database included, on a 6 MB tmpfs: made outside, copied in, so that the
+    # test still holds its CA and key (the tmpfs is visible only inside the namespace).
+    made = ServiceHome.at(tmp_path / "made")
+    made.ensure()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    made.port_file.write_text(str(port))
+    live = tmp_path / "live"
+    live.mkdir()
+    script = (
+        f"mount -t tmpfs -o size=6m tmpfs {live}; cp -a {made.root}/. {live}/; "
+        f"exec {sys.executable} -m aidemo.local --home {live} --log {live}/service.log"
+    )
+    proc = subprocess.Popen(
+        _namespace(script), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    try:
+        probe = Probe(made, service.ServiceInfo(made, proc.pid, port))
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError):
+                if probe.send("GET", "/aidemo/v1/health").status == 200:
+                    break
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        token, batches = probe.open_channel("full"), 0
+        row = {
+            "ORDER_ID": 0,
+            "ORDER_DATE": "2025-01-01 10:00:00",
+            "ORDER_STATUS": "Completed" * 2,
+        }
+        while True:
+            rows = "".join(
+                json.dumps(row | {"ORDER_ID": batches * 5000 + i}) + "\n"
+                for i in range(5000)
+            )
+            query = urllib.parse.urlencode(
+                {"continuationToken": token, "endOffsetToken": str(batches)}
+            )
+            reply = probe.send(
+                "POST",
+                f"{DATA}/ORDERS_PIPE/channels/full/rows?{query}",
+                rows.encode(),
+                probe.oauth_headers(),
+            )
+            if reply.status != 200:
+                break
+            token, batches = reply.json()["next_continuation_token"], batches + 1
+            assert batches < 100, "the tmpfs never filled"
+        # ENOSPC in DuckDB's COMMIT: said as such, not hidden by the ROLLBACK that follows it.
+        assert reply.status == 507, reply.body
+        assert "disk is full" in reply.json()["message"]
+        full = probe.send("GET", "/aidemo/v1/health").json()["disk"]["full"]
+        assert "No space left on device" in full["error"]
+        # The refused batch advanced nothing: the writer's token still fits, and a small batch goes in.
+        query = urllib.parse.urlencode(
+            {"continuationToken": token, "endOffsetToken": "last"}
+        )
+        reply = probe.send(
+            "POST",
+            f"{DATA}/ORDERS_PIPE/channels/full/rows?{query}",
+            b'{"ORDER_ID": -1}\n',
+            probe.oauth_headers(),
+        )
+        assert reply.status == 200, reply.body
+        reply = probe.send(
+            "POST",
+            "/api/v2/statements",
+            json.dumps(
+                {
+                    "statement": "SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM AUTOMATED_INTELLIGENCE.RAW.ORDERS"
+                }
+            ).encode(),
+            probe.jwt_headers(),
+        )
+        assert reply.json()["data"] == [[str(batches * 5000 + 1)] * 2]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 @pytest.mark.parametrize("fresh", [True, False], ids=["empty", "made"])
