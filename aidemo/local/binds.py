@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 
 from sqlglot.dialects.snowflake import Snowflake
 from sqlglot.errors import TokenError
@@ -27,9 +28,12 @@ def substitute(
 ) -> list[str]:
     """The statement with its bind variables replaced, once per bound row.
 
-    ``missing_as_null`` binds NULL to unbound variables (a describe-only request has none).
+    Array-bound ``INSERT ... VALUES (?, ...)`` becomes one multi-row INSERT rather than a
+    statement per row. ``missing_as_null`` binds NULL to unbound variables (a describe-only
+    request has none).
     """
-    places = _placeholders(sql)
+    tokens = _tokens(sql)
+    places = _placeholders(tokens)
     if not places:
         return [sql]
     bindings = bindings or {}
@@ -39,43 +43,62 @@ def substitute(
         raise BindError(
             'bindings must map "1", "2", ... to {"type": ..., "value": ...}'
         )
-    rows = {
-        len(b.get("value"))
-        for b in bindings.values()
-        if isinstance(b.get("value"), list)
+    sizes = {
+        len(b["value"]) for b in bindings.values() if isinstance(b.get("value"), list)
     }
-    if len(rows) > 1:
+    if len(sizes) > 1:
         raise BindError("array bindings must all hold the same number of values")
-    count = rows.pop() if rows else None
-    out = []
-    for row in range(count if count is not None else 1):
-        parts, last = [], 0
-        for position, (start, end, number) in enumerate(places, 1):
-            key = str(number or position)
-            if key not in bindings and not missing_as_null:
-                raise BindError(
-                    f"Bind variable {'?' if number is None else ':' + key} not set."
-                )
-            binding = bindings.get(key, {})
-            value = binding.get("value")
-            parts += [
-                sql[last:start],
-                literal(
-                    str(binding.get("type") or "TEXT"),
-                    value[row] if isinstance(value, list) else value,
-                ),
-            ]
-            last = end
-        out.append("".join(parts) + sql[last:])
-    return out
+    count = sizes.pop() if sizes else None
+    if count == 0:
+        raise BindError("array bindings hold no values")
+    values = _values_tuple(tokens, places) if count else None
+    if values:
+        start, end = values
+        rows = ", ".join(
+            _fill(sql, start, end, places, bindings, row, missing_as_null)
+            for row in range(count)
+        )
+        return [sql[:start] + rows + sql[end:]]
+    return [
+        _fill(sql, 0, len(sql), places, bindings, row, missing_as_null)
+        for row in range(count or 1)
+    ]
 
 
-def _placeholders(sql: str) -> list[tuple[int, int, int | None]]:
-    """(start, end, number or None for ``?``) of each bind variable, in order."""
+def _fill(
+    sql: str,
+    start: int,
+    end: int,
+    places,
+    bindings: dict,
+    row: int,
+    missing_as_null: bool,
+) -> str:
+    """``sql[start:end]`` with the bind variables in it replaced by the literals of one row."""
+    parts, last = [], start
+    for position, (begin, finish, number) in enumerate(places, 1):
+        key = str(number or position)
+        if key not in bindings and not missing_as_null:
+            raise BindError(
+                f"Bind variable {'?' if number is None else ':' + key} not set."
+            )
+        binding = bindings.get(key, {})
+        value = binding.get("value")
+        value = value[row] if isinstance(value, list) else value
+        parts += [sql[last:begin], literal(str(binding.get("type") or "TEXT"), value)]
+        last = finish
+    return "".join(parts) + sql[last:end]
+
+
+def _tokens(sql: str) -> list:
     try:
-        tokens = Snowflake().tokenize(sql)
+        return Snowflake().tokenize(sql)
     except TokenError:
         return []  # not readable: translation reports it
+
+
+def _placeholders(tokens: list) -> list[tuple[int, int, int | None]]:
+    """(start, end, number or None for ``?``) of each bind variable, in order."""
     found = []
     for i, token in enumerate(tokens):
         if token.token_type == TokenType.PLACEHOLDER and token.text == "?":
@@ -89,6 +112,29 @@ def _placeholders(sql: str) -> list[tuple[int, int, int | None]]:
         ):
             found.append((token.start, tokens[i + 1].end + 1, int(tokens[i + 1].text)))
     return found
+
+
+def _values_tuple(tokens: list, places: list) -> tuple[int, int] | None:
+    """(start, end) of the one ``(...)`` after VALUES that ends an INSERT and holds every bind variable."""
+    if not tokens or tokens[0].token_type != TokenType.INSERT:
+        return None
+    while tokens and tokens[-1].token_type == TokenType.SEMICOLON:
+        tokens = tokens[:-1]
+    kinds = [t.token_type for t in tokens]
+    if TokenType.VALUES not in kinds:
+        return None
+    opening = kinds.index(TokenType.VALUES) + 1
+    if opening >= len(tokens) or kinds[opening] != TokenType.L_PAREN:
+        return None
+    depth = 0
+    for i in range(opening, len(tokens)):
+        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(kinds[i], 0)
+        if depth == 0:
+            break
+    if i != len(tokens) - 1:
+        return None  # more rows or clauses follow the tuple
+    start, end = tokens[opening].start, tokens[-1].end + 1
+    return (start, end) if all(start < p[0] and p[1] <= end for p in places) else None
 
 
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -108,7 +154,13 @@ def literal(kind: str, value) -> str:
                 raise ValueError(text)
             return f"({text})" if number < 0 else text
         if kind == "REAL":
-            return f"CAST('{float(text)!r}' AS DOUBLE)"
+            number = float(text)
+            if not math.isfinite(number):
+                return f"CAST('{number!r}' AS DOUBLE)"
+            digits = (
+                repr(number) if "e" in repr(number) else f"{number!r}e0"
+            )  # an exponent makes it FLOAT
+            return f"({digits})" if number < 0 else digits
         if kind == "BOOLEAN":
             return {"true": "TRUE", "1": "TRUE", "false": "FALSE", "0": "FALSE"}[
                 text.lower()

@@ -57,7 +57,8 @@ def run_query(store, session: ConnectorSession, body: dict) -> dict:
         "finalWarehouseName": session.warehouse,
         "finalRoleName": session.role,
         "numberOfBinds": len(body.get("bindings") or {}),
-        "arrayBindSupported": False,
+        # 5.x's executemany asks first (describe-only) and sends all rows at once when true.
+        "arrayBindSupported": kind == rs.INSERT,
         "parameters": [],
         "queryContext": {"entries": []},
     }
