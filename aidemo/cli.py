@@ -182,7 +182,7 @@ def _local_run(args) -> int:
         raise AidemoError("nothing to run: aidemo local run -- CMD [ARGS...]")
     info = service.ensure_running(_home(args))
     try:
-        return run(info.home, command)
+        return run(info.home, info.url, command)
     except FileNotFoundError:
         raise AidemoError(f"command not found: {command[0]}") from None
 

@@ -90,7 +90,12 @@ def test_an_outside_sdk_app_streams_with_only_the_printed_settings(
     backend, local_home, app_table, tmp_path
 ):
     env = printed_env(local_home)
-    assert set(env) == {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "AIDEMO_HOME"}
+    assert set(env) == {
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+        "AWS_ENDPOINT_URL_S3",
+        "AIDEMO_HOME",
+    }
     done = run_app(tmp_path, env, local_home.profile, app_table)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["SUCCESS", str(ROWS), str(ROWS + 1), "0"]
