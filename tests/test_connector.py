@@ -307,12 +307,15 @@ def test_a_session_outlives_its_token_and_a_service_restart(
 # ---- the protocol on the wire, as 4.x sends it (gzipped bodies) --------------------------
 
 
-def _post(home, path: str, body: dict | None, token: str | None = None) -> dict:
+def _post(home, path: str, body: dict | bytes | None, token: str | None = None) -> dict:
+    """POST as 4.x does (gzipped JSON); bytes are sent as they are."""
     context = ssl.create_default_context(cafile=str(home.ca_cert))
+    if isinstance(body, dict):
+        body = gzip.compress(json.dumps(body).encode())
     request = urllib.request.Request(
         f"https://127.0.0.1:{service.status(home).port}{path}",
         method="POST",
-        data=gzip.compress(json.dumps(body).encode()) if body is not None else b"",
+        data=body or b"",
         headers={
             "Content-Type": "application/json",
             "Content-Encoding": "gzip",
@@ -398,3 +401,24 @@ def test_session_lifecycle_on_the_wire(local_home):
         == "390114"
     )
     assert _post(local_home, "/session/heartbeat", {}, "made-up")["code"] == "390112"
+
+
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        (b"\x1f\x8b not gzip at all", "not valid gzip"),
+        (gzip.compress(b"{not json"), "not JSON"),
+        (b'{"data": "x"}', "login body must be"),
+        (
+            gzip.compress(b'{"data": {"AUTHENTICATOR": "SNOWFLAKE", "PASSWORD": "x"}}'),
+            "key-pair authentication only",
+        ),
+    ],
+)
+def test_bad_login_bodies_get_a_clear_refusal(local_home, body, problem):
+    reply = _post(local_home, "/session/v1/login-request", body)
+    assert (
+        not reply["success"]
+        and reply["code"].startswith("390")
+        and problem in reply["message"]
+    )

@@ -37,7 +37,6 @@ from aidemo.local.store import normalize
 
 log = logging.getLogger("aidemo.local.connector")
 
-MAX_BODY_BYTES = 256 * 1024 * 1024  # a gzipped request body, inflated
 # Sent at login. The local service has no stages, so array binds always travel inline
 # (4.x's executemany reads the threshold and would otherwise upload them to a stage).
 SESSION_PARAMETERS = [
@@ -77,7 +76,7 @@ def routes(service) -> list[Route]:
 
     @snowflake
     async def login(request):
-        body = await _json(request)
+        body = await _json(request, service.max_body_bytes)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
             raise ConnectorError("390400", 'The login body must be {"data": {...}}.')
@@ -127,7 +126,7 @@ def routes(service) -> list[Route]:
     @snowflake
     async def query(request):
         session = sessions.find(_token(request))
-        body = await _json(request)
+        body = await _json(request, service.max_body_bytes)
         if not isinstance(body, dict) or not isinstance(body.get("sqlText"), str):
             raise ConnectorError("000001", 'The query body must hold "sqlText".')
         if not body.get("asyncExec"):
@@ -172,7 +171,7 @@ def routes(service) -> list[Route]:
 
     @snowflake
     async def token_request(request):
-        body = await _json(request)
+        body = await _json(request, service.max_body_bytes)
         if str((body or {}).get("requestType", "RENEW")).upper() != "RENEW":
             raise ConnectorError("390400", "Only requestType RENEW is supported.")
         master = _token(request)
@@ -218,19 +217,20 @@ def routes(service) -> list[Route]:
     ]
 
 
-async def _json(request: Request):
+async def _json(request: Request, limit: int):
+    """The JSON body; a gzipped one (4.x) may inflate to the service's body limit."""
     raw = await request.body()
     if raw[:2] == b"\x1f\x8b":  # 4.x gzips its request bodies
         inflate = zlib.decompressobj(wbits=31)
         try:
-            raw = inflate.decompress(raw, MAX_BODY_BYTES)
+            raw = inflate.decompress(raw, limit)
         except zlib.error:
             raise ConnectorError(
                 "390400", "The request body is not valid gzip."
             ) from None
         if inflate.unconsumed_tail:
             raise ConnectorError(
-                "390400", f"The request body inflates past {MAX_BODY_BYTES} bytes."
+                "390400", f"The request body inflates past the limit of {limit} bytes."
             )
     try:
         return json.loads(raw) if raw else {}
