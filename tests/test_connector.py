@@ -247,8 +247,7 @@ def test_fetch_pandas_all_reads_json_results(connection):
     assert frame.to_dict("records") == [{"N": 1.25, "S": "x", "I": 7}]
 
 
-@pytest.mark.parametrize("user", [USER, "NOBODY"])
-def test_a_wrong_key_or_user_fails_with_the_same_clear_error(local_home, user):
+def test_a_wrong_key_or_an_unknown_user_fails_the_same_clear_way(local_home):
     from cryptography.hazmat.primitives import serialization
 
     other = serialization.load_pem_private_key(
@@ -259,13 +258,16 @@ def test_a_wrong_key_or_user_fails_with_the_same_clear_error(local_home, user):
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    with pytest.raises(DatabaseError) as refused:
-        snowflake.connector.connect(
-            **connector_arguments(local_home, user=user, private_key=der)
-        )
-    assert refused.value.errno == 390144
-    assert "JWT token is invalid" in str(refused.value)
-    assert user not in str(refused.value).replace("JWT", "")
+    messages = []
+    for user in (USER, "NOBODY"):
+        with pytest.raises(DatabaseError) as refused:
+            snowflake.connector.connect(
+                **connector_arguments(local_home, user=user, private_key=der)
+            )
+        assert refused.value.errno == 390144
+        messages.append(refused.value.msg)
+    assert messages[0] == messages[1]  # nothing tells which users exist
+    assert "JWT token is invalid" in messages[0] and "private key" in messages[0]
 
 
 def test_close_ends_the_session(connect):

@@ -98,7 +98,11 @@ def routes(service) -> list[Route]:
         except auth.AuthError as exc:
             # The reason stays in the log: the reply must not tell which users exist.
             log.info("connector login refused: %s", exc.message)
-            raise ConnectorError("390144", "JWT token is invalid.") from None
+            raise ConnectorError(
+                "390144",
+                "JWT token is invalid. Check the account, the user and that the private key is the "
+                "one whose public key the local service has for that user (its profile.json).",
+            ) from None
         q = request.query_params
         session, token, master = sessions.open(
             user=principal.user,
