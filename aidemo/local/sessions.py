@@ -180,14 +180,22 @@ class Sessions:
             return session, token, master
 
     def find(self, token: str) -> ConnectorSession:
-        """The session of a session token; 390112 when it is unknown or expired (the connector renews)."""
+        """The session of a session token; 390112 when it is unknown or expired (the connector renews).
+
+        Use keeps the session alive: it ends after ``master_ttl_s`` without any, as Snowflake's
+        do after 4 hours idle (the connector's heartbeat counts as use).
+        """
         with self._lock:
             session = self._by_token.get(_hash(token))
-            if session is None or session.expires < time.time():
+            now = time.time()
+            if session is None or session.expires < now:
                 raise ConnectorError(
                     SESSION_EXPIRED,
                     "Session token expired. Renew it with the master token.",
                 )
+            session.master_expires = (
+                now + self.master_ttl_s
+            )  # kept on disk at the next change
             return session
 
     def renew(self, master_token: str) -> tuple[ConnectorSession, str]:
