@@ -7,6 +7,7 @@ calls; only the client properties and the SQL path differ.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import threading
@@ -59,6 +60,9 @@ class StreamingBackend(ABC):
         with self._sql_lock:
             if self._connection is None:
                 self._connection = connect(self.endpoint())
+                # Registered after the connector's own exit handler, so it runs first: a backend
+                # nobody closed (a notebook kernel ending) closes without the connector's warning.
+                atexit.register(self.close)
             return run(self._connection, statement)
 
     def close(self) -> None:
@@ -66,6 +70,7 @@ class StreamingBackend(ABC):
         with self._sql_lock:
             connection, self._connection = self._connection, None
         if connection is not None:
+            atexit.unregister(self.close)
             with contextlib.suppress(Exception):  # the server may be gone already: nothing left to close
                 connection.close()
 

@@ -230,9 +230,11 @@ def _local_fault(args) -> int:
 
 
 def _setup(args) -> int:
+    from aidemo.backends import open_backend
     from aidemo.setup import setup
 
-    print(setup(reset=args.reset, num_customers=args.num_customers, seed=args.seed).summary())
+    with open_backend() as backend:
+        print(setup(backend, reset=args.reset, num_customers=args.num_customers, seed=args.seed).summary())
     return 0
 
 
@@ -342,7 +344,8 @@ def _sql(args) -> int:
     if bool(args.statement) == bool(args.file):
         raise AidemoError("give either a statement or --file FILE")
     statement = Path(args.file).read_text() if args.file else args.statement
-    frame = open_backend().sql(statement)
+    with open_backend() as backend:
+        frame = backend.sql(statement)
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     else:

@@ -35,7 +35,10 @@ def run_sql(statement: str, backend: "StreamingBackend | None" = None) -> "panda
     """Run a statement or script on the backend (default: the profile's); the last result as a DataFrame."""
     from aidemo.backends import open_backend
 
-    return (backend or open_backend()).sql(statement)
+    if backend is not None:
+        return backend.sql(statement)
+    with open_backend() as own:
+        return own.sql(statement)
 
 
 def run_file(name: str, backend: "StreamingBackend | None" = None) -> "pandas.DataFrame":

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
+from pathlib import Path
 
 import pytest
 
-from aidemo.backends import LocalBackend
+from aidemo.backends import LocalBackend, SnowflakeBackend
+from aidemo.config import load_profile
 from aidemo.keys import generate_key_pair
 from aidemo.local import service
 from aidemo.local.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER, ServiceHome
+from aidemo.sql import run_file
 
 os.environ.setdefault("SS_LOG_LEVEL", "error")
 
@@ -55,7 +59,8 @@ def table(backend, request) -> str:
 def own_service(home: ServiceHome):
     service.start(home)
     try:
-        yield LocalBackend(home)
+        with LocalBackend(home) as backend:
+            yield backend
     finally:
         service.stop(home)
 
@@ -67,25 +72,35 @@ def fresh(local_home, tmp_path) -> LocalBackend:
         yield backend
 
 
-@pytest.fixture(
-    params=["local", pytest.param("snowflake", marks=pytest.mark.snowflake)]
-)
-def own_backend(request, local_home, tmp_path):
-    """A backend whose demo objects the test may change: a local service of its own, or the real
-    account of the profile that AIDEMO_SNOWFLAKE_PROFILE names (skipped without it)."""
-    if request.param == "local":
-        with own_service(share_ca(local_home, tmp_path / "home")) as backend:
-            yield backend
-        return
-    path = os.environ.get("AIDEMO_SNOWFLAKE_PROFILE")
-    if not path:
-        pytest.skip(
-            "AIDEMO_SNOWFLAKE_PROFILE does not name a profile of a real account"
-        )
-    from aidemo.backends import SnowflakeBackend
-    from aidemo.config import load_profile
+def write_snowflake_profile(local: LocalBackend, path: Path) -> Path:
+    """A profile.json for the snowflake backend that points at a local service: its URL, user and key."""
+    profile = {**local.info.sdk_properties(), "backend": "snowflake"}
+    path.write_text(json.dumps(profile, indent=2))
+    return path
 
-    yield SnowflakeBackend(load_profile(path))
+
+@pytest.fixture(params=["local", pytest.param("snowflake", marks=pytest.mark.snowflake)])
+def own_backend(request, local_home, tmp_path, monkeypatch):
+    """A backend whose demo objects the test may change, in the state of a fresh local service.
+
+    ``local``: a local service of its own. ``snowflake``: the Snowflake backend, on the account
+    of the profile that AIDEMO_SNOWFLAKE_PROFILE names (its demo objects dropped and created
+    again first), or else on a local service of its own through a snowflake profile: the same
+    connector, SDK calls and SQL as on an account.
+    """
+    with own_service(share_ca(local_home, tmp_path / "home")) as local:
+        if request.param == "local":
+            yield local
+            return
+        path = os.environ.get("AIDEMO_SNOWFLAKE_PROFILE")
+        if not path:
+            monkeypatch.setenv("SSL_CERT_FILE", str(local.home.trust_bundle))
+            path = write_snowflake_profile(local, tmp_path / "profile.json")
+        with SnowflakeBackend(load_profile(path)) as backend:
+            if os.environ.get("AIDEMO_SNOWFLAKE_PROFILE"):
+                for name in ("reset.sql", "01_database.sql", "02_tables.sql", "03_pipes.sql"):
+                    run_file(name, backend)
+            yield backend
 
 
 @pytest.fixture(scope="session")
