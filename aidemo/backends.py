@@ -126,11 +126,6 @@ class LocalBackend(StreamingBackend):
             props.pop(key)
         return props
 
-    def sql(self, statement: str) -> "pandas.DataFrame":
-        from aidemo.local.client import LocalClient
-
-        return LocalClient(self.info).query(statement, self.database, self.schema)
-
     def set_flush_tick(self, pipe: str, milliseconds: int) -> None:
         from aidemo.local.client import LocalClient
 

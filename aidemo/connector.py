@@ -77,6 +77,8 @@ class Endpoint:
             "database": self.database,
             "schema": self.schema,
             "login_timeout": LOGIN_TIMEOUT_S,
+            # Log out on close (the kit runs no async queries); saying so also silences 5.x's warning.
+            "enable_server_session_keep_alive_auto_detection": False,
         }
         return {key: value for key, value in args.items() if value is not None}
 
@@ -105,9 +107,9 @@ def to_frame(description, rows: list) -> "pandas.DataFrame":
     import pandas
 
     names = [column.name for column in description]
-    frame = pandas.DataFrame.from_records(rows, columns=names, coerce_float=False, nrows=len(rows))
+    frame = pandas.DataFrame(rows, columns=names, dtype=object)
     for i, column in enumerate(description):
-        frame.isetitem(i, _normalise(frame.iloc[:, i].astype(object), column))
+        frame.isetitem(i, _normalise(frame.iloc[:, i], column))
     return frame
 
 
@@ -165,15 +167,14 @@ def connector_errors(doing: str, error: type[Exception], endpoint: Endpoint | No
 
 
 def _message(doing: str, exc, errno: int, endpoint: Endpoint | None) -> str:
-    text = " ".join(str(getattr(exc, "msg", None) or exc).split())
-    code = f" (Snowflake error {errno:06d}{', ' + exc.sqlstate if exc.sqlstate else ''})" if errno >= 0 else ""
+    text = " ".join(str(exc).split())  # "002003 (42S02): SQL compilation error: ..."
     hint = _HINTS.get(errno)
     if hint is None and ("certificate" in text.lower() or "ssl" in text.lower()):
         hint = _HINTS[250001]
     if hint:
         fields = {key: value for key, value in vars(endpoint).items() if value} if endpoint else {}
         hint = hint.format_map(_Blank(fields))
-    return f"{doing}: {text}{code}" + (f"; {hint}" if hint else "")
+    return f"{doing}: {text}" + (f"; {hint}" if hint else "")
 
 
 class _Blank(dict):

@@ -191,12 +191,15 @@ def test_a_bad_statement_fails_naming_it(backend, statement, problem):
 
 
 @pytest.mark.parametrize("third", ["CREATE STAGE RAW.MY_STAGE", "INSERT INTO RAW.NO_SUCH_TABLE VALUES (1)"])
-def test_a_script_that_fails_applies_nothing(backend, third):
-    table = f"T_ATOMIC_{next(_names)}"
-    script = f"CREATE TABLE RAW.{table} (I NUMBER); INSERT INTO RAW.{table} VALUES (1); {third}"
+def test_a_script_stops_at_the_statement_that_fails(backend, third):
+    """As on Snowflake, each statement of a script commits on its own: the error names the
+    failing statement, and the statements after it do not run."""
+    table = f"T_SCRIPT_{next(_names)}"
+    script = (f"CREATE TABLE RAW.{table} (I NUMBER); INSERT INTO RAW.{table} VALUES (1); {third}; "
+              f"INSERT INTO RAW.{table} VALUES (2)")
     with pytest.raises(SqlError, match=re.escape(third)):
         backend.sql(script)
-    assert backend.sql(f"SHOW TABLES LIKE '{table}' IN SCHEMA RAW").empty
+    assert backend.sql(f"SELECT I FROM RAW.{table}")["I"].tolist() == [1]
 
 
 def test_an_unknown_file_is_named_with_the_known_ones():
