@@ -1,8 +1,7 @@
-"""A small client for the local service's own routes: SQL (Snowflake's SQL API shape), flush tick, faults."""
+"""A small client for the local service's own routes: flush tick and faults (SQL goes through the connector)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import signal
@@ -12,9 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-import pandas
-
-from aidemo.errors import ConfigError, LocalServiceError, SqlError
+from aidemo.errors import ConfigError, LocalServiceError
 from aidemo.keys import keypair_jwt
 from aidemo.local import service
 from aidemo.local.faults import KINDS, FaultSpec, record_restart
@@ -30,16 +27,6 @@ class LocalClient:
     def __init__(self, info: ServiceInfo):
         self.info = info
         self._context = ssl.create_default_context(cafile=str(info.home.ca_cert))
-
-    def execute(self, statement: str, database: str | None = None, schema: str | None = None) -> dict:
-        """POST /api/v2/statements; the raw reply (resultSetMetaData, data)."""
-        body = {"statement": statement, "database": database, "schema": schema,
-                "parameters": {"MULTI_STATEMENT_COUNT": "0"}}
-        return self._request("/api/v2/statements", body, SqlError)
-
-    def query(self, statement: str, database: str | None = None, schema: str | None = None) -> pandas.DataFrame:
-        """Run a statement or script and return the (last) result as a DataFrame."""
-        return to_frame(self.execute(statement, database, schema))
 
     def set_flush_tick(self, database: str, schema: str, pipe: str, milliseconds: int) -> None:
         path = f"/aidemo/v1/pipes/{database}/{schema}/{pipe}/flush-tick"
@@ -121,35 +108,3 @@ class FaultControl:
             raise LocalServiceError(f"the local service came back on port {self.client.info.port}, not {port} "
                                     "(the port was taken meanwhile): clients holding the old URL cannot reconnect")
         return self.status()
-
-
-def to_frame(reply: dict) -> pandas.DataFrame:
-    """A SQL API reply (string cells, Snowflake row types) as a typed DataFrame."""
-    row_type = reply.get("resultSetMetaData", {}).get("rowType", [])
-    names = [c["name"] for c in row_type]
-    frame = pandas.DataFrame(reply.get("data", []), columns=names, dtype=object)
-    for column, meta in zip(names, row_type):
-        frame[column] = _convert(frame[column], meta)
-    return frame
-
-
-def _convert(values: pandas.Series, meta: dict) -> pandas.Series:
-    kind = meta.get("type")
-    if kind == "fixed" and not meta.get("scale"):
-        return pandas.to_numeric(values).astype("Int64")
-    if kind in ("fixed", "real"):
-        return pandas.to_numeric(values).astype("float64")
-    if kind == "boolean":
-        return values.map(lambda v: None if v is None else v.lower() == "true")
-    if kind == "date":
-        return values.map(lambda v: None if v is None else dt.date(1970, 1, 1) + dt.timedelta(days=int(v)))
-    if kind and kind.startswith("timestamp"):
-        nanos = values.map(lambda v: None if v is None else _nanos(v))
-        return pandas.to_datetime(nanos, unit="ns", utc=kind != "timestamp_ntz")
-    return values
-
-
-def _nanos(text: str) -> int:
-    seconds, _, fraction = text.partition(".")
-    sign = -1 if seconds.startswith("-") else 1
-    return int(seconds) * 10**9 + sign * int((fraction + "000000000")[:9])
