@@ -55,24 +55,36 @@ class StreamingBackend(ABC):
         One connection per backend, opened on first use and shared by the threads of the
         process (one statement at a time); :meth:`close` closes it.
         """
-        from aidemo.connector import connect, run
+        from aidemo.connector import SessionLost, run
 
         with self._sql_lock:
-            if self._connection is None:
-                self._connection = connect(self.endpoint())
-                # Registered after the connector's own exit handler, so it runs first: a backend
-                # nobody closed (a notebook kernel ending) closes without the connector's warning.
-                atexit.register(self.close)
-            return run(self._connection, statement)
+            try:
+                return run(self._open(), statement)
+            except SessionLost:  # the server restarted or forgot the session: log in again, once
+                self._drop_connection(retry=False)
+                return run(self._open(), statement)
+
+    def _open(self):
+        from aidemo.connector import connect
+
+        if self._connection is None:
+            self._connection = connect(self.endpoint())
+            # Registered after the connector's own exit handler, so it runs first: a backend
+            # nobody closed (a notebook kernel ending) closes without the connector's warning.
+            atexit.register(self.close)
+        return self._connection
 
     def close(self) -> None:
         """Close the SQL connection, if one is open; the next statement opens a new one."""
         with self._sql_lock:
-            connection, self._connection = self._connection, None
+            self._drop_connection()
+
+    def _drop_connection(self, retry: bool = True) -> None:
+        connection, self._connection = self._connection, None
         if connection is not None:
             atexit.unregister(self.close)
             with contextlib.suppress(Exception):  # the server may be gone already: nothing left to close
-                connection.close()
+                connection.close(retry=retry)
 
     def __enter__(self):
         return self

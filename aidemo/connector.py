@@ -152,6 +152,19 @@ _HINTS = {
 }
 
 
+class SessionLost(BackendError):
+    """The server no longer knows the connection's session (it restarted, or the session expired):
+    the statement did not run, and a new connection may run it."""
+
+
+# Session token unknown or expired, master token too (5.x reports a failed renewal as 250001).
+_SESSION_GONE = (390112, 390114)
+
+
+def _session_gone(errno: int, text: str) -> bool:
+    return errno in _SESSION_GONE or (errno == 250001 and "refresh session" in text)
+
+
 @contextlib.contextmanager
 def connector_errors(doing: str, error: type[Exception], endpoint: Endpoint | None = None):
     """Connector exceptions inside the block as ``error`` naming ``doing`` and a hint of what to fix."""
@@ -161,6 +174,8 @@ def connector_errors(doing: str, error: type[Exception], endpoint: Endpoint | No
         yield
     except sf.Error as exc:
         errno = exc.errno if isinstance(exc.errno, int) else -1
+        if _session_gone(errno, str(exc)):
+            raise SessionLost(f"{doing}: {' '.join(str(exc).split())}") from None
         raise error(_message(doing, exc, errno, endpoint)) from None
     except OSError as exc:  # a socket or TLS failure the connector did not wrap
         raise BackendError(f"{doing}: {exc}") from None
