@@ -227,7 +227,7 @@ def build_app(service: Service) -> Starlette:
             raise ServiceError(400, "INVALID_FAULT", str(exc)) from None
         return JSONResponse(service.faults.status())
 
-    @endpoint(KEYPAIR_JWT, OAUTH)
+    @endpoint(KEYPAIR_JWT)  # an ingest-scoped (OAUTH) token cannot run SQL
     async def statements(request, principal):
         body = await read_json(request)
         statement = field(body, "statement", str, "")

@@ -1,4 +1,4 @@
-"""Opening the service's store: the local user's key and, on a fresh database, the DDL in ``sql/``."""
+"""Opening the service's store: the local user's key and, on a fresh home, the DDL in ``sql/``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from aidemo.local.home import DATABASE, SCHEMA, USER, ServiceHome
 from aidemo.local.sqlexec import Session, run_script
 from aidemo.local.store import Store
 
-# Run on a fresh database so that a new service already holds the demo's tables and pipes.
+# Run on a fresh home so that a new service already holds the demo's tables and pipes.
 BOOTSTRAP_FILES = ("01_database.sql", "02_tables.sql", "03_pipes.sql")
 
 
@@ -15,14 +15,7 @@ def open_store(home: ServiceHome) -> Store:
 
     store = Store(home.database, DATABASE, home.spool)
     store.set_user_key(USER, home.user_public_key())
-    if (
-        not store.cursor()
-        .execute(
-            "SELECT 1 FROM duckdb_schemas() WHERE database_name = ? AND schema_name = ?",
-            [DATABASE, SCHEMA],
-        )
-        .fetchone()
-    ):
+    if not store.databases():
         for name in BOOTSTRAP_FILES:
             run_script(store, (SQL_DIR / name).read_text(), Session(DATABASE, SCHEMA))
     return store

@@ -144,7 +144,8 @@ class ServiceHome:
         }
 
     def write_profile(self, port: int) -> None:
-        write_private(self.profile, json.dumps(self.sdk_properties(port), indent=2))
+        """profile.json: the SDK's properties, and ``"backend": "local"`` for the kit (the SDK ignores it)."""
+        write_private(self.profile, json.dumps({"backend": "local", **self.sdk_properties(port)}, indent=2))
 
 
 _FILES = {

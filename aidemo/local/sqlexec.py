@@ -11,24 +11,18 @@ import contextlib
 import datetime as dt
 import decimal
 import json
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import duckdb
 
 from aidemo.errors import SqlError
+from aidemo.local import sqlresults as listings
 from aidemo.local import translate as t
-from aidemo.local.home import ROLE
-from aidemo.local.store import META, STREAMING_SUFFIX, Store, normalize, quote
+from aidemo.local.catalog import PUBLIC
+from aidemo.local.sqlresults import Result
+from aidemo.local.store import ServiceError, Store, normalize, quote
 
-
-@dataclass
-class Result:
-    """Columns (name, DuckDB type) and rows of one statement."""
-
-    columns: list[tuple[str, str]] = field(default_factory=list)
-    rows: list[tuple] = field(default_factory=list)
-    message: str = "Statement executed successfully."
+__all__ = ["Result", "Session", "run_script", "to_reply"]
 
 
 @dataclass
@@ -56,10 +50,10 @@ class Session:
 def run_script(store: Store, script: str, session: Session) -> list[Result]:
     """Translate every statement, then run them in order; one Result per statement.
 
-    Consecutive DuckDB statements (table DDL and DML, queries) run in one transaction:
-    if one of them fails, none of them applies. Service commands (pipes, databases,
-    schemas) apply one by one, as statements of a Snowflake multi-statement request do.
-    A USE statement updates ``session`` when it runs.
+    Consecutive DuckDB statements (table DDL and DML, queries) that write to the same
+    database run in one transaction: if one of them fails, none of them applies. Service
+    commands (pipes, databases, schemas) apply one by one, as statements of a Snowflake
+    multi-statement request do. A USE statement updates ``session`` when it runs.
     """
     plan = t.translate_script(script, database=session.database, schema=session.schema)
     if not plan:
@@ -69,15 +63,19 @@ def run_script(store: Store, script: str, session: Session) -> list[Result]:
     while start < len(plan):
         end = start + 1
         if isinstance(plan[start][1], t.DuckSql):
+            written = {plan[start][1].database} - {None}
             while end < len(plan) and isinstance(plan[end][1], t.DuckSql):
+                written.add(plan[end][1].database)
+                if (
+                    len(written - {None}) > 1
+                ):  # DuckDB writes to one database per transaction
+                    break
                 end += 1
             results.extend(_duck(store, plan[start:end]))
         else:
             statement, command = plan[start]
             with _named(statement):
-                results.append(_run(store, command))
-            if isinstance(command, t.UseContext):
-                session.database, session.schema = command.database, command.schema
+                results.append(_run(store, command, session))
         start = end
     return results
 
@@ -89,19 +87,48 @@ def _named(statement: str):
         yield
     except duckdb.Error as exc:
         raise SqlError(f"{_short(statement)}: {str(exc).splitlines()[0]}") from exc
-    except SqlError as exc:
+    except (SqlError, ServiceError) as exc:
         raise SqlError(f"{_short(statement)}: {exc}") from exc
 
 
-def _run(store: Store, command) -> Result:
-    if isinstance(command, (t.UseContext, t.NoOp)):
-        return Result(
-            message=getattr(command, "reason", "Statement executed successfully.")
-        )
+def _run(store: Store, command, session: Session) -> Result:
+    if isinstance(command, t.UseContext):
+        return _use(store, command, session)
+    if isinstance(command, t.NoOp):
+        return Result(message=command.reason)
     if isinstance(command, t.CreateDatabase):
-        return _create_database(store, command)
+        created = store.create_database(
+            command.name, command.if_not_exists, command.or_replace
+        )
+        if not created:
+            return Result(
+                message=f"{command.name} already exists, statement succeeded."
+            )
+        session.database, session.schema = command.name, PUBLIC  # as Snowflake does
+        return Result(message=f"Database {command.name} successfully created.")
+    if isinstance(command, t.DropDatabase):
+        if not store.drop_database(command.name) and not command.if_exists:
+            raise SqlError(
+                f"Database '{command.name}' does not exist or not authorized."
+            )
+        if session.database == command.name:
+            session.database = session.schema = None
+        return _dropped(command.name)
     if isinstance(command, t.CreateSchema):
-        return _create_schema(store, command)
+        result = _create_schema(store, command)
+        session.database, session.schema = command.database, command.name  # as Snowflake does
+        return result
+    if isinstance(command, t.DropSchema):
+        if (
+            not store.drop_schema(command.database, command.name)
+            and not command.if_exists
+        ):
+            raise SqlError(
+                f"Schema '{command.database}.{command.name}' does not exist or not authorized."
+            )
+        if (session.database, session.schema) == (command.database, command.name):
+            session.schema = None
+        return _dropped(command.name)
     if isinstance(command, t.CreatePipe):
         return _create_pipe(store, command)
     if isinstance(command, t.DropPipe):
@@ -110,16 +137,38 @@ def _run(store: Store, command) -> Result:
             raise SqlError(
                 f"Pipe '{command.database}.{command.schema}.{command.name}' does not exist or not authorized."
             )
-        return Result(
-            [("status", "VARCHAR")], [(f"{command.name} successfully dropped.",)]
-        )
+        return _dropped(command.name)
     if isinstance(command, (t.ShowPipes, t.DescribePipe)):
-        return _show_pipes(store, command)
+        return listings.pipes(store, command)
     if isinstance(command, t.ShowChannels):
-        return _show_channels(store, command)
+        return listings.channels(store, command)
     if isinstance(command, (t.ShowTables, t.ShowSchemas, t.ShowDatabases)):
-        return _show_objects(store, command)
+        return listings.objects(store, command)
+    if isinstance(command, t.DescribeTable):
+        return listings.describe_table(store, command)
+    if isinstance(command, t.ShowColumns):
+        return listings.columns(store, command)
     raise SqlError(f"the local service cannot run {type(command).__name__}")
+
+
+def _use(store: Store, command: t.UseContext, session: Session) -> Result:
+    if not store.has_database(command.database):
+        raise SqlError(
+            f"Database '{command.database}' does not exist or not authorized."
+        )
+    schema = command.schema
+    if not store.has_schema(command.database, schema):
+        if schema != PUBLIC:  # USE DATABASE picks PUBLIC, which a database may lack
+            raise SqlError(
+                f"Schema '{command.database}.{schema}' does not exist or not authorized."
+            )
+        schema = None
+    session.database, session.schema = command.database, schema
+    return Result(message="Statement executed successfully.")
+
+
+def _dropped(name: str) -> Result:
+    return Result([("status", "VARCHAR")], [(f"{name} successfully dropped.",)])
 
 
 def _duck(store: Store, block: list[tuple[str, t.DuckSql]]) -> list[Result]:
@@ -138,8 +187,10 @@ def _duck(store: Store, block: list[tuple[str, t.DuckSql]]) -> list[Result]:
                 with _named(statement):
                     w.execute(command.sql)
                     results.append(_result(w))
-            if any(command.sql.startswith("DROP TABLE") for _, command in block):
-                store.forget_default_pipes_of_dropped_tables(w)
+                    if command.dropped and store.has_database(command.dropped[0]):
+                        store.forget_table(
+                            w, *command.dropped
+                        )  # its pipes and channels go with it
             w.execute("COMMIT")
         except BaseException:
             w.execute("ROLLBACK")
@@ -153,33 +204,23 @@ def _result(cur: duckdb.DuckDBPyConnection) -> Result:
     return Result([(d[0], str(d[1])) for d in cur.description], cur.fetchall())
 
 
-def _create_database(store: Store, command: t.CreateDatabase) -> Result:
-    if command.name.upper() != store.database.upper():
-        raise SqlError(
-            f"the local service holds one database, {store.database}; it cannot create {command.name}"
-        )
-    if command.or_replace:
-        store.reset()
-        return Result(message=f"Database {command.name} successfully created.")
-    if not command.if_not_exists:
-        raise SqlError(f"Object '{command.name}' already exists.")
-    return Result(message=f"{command.name} already exists, statement succeeded.")
-
-
 def _create_schema(store: Store, command: t.CreateSchema) -> Result:
-    if command.database.upper() != store.database.upper():
+    if not store.has_database(command.database):
         raise SqlError(
             f"Database '{command.database}' does not exist or not authorized."
         )
-    if command.name.upper() == META:
-        raise SqlError(f"schema name {META} is reserved by the local service")
-    name = f"{quote(store.database)}.{quote(command.name)}"
+    if store.has_schema(command.database, command.name):
+        if command.if_not_exists:
+            return Result(
+                message=f"{command.name} already exists, statement succeeded."
+            )
+        if not command.or_replace:
+            raise SqlError(
+                f"Object '{command.database}.{command.name}' already exists."
+            )
+        store.drop_schema(command.database, command.name)
     with store.writing() as w:
-        if command.or_replace:
-            w.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-        w.execute(
-            f"CREATE SCHEMA {'IF NOT EXISTS ' if command.if_not_exists else ''}{name}"
-        )
+        w.execute(f"CREATE SCHEMA {quote(command.database)}.{quote(command.name)}")
     return Result(message=f"Schema {command.name} successfully created.")
 
 
@@ -220,167 +261,6 @@ def _create_pipe(store: Store, command: t.CreatePipe) -> Result:
         command.or_replace,
     )
     return Result(message=f"Pipe {command.name} successfully created.")
-
-
-# SHOW PIPES and DESCRIBE PIPE: Snowflake's columns (those about stages, notifications and
-# integrations are NULL for streaming pipes), then the flush tick only the local service has.
-_PIPE_COLUMNS = [
-    ("created_on", "TIMESTAMP WITH TIME ZONE"),
-    ("name", "VARCHAR"),
-    ("database_name", "VARCHAR"),
-    ("schema_name", "VARCHAR"),
-    ("definition", "VARCHAR"),
-    ("owner", "VARCHAR"),
-    ("notification_channel", "VARCHAR"),
-    ("comment", "VARCHAR"),
-    ("integration", "VARCHAR"),
-    ("pattern", "VARCHAR"),
-    ("error_integration", "VARCHAR"),
-    ("owner_role_type", "VARCHAR"),
-    ("invalid_reason", "VARCHAR"),
-    ("kind", "VARCHAR"),
-    ("flush_tick_ms", "INTEGER"),
-]
-
-
-def _show_pipes(store: Store, command) -> Result:
-    pipes = store.list_pipes(command.database, command.schema)
-    if isinstance(command, t.DescribePipe):
-        pipes = [p for p in pipes if p["name"] == command.name]
-        if not pipes:
-            raise SqlError(
-                f"Pipe '{command.database}.{command.schema}.{command.name}' does not exist or not authorized."
-            )
-    else:
-        pipes = [p for p in pipes if _like(p["name"], command.like)]
-    rows = [
-        (
-            _from_ms(p["created_on_ms"]),
-            p["name"],
-            p["database_name"],
-            p["schema_name"],
-            p["definition"] or f"COPY INTO {p['table_name']} (default pipe)",
-            ROLE,
-            None,
-            "",
-            None,
-            None,
-            None,
-            "ROLE",
-            None,
-            "STREAMING",
-            p["flush_tick_ms"],
-        )
-        for p in pipes
-    ]
-    return Result(list(_PIPE_COLUMNS), rows)
-
-
-# SHOW CHANNELS: Snowflake's columns (offset_token is the last committed one), then the
-# channel's status as the REST API and the SDK's get_channel_statuses report it.
-_CHANNEL_COLUMNS = [
-    ("created_on", "TIMESTAMP WITH TIME ZONE"),
-    ("name", "VARCHAR"),
-    ("database_name", "VARCHAR"),
-    ("schema_name", "VARCHAR"),
-    ("table_name", "VARCHAR"),
-    ("offset_token", "VARCHAR"),
-    ("is_valid", "BOOLEAN"),
-    ("parent_domain", "VARCHAR"),
-    ("parent_name", "VARCHAR"),
-    ("channel_status_code", "VARCHAR"),
-    ("last_committed_offset_token", "VARCHAR"),
-    ("rows_inserted", "BIGINT"),
-    ("rows_parsed", "BIGINT"),
-    ("rows_error_count", "BIGINT"),
-    ("last_error_offset_upper_bound", "VARCHAR"),
-    ("last_error_message", "VARCHAR"),
-    ("last_error_timestamp", "TIMESTAMP WITH TIME ZONE"),
-    ("snowflake_avg_processing_latency_ms", "BIGINT"),
-]
-
-
-def _show_channels(store: Store, command: t.ShowChannels) -> Result:
-    tables = {
-        (p["database_name"], p["schema_name"], p["name"]): p["table_name"]
-        for p in store.list_pipes()
-    }
-    rows = []
-    for c in store.list_channels(command.database, command.schema, command.pipe):
-        pipe = c["pipe_name"]
-        # A table's default pipe <TABLE>-STREAMING has no row of its own until it is tuned.
-        table = tables.get(
-            (c["database_name"], c["schema_name"], pipe)
-        ) or pipe.removesuffix(STREAMING_SUFFIX)
-        if command.table and table != command.table:
-            continue
-        if not _like(c["channel_name"], command.like):
-            continue
-        error_ms = c["last_error_timestamp_ms"]
-        rows.append(
-            (
-                _from_ms(c["created_on_ms"]),
-                c["channel_name"],
-                c["database_name"],
-                c["schema_name"],
-                table,
-                c["last_committed_offset_token"],
-                True,
-                "PIPE",
-                pipe,
-                c["channel_status_code"],
-                c["last_committed_offset_token"],
-                c["rows_inserted"],
-                c["rows_parsed"],
-                c["rows_error_count"],
-                c["last_error_offset_upper_bound"],
-                c["last_error_message"],
-                None if error_ms is None else _from_ms(error_ms),
-                c["snowflake_avg_processing_latency_ms"],
-            )
-        )
-    return Result(list(_CHANNEL_COLUMNS), rows)
-
-
-def _show_objects(store: Store, command) -> Result:
-    cur = store.cursor()
-    if isinstance(command, t.ShowDatabases):
-        rows = [(store.database,)]
-        columns = [("name", "VARCHAR")]
-    elif isinstance(command, t.ShowSchemas):
-        rows = cur.execute(
-            "SELECT schema_name, database_name FROM duckdb_schemas() WHERE database_name = ? "
-            "AND schema_name NOT IN (?, 'main') ORDER BY 1",
-            [store.database, META],
-        ).fetchall()
-        columns = [("name", "VARCHAR"), ("database_name", "VARCHAR")]
-    else:
-        rows = cur.execute(
-            "SELECT table_name, database_name, schema_name, estimated_size FROM duckdb_tables() "
-            "WHERE database_name = ? AND schema_name <> ? AND (? IS NULL OR schema_name = ?) ORDER BY 1",
-            [store.database, META, command.schema, command.schema],
-        ).fetchall()
-        columns = [
-            ("name", "VARCHAR"),
-            ("database_name", "VARCHAR"),
-            ("schema_name", "VARCHAR"),
-            ("rows", "BIGINT"),
-        ]
-    return Result(columns, [r for r in rows if _like(r[0], command.like)])
-
-
-def _from_ms(ms: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
-
-
-def _like(name: str, pattern: str | None) -> bool:
-    """Snowflake's SHOW ... LIKE: case-insensitive, % and _ wildcards."""
-    if pattern is None:
-        return True
-    regex = "".join(
-        ".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern
-    )
-    return re.fullmatch(regex, name, re.IGNORECASE | re.DOTALL) is not None
 
 
 def _short(statement: str, limit: int = 80) -> str:

@@ -1,0 +1,300 @@
+"""Statements DuckDB runs, translated with sqlglot: Snowflake's names, types and result column
+names, qualified with the session's context; the service's own schema and functions that
+read files or run SQL text refused.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+from aidemo.errors import SqlError
+from aidemo.local.sqlcommands import CreateDatabase, CreateSchema, DuckSql, Translation
+from aidemo.local.sqltokens import (
+    context,
+    ident,
+    name_of,
+    parse,
+    quote_statement,
+    quoted,
+)
+
+# Snowflake's integer types are all NUMBER(38,0).
+_INTEGER_TYPES = {
+    exp.DataType.Type.TINYINT,
+    exp.DataType.Type.SMALLINT,
+    exp.DataType.Type.INT,
+    exp.DataType.Type.BIGINT,
+}
+RESERVED = "_AIDEMO"  # the service's own schema (see aidemo.local.catalog.META)
+_TEXT_TYPES = {
+    exp.DataType.Type.VARCHAR,
+    exp.DataType.Type.CHAR,
+    exp.DataType.Type.NVARCHAR,
+    exp.DataType.Type.NCHAR,
+}
+_UNENFORCED_COLUMN_CONSTRAINTS = (
+    exp.PrimaryKeyColumnConstraint,
+    exp.UniqueColumnConstraint,
+    exp.Reference,
+)
+_UNENFORCED_TABLE_CONSTRAINTS = (
+    exp.PrimaryKey,
+    exp.UniqueColumnConstraint,
+    exp.ForeignKey,
+)
+_DUCK_STATEMENTS = (
+    exp.Query,
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Merge,
+    exp.TruncateTable,
+    exp.Describe,
+)
+
+
+def translate_with_sqlglot(
+    text: str, database: str | None, schema: str | None
+) -> Translation:
+    tree = parse(text, text)
+    if isinstance(tree, exp.Create) and tree.kind in ("DATABASE", "SCHEMA"):
+        _check_tree(tree, text)
+        target = tree.this
+        exists, replace = bool(tree.args.get("exists")), bool(tree.args.get("replace"))
+        if tree.kind == "DATABASE":
+            return CreateDatabase(name_of(target.this), exists, replace)
+        db = target.args.get("catalog")
+        return CreateSchema(
+            name_of(db) if db else context(database, "database", text),
+            name_of(target.args["db"]),
+            exists,
+            replace,
+        )
+    if not _runs_on_duckdb(tree):
+        raise SqlError(
+            f"{quote_statement(text)} is not supported by the local service; it handles "
+            "queries, table and view DDL/DML, databases, schemas, pipes and channels. "
+            "Run it against a Snowflake account instead."
+        )
+    _check_tree(tree, text)
+    if isinstance(tree, exp.Query):
+        _name_columns(tree)
+    if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
+        _relax_constraints(tree.this)
+    lengths = _declared_lengths(tree)
+    for datatype in list(tree.find_all(exp.DataType)):
+        datatype.replace(duck_type(datatype))
+    _qualify_tables(tree, database, schema, text)
+    _session_context(tree, database, schema)
+    normalize_identifiers(tree, dialect="snowflake")
+    returns_rows = isinstance(tree, (exp.Query, exp.Describe))
+    target = None if returns_rows else _target(tree)
+    sql = tree.sql(dialect="duckdb", identify=True)
+    if target is not None and lengths:
+        ref = ".".join(ident(part) for part in target)
+        sql += "".join(
+            f"; COMMENT ON COLUMN {ref}.{ident(column)} IS '{declared}'"
+            for column, declared in lengths
+        )
+    dropped = (
+        target
+        if isinstance(tree, exp.Drop) and str(tree.args.get("kind")).upper() == "TABLE"
+        else None
+    )
+    return DuckSql(
+        sql, returns_rows, database=target[0] if target else None, dropped=dropped
+    )
+
+
+def _session_context(
+    tree: exp.Expression, database: str | None, schema: str | None
+) -> None:
+    """CURRENT_DATABASE() and CURRENT_SCHEMA() name the session's context, not DuckDB's.
+
+    An unaliased one keeps Snowflake's column name (``CURRENT_DATABASE()``).
+    """
+    for node in list(tree.find_all(exp.CurrentDatabase, exp.CurrentSchema)):
+        value = database if isinstance(node, exp.CurrentDatabase) else schema
+        literal = exp.Literal.string(value) if value else exp.null()
+        if isinstance(node.parent, exp.Select) and node.arg_key == "expressions":
+            literal = exp.alias_(literal, node.sql(dialect="snowflake"), quoted=True)
+        node.replace(literal)
+
+
+def _check_tree(tree: exp.Expression, text: str) -> None:
+    """Refuse the service's own schema, files named as tables, and functions that read files or run SQL text."""
+    for identifier in tree.find_all(exp.Identifier):
+        if identifier.name.upper() == RESERVED:
+            reserved(text)
+    for table in tree.find_all(exp.Table):
+        if isinstance(table.this, exp.Literal):
+            raise SqlError(
+                f"{quote_statement(text)} names the file {table.this.name!r} as a table: "
+                "SQL in the local service cannot read files."
+            )
+    for function in tree.find_all(exp.Func):
+        name = (
+            function.name
+            if isinstance(function, exp.Anonymous)
+            else function.sql_name()
+        ).lower()
+        if name.startswith(
+            ("read_", "glob", "parquet_", "sniff_", "query")
+        ) or name.endswith("_scan"):
+            raise SqlError(
+                f"{quote_statement(text)} calls {name}(), which the local service does not allow: "
+                "SQL cannot read files or run SQL text."
+            )
+
+
+def _name_columns(query: exp.Query) -> None:
+    """Name the result columns as Snowflake does: an expression without an alias is named by
+    its text in upper case (``COUNT(*)``), a column by its name."""
+    select = query
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return
+    for item in list(select.expressions):
+        if isinstance(item, (exp.Alias, exp.Column, exp.Star)):
+            continue
+        item.replace(
+            exp.alias_(
+                item.copy(),
+                exp.to_identifier(item.sql("snowflake").upper(), quoted=True),
+            )
+        )
+
+
+def _declared_lengths(tree: exp.Expression) -> list[tuple[str, str]]:
+    """(column, VARCHAR(n)) of the character columns a CREATE TABLE or ALTER TABLE declares with a length."""
+    lengths = []
+    for column in tree.find_all(exp.ColumnDef):
+        kind = column.args.get("kind")
+        if (
+            isinstance(kind, exp.DataType)
+            and kind.this in _TEXT_TYPES
+            and kind.expressions
+        ):
+            lengths.append(
+                (name_of(column.this), f"VARCHAR({int(kind.expressions[0].name)})")
+            )
+    return lengths
+
+
+def _target(tree: exp.Expression) -> tuple[str, str, str] | None:
+    """(database, schema, table) a statement writes to, once qualified."""
+    table = (
+        tree.args["tables"][0]
+        if isinstance(tree, exp.Drop) and tree.args.get("tables")
+        else tree.this
+    )
+    if isinstance(table, exp.Schema):
+        table = table.this
+    if not isinstance(table, exp.Table) or not table.args.get("catalog"):
+        return None
+    return table.catalog, table.db, table.name
+
+
+def _runs_on_duckdb(tree: exp.Expression) -> bool:
+    """True for the statements that translate to DuckDB SQL."""
+    if isinstance(tree, _DUCK_STATEMENTS):
+        return True
+    kind = str(tree.args.get("kind") or "").upper()
+    if isinstance(tree, exp.Drop):
+        return kind in ("TABLE", "VIEW")
+    return isinstance(tree, (exp.Create, exp.Alter)) and kind in ("TABLE", "VIEW")
+
+
+def _relax_constraints(table: exp.Schema) -> None:
+    """Drop PRIMARY KEY, UNIQUE and FOREIGN KEY; make primary-key columns NOT NULL.
+
+    Snowflake does not enforce these constraints, except NOT NULL on primary-key columns;
+    kept in DuckDB they would reject duplicate rows that Snowflake accepts (and that the
+    kit's exactly-once checks must be able to see).
+    """
+    key_columns = set()
+    for element in list(table.expressions):
+        if isinstance(element, exp.ColumnDef):
+            for constraint in list(element.constraints):
+                kind = constraint.args.get("kind")
+                if isinstance(kind, exp.PrimaryKeyColumnConstraint):
+                    key_columns.add(name_of(element.this))
+                if isinstance(kind, _UNENFORCED_COLUMN_CONSTRAINTS):
+                    constraint.pop()
+            continue
+        inner = (
+            element.expressions if isinstance(element, exp.Constraint) else [element]
+        )
+        for constraint in inner:
+            if isinstance(constraint, exp.PrimaryKey):
+                key_columns.update(name_of(column) for column in constraint.expressions)
+        if any(isinstance(c, _UNENFORCED_TABLE_CONSTRAINTS) for c in inner):
+            element.pop()
+    for column in table.find_all(exp.ColumnDef):
+        not_null = any(
+            isinstance(c.args.get("kind"), exp.NotNullColumnConstraint)
+            and not c.args["kind"].args.get("allow_null")
+            for c in column.constraints
+        )
+        if name_of(column.this) in key_columns and not not_null:
+            column.append(
+                "constraints", exp.ColumnConstraint(kind=exp.NotNullColumnConstraint())
+            )
+
+
+def duck_type(datatype: exp.DataType) -> exp.DataType:
+    """Snowflake type to DuckDB type.
+
+    NUMBER(p,s) becomes DECIMAL(p,s) with explicit precision and scale (a bare DuckDB
+    DECIMAL is DECIMAL(18,3)). NUMBER, NUMBER(38,0) and the integer types, which
+    Snowflake stores as NUMBER(38,0), become BIGINT: they hold ids and counts here, and
+    BIGINT is faster and maps to plain Python ints; values beyond 2**63 would not fit.
+    """
+    if datatype.this in _INTEGER_TYPES:
+        return exp.DataType.build("BIGINT")
+    if datatype.this == exp.DataType.Type.DECIMAL:
+        params = [int(p.name) for p in datatype.expressions]
+        precision, scale = (params + [38, 0][len(params) :])[:2]
+        if (precision, scale) == (38, 0):
+            return exp.DataType.build("BIGINT")
+        return exp.DataType.build(f"DECIMAL({precision}, {scale})")
+    return datatype
+
+
+def _qualify_tables(
+    tree: exp.Expression, database: str | None, schema: str | None, text: str
+) -> None:
+    """Give every table (and schema) reference its database and schema from the session.
+
+    CTE names are left alone, and so is INFORMATION_SCHEMA: DuckDB has one for all
+    catalogs (it lists every catalog's objects, where Snowflake's lists one database's).
+    """
+    ctes = {name_of(cte.args["alias"].this) for cte in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        name, db = table.args.get("this"), table.args.get("db")
+        if isinstance(db, exp.Identifier) and name_of(db) == "INFORMATION_SCHEMA":
+            table.set("catalog", None)
+            continue
+        is_schema = name is None and isinstance(
+            db, exp.Identifier
+        )  # as in DROP SCHEMA s
+        if table.args.get("catalog") or not (
+            is_schema or isinstance(name, exp.Identifier)
+        ):
+            continue
+        if db is None:
+            if name_of(name) in ctes:
+                continue
+            table.set("db", quoted(context(schema, "schema", text)))
+        table.set("catalog", quoted(context(database, "database", text)))
+
+
+def reserved(text: str) -> NoReturn:
+    raise SqlError(
+        f"{quote_statement(text)} names {RESERVED}, which holds the local service's own bookkeeping; "
+        "SQL cannot read or change it."
+    )

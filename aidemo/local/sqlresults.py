@@ -1,0 +1,300 @@
+"""Results of SQL statements in the local service, and the listings of SHOW and DESCRIBE.
+
+Listings have Snowflake's columns and Snowflake's type names (NUMBER(38,0), VARCHAR(16777216),
+TIMESTAMP_NTZ(9), ...), whatever DuckDB keeps underneath.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+
+from aidemo.errors import SqlError
+from aidemo.local.home import ROLE
+from aidemo.local.sqlcommands import (
+    DescribePipe,
+    DescribeTable,
+    ShowChannels,
+    ShowColumns,
+    ShowDatabases,
+    ShowSchemas,
+)
+from aidemo.local.store import STREAMING_SUFFIX, Column, Store
+
+
+@dataclass
+class Result:
+    """Columns (name, DuckDB type) and rows of one statement."""
+
+    columns: list[tuple[str, str]] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)
+    message: str = "Statement executed successfully."
+
+
+# SHOW PIPES and DESCRIBE PIPE: Snowflake's columns (those about stages, notifications and
+# integrations are NULL for streaming pipes), then the flush tick only the local service has.
+_PIPE_COLUMNS = [
+    ("created_on", "TIMESTAMP WITH TIME ZONE"),
+    ("name", "VARCHAR"),
+    ("database_name", "VARCHAR"),
+    ("schema_name", "VARCHAR"),
+    ("definition", "VARCHAR"),
+    ("owner", "VARCHAR"),
+    ("notification_channel", "VARCHAR"),
+    ("comment", "VARCHAR"),
+    ("integration", "VARCHAR"),
+    ("pattern", "VARCHAR"),
+    ("error_integration", "VARCHAR"),
+    ("owner_role_type", "VARCHAR"),
+    ("invalid_reason", "VARCHAR"),
+    ("kind", "VARCHAR"),
+    ("flush_tick_ms", "INTEGER"),
+]
+
+
+def pipes(store: Store, command) -> Result:
+    """SHOW PIPES and DESCRIBE PIPE."""
+    pipes = store.list_pipes(command.database, command.schema)
+    if isinstance(command, DescribePipe):
+        pipes = [p for p in pipes if p["name"] == command.name]
+        if not pipes:
+            raise SqlError(
+                f"Pipe '{command.database}.{command.schema}.{command.name}' does not exist or not authorized."
+            )
+    else:
+        pipes = [p for p in pipes if _like(p["name"], command.like)]
+    rows = [
+        (
+            _from_ms(p["created_on_ms"]),
+            p["name"],
+            p["database_name"],
+            p["schema_name"],
+            p["definition"] or f"COPY INTO {p['table_name']} (default pipe)",
+            ROLE,
+            None,
+            "",
+            None,
+            None,
+            None,
+            "ROLE",
+            None,
+            "STREAMING",
+            p["flush_tick_ms"],
+        )
+        for p in pipes
+    ]
+    return Result(list(_PIPE_COLUMNS), rows)
+
+
+# SHOW CHANNELS: Snowflake's columns (offset_token is the last committed one), then the
+# channel's status as the REST API and the SDK's get_channel_statuses report it.
+_CHANNEL_COLUMNS = [
+    ("created_on", "TIMESTAMP WITH TIME ZONE"),
+    ("name", "VARCHAR"),
+    ("database_name", "VARCHAR"),
+    ("schema_name", "VARCHAR"),
+    ("table_name", "VARCHAR"),
+    ("offset_token", "VARCHAR"),
+    ("is_valid", "BOOLEAN"),
+    ("parent_domain", "VARCHAR"),
+    ("parent_name", "VARCHAR"),
+    ("channel_status_code", "VARCHAR"),
+    ("last_committed_offset_token", "VARCHAR"),
+    ("rows_inserted", "BIGINT"),
+    ("rows_parsed", "BIGINT"),
+    ("rows_error_count", "BIGINT"),
+    ("last_error_offset_upper_bound", "VARCHAR"),
+    ("last_error_message", "VARCHAR"),
+    ("last_error_timestamp", "TIMESTAMP WITH TIME ZONE"),
+    ("snowflake_avg_processing_latency_ms", "BIGINT"),
+]
+
+
+def channels(store: Store, command: ShowChannels) -> Result:
+    """SHOW CHANNELS."""
+    tables = {
+        (p["database_name"], p["schema_name"], p["name"]): p["table_name"]
+        for p in store.list_pipes()
+    }
+    rows = []
+    for c in store.list_channels(command.database, command.schema, command.pipe):
+        pipe = c["pipe_name"]
+        # A table's default pipe <TABLE>-STREAMING has a row of its own once it has been used.
+        table = tables.get(
+            (c["database_name"], c["schema_name"], pipe)
+        ) or pipe.removesuffix(STREAMING_SUFFIX)
+        if command.table and table != command.table:
+            continue
+        if not _like(c["channel_name"], command.like):
+            continue
+        error_ms = c["last_error_timestamp_ms"]
+        rows.append(
+            (
+                _from_ms(c["created_on_ms"]),
+                c["channel_name"],
+                c["database_name"],
+                c["schema_name"],
+                table,
+                c["last_committed_offset_token"],
+                True,
+                "PIPE",
+                pipe,
+                c["channel_status_code"],
+                c["last_committed_offset_token"],
+                c["rows_inserted"],
+                c["rows_parsed"],
+                c["rows_error_count"],
+                c["last_error_offset_upper_bound"],
+                c["last_error_message"],
+                None if error_ms is None else _from_ms(error_ms),
+                c["snowflake_avg_processing_latency_ms"],
+            )
+        )
+    return Result(list(_CHANNEL_COLUMNS), rows)
+
+
+def objects(store: Store, command) -> Result:
+    """SHOW DATABASES, SCHEMAS and TABLES."""
+    if isinstance(command, ShowDatabases):
+        rows = [(name,) for name in store.databases()]
+        columns = [("name", "VARCHAR")]
+    elif isinstance(command, ShowSchemas):
+        _known(store, command.database)
+        rows = [
+            (schema, database) for database, schema in store.schemas(command.database)
+        ]
+        columns = [("name", "VARCHAR"), ("database_name", "VARCHAR")]
+    else:
+        _known(store, command.database, command.schema)
+        rows = [
+            (table, database, schema, size)
+            for database, schema, table, size in store.tables(
+                command.database, command.schema
+            )
+        ]
+        columns = [
+            ("name", "VARCHAR"),
+            ("database_name", "VARCHAR"),
+            ("schema_name", "VARCHAR"),
+            ("rows", "BIGINT"),
+        ]
+    return Result(columns, [r for r in rows if _like(r[0], command.like)])
+
+
+_COLUMN_COLUMNS = [
+    ("table_name", "VARCHAR"), ("schema_name", "VARCHAR"), ("column_name", "VARCHAR"), ("data_type", "VARCHAR"),
+    ("null?", "VARCHAR"), ("default", "VARCHAR"), ("kind", "VARCHAR"), ("expression", "VARCHAR"),
+    ("comment", "VARCHAR"), ("database_name", "VARCHAR"), ("autoincrement", "VARCHAR"),
+]  # fmt: skip
+_DESCRIBE_COLUMNS = [
+    ("name", "VARCHAR"), ("type", "VARCHAR"), ("kind", "VARCHAR"), ("null?", "VARCHAR"), ("default", "VARCHAR"),
+    ("primary key", "VARCHAR"), ("unique key", "VARCHAR"), ("check", "VARCHAR"), ("expression", "VARCHAR"),
+    ("comment", "VARCHAR"), ("policy name", "VARCHAR"), ("privacy domain", "VARCHAR"),
+]  # fmt: skip
+
+
+def describe_table(store: Store, command: DescribeTable) -> Result:
+    """DESCRIBE TABLE: each column with its Snowflake type (NUMBER(38,0), VARCHAR(10), ...)."""
+    table = store.find_table(command.database, command.schema, command.name)
+    if table is None:
+        raise SqlError(
+            f"Table '{command.database}.{command.schema}.{command.name}' does not exist or not authorized."
+        )
+    rows = [
+        (
+            c.name,
+            c.declared,
+            "COLUMN",
+            "Y" if c.nullable else "N",
+            _default(c),
+            "N",
+            "N",
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
+        for c in store.table_columns(command.database, command.schema, table)
+    ]
+    return Result(list(_DESCRIBE_COLUMNS), rows)
+
+
+def columns(store: Store, command: ShowColumns) -> Result:
+    """SHOW COLUMNS of one table or of the tables in a scope; ``data_type`` as Snowflake's JSON."""
+    _known(store, command.database, command.schema)
+    rows = []
+    for database, schema, table, _ in store.tables(command.database, command.schema):
+        if command.table and table != command.table:
+            continue
+        for c in store.table_columns(database, schema, table):
+            if _like(c.name, command.like):
+                data_type = json.dumps(
+                    {"type": c.declared.split("(")[0], "nullable": c.nullable}
+                )
+                rows.append(
+                    (
+                        table,
+                        schema,
+                        c.name,
+                        data_type,
+                        str(c.nullable).lower(),
+                        _default(c) or "",
+                        "COLUMN",
+                        "",
+                        "",
+                        database,
+                        "",
+                    )
+                )
+    if (
+        command.table
+        and not rows
+        and not store.find_table(command.database, command.schema, command.table)
+    ):
+        raise SqlError(
+            f"Table '{command.database}.{command.schema}.{command.table}' does not exist or not authorized."
+        )
+    return Result(list(_COLUMN_COLUMNS), rows)
+
+
+def _default(column: Column) -> str | None:
+    """A DEFAULT in Snowflake's spelling (DuckDB writes CURRENT_TIMESTAMP without parentheses)."""
+    default = column.default
+    if default and default.upper() in ("CURRENT_TIMESTAMP", "CURRENT_DATE", "NOW()"):
+        return (
+            "CURRENT_TIMESTAMP()"
+            if default.upper() != "CURRENT_DATE"
+            else "CURRENT_DATE()"
+        )
+    return default
+
+
+def _known(store: Store, database: str | None, schema: str | None = None) -> None:
+    """Refuse a scope that names a database or schema that does not exist."""
+    if database is not None and not store.has_database(database):
+        raise SqlError(f"Database '{database}' does not exist or not authorized.")
+    if (
+        database is not None
+        and schema is not None
+        and not store.has_schema(database, schema)
+    ):
+        raise SqlError(
+            f"Schema '{database}.{schema}' does not exist or not authorized."
+        )
+
+
+def _from_ms(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+
+
+def _like(name: str, pattern: str | None) -> bool:
+    """Snowflake's SHOW ... LIKE: case-insensitive, % and _ wildcards."""
+    if pattern is None:
+        return True
+    regex = "".join(
+        ".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern
+    )
+    return re.fullmatch(regex, name, re.IGNORECASE | re.DOTALL) is not None

@@ -1,0 +1,280 @@
+"""Many databases and schemas, Snowflake's column rules and names, through the real SDK and SQL API.
+
+The SDK streams into the default pipe ``<TABLE>-STREAMING`` of tables in databases the tests
+create, in rowset mode and (a burst of more than ~1 MB in one flush tick) in file mode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import ssl
+import urllib.request
+
+import pytest
+from snowflake.ingest.streaming import StreamingIngestClient
+
+from aidemo.errors import SqlError
+
+BURST = 70_000  # rows of ~200 bytes in one flush tick: far above the SDK's 1 MB rowset limit
+_names = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{next(_names)}"
+
+
+def stream(
+    backend,
+    database: str,
+    schema: str,
+    table: str,
+    rows: list[dict],
+    channel: str = "ch",
+) -> dict:
+    """Append ``rows`` through the table's default pipe, wait for the last token; the channel's status."""
+    client = StreamingIngestClient(
+        unique("catalog"),
+        database,
+        schema,
+        f"{table}-STREAMING",
+        properties=backend.client_properties(),
+    )
+    try:
+        ch, _ = client.open_channel(channel)
+        ch.append_rows(rows, "1", str(len(rows)))
+        ch.wait_for_commit(lambda token: token == str(len(rows)), 120)
+        status = ch.get_channel_status()
+        return {
+            "inserted": status.rows_inserted_count,
+            "errors": status.rows_error_count,
+            "message": status.last_error_message,
+        }
+    finally:
+        client.close()
+
+
+def fragments_loaded(backend, name: str) -> int:
+    """File-mode fragments the service loaded for "DB.SCHEMA.PIPE/channel"."""
+    context = ssl.create_default_context(cafile=str(backend.home.ca_cert))
+    with urllib.request.urlopen(
+        backend.info.url + "/aidemo/v1/health", context=context, timeout=10
+    ) as resp:
+        return json.loads(resp.read())["file_fragments_loaded"].get(name, 0)
+
+
+def events_table(backend, database: str) -> None:
+    """MY_SCHEMA.EVENTS in ``database``, as Snowflake's SDK example declares its table."""
+    backend.sql(
+        f"CREATE DATABASE IF NOT EXISTS {database}; CREATE SCHEMA IF NOT EXISTS MY_SCHEMA; "
+        "CREATE OR REPLACE TABLE EVENTS (ID NUMBER NOT NULL, CODE VARCHAR(10), AMOUNT NUMBER(5,2), "
+        "INGESTION_TIME TIMESTAMP_NTZ DEFAULT CURRENT_TIMESTAMP(), SOURCE VARCHAR DEFAULT 'sdk')"
+    )
+
+
+def event_rows(backend, database: str) -> list[tuple]:
+    frame = backend.sql(
+        f"SELECT ID, CODE, AMOUNT::VARCHAR, SOURCE FROM {database}.MY_SCHEMA.EVENTS ORDER BY ID"
+    )
+    return [tuple(row) for row in frame.itertuples(index=False)]
+
+
+def ingestion_times(backend, database: str) -> list:
+    return backend.sql(f"SELECT INGESTION_TIME FROM {database}.MY_SCHEMA.EVENTS")[
+        "INGESTION_TIME"
+    ].tolist()
+
+
+@pytest.mark.parametrize("mode", ["rowset", "file"])
+def test_default_pipe_applies_defaults_and_rejects_too_long_strings(backend, mode):
+    database = unique(f"MY_DATABASE_{mode.upper()}")
+    events_table(backend, database)
+    count = 5 if mode == "rowset" else BURST
+    rows = [{"ID": i, "CODE": f"C{i}", "AMOUNT": 1.5} for i in range(1, count + 1)]
+    rows[2] = {
+        "ID": 3,
+        "CODE": "x" * 11,
+        "AMOUNT": 1.5,
+    }  # one character over VARCHAR(10)
+    rows[3] = {"ID": 4, "CODE": None, "SOURCE": "explicit"}
+    before = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(
+        seconds=5
+    )
+
+    status = stream(backend, database, "MY_SCHEMA", "EVENTS", rows)
+
+    assert status["inserted"] == count - 1 and status["errors"] == 1
+    assert (
+        fragments_loaded(backend, f"{database}.MY_SCHEMA.EVENTS-STREAMING/ch") > 0
+    ) == (mode == "file")
+    assert "CODE" in status["message"] and "VARCHAR(10)" in status["message"]
+    loaded = event_rows(backend, database)
+    expected = [
+        (i, f"C{i}", "1.50", "sdk") for i in range(1, count + 1) if i not in (3, 4)
+    ]
+    expected.insert(2, (4, None, None, "explicit"))
+    assert loaded == expected
+    times = ingestion_times(backend, database)
+    after = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(
+        seconds=5
+    )
+    assert len(times) == count - 1 and all(
+        before <= t.to_pydatetime() <= after for t in times
+    )
+    backend.sql(f"DROP DATABASE {database}")
+
+
+def test_number_ties_round_half_away_from_zero_on_fast_and_validating_paths(backend):
+    database = unique("ROUNDING")
+    backend.sql(
+        f"CREATE DATABASE {database}; CREATE TABLE PUBLIC.T (ID NUMBER, V NUMBER(5,2))"
+    )
+    values = [0.145, -0.125, 1.005, 2.675, 0.125]
+    expected = ["0.15", "-0.13", "1.01", "2.68", "0.13"]
+    fast = [{"ID": i, "V": v} for i, v in enumerate(values)]
+    validating = [{"ID": 100 + i, "V": v} for i, v in enumerate(values)] + [
+        {"ID": 999, "V": "not a number"}
+    ]
+
+    assert stream(backend, database, "PUBLIC", "T", fast, "fast")["errors"] == 0
+    assert (
+        stream(backend, database, "PUBLIC", "T", validating, "validating")["errors"]
+        == 1
+    )
+
+    got = backend.sql(f"SELECT V::VARCHAR AS V FROM {database}.PUBLIC.T ORDER BY ID")
+    assert got["V"].tolist() == expected + expected
+    backend.sql(f"DROP DATABASE {database}")
+
+
+def test_two_databases_keep_same_named_tables_apart(backend):
+    first, second = unique("DB_A"), unique("DB_B")
+    for database in (first, second):
+        backend.sql(
+            f"CREATE DATABASE {database}; CREATE SCHEMA S; CREATE TABLE T (ID NUMBER, NAME VARCHAR)"
+        )
+    stream(backend, first, "S", "T", [{"ID": 1, "NAME": "first"}])
+    stream(
+        backend,
+        second,
+        "S",
+        "T",
+        [{"ID": 2, "NAME": "second"}, {"ID": 3, "NAME": "second"}],
+    )
+    backend.sql(f"INSERT INTO {first}.S.T VALUES (10, 'sql')")
+
+    assert backend.sql(f"SELECT ID FROM {first}.S.T ORDER BY ID")["ID"].tolist() == [
+        1,
+        10,
+    ]
+    assert backend.sql(f"SELECT ID FROM {second}.S.T ORDER BY ID")["ID"].tolist() == [
+        2,
+        3,
+    ]
+    channels = backend.sql(f"SHOW CHANNELS IN DATABASE {second}")
+    assert channels[["database_name", "rows_inserted"]].values.tolist() == [[second, 2]]
+    backend.sql(f"DROP DATABASE {first}")
+    assert backend.sql(f"SELECT COUNT(*) AS N FROM {second}.S.T")["N"].tolist() == [2]
+    databases = backend.sql("SHOW DATABASES")["name"].tolist()
+    assert (
+        first not in databases
+        and second in databases
+        and "AUTOMATED_INTELLIGENCE" in databases
+    )
+    backend.sql(f"DROP DATABASE {second}")
+
+
+def test_create_use_show_and_drop_databases_and_schemas(backend):
+    database = unique("MY_DATABASE")
+    backend.sql(f"CREATE DATABASE {database}")
+    with pytest.raises(SqlError, match="already exists"):
+        backend.sql(f"CREATE DATABASE {database}")
+    backend.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
+    backend.sql(
+        f"USE DATABASE {database}; CREATE SCHEMA MY_SCHEMA; CREATE TABLE T1 (A NUMBER); "
+        "USE SCHEMA PUBLIC; CREATE TABLE T2 (A NUMBER)"
+    )
+    schemas = backend.sql(f"SHOW SCHEMAS IN DATABASE {database}")
+    assert schemas[["name", "database_name"]].values.tolist() == [
+        ["MY_SCHEMA", database],
+        ["PUBLIC", database],
+    ]
+    tables = backend.sql(f"SHOW TABLES IN DATABASE {database}")
+    assert tables[["name", "schema_name"]].values.tolist() == [
+        ["T1", "MY_SCHEMA"],
+        ["T2", "PUBLIC"],
+    ]
+
+    backend.sql(f"CREATE OR REPLACE SCHEMA {database}.MY_SCHEMA")
+    assert backend.sql(f"SHOW TABLES IN SCHEMA {database}.MY_SCHEMA").empty
+    backend.sql(f"DROP SCHEMA {database}.MY_SCHEMA")
+    with pytest.raises(SqlError, match="does not exist"):
+        backend.sql(f"DROP SCHEMA {database}.MY_SCHEMA")
+    backend.sql(f"DROP SCHEMA IF EXISTS {database}.MY_SCHEMA")
+    backend.sql(f"CREATE OR REPLACE DATABASE {database}")
+    assert backend.sql(f"SHOW TABLES IN DATABASE {database}").empty
+    backend.sql(f"DROP DATABASE {database}")
+    with pytest.raises(SqlError, match="does not exist"):
+        backend.sql(f"USE DATABASE {database}")
+    backend.sql(f"DROP DATABASE IF EXISTS {database}")
+    assert database not in backend.sql("SHOW DATABASES")["name"].tolist()
+    assert (
+        "RAW"
+        in backend.sql("SHOW SCHEMAS IN DATABASE AUTOMATED_INTELLIGENCE")[
+            "name"
+        ].tolist()
+    )
+
+
+def test_show_pipes_lists_a_default_pipe_once_used_and_drop_table_drops_it(backend):
+    database = unique("PIPES")
+    backend.sql(f"CREATE DATABASE {database}; CREATE TABLE PUBLIC.T (ID NUMBER)")
+    assert backend.sql(f"SHOW PIPES IN DATABASE {database}").empty
+    stream(backend, database, "PUBLIC", "T", [{"ID": 1}])
+    pipes = backend.sql(f"SHOW PIPES IN SCHEMA {database}.PUBLIC")
+    assert pipes[["name", "database_name", "schema_name"]].values.tolist() == [
+        ["T-STREAMING", database, "PUBLIC"]
+    ]
+    assert len(backend.sql(f"SHOW CHANNELS IN DATABASE {database}")) == 1
+
+    backend.sql(f"DROP TABLE {database}.PUBLIC.T")
+    assert backend.sql(f"SHOW PIPES IN DATABASE {database}").empty
+    assert backend.sql(f"SHOW CHANNELS IN DATABASE {database}").empty
+    backend.sql(f"DROP DATABASE {database}")
+
+
+def test_describe_and_show_columns_give_snowflake_types(backend):
+    database = unique("TYPES")
+    backend.sql(
+        f"CREATE DATABASE {database}; CREATE TABLE PUBLIC.T (ID NUMBER NOT NULL, N NUMBER(5,2), C VARCHAR(10), "
+        "S STRING, TS TIMESTAMP_NTZ DEFAULT CURRENT_TIMESTAMP(), F FLOAT, B BOOLEAN, D DATE, I INT)"
+    )
+    described = backend.sql(f"DESCRIBE TABLE {database}.PUBLIC.T")
+    assert described[["name", "type", "null?", "default"]].values.tolist() == [
+        ["ID", "NUMBER(38,0)", "N", None],
+        ["N", "NUMBER(5,2)", "Y", None],
+        ["C", "VARCHAR(10)", "Y", None],
+        ["S", "VARCHAR(16777216)", "Y", None],
+        ["TS", "TIMESTAMP_NTZ(9)", "Y", "CURRENT_TIMESTAMP()"],
+        ["F", "FLOAT", "Y", None],
+        ["B", "BOOLEAN", "Y", None],
+        ["D", "DATE", "Y", None],
+        ["I", "NUMBER(38,0)", "Y", None],
+    ]
+    columns = backend.sql(f"SHOW COLUMNS IN TABLE {database}.PUBLIC.T")
+    assert columns["column_name"].tolist() == described["name"].tolist()
+    assert '"VARCHAR"' in columns["data_type"][2]
+    with pytest.raises(SqlError, match="does not exist"):
+        backend.sql(f"DESCRIBE TABLE {database}.PUBLIC.NOPE")
+    backend.sql(f"DROP DATABASE {database}")
+
+
+def test_result_columns_are_named_as_snowflake_names_them(backend, table):
+    result = backend.sql(
+        f"SELECT COUNT(*), order_id AS x, order_id, MAX(order_id) m FROM RAW.{table} GROUP BY 2, 3"
+    )
+    assert list(result.columns) == ["COUNT(*)", "X", "ORDER_ID", "M"]
+    assert list(backend.sql(f"SELECT COUNT(*) FROM RAW.{table}").columns) == [
+        "COUNT(*)"
+    ]
