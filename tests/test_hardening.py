@@ -318,7 +318,8 @@ def test_6_7_the_home_and_everything_in_it_are_private(probe, tmp_path):
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
     paths = [p for p in root.rglob("*")]
     assert {
-        "warehouse.duckdb",
+        "databases",
+        "AUTOMATED_INTELLIGENCE.duckdb",
         "service.log",
         "ca.key",
         "token.secret",

@@ -11,7 +11,8 @@ Layout (created on first use)::
     profile.json               the SDK properties a client needs (written on each start)
     service.json, service.pid  port and pid of the running service
     port                       the last port, reused so clients survive a restart
-    warehouse.duckdb           all tables, pipes and channels
+    databases/<NAME>.duckdb    one file per database: its schemas, tables, pipes and channels
+                               (an older home's warehouse.duckdb moves there on start)
     spool/                     request bodies while they are loaded
     spool/stage/               file-mode uploads until they are registered and loaded
     spool/duckdb/              DuckDB's spill files while a load needs more than its memory limit
