@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 
@@ -222,9 +223,7 @@ def _get_json(info: ServiceInfo, path: str, timeout: float) -> dict:
 
 def _child_env() -> dict[str, str]:
     # The package's own location first, so that the child imports this very kit from any directory.
-    import aidemo
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(aidemo.__file__)))
+    root = str(Path(__file__).resolve().parents[2])
     path = os.environ.get("PYTHONPATH")
     return os.environ | {"PYTHONPATH": root + (os.pathsep + path if path else "")}
 
