@@ -1,8 +1,6 @@
 """Snowflake's official SDK example (snowflakedb/snowpipe-streaming-sdk-examples, python-example),
 re-told here in the example's own steps, run against the local service with only configuration
-changed: the exports of `aidemo local env`, the service's profile.json next to the app, and the
-example's object names (DATABASE/SCHEMA, which the example asks users to edit) set to the
-service's AUTOMATED_INTELLIGENCE.RAW."""
+changed: the exports of `aidemo local env` and the service's profile.json next to the app."""
 
 from __future__ import annotations
 
@@ -24,7 +22,7 @@ EXAMPLE = textwrap.dedent(
 
     ROWS = 100_000
     with StreamingIngestClient(
-        client_name=f"MY_CLIENT_{uuid.uuid4()}", db_name="AUTOMATED_INTELLIGENCE", schema_name="RAW",
+        client_name=f"MY_CLIENT_{uuid.uuid4()}", db_name="MY_DATABASE", schema_name="MY_SCHEMA",
         pipe_name="MY_TABLE-STREAMING", profile_json="profile.json",
     ) as client:
         with client.open_channel(f"MY_CHANNEL_{uuid.uuid4()}")[0] as channel:
@@ -39,7 +37,12 @@ EXAMPLE = textwrap.dedent(
 
 
 def test_the_official_sdk_example_runs_with_only_configuration_changed(fresh, tmp_path):
-    fresh.sql("CREATE OR REPLACE TABLE MY_TABLE (c1 NUMBER, c2 VARCHAR, ts TIMESTAMP_NTZ)")
+    # The example's objects: its README creates the table in a database and schema of the user's.
+    fresh.sql("CREATE DATABASE MY_DATABASE")
+    fresh.sql("CREATE SCHEMA MY_DATABASE.MY_SCHEMA")
+    fresh.sql(
+        "CREATE OR REPLACE TABLE MY_DATABASE.MY_SCHEMA.MY_TABLE (c1 NUMBER, c2 VARCHAR, ts TIMESTAMP_NTZ)"
+    )
     shutil.copy(fresh.home.profile, tmp_path / "profile.json")
     (tmp_path / "streaming_ingest_example.py").write_text(EXAMPLE)
 
@@ -57,6 +60,6 @@ def test_the_official_sdk_example_runs_with_only_configuration_changed(fresh, tm
     assert done.stdout.split() == ["100000", "100000", "0", "True"]
     frame = fresh.sql(
         "SELECT COUNT(*) AS N, MIN(C1) AS LO, MAX(C1) AS HI, COUNT(DISTINCT C2) AS D, "
-        "COUNT(TS) AS T FROM MY_TABLE"
+        "COUNT(TS) AS T FROM MY_DATABASE.MY_SCHEMA.MY_TABLE"
     )
     assert frame.iloc[0].tolist() == [100_000, 1, 100_000, 100_000, 100_000]
