@@ -129,10 +129,12 @@ def _normalise(values: "pandas.Series", column) -> "pandas.Series":
     return values
 
 
+_UNKNOWN_OBJECT = ("an object it names does not exist, or the role lacks a privilege on it: check the name, "
+                   "run `aidemo setup`, or grant it (sql/04_grants.sql)")
 # Snowflake error codes and what to do about them.
 _HINTS = {
-    390144: "the private key does not match the public key registered for user {user} (ALTER USER {user} "
-    "SET RSA_PUBLIC_KEY = ...; `aidemo keys` prints the statement), or the user does not exist in "
+    390144: "the private key does not match the public key registered for user {user} (register it with "
+    "ALTER USER {user} SET RSA_PUBLIC_KEY='...', as notebook 00 prints), or user {user} does not exist in "
     "account {account}",
     390100: "user {user} does not exist in account {account}, or cannot log in with a key pair",
     390101: "user {user} is locked or disabled",
@@ -142,13 +144,10 @@ _HINTS = {
     250001: "cannot reach {url}: check url in the profile and the network (for a local service: is it running, "
     "and does SSL_CERT_FILE hold its CA? `aidemo local env` prints the exports)",
     251005: "the profile has no user",
-    2003: "an object it names does not exist, or the role lacks a privilege on it: check the name, run "
-    "`aidemo setup`, or grant it (sql/04_grants.sql)",
+    2003: _UNKNOWN_OBJECT,
+    2043: _UNKNOWN_OBJECT,
     3001: "the role lacks a privilege this statement needs: see sql/04_grants.sql",
-    1003: "a syntax error",
     606: "no warehouse is in use: set warehouse in the profile",
-    2043: "an object it names does not exist, or the role lacks a privilege on it: check the name, run "
-    "`aidemo setup`, or grant it (sql/04_grants.sql)",
 }
 
 

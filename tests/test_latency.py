@@ -172,3 +172,14 @@ def test_measured_latency_follows_the_max_client_lag(own_service):
         assert lag <= summary.loc[lag, "queryable_p99"] <= lag + 2.0, summary.T
         assert lag <= summary.loc[lag, "committed_p99"] <= lag + 2.0, summary.T
     assert (summary["orders_per_s"] > 0.8 * rate).all(), summary.T
+
+
+def test_each_batch_is_timed_on_either_backend(own_backend):
+    """A short run on each backend: every batch of both lanes resolved, ids contiguous, every order counted."""
+    rate, duration = 200, 3
+    frame = latency.measure(own_backend, max_client_lag=1.0, batch_size=10_000, duration=duration, rate=rate)
+    assert frame[list(latency.LATENCIES)].notna().all().all(), frame
+    for lane in ("orders", "items"):
+        ids = frame[frame["lane"] == lane].sort_values("first_id")
+        assert len(ids) and (ids["first_id"].iloc[1:].to_numpy() == ids["last_id"].iloc[:-1].to_numpy() + 1).all()
+    assert frame[frame["lane"] == "orders"]["rows"].sum() == rate * duration

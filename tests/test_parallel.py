@@ -62,13 +62,13 @@ def assert_exact(backend, total: int, n: int) -> None:
 
 
 @pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
-def test_five_instances_stream_the_job_exactly_once(fresh, processes):
-    result = run_parallel(2_000, 5, backend=fresh, seed=SEED, num_customers=CUSTOMERS, options=FAST,
+def test_five_instances_stream_the_job_exactly_once(own_backend, processes):
+    result = run_parallel(2_000, 5, backend=own_backend, seed=SEED, num_customers=CUSTOMERS, options=FAST,
                           processes=processes)
     assert result.errors == {}
     assert [s.orders_committed for s in result.stats] == [400] * 5
-    assert_exact(fresh, 2_000, 5)
-    channels = fresh.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
+    assert_exact(own_backend, 2_000, 5)
+    channels = own_backend.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
     assert sorted(channels["name"]) == sorted(
         [f"orders_channel_{i}" for i in range(5)] + [f"order_items_channel_{i}" for i in range(5)])
 

@@ -1,4 +1,5 @@
-"""Exactly-once streaming of orders and items through the real SDK and the local service."""
+"""Exactly-once streaming of orders and items through the real SDK and the local service
+(exactly-once and resuming also on the Snowflake backend: ``own_backend``)."""
 
 from __future__ import annotations
 
@@ -52,29 +53,29 @@ def commit_by_hand(backend, orders_upto: int, items_upto: int) -> None:
         client.close()
 
 
-def test_stream_commits_every_order_and_item_once(fresh):
-    stats = Streamer(fresh, SPEC, 500, FAST).run()
+def test_stream_commits_every_order_and_item_once(own_backend):
+    stats = Streamer(own_backend, SPEC, 500, FAST).run()
     assert (stats.orders_committed, stats.orders_sent) == (500, 500)
     assert stats.items_committed == stats.items_sent == first_item_id(SPEC, 501) - 1
     assert stats.last_order_token == "order_500"
-    assert_exact(fresh, 500)
+    assert_exact(own_backend, 500)
 
     # The same job again is complete: nothing is sent twice.
-    again = Streamer(fresh, SPEC, 500, FAST).run()
+    again = Streamer(own_backend, SPEC, 500, FAST).run()
     assert (again.orders_sent, again.items_sent) == (0, 0)
     # A bigger job continues after the committed tokens.
-    more = Streamer(fresh, SPEC, 800, FAST).run()
+    more = Streamer(own_backend, SPEC, 800, FAST).run()
     assert more.orders_sent == 300
-    assert_exact(fresh, 800)
+    assert_exact(own_backend, 800)
 
 
 @pytest.mark.parametrize("orders_upto, items_upto", [(300, 100), (40, 400)])
-def test_each_channel_resumes_from_its_own_token(fresh, orders_upto, items_upto):
-    commit_by_hand(fresh, orders_upto, items_upto)
-    stats = Streamer(fresh, SPEC, 500, FAST).run()
+def test_each_channel_resumes_from_its_own_token(own_backend, orders_upto, items_upto):
+    commit_by_hand(own_backend, orders_upto, items_upto)
+    stats = Streamer(own_backend, SPEC, 500, FAST).run()
     assert stats.orders_sent == 500 - orders_upto
     assert stats.items_sent == first_item_id(SPEC, 501) - 1 - items_upto
-    assert_exact(fresh, 500)
+    assert_exact(own_backend, 500)
 
 
 def test_max_client_lag_decides_when_rows_leave_the_kit(fresh):
