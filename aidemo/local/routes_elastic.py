@@ -77,9 +77,8 @@ def routes(service, endpoint, load_fragments) -> list[Route]:
         token = await run_in_threadpool(
             store.append_rows, pipe, ELASTIC, None, body, compression, None, None
         )
-        return JSONResponse(
-            {"next_continuation_token": token}
-        )  # required; the SDK does not send it back
+        # The SDK requires next_continuation_token in the reply but never sends it back.
+        return JSONResponse({"next_continuation_token": token})
 
     @endpoint
     async def filebuffer(request, principal):
