@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -39,6 +41,38 @@ def runs(tmp_path_factory):
         service.stop(home)
 
 
+# The notebooks that run unchanged on a Snowflake account (04 and 05 drive the local service's
+# flush tick and faults).
+ON_SNOWFLAKE = ("00_setup", "01_create_pipes", "02_single_channel", "03_parallel")
+
+
+@pytest.fixture(scope="module")
+def snowflake_runs(tmp_path_factory):
+    """00-03 with BACKEND = "snowflake": on a local service through a snowflake profile (the
+    connector and the SDK at its URL), or on the account AIDEMO_SNOWFLAKE_PROFILE names."""
+    home = ServiceHome.at(tmp_path_factory.mktemp("notebook-snowflake-home"))
+    info = service.start(home)
+    try:
+        with pytest.MonkeyPatch.context() as patch:  # the kernels inherit the environment
+            profile = os.environ.get("AIDEMO_SNOWFLAKE_PROFILE")
+            if not profile:
+                profile = tmp_path_factory.mktemp("profile") / "profile.json"
+                profile.write_text(json.dumps({**info.sdk_properties(), "backend": "snowflake"}))
+                patch.setenv("SSL_CERT_FILE", str(home.trust_bundle))
+            patch.setenv("AIDEMO_PROFILE", str(profile))
+            declared = set().union(*map(runbook.declared_parameters, ON_SNOWFLAKE))
+            parameters = {k: v for k, v in PARAMETERS.items() if k in declared} | {"BACKEND": "snowflake"}
+            yield runbook.run_notebooks(tmp_path_factory.mktemp("executed-snowflake"), parameters, ON_SNOWFLAKE)
+    finally:
+        service.stop(home)
+
+
+@pytest.fixture(params=["local", pytest.param("snowflake", marks=pytest.mark.snowflake)])
+def backend_runs(request):
+    """The backend's name and its runs of 00-03 (the Snowflake one at the service or an account)."""
+    return request.param, request.getfixturevalue("runs" if request.param == "local" else "snowflake_runs")
+
+
 def by_table(rows: list[dict]) -> dict[str, dict]:
     return {row["TABLE_NAME"]: row for row in rows}
 
@@ -73,9 +107,10 @@ def test_every_notebook_ran_and_recorded(runs):
     assert sum(run.seconds for run in runs.values()) < 300
 
 
-def test_00_setup(runs):
+def test_00_setup(backend_runs):
+    backend, runs = backend_runs
     results = runs["00_setup"].results
-    assert results["backend"] == "local"
+    assert results["backend"] == backend
     versions = {row["package"]: row["version"] for row in results["versions"]}
     assert versions["aidemo"] == __version__ and versions["snowpipe-streaming"] == "1.9.1"
     private, public = map(Path, results["key_files"])
@@ -86,8 +121,8 @@ def test_00_setup(runs):
     assert [row["DATABASE_NAME"] for row in results["connection"]] == ["AUTOMATED_INTELLIGENCE"]
 
 
-def test_01_create_pipes(runs):
-    results = runs["01_create_pipes"].results
+def test_01_create_pipes(backend_runs):
+    results = backend_runs[1]["01_create_pipes"].results
     assert results["tables"] == {"CUSTOMERS": PARAMETERS["NUM_CUSTOMERS"], "ORDERS": 0, "ORDER_ITEMS": 0}
     assert {"ORDERS_PIPE", "ORDER_ITEMS_PIPE"} <= set(results["pipes"])
     segments = {row["CUSTOMER_SEGMENT"]: row["CUSTOMERS"] for row in results["customers"]}
@@ -95,8 +130,8 @@ def test_01_create_pipes(runs):
     assert sum(segments.values()) == PARAMETERS["NUM_CUSTOMERS"]
 
 
-def test_02_single_channel(runs):
-    results = runs["02_single_channel"].results
+def test_02_single_channel(backend_runs):
+    results = backend_runs[1]["02_single_channel"].results
     n, items = results["requested"], items_of(PARAMETERS["NUM_ORDERS"])
     assert n == PARAMETERS["NUM_ORDERS"]
     stats = results["stats"]
@@ -108,8 +143,9 @@ def test_02_single_channel(runs):
     assert_exactly_once(results["checks"], n, items)
 
 
-def test_03_parallel(runs):
-    results, run = runs["03_parallel"].results, runs["03_parallel"]
+def test_03_parallel(backend_runs):
+    run = backend_runs[1]["03_parallel"]
+    results = run.results
     n = PARAMETERS["NUM_ORDERS"]
     plan = split_instances(PARAMETERS["SEED"], n, PARAMETERS["INSTANCES"], PARAMETERS["NUM_CUSTOMERS"])
     items = sum(first_item_id(spec, spec.order_base + count) - spec.item_base for spec, count in plan)
