@@ -660,6 +660,59 @@ def test_12_a_full_disk_is_reported_as_such(tmp_path, mounts):
     assert list(home.spool.iterdir()) == []
 
 
+SDK_ON_A_FULL_DISK = """
+import os, sys
+from snowflake.ingest.streaming import StreamingIngestClient
+from aidemo.local.home import ServiceHome
+home = ServiceHome.at(sys.argv[1])
+props = home.sdk_properties(int(sys.argv[2]))
+client = StreamingIngestClient("full", props.pop("database"), props.pop("schema"), "ORDERS_PIPE", properties=props)
+channel, _ = client.open_channel("ch")
+channel.append_rows([{"ORDER_ID": i, "ORDER_STATUS": os.urandom(8).hex()} for i in range(150_000)], "1", "150000")
+try:
+    channel.wait_for_commit(lambda token: token == "150000", 120)
+except Exception as exc:
+    print(exc)
+"""
+
+
+def test_12_the_sdk_names_a_full_disk(tmp_path, mounts):
+    # The real SDK, in a process of its own (its S3 client trusts one CA per process), uploads a
+    # file-mode burst to a service whose spool is a 1 MB tmpfs.
+    home = ServiceHome.at(tmp_path / "sdk")
+    home.ensure()
+    script = (
+        f"mount -t tmpfs -o size=1m tmpfs {home.spool}; "
+        f"exec {sys.executable} -m aidemo.local --home {home.root} --log {home.log}"
+    )
+    proc = subprocess.Popen(
+        _namespace(script), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while (info := service.status(home)) is None:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        env = os.environ | {
+            "SSL_CERT_FILE": str(home.trust_bundle),
+            "SS_LOG_LEVEL": "off",
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", SDK_ON_A_FULL_DISK, str(home.root), str(info.port)],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+        assert "InsufficientStorage" in done.stdout and "disk is full" in done.stdout, (
+            done.stdout + done.stderr
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def test_12_a_full_disk_at_commit_is_reported_and_loses_nothing(tmp_path, mounts):
     # The whole home, database included, on a 6 MB tmpfs: made outside, copied in, so that the
     # test still holds its CA and key (the tmpfs is visible only inside the namespace).
