@@ -12,13 +12,25 @@ import json
 import ssl
 import urllib.request
 
+import duckdb
 import pytest
 from snowflake.ingest.streaming import StreamingIngestClient
 
+from aidemo.backends import LocalBackend
 from aidemo.errors import SqlError
+from aidemo.local.store import Store
 
 BURST = 70_000  # rows of ~200 bytes in one flush tick: far above the SDK's 1 MB rowset limit
 _names = itertools.count(1)
+
+
+@pytest.fixture
+def db(local_home):
+    """A backend on the shared service with a SQL session of its own: the USE and CREATE DATABASE
+    statements of these tests change only its context."""
+    backend = LocalBackend(local_home)
+    yield backend
+    backend.close()
 
 
 def unique(prefix: str) -> str:
@@ -87,9 +99,9 @@ def ingestion_times(backend, database: str) -> list:
 
 
 @pytest.mark.parametrize("mode", ["rowset", "file"])
-def test_default_pipe_applies_defaults_and_rejects_too_long_strings(backend, mode):
+def test_default_pipe_applies_defaults_and_rejects_too_long_strings(db, mode):
     database = unique(f"MY_DATABASE_{mode.upper()}")
-    events_table(backend, database)
+    events_table(db, database)
     count = 5 if mode == "rowset" else BURST
     rows = [{"ID": i, "CODE": f"C{i}", "AMOUNT": 1.5} for i in range(1, count + 1)]
     rows[2] = {
@@ -98,36 +110,32 @@ def test_default_pipe_applies_defaults_and_rejects_too_long_strings(backend, mod
         "AMOUNT": 1.5,
     }  # one character over VARCHAR(10)
     rows[3] = {"ID": 4, "CODE": None, "SOURCE": "explicit"}
-    before = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(
-        seconds=5
-    )
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=5)
 
-    status = stream(backend, database, "MY_SCHEMA", "EVENTS", rows)
+    status = stream(db, database, "MY_SCHEMA", "EVENTS", rows)
 
     assert status["inserted"] == count - 1 and status["errors"] == 1
-    assert (
-        fragments_loaded(backend, f"{database}.MY_SCHEMA.EVENTS-STREAMING/ch") > 0
-    ) == (mode == "file")
+    assert (fragments_loaded(db, f"{database}.MY_SCHEMA.EVENTS-STREAMING/ch") > 0) == (
+        mode == "file"
+    )
     assert "CODE" in status["message"] and "VARCHAR(10)" in status["message"]
-    loaded = event_rows(backend, database)
+    loaded = event_rows(db, database)
     expected = [
         (i, f"C{i}", "1.50", "sdk") for i in range(1, count + 1) if i not in (3, 4)
     ]
     expected.insert(2, (4, None, None, "explicit"))
     assert loaded == expected
-    times = ingestion_times(backend, database)
-    after = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(
-        seconds=5
-    )
+    times = ingestion_times(db, database)
+    after = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=5)
     assert len(times) == count - 1 and all(
         before <= t.to_pydatetime() <= after for t in times
     )
-    backend.sql(f"DROP DATABASE {database}")
+    db.sql(f"DROP DATABASE {database}")
 
 
-def test_number_ties_round_half_away_from_zero_on_fast_and_validating_paths(backend):
+def test_number_ties_round_half_away_from_zero_on_fast_and_validating_paths(db):
     database = unique("ROUNDING")
-    backend.sql(
+    db.sql(
         f"CREATE DATABASE {database}; CREATE TABLE PUBLIC.T (ID NUMBER, V NUMBER(5,2))"
     )
     values = [0.145, -0.125, 1.005, 2.675, 0.125]
@@ -137,120 +145,115 @@ def test_number_ties_round_half_away_from_zero_on_fast_and_validating_paths(back
         {"ID": 999, "V": "not a number"}
     ]
 
-    assert stream(backend, database, "PUBLIC", "T", fast, "fast")["errors"] == 0
-    assert (
-        stream(backend, database, "PUBLIC", "T", validating, "validating")["errors"]
-        == 1
-    )
+    assert stream(db, database, "PUBLIC", "T", fast, "fast")["errors"] == 0
+    assert stream(db, database, "PUBLIC", "T", validating, "validating")["errors"] == 1
 
-    got = backend.sql(f"SELECT V::VARCHAR AS V FROM {database}.PUBLIC.T ORDER BY ID")
+    got = db.sql(f"SELECT V::VARCHAR AS V FROM {database}.PUBLIC.T ORDER BY ID")
     assert got["V"].tolist() == expected + expected
-    backend.sql(f"DROP DATABASE {database}")
+    db.sql(f"DROP DATABASE {database}")
 
 
-def test_two_databases_keep_same_named_tables_apart(backend):
+def test_two_databases_keep_same_named_tables_apart(db):
     first, second = unique("DB_A"), unique("DB_B")
     for database in (first, second):
-        backend.sql(
+        db.sql(
             f"CREATE DATABASE {database}; CREATE SCHEMA S; CREATE TABLE T (ID NUMBER, NAME VARCHAR)"
         )
-    stream(backend, first, "S", "T", [{"ID": 1, "NAME": "first"}])
+    stream(db, first, "S", "T", [{"ID": 1, "NAME": "first"}])
     stream(
-        backend,
+        db,
         second,
         "S",
         "T",
         [{"ID": 2, "NAME": "second"}, {"ID": 3, "NAME": "second"}],
     )
-    backend.sql(f"INSERT INTO {first}.S.T VALUES (10, 'sql')")
+    db.sql(f"INSERT INTO {first}.S.T VALUES (10, 'sql')")
 
-    assert backend.sql(f"SELECT ID FROM {first}.S.T ORDER BY ID")["ID"].tolist() == [
+    assert db.sql(f"SELECT ID FROM {first}.S.T ORDER BY ID")["ID"].tolist() == [
         1,
         10,
     ]
-    assert backend.sql(f"SELECT ID FROM {second}.S.T ORDER BY ID")["ID"].tolist() == [
+    assert db.sql(f"SELECT ID FROM {second}.S.T ORDER BY ID")["ID"].tolist() == [
         2,
         3,
     ]
-    channels = backend.sql(f"SHOW CHANNELS IN DATABASE {second}")
+    channels = db.sql(f"SHOW CHANNELS IN DATABASE {second}")
     assert channels[["database_name", "rows_inserted"]].values.tolist() == [[second, 2]]
-    backend.sql(f"DROP DATABASE {first}")
-    assert backend.sql(f"SELECT COUNT(*) AS N FROM {second}.S.T")["N"].tolist() == [2]
-    databases = backend.sql("SHOW DATABASES")["name"].tolist()
+    db.sql(f"DROP DATABASE {first}")
+    assert db.sql(f"SELECT COUNT(*) AS N FROM {second}.S.T")["N"].tolist() == [2]
+    databases = db.sql("SHOW DATABASES")["name"].tolist()
     assert (
         first not in databases
         and second in databases
         and "AUTOMATED_INTELLIGENCE" in databases
     )
-    backend.sql(f"DROP DATABASE {second}")
+    db.sql(f"DROP DATABASE {second}")
 
 
-def test_create_use_show_and_drop_databases_and_schemas(backend):
+def test_create_use_show_and_drop_databases_and_schemas(db):
     database = unique("MY_DATABASE")
-    backend.sql(f"CREATE DATABASE {database}")
+    db.sql(f"CREATE DATABASE {database}")
     with pytest.raises(SqlError, match="already exists"):
-        backend.sql(f"CREATE DATABASE {database}")
-    backend.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
-    backend.sql(
+        db.sql(f"CREATE DATABASE {database}")
+    db.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
+    db.sql(
         f"USE DATABASE {database}; CREATE SCHEMA MY_SCHEMA; CREATE TABLE T1 (A NUMBER); "
         "USE SCHEMA PUBLIC; CREATE TABLE T2 (A NUMBER)"
     )
-    schemas = backend.sql(f"SHOW SCHEMAS IN DATABASE {database}")
+    schemas = db.sql(f"SHOW SCHEMAS IN DATABASE {database}")
     assert schemas[["name", "database_name"]].values.tolist() == [
         ["MY_SCHEMA", database],
         ["PUBLIC", database],
     ]
-    tables = backend.sql(f"SHOW TABLES IN DATABASE {database}")
+    tables = db.sql(f"SHOW TABLES IN DATABASE {database}")
     assert tables[["name", "schema_name"]].values.tolist() == [
         ["T1", "MY_SCHEMA"],
         ["T2", "PUBLIC"],
     ]
 
-    backend.sql(f"CREATE OR REPLACE SCHEMA {database}.MY_SCHEMA")
-    assert backend.sql(f"SHOW TABLES IN SCHEMA {database}.MY_SCHEMA").empty
-    backend.sql(f"DROP SCHEMA {database}.MY_SCHEMA")
+    db.sql(f"CREATE OR REPLACE SCHEMA {database}.MY_SCHEMA")
+    assert db.sql(f"SHOW TABLES IN SCHEMA {database}.MY_SCHEMA").empty
+    db.sql(f"DROP SCHEMA {database}.MY_SCHEMA")
     with pytest.raises(SqlError, match="does not exist"):
-        backend.sql(f"DROP SCHEMA {database}.MY_SCHEMA")
-    backend.sql(f"DROP SCHEMA IF EXISTS {database}.MY_SCHEMA")
-    backend.sql(f"CREATE OR REPLACE DATABASE {database}")
-    assert backend.sql(f"SHOW TABLES IN DATABASE {database}").empty
-    backend.sql(f"DROP DATABASE {database}")
+        db.sql(f"DROP SCHEMA {database}.MY_SCHEMA")
+    db.sql(f"DROP SCHEMA IF EXISTS {database}.MY_SCHEMA")
+    db.sql(f"CREATE OR REPLACE DATABASE {database}")
+    assert db.sql(f"SHOW TABLES IN DATABASE {database}").empty
+    db.sql(f"DROP DATABASE {database}")
     with pytest.raises(SqlError, match="does not exist"):
-        backend.sql(f"USE DATABASE {database}")
-    backend.sql(f"DROP DATABASE IF EXISTS {database}")
-    assert database not in backend.sql("SHOW DATABASES")["name"].tolist()
+        db.sql(f"USE DATABASE {database}")
+    db.sql(f"DROP DATABASE IF EXISTS {database}")
+    assert database not in db.sql("SHOW DATABASES")["name"].tolist()
     assert (
         "RAW"
-        in backend.sql("SHOW SCHEMAS IN DATABASE AUTOMATED_INTELLIGENCE")[
-            "name"
-        ].tolist()
+        in db.sql("SHOW SCHEMAS IN DATABASE AUTOMATED_INTELLIGENCE")["name"].tolist()
     )
 
 
-def test_show_pipes_lists_a_default_pipe_once_used_and_drop_table_drops_it(backend):
+def test_show_pipes_lists_a_default_pipe_once_used_and_drop_table_drops_it(db):
     database = unique("PIPES")
-    backend.sql(f"CREATE DATABASE {database}; CREATE TABLE PUBLIC.T (ID NUMBER)")
-    assert backend.sql(f"SHOW PIPES IN DATABASE {database}").empty
-    stream(backend, database, "PUBLIC", "T", [{"ID": 1}])
-    pipes = backend.sql(f"SHOW PIPES IN SCHEMA {database}.PUBLIC")
+    db.sql(f"CREATE DATABASE {database}; CREATE TABLE PUBLIC.T (ID NUMBER)")
+    assert db.sql(f"SHOW PIPES IN DATABASE {database}").empty
+    stream(db, database, "PUBLIC", "T", [{"ID": 1}])
+    pipes = db.sql(f"SHOW PIPES IN SCHEMA {database}.PUBLIC")
     assert pipes[["name", "database_name", "schema_name"]].values.tolist() == [
         ["T-STREAMING", database, "PUBLIC"]
     ]
-    assert len(backend.sql(f"SHOW CHANNELS IN DATABASE {database}")) == 1
+    assert len(db.sql(f"SHOW CHANNELS IN DATABASE {database}")) == 1
 
-    backend.sql(f"DROP TABLE {database}.PUBLIC.T")
-    assert backend.sql(f"SHOW PIPES IN DATABASE {database}").empty
-    assert backend.sql(f"SHOW CHANNELS IN DATABASE {database}").empty
-    backend.sql(f"DROP DATABASE {database}")
+    db.sql(f"DROP TABLE {database}.PUBLIC.T")
+    assert db.sql(f"SHOW PIPES IN DATABASE {database}").empty
+    assert db.sql(f"SHOW CHANNELS IN DATABASE {database}").empty
+    db.sql(f"DROP DATABASE {database}")
 
 
-def test_describe_and_show_columns_give_snowflake_types(backend):
+def test_describe_and_show_columns_give_snowflake_types(db):
     database = unique("TYPES")
-    backend.sql(
+    db.sql(
         f"CREATE DATABASE {database}; CREATE TABLE PUBLIC.T (ID NUMBER NOT NULL, N NUMBER(5,2), C VARCHAR(10), "
         "S STRING, TS TIMESTAMP_NTZ DEFAULT CURRENT_TIMESTAMP(), F FLOAT, B BOOLEAN, D DATE, I INT)"
     )
-    described = backend.sql(f"DESCRIBE TABLE {database}.PUBLIC.T")
+    described = db.sql(f"DESCRIBE TABLE {database}.PUBLIC.T")
     assert described[["name", "type", "null?", "default"]].values.tolist() == [
         ["ID", "NUMBER(38,0)", "N", None],
         ["N", "NUMBER(5,2)", "Y", None],
@@ -262,12 +265,12 @@ def test_describe_and_show_columns_give_snowflake_types(backend):
         ["D", "DATE", "Y", None],
         ["I", "NUMBER(38,0)", "Y", None],
     ]
-    columns = backend.sql(f"SHOW COLUMNS IN TABLE {database}.PUBLIC.T")
+    columns = db.sql(f"SHOW COLUMNS IN TABLE {database}.PUBLIC.T")
     assert columns["column_name"].tolist() == described["name"].tolist()
     assert '"VARCHAR"' in columns["data_type"][2]
     with pytest.raises(SqlError, match="does not exist"):
-        backend.sql(f"DESCRIBE TABLE {database}.PUBLIC.NOPE")
-    backend.sql(f"DROP DATABASE {database}")
+        db.sql(f"DESCRIBE TABLE {database}.PUBLIC.NOPE")
+    db.sql(f"DROP DATABASE {database}")
 
 
 def test_result_columns_are_named_as_snowflake_names_them(backend, table):
@@ -278,3 +281,27 @@ def test_result_columns_are_named_as_snowflake_names_them(backend, table):
     assert list(backend.sql(f"SELECT COUNT(*) FROM RAW.{table}").columns) == [
         "COUNT(*)"
     ]
+
+
+def test_a_home_from_before_databases_keeps_its_database(tmp_path):
+    """A home whose one database lived in warehouse.duckdb opens with that database in databases/."""
+    old = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{old}' AS AUTOMATED_INTELLIGENCE")
+    con.execute(
+        "CREATE SCHEMA AUTOMATED_INTELLIGENCE.RAW; CREATE TABLE AUTOMATED_INTELLIGENCE.RAW.T (ID BIGINT)"
+    )
+    con.execute("INSERT INTO AUTOMATED_INTELLIGENCE.RAW.T VALUES (7)")
+    con.close()
+    (tmp_path / "spool").mkdir()
+
+    store = Store(old, "AUTOMATED_INTELLIGENCE", tmp_path / "spool")
+    try:
+        assert store.databases() == ["AUTOMATED_INTELLIGENCE"] and not old.exists()
+        assert store.cursor().execute(
+            "SELECT ID FROM AUTOMATED_INTELLIGENCE.RAW.T"
+        ).fetchall() == [(7,)]
+        assert store.pipe("AUTOMATED_INTELLIGENCE", "RAW", "T-STREAMING").table == "T"
+    finally:
+        store.close()
+    assert (tmp_path / "databases" / "AUTOMATED_INTELLIGENCE.duckdb").exists()

@@ -174,3 +174,21 @@ def test_an_ingest_scoped_token_cannot_run_sql(backend):
         },
     )
     assert status == 200
+
+
+def test_the_sql_api_refuses_the_same_with_a_clear_4xx(backend):
+    """The SQL API route (not only the connector's) goes through the same checks."""
+    jwt = keypair_jwt(ACCOUNT, USER, backend.home.user_key.read_text(), role=ROLE)
+    headers = {
+        "Authorization": f"Bearer {jwt}",
+        "X-Snowflake-Authorization-Token-Type": "KEYPAIR_JWT",
+        "Content-Type": "application/json",
+    }
+    for statement, message in [
+        ("SELECT * FROM read_text('/etc/passwd')", "SQL cannot read files"),
+        ("UPDATE _AIDEMO.CHANNELS SET ROW_SEQ = 0", "names _AIDEMO"),
+        ("SET memory_limit = '8GB'", "not supported by the local service"),
+    ]:
+        body = json.dumps({"statement": statement}).encode()
+        status, reply = _post(backend, "/api/v2/statements", body, headers)
+        assert status == 422 and message in reply["message"], (statement, status, reply)
