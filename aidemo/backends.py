@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 from aidemo.config import Profile, load_profile, select_backend
+from aidemo.errors import ConfigError, from_local
 from aidemo.sdk import new_client
 
 if TYPE_CHECKING:
@@ -101,6 +102,18 @@ class StreamingBackend(ABC):
         The SDK retries a vanished server without end; a stream whose commits stand still asks this.
         """
 
+    def fault_control(self):
+        """The server's fault switch (set, clear, status, restart); only the local service has one.
+
+        Raises :class:`~aidemo.errors.ConfigError` here: a real account cannot be told to fail.
+        """
+        raise ConfigError(f"faults can be injected only into the local service, not the {self.describe()} backend")
+
+    @property
+    def supports_faults(self) -> bool:
+        """Whether :meth:`fault_control` answers on this backend."""
+        return False
+
     def describe(self) -> str:
         return f"{self.name} ({self.database}.{self.schema})"
 
@@ -115,7 +128,8 @@ class LocalBackend(StreamingBackend):
         from aidemo.local.service import ensure_running
 
         self.home = home if isinstance(home, ServiceHome) else ServiceHome.at(home)
-        self.info = ensure_running(self.home)
+        with from_local():
+            self.info = ensure_running(self.home)
         self.database, self.schema = DATABASE, SCHEMA
         super().__init__()
         _trust(self.home)
@@ -130,7 +144,8 @@ class LocalBackend(StreamingBackend):
     def check_reachable(self) -> None:
         from aidemo.local.service import check_running
 
-        check_running(self.home)
+        with from_local():
+            check_running(self.home)
 
     def client_properties(self) -> dict[str, str]:
         props = self.info.sdk_properties()
@@ -141,14 +156,23 @@ class LocalBackend(StreamingBackend):
     def set_flush_tick(self, pipe: str, milliseconds: int) -> None:
         from aidemo.local.client import LocalClient
 
-        LocalClient(self.info).set_flush_tick(self.database, self.schema, pipe, milliseconds)
+        with from_local():
+            LocalClient(self.info).set_flush_tick(self.database, self.schema, pipe, milliseconds)
 
-    @property
-    def faults(self):
-        """Switch the service's faults on and off (see ``aidemo.local.faults``)."""
+    def fault_control(self):
+        """The service's fault switch (see :mod:`aidemo.local.faults` for the kinds)."""
+        from aidemo.faults import FaultSwitch
         from aidemo.local.client import LocalClient
 
-        return LocalClient(self.info).faults
+        return FaultSwitch(LocalClient(self.info).faults)
+
+    @property
+    def supports_faults(self) -> bool:
+        return True
+
+    def __reduce__(self):
+        # A worker process reopens the same service home (started already, so no second start).
+        return (LocalBackend, (str(self.home.root),))
 
 
 class SnowflakeBackend(StreamingBackend):
@@ -163,6 +187,10 @@ class SnowflakeBackend(StreamingBackend):
 
     def client_properties(self) -> dict[str, str]:
         return self.profile.sdk_properties()
+
+    def __reduce__(self):
+        # A worker process opens its own connection from the same profile.
+        return (SnowflakeBackend, (self.profile,))
 
     def endpoint(self) -> "Endpoint":
         from aidemo.connector import Endpoint

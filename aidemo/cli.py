@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 
-from aidemo.errors import AidemoError
+from aidemo.errors import AidemoError, from_local
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.run(args) or 0
+        with from_local():  # the local service's errors, as the kit's
+            return args.run(args) or 0
     except AidemoError as exc:
         print(f"aidemo: error: {exc}", file=sys.stderr)
         return 1
@@ -325,9 +326,36 @@ def _graceful_stop(stop):
 
 
 def _latency(args) -> int:
-    from aidemo.latency import run_cli
+    """``aidemo latency``: measure the grid, write CSVs and PNGs to ``args.output``, print the summary."""
+    from pathlib import Path
 
-    return run_cli(args)
+    from aidemo.backends import open_backend
+    from aidemo.latency import measure_grid, parse_numbers, summarize
+    from aidemo.plots import write_figures
+
+    lags = parse_numbers("--lags", args.lags, float)
+    sizes = parse_numbers("--batch-sizes", args.batch_sizes, int)
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    backend = open_backend()
+    print(f"backend: {backend.describe()}; lags {lags} s, batch sizes {sizes}, "
+          f"{args.duration:g} s at {args.rate:g} orders/s each")
+
+    def report(frame) -> None:
+        row = summarize(frame).iloc[0]
+        print(f"  lag {row.max_client_lag:g} s, batch {row.batch_size}: committed p50 {row.committed_p50:.2f} s, "
+              f"p99 {row.committed_p99:.2f} s; queryable p50 {row.queryable_p50:.2f} s", flush=True)
+
+    batches = measure_grid(backend, lags=lags, batch_sizes=sizes, duration=args.duration, rate=args.rate,
+                           on_result=report)
+    summary = summarize(batches)
+    batches.to_csv(output / "latency_batches.csv", index=False)
+    summary.to_csv(output / "latency_summary.csv", index=False)
+    for path in write_figures(batches, summary, output):
+        print(f"wrote {path}")
+    print(f"wrote {output / 'latency_batches.csv'} and {output / 'latency_summary.csv'}")
+    print(summary.round(3).to_string(index=False))
+    return 0
 
 
 def _notebooks(args) -> int:

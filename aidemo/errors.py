@@ -2,7 +2,9 @@
 
 Every error the kit raises on purpose derives from :class:`AidemoError`; SDK and
 connector errors are translated at one boundary (``raise ... from exc``) so a
-notebook shows a message that says what to fix, never a Rust stack.
+notebook shows a message that says what to fix, never a Rust stack. The local service
+has its own small tree (:mod:`aidemo.local.errors`); :func:`from_local` maps it onto this one
+where the kit calls the service.
 
     AidemoError
     ├── ConfigError            a profile, config.properties, environment or argument value is wrong
@@ -18,6 +20,10 @@ notebook shows a message that says what to fix, never a Rust stack.
 """
 
 from __future__ import annotations
+
+import contextlib
+
+from aidemo.local import errors as local
 
 
 class AidemoError(Exception):
@@ -62,3 +68,22 @@ class ChannelInvalidatedError(StreamingError):
 
 class OffsetTokenError(StreamingError):
     """An offset token does not have the form the kit writes."""
+
+
+# The local service's errors as the kit's (the most specific class first).
+_FROM_LOCAL: dict[type[local.LocalError], type[AidemoError]] = {
+    local.KeyPairError: KeyPairError,
+    local.ConfigError: ConfigError,
+    local.SqlError: SqlError,
+    local.LocalServiceError: LocalServiceError,
+}
+
+
+@contextlib.contextmanager
+def from_local():
+    """Raise the local service's errors as the kit's (``raise ... from exc``); also a decorator."""
+    try:
+        yield
+    except local.LocalError as exc:
+        kind = next(kit for cls, kit in _FROM_LOCAL.items() if isinstance(exc, cls))
+        raise kind(str(exc)) from exc

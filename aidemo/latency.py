@@ -32,7 +32,6 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
@@ -251,61 +250,6 @@ def measure_grid(backend: "StreamingBackend", *, lags: Iterable[float], batch_si
     if not frames:
         raise ConfigError("give at least one max client lag and one batch size to measure")
     return pd.concat(frames, ignore_index=True)
-
-
-def sweep(backend: "StreamingBackend", *, lags: Iterable[float], batch_sizes: Iterable[int],
-          duration: float, rate: float, **kwargs) -> pd.DataFrame:
-    """The summary (:func:`summarize`) of a :func:`measure_grid` run: one row per (lag, batch size)."""
-    return summarize(measure_grid(backend, lags=lags, batch_sizes=batch_sizes, duration=duration, rate=rate, **kwargs))
-
-
-def run_cli(args) -> int:
-    """``aidemo latency``: measure the grid, write CSVs and PNGs to ``args.output``, print the summary."""
-    from aidemo.backends import open_backend
-
-    lags = parse_numbers("--lags", args.lags, float)
-    sizes = parse_numbers("--batch-sizes", args.batch_sizes, int)
-    output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
-    backend = open_backend()
-    print(f"backend: {backend.describe()}; lags {lags} s, batch sizes {sizes}, "
-          f"{args.duration:g} s at {args.rate:g} orders/s each")
-
-    def report(frame: pd.DataFrame) -> None:
-        row = summarize(frame).iloc[0]
-        print(f"  lag {row.max_client_lag:g} s, batch {row.batch_size}: committed p50 {row.committed_p50:.2f} s, "
-              f"p99 {row.committed_p99:.2f} s; queryable p50 {row.queryable_p50:.2f} s", flush=True)
-
-    batches = measure_grid(backend, lags=lags, batch_sizes=sizes, duration=args.duration, rate=args.rate,
-                           on_result=report)
-    summary = summarize(batches)
-    batches.to_csv(output / "latency_batches.csv", index=False)
-    summary.to_csv(output / "latency_summary.csv", index=False)
-    for path in write_figures(batches, summary, output):
-        print(f"wrote {path}")
-    print(f"wrote {output / 'latency_batches.csv'} and {output / 'latency_summary.csv'}")
-    print(summary.round(3).to_string(index=False))
-    return 0
-
-
-def write_figures(batches: pd.DataFrame, summary: pd.DataFrame, output: Path) -> list[Path]:
-    """The four standard figures as PNGs in ``output``; returns their paths."""
-    from aidemo import plots
-
-    figure_class = plots.figure_class()
-    drawings = {
-        "latency_distribution.png": lambda ax: plots.latency_distribution(ax, batches),
-        "latency_stages.png": lambda ax: plots.stage_breakdown(ax, summary),
-        "throughput.png": lambda ax: plots.throughput_over_time(ax, batches),
-        "lag_vs_latency.png": lambda ax: plots.lag_vs_latency(ax, summary),
-    }
-    paths = []
-    for name, draw in drawings.items():
-        figure = figure_class(figsize=(8, 4.5), layout="constrained")
-        draw(figure.add_subplot())
-        figure.savefig(output / name, dpi=120)
-        paths.append(output / name)
-    return paths
 
 
 def parse_numbers(option: str, text: str, kind: type) -> list:

@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable
 
-from aidemo.backends import LocalBackend, SnowflakeBackend, StreamingBackend
+from aidemo.backends import StreamingBackend
 from aidemo.errors import AidemoError, ConfigError
 from aidemo.generator import InstanceSpec, split_instances
 from aidemo.streaming import StreamOptions, Streamer, StreamStats
@@ -117,7 +117,7 @@ def _run_processes(backend, work, options, stats, on_progress, stop) -> dict[int
     procs = {}
     for spec, count in work:
         proc = context.Process(target=_process_main, name=f"aidemo-instance-{spec.instance}",
-                               args=(_backend_args(backend), spec, count, options, updates), daemon=True)
+                               args=(backend, spec, count, options, updates), daemon=True)
         proc.start()
         procs[spec.instance] = proc
     pending = set(procs)
@@ -149,12 +149,13 @@ def _run_processes(backend, work, options, stats, on_progress, stop) -> dict[int
     return errors
 
 
-def _process_main(backend_args, spec, count, options, updates) -> None:
+def _process_main(backend, spec, count, options, updates) -> None:
+    # ``backend`` arrives as the backend's own pickle (its __reduce__): the same server, a new connection.
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into SIGTERM for us
     try:
-        streamer = Streamer(_backend_from(backend_args), spec, count, options, channel_suffix=f"_{spec.instance}")
+        streamer = Streamer(backend, spec, count, options, channel_suffix=f"_{spec.instance}")
         check_slice(streamer)
     except Exception as exc:
         updates.put((spec.instance, "error", _describe(exc)))
@@ -179,19 +180,6 @@ def check_slice(streamer: Streamer) -> None:
                 f"(ends at {last}): it belongs to a different job (another total, instance count or seed). "
                 "Rerun that job with the same arguments, or reset with `aidemo setup --reset`."
             )
-
-
-def _backend_args(backend: StreamingBackend) -> tuple:
-    if isinstance(backend, LocalBackend):
-        return ("local", str(backend.home.root))
-    if isinstance(backend, SnowflakeBackend):
-        return ("snowflake", backend.profile)
-    raise ConfigError(f"cannot hand a {type(backend).__name__} to worker processes; use threads")
-
-
-def _backend_from(args: tuple) -> StreamingBackend:
-    kind, arg = args
-    return LocalBackend(arg) if kind == "local" else SnowflakeBackend(arg)
 
 
 def _describe(exc: BaseException) -> str:

@@ -6,18 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aidemo.errors import SqlError
+from aidemo.local.sqlfiles import SQL_DIR  # sql/ ships with the package; see there
 
 if TYPE_CHECKING:
     import pandas
 
     from aidemo.backends import StreamingBackend
-
-SQL_DIR = Path(os.environ.get("AIDEMO_SQL_DIR") or Path(__file__).resolve().parent.parent / "sql")
 
 
 def sql_file(name: str) -> Path:

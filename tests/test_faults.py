@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from aidemo.errors import ConfigError, StreamingError
-from aidemo.faults import faults
+from aidemo.faults import fault_switch
 from aidemo.generator import InstanceSpec, first_item_id, order_batch
 from aidemo.local.faults import Faults, FaultSpec
 from aidemo.parallel import plan, run_parallel
@@ -121,7 +121,7 @@ class Injector(threading.Thread):
 def run_under(backend, mode: str, actions) -> dict:
     """Stream the mode's job while ``actions`` (a list of callables) fire one after another."""
     total, n, rate = MODES[mode]
-    control = faults(backend)
+    control = fault_switch(backend)
     before = control.status()
 
     def fire():
@@ -202,7 +202,7 @@ def test_commits_held_at_a_restart_are_kept_or_replayed(fresh, kill):
 
 
 def test_rejected_rows_stop_the_stream_with_a_message_naming_the_channel(fresh):
-    control = faults(fresh)
+    control = fault_switch(fresh)
     injector = Injector(fresh, 200, lambda: control.set("reject_rows", channel="order_items_channel"))
     injector.start()
     streamer = Streamer(fresh, InstanceSpec.single(SEED, CUSTOMERS), 2_000, dataclasses.replace(FAST, rate=400))
@@ -219,7 +219,7 @@ def test_rejected_rows_stop_the_stream_with_a_message_naming_the_channel(fresh):
 
 
 def test_max_error_rows_lets_a_stream_run_past_rejections_and_counts_them(fresh):
-    control = faults(fresh)
+    control = fault_switch(fresh)
     injector = Injector(fresh, 200, lambda: control.set("reject_rows", channel="order_items_channel", seconds=0.5))
     injector.start()
     options = dataclasses.replace(FAST, rate=500, max_error_rows=10**9)
@@ -243,7 +243,7 @@ def test_fault_draws_are_reproducible_from_the_seed(tmp_path):
 
 
 def test_fault_counts_survive_a_restart_and_show_in_status(fresh):
-    control = faults(fresh)
+    control = fault_switch(fresh)
     control.set("error", rate=1.0, count=2, target="all")
     control.restart()
     status = control.status()
@@ -266,7 +266,7 @@ def test_the_cli_switches_faults_on_and_off(fresh, tmp_path):
     on = cli("throttle", "--seconds", "30")
     assert on.returncode == 0 and "on: throttle" in on.stdout
     assert "on: throttle" in cli("status").stdout
-    assert faults(fresh).status()["active"][0]["kind"] == "throttle"
+    assert fault_switch(fresh).status()["active"][0]["kind"] == "throttle"
     off = cli("clear")
     assert off.returncode == 0 and "on: none" in off.stdout
     bad = cli("flood")
@@ -278,7 +278,7 @@ def test_saturation_is_waited_out_while_commits_drain(fresh):
     is refused (ReceiverSaturated) more often than max_retries allows for other errors, and the
     stream waits it out and finishes exactly once. max_in_flight is raised so the kit's own gate
     does not hold the stream back before the SDK does."""
-    faults(fresh).set("throttle", seconds=8)
+    fault_switch(fresh).set("throttle", seconds=8)
     options = StreamOptions(batch_size=10_000, max_client_lag=1.0, max_retries=1, max_in_flight=2_000_000)
     total = 330_000  # about 1.12M items: more than the SDK holds in flight for one channel
     stats = Streamer(fresh, InstanceSpec.single(SEED, CUSTOMERS), total, options).run()

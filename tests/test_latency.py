@@ -131,7 +131,7 @@ def test_plots_draw_what_the_frames_hold(tmp_path):
     with pytest.raises(ConfigError, match="stage"):
         plots.latency_distribution(ax, batches, stage="nope")
 
-    paths = latency.write_figures(batches, summary, tmp_path)
+    paths = plots.write_figures(batches, summary, tmp_path)
     assert [p.name for p in paths] == ["latency_distribution.png", "latency_stages.png", "throughput.png",
                                        "lag_vs_latency.png"]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)

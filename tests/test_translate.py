@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from aidemo.errors import SqlError
+from aidemo.local.errors import SqlError
 from aidemo.local.translate import (
     DropSchema,
     CreateDatabase,

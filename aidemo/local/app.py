@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from aidemo.errors import ConfigError, SqlError
+from aidemo.local.errors import ConfigError, SqlError
 from aidemo.local import auth, connector, routes_elastic, sqlexec
 from aidemo.local.faults import FaultMiddleware, Faults, FaultSpec
 from aidemo.local.home import ACCOUNT, ServiceHome

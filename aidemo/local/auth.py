@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from aidemo.keys import fingerprint
+from aidemo.local.keys import fingerprint
 
 SCOPED_TOKEN_TTL_S = 3600
 MAX_JWT_LIFETIME_S = 3600

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aidemo.local.home import DATABASE, SCHEMA, USER, ServiceHome
+from aidemo.local.sqlfiles import SQL_DIR
 from aidemo.local.sqlexec import Session, run_script
 from aidemo.local.store import Store
 
@@ -11,8 +12,6 @@ BOOTSTRAP_FILES = ("01_database.sql", "02_tables.sql", "03_pipes.sql")
 
 
 def open_store(home: ServiceHome) -> Store:
-    from aidemo.sql import SQL_DIR
-
     store = Store(home.database, DATABASE, home.spool)
     store.set_user_key(USER, home.user_public_key())
     if not store.databases():

@@ -11,8 +11,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from aidemo.errors import ConfigError, LocalServiceError
-from aidemo.keys import keypair_jwt
+from aidemo.local.errors import ConfigError, LocalServiceError
+from aidemo.local.keys import keypair_jwt
 from aidemo.local import service
 from aidemo.local.faults import KINDS, FaultSpec, record_restart
 from aidemo.local.home import ACCOUNT, ROLE, USER

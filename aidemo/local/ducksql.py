@@ -10,7 +10,7 @@ from typing import NoReturn
 from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from aidemo.errors import SqlError
+from aidemo.local.errors import SqlError
 from aidemo.local.sqlcommands import CreateDatabase, CreateSchema, DuckSql, Translation
 from aidemo.local.sqltokens import (
     context,

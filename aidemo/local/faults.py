@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from aidemo.errors import ConfigError
+from aidemo.local.errors import ConfigError
 from aidemo.local.home import write_private
 
 log = logging.getLogger("aidemo.local")

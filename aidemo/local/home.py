@@ -38,8 +38,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from aidemo.errors import AidemoError
-from aidemo.keys import generate_key_pair, public_key_of
+from aidemo.local.errors import LocalError
+from aidemo.local.keys import generate_key_pair, public_key_of
 from aidemo.local import pki
 
 ACCOUNT = "AIDEMO_LOCAL"
@@ -194,7 +194,7 @@ def _read(path: Path) -> str:
 def _loads(key_path: Path) -> bool:
     try:
         public_key_of(key_path.read_text())
-    except (OSError, ValueError, AidemoError):
+    except (OSError, ValueError, LocalError):
         return False
     return True
 

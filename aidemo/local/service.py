@@ -26,7 +26,7 @@ from pathlib import Path
 
 import uvicorn
 
-from aidemo.errors import LocalServiceError
+from aidemo.local.errors import LocalServiceError
 from aidemo.local.home import DATABASE, USER, ServiceHome
 
 START_TIMEOUT_S = 60.0

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from aidemo.errors import SqlError
+from aidemo.local.errors import SqlError
 from aidemo.local import sqlresults as listings
 from aidemo.local import translate as t
 from aidemo.local.catalog import PUBLIC

@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from aidemo.errors import SqlError
+from aidemo.local.errors import SqlError
 from aidemo.local.home import ROLE
 from aidemo.local.sqlcommands import (
     DescribePipe,

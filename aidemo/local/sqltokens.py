@@ -11,7 +11,7 @@ from sqlglot.dialects.snowflake import Snowflake
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from aidemo.errors import SqlError
+from aidemo.local.errors import SqlError
 
 DIALECT = Snowflake()
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")

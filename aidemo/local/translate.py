@@ -31,7 +31,7 @@ Statement forms handled as commands:
 
 Other queries and table DDL/DML become :class:`DuckSql` (see :mod:`aidemo.local.ducksql`);
 no statement may name ``_AIDEMO``, the service's own schema. Everything else (stages, PUT,
-warehouses, users, ...) raises :class:`~aidemo.errors.SqlError`. ``INSERT ... VALUES``
+warehouses, users, ...) raises :class:`~aidemo.local.errors.SqlError`. ``INSERT ... VALUES``
 with literal rows only (bulk loads) is translated from its tokens, without sqlglot's parser.
 """
 
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from sqlglot.tokens import Token, TokenType
 
-from aidemo.errors import SqlError
+from aidemo.local.errors import SqlError
 from aidemo.local.ducksql import RESERVED, reserved, translate_with_sqlglot
 from aidemo.local.pipesql import create_pipe
 from aidemo.local.sqlcommands import (
