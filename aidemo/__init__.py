@@ -9,7 +9,7 @@ chosen by ``profile.json``. The public API::
 """
 
 from aidemo.backends import StreamingBackend, open_backend
-from aidemo.config import Profile, Settings, load_profile, load_settings, select_backend
+from aidemo.config import Profile, Settings, load_profile, load_settings
 from aidemo.errors import (
     AidemoError,
     BackendError,
@@ -32,5 +32,5 @@ __all__ = [
     "AidemoError", "BackendError", "BackpressureError", "ChannelInvalidatedError", "ConfigError", "KeyPair", "KeyPairError",
     "LocalServiceError", "OffsetTokenError", "Profile", "Settings", "SqlError", "StreamingBackend",
     "StreamingError", "TransientStreamingError", "__version__", "generate_key_pair", "load_profile", "load_settings", "open_backend",
-    "run_file", "run_sql", "select_backend",
+    "run_file", "run_sql",
 ]

@@ -15,7 +15,7 @@ import warnings
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
-from aidemo.config import Profile, load_profile, select_backend
+from aidemo.config import Profile, load_profile
 from aidemo.errors import ConfigError, from_local
 from aidemo.sdk import new_client
 
@@ -204,7 +204,7 @@ class SnowflakeBackend(StreamingBackend):
 def open_backend(profile: Profile | None = None, *, home=None) -> StreamingBackend:
     """The backend the profile selects: no profile or ``"backend": "local"`` means local."""
     profile = profile or load_profile()
-    if select_backend(profile) == "local":
+    if profile.backend == "local":
         return LocalBackend(home)
     return SnowflakeBackend(profile)
 

@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
     par = sub.add_parser("parallel", help="stream one job over several instances")
     par.add_argument("total_orders", type=int, help="orders in the whole job")
-    par.add_argument("instances", type=int, nargs="?", help="number of instances (or --of)")
+    par.add_argument("instances", type=int, nargs="?", help="number of instances (or --of; default: instances in config.properties)")
     par.add_argument("--of", type=int, dest="of", help="number of instances, with --instance")
     par.add_argument("--instance", type=int, action="append", metavar="K",
                      help="run only slice K (0-based; repeatable): N machines can share one job")
@@ -113,9 +113,7 @@ def _settings_and_options(args):
     from aidemo.streaming import StreamOptions
 
     settings = load_settings(orders_batch_size=args.batch_size, max_client_lag=args.max_client_lag, seed=args.seed)
-    options = StreamOptions(batch_size=settings.orders_batch_size, max_client_lag=settings.max_client_lag,
-                            rate=args.rate)
-    return settings, options
+    return settings, StreamOptions.from_settings(settings, rate=args.rate)
 
 
 def _home(args):
@@ -272,10 +270,10 @@ def _parallel(args) -> int:
     from aidemo.progress import StreamProgress
     from aidemo.streaming import StreamStats
 
-    instances = args.instances or args.of
-    if instances is None or (args.instances and args.of and args.instances != args.of):
+    if args.instances and args.of and args.instances != args.of:
         raise AidemoError("give the number of instances once: `parallel TOTAL N` or `parallel TOTAL --of N`")
     settings, options = _settings_and_options(args)
+    instances = args.instances or args.of or settings.instances
     backend = open_backend()
     _announce(backend, f"{args.total_orders} orders over {instances} instances"
               + (" (processes)" if args.processes else " (threads)"), options)
@@ -330,8 +328,10 @@ def _latency(args) -> int:
     from pathlib import Path
 
     from aidemo.backends import open_backend
+    from aidemo.config import load_settings
     from aidemo.latency import measure_grid, parse_numbers, summarize
     from aidemo.plots import write_figures
+    from aidemo.streaming import StreamOptions
 
     lags = parse_numbers("--lags", args.lags, float)
     sizes = parse_numbers("--batch-sizes", args.batch_sizes, int)
@@ -346,7 +346,8 @@ def _latency(args) -> int:
         print(f"  lag {row.max_client_lag:g} s, batch {row.batch_size}: committed p50 {row.committed_p50:.2f} s, "
               f"p99 {row.committed_p99:.2f} s; queryable p50 {row.queryable_p50:.2f} s", flush=True)
 
-    batches = measure_grid(backend, lags=lags, batch_sizes=sizes, duration=args.duration, rate=args.rate,
+    base = StreamOptions.from_settings(load_settings())  # channel and pipe names from config.properties
+    batches = measure_grid(backend, lags=lags, batch_sizes=sizes, duration=args.duration, rate=args.rate, base=base,
                            on_result=report)
     summary = summarize(batches)
     batches.to_csv(output / "latency_batches.csv", index=False)

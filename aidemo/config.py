@@ -39,6 +39,23 @@ ENV_PROFILE = "AIDEMO_PROFILE"
 ENV_BACKEND = "AIDEMO_BACKEND"
 ENV_PASSPHRASE = "PRIVATE_KEY_PASSPHRASE"
 
+# The run settings' defaults and bounds (config.properties documents them); the kit imports them from here.
+DEFAULT_BATCH_SIZE = 10_000
+BATCH_SIZE_RANGE = (1, 1_000_000)  # orders per append_rows call
+DEFAULT_MAX_CLIENT_LAG = 60.0
+MAX_CLIENT_LAG_RANGE = (0.1, 600.0)  # seconds
+DEFAULT_ORDERS_PER_RUN = 100
+DEFAULT_CUSTOMERS = 20_000
+DEFAULT_SEED = 42
+DEFAULT_INSTANCES = 1
+MAX_INSTANCES = 1000
+#: Channel name prefixes: a single stream writes ``orders_channel``, instance i of a parallel job ``orders_channel_<i>``.
+ORDERS_CHANNEL = "orders_channel"
+ORDER_ITEMS_CHANNEL = "order_items_channel"
+#: The pipes the channels write through (sql/03_pipes.sql creates them).
+ORDERS_PIPE = "ORDERS_PIPE"
+ORDER_ITEMS_PIPE = "ORDER_ITEMS_PIPE"
+
 # The account URL pattern of the Snowpipe Streaming SDK.
 _ACCOUNT_URL = re.compile(r"^(https?://)?((([\w\d-]+)(\.[\w\d-]+){2,})(:(\d+))?)/?$")
 _ACCOUNT = re.compile(r"[\w-]+(\.[\w-]+)*")
@@ -230,14 +247,6 @@ def load_profile(
     return Profile(**values, source=source)
 
 
-def select_backend(profile: Profile) -> str:
-    """The backend the kit uses for ``profile``: ``"local"`` or ``"snowflake"``.
-
-    The one place the choice is made; everything that depends on the backend asks here.
-    """
-    return profile.backend
-
-
 # --------------------------------------------------------------------------- settings
 
 
@@ -318,18 +327,16 @@ def _setting(key: str, default: Any, rule: _Rule) -> Any:
 class Settings:
     """Run settings; field names are the ``config.properties`` keys with dots as underscores."""
 
-    orders_batch_size: int = _setting("orders.batch.size", 10_000, _Integer(1, 1_000_000))
-    max_client_lag: float = _setting("max.client.lag", 60.0, _Seconds(0.1, 600))
-    num_orders_per_batch: int = _setting("num.orders.per.batch", 100, _Integer(1))
-    num_customers: int = _setting("num.customers", 20_000, _Integer(1))
-    seed: int = _setting("seed", 42, _Integer(0))
-    instances: int = _setting("instances", 1, _Integer(1, 1000))
-    channel_prefix_orders: str = _setting("channel.prefix.orders", "orders_channel", _CHANNEL_PREFIX)
-    channel_prefix_order_items: str = _setting(
-        "channel.prefix.order_items", "order_items_channel", _CHANNEL_PREFIX
-    )
-    orders_pipe: str = _setting("orders.pipe", "ORDERS_PIPE", _IDENTIFIER)
-    order_items_pipe: str = _setting("order_items.pipe", "ORDER_ITEMS_PIPE", _IDENTIFIER)
+    orders_batch_size: int = _setting("orders.batch.size", DEFAULT_BATCH_SIZE, _Integer(*BATCH_SIZE_RANGE))
+    max_client_lag: float = _setting("max.client.lag", DEFAULT_MAX_CLIENT_LAG, _Seconds(*MAX_CLIENT_LAG_RANGE))
+    num_orders_per_batch: int = _setting("num.orders.per.batch", DEFAULT_ORDERS_PER_RUN, _Integer(1))
+    num_customers: int = _setting("num.customers", DEFAULT_CUSTOMERS, _Integer(1))
+    seed: int = _setting("seed", DEFAULT_SEED, _Integer(0))
+    instances: int = _setting("instances", DEFAULT_INSTANCES, _Integer(1, MAX_INSTANCES))
+    channel_prefix_orders: str = _setting("channel.prefix.orders", ORDERS_CHANNEL, _CHANNEL_PREFIX)
+    channel_prefix_order_items: str = _setting("channel.prefix.order_items", ORDER_ITEMS_CHANNEL, _CHANNEL_PREFIX)
+    orders_pipe: str = _setting("orders.pipe", ORDERS_PIPE, _IDENTIFIER)
+    order_items_pipe: str = _setting("order_items.pipe", ORDER_ITEMS_PIPE, _IDENTIFIER)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

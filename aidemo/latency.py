@@ -28,6 +28,7 @@ rows land in the real ORDERS / ORDER_ITEMS tables.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 import threading
 import time
@@ -37,12 +38,12 @@ from typing import TYPE_CHECKING, Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from aidemo.config import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from aidemo.errors import AidemoError, ConfigError, StreamingError
 from aidemo.generator import InstanceSpec
-from aidemo.models import DEFAULT_CUSTOMERS
 from aidemo.offsets import parse_item_token, parse_order_token
 from aidemo.sdk import sdk_errors
-from aidemo.streaming import ORDER_ITEMS_PIPE, ORDERS_PIPE, FlushRecord, StreamOptions, Streamer
+from aidemo.streaming import FlushRecord, StreamOptions, Streamer
 
 if TYPE_CHECKING:
     from aidemo.backends import StreamingBackend
@@ -171,15 +172,17 @@ def summarize(batches: pd.DataFrame) -> pd.DataFrame:
 
 
 def measure(backend: "StreamingBackend", *, max_client_lag: float, batch_size: int, duration: float,
-            rate: float, seed: int = 42, num_customers: int = DEFAULT_CUSTOMERS,
-            settle_timeout: float = 120.0) -> pd.DataFrame:
+            rate: float, seed: int = DEFAULT_SEED, num_customers: int = DEFAULT_CUSTOMERS,
+            settle_timeout: float = 120.0, base: StreamOptions | None = None) -> pd.DataFrame:
     """Stream ``rate`` orders/s for ``duration`` s and time every batch; one row per batch.
 
     Columns: see :func:`batch_frame`, plus the settings (``backend``, ``max_client_lag``,
     ``batch_size``, ``rate``) and ``run`` (the run's first order id). The local service's
-    flush tick is set to min(lag, 1 s) by the streamer, exactly as in a normal stream.
+    flush tick is set to min(lag, 1 s) by the streamer, exactly as in a normal stream. ``base``
+    gives the other stream options, channel and pipe names among them (default: the defaults).
     """
-    options = StreamOptions(batch_size=batch_size, max_client_lag=max_client_lag, rate=rate)
+    options = dataclasses.replace(base or StreamOptions(), batch_size=batch_size, max_client_lag=max_client_lag,
+                                  rate=rate)
     if not duration > 0:
         raise ConfigError(f"duration must be a positive number of seconds, got {duration!r}")
     if not settle_timeout > 0:
@@ -300,7 +303,8 @@ def _poll_tables(backend: "StreamingBackend", spec: InstanceSpec, streamer: Stre
 
 def _drop_channels(backend: "StreamingBackend", suffix: str, streamer: Streamer) -> None:
     """Drop the run's two channels, so repeated runs do not pile up channels on the pipes."""
-    for pipe, lane in ((ORDERS_PIPE, streamer.orders), (ORDER_ITEMS_PIPE, streamer.items)):
+    options = streamer.options
+    for pipe, lane in ((options.orders_pipe, streamer.orders), (options.items_pipe, streamer.items)):
         client = backend.create_client(f"aidemo_latency_drop{suffix}_{pipe.lower()}", pipe)
         try:
             with sdk_errors(f"dropping channel {lane.name}"):

@@ -130,9 +130,6 @@ ORDER_ITEMS = Table(
 
 TABLES = {table.name: table for table in (CUSTOMERS, ORDERS, ORDER_ITEMS)}
 
-DEFAULT_CUSTOMERS = 20_000
-
-
 @dataclass(frozen=True)
 class Segment:
     """A customer segment and the orders its customers place.

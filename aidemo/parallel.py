@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from aidemo.backends import StreamingBackend
+from aidemo.config import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from aidemo.errors import AidemoError, ConfigError
 from aidemo.generator import InstanceSpec, split_instances
 from aidemo.streaming import StreamOptions, Streamer, StreamStats
@@ -64,7 +65,7 @@ def plan(total_orders: int, instances: int, *, seed: int, num_customers: int) ->
 
 
 def run_parallel(total_orders: int, instances: int, *, backend: StreamingBackend | None = None,
-                 seed: int = 42, num_customers: int = 20_000, options: StreamOptions = StreamOptions(),
+                 seed: int = DEFAULT_SEED, num_customers: int = DEFAULT_CUSTOMERS, options: StreamOptions = StreamOptions(),
                  only: list[int] | None = None, processes: bool = False,
                  on_progress: Callable[[list[StreamStats]], None] | None = None,
                  stop: threading.Event | None = None) -> ParallelResult:

@@ -1,7 +1,8 @@
 """Streaming orders and items exactly once through the SDK, on either backend.
 
 One instance owns two channels, ``orders_channel[_<i>]`` on ORDERS_PIPE and
-``order_items_channel[_<i>]`` on ORDER_ITEMS_PIPE (one SDK client per pipe). Channels are
+``order_items_channel[_<i>]`` on ORDER_ITEMS_PIPE by default (one SDK client per pipe; the
+names come from :class:`StreamOptions`, i.e. ``config.properties``). Channels are
 opened **without** an offset token; each resumes right after its own committed token, so
 after a crash where items lag orders the missing items are regenerated (generation is a
 pure function of the ids) and nothing is lost or doubled.
@@ -22,6 +23,17 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from aidemo.backends import StreamingBackend
+from aidemo.config import (
+    BATCH_SIZE_RANGE,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_CLIENT_LAG,
+    MAX_CLIENT_LAG_RANGE,
+    ORDER_ITEMS_CHANNEL,
+    ORDER_ITEMS_PIPE,
+    ORDERS_CHANNEL,
+    ORDERS_PIPE,
+    Settings,
+)
 from aidemo.errors import (
     BackendError,
     BackpressureError,
@@ -36,8 +48,6 @@ from aidemo.sdk import sdk_errors
 
 MAX_BUFFER_BYTES = 16 * 1024 * 1024
 REACHABLE_CHECK_S = 5.0  # commits standing still this long (rows in flight): is the server still there?
-ORDERS_PIPE = "ORDERS_PIPE"
-ORDER_ITEMS_PIPE = "ORDER_ITEMS_PIPE"
 
 
 @dataclass(frozen=True)
@@ -55,22 +65,31 @@ class StreamOptions:
     ``stall_reopen``: seconds the committed tokens may stand still while the stream waits for
     its last rows before the lagging channels are reopened and replayed from their committed
     tokens (rows the service accepted but lost are then sent again; nothing is doubled).
+    ``orders_channel`` / ``items_channel``: channel names (instance i of a parallel job adds
+    ``_<i>``); ``orders_pipe`` / ``items_pipe``: the pipes they write through.
+    :meth:`from_settings` takes all of these from ``config.properties``.
     """
 
-    batch_size: int = 10_000
-    max_client_lag: float = 60.0
+    batch_size: int = DEFAULT_BATCH_SIZE
+    max_client_lag: float = DEFAULT_MAX_CLIENT_LAG
     rate: float | None = None  # orders per second; None streams as fast as possible
     commit_timeout: float = 300.0
     max_retries: int = 8
     max_error_rows: int = 0
     max_in_flight: int = 300_000
     stall_reopen: float = 30.0
+    orders_channel: str = ORDERS_CHANNEL
+    items_channel: str = ORDER_ITEMS_CHANNEL
+    orders_pipe: str = ORDERS_PIPE
+    items_pipe: str = ORDER_ITEMS_PIPE
 
     def __post_init__(self) -> None:
-        if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 1_000_000:
-            raise ConfigError(f"batch_size must be an integer between 1 and 1000000, got {self.batch_size!r}")
-        if not 0.1 <= float(self.max_client_lag) <= 600:
-            raise ConfigError(f"max_client_lag must be between 0.1 and 600 seconds, got {self.max_client_lag!r}")
+        low, high = BATCH_SIZE_RANGE
+        if not isinstance(self.batch_size, int) or not low <= self.batch_size <= high:
+            raise ConfigError(f"batch_size must be an integer between {low} and {high}, got {self.batch_size!r}")
+        low, high = MAX_CLIENT_LAG_RANGE
+        if not low <= float(self.max_client_lag) <= high:
+            raise ConfigError(f"max_client_lag must be between {low:g} and {high:g} seconds, got {self.max_client_lag!r}")
         if self.rate is not None and not self.rate > 0:
             raise ConfigError(f"rate must be a positive number of orders per second, got {self.rate!r}")
         if not self.stall_reopen > 0:
@@ -79,6 +98,15 @@ class StreamOptions:
             raise ConfigError(f"max_error_rows must be an integer >= 0, got {self.max_error_rows!r}")
         if not isinstance(self.max_in_flight, int) or not 1_000 <= self.max_in_flight <= 10_000_000:
             raise ConfigError(f"max_in_flight must be an integer between 1000 and 10000000 rows, got {self.max_in_flight!r}")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides) -> "StreamOptions":
+        """Batch size, max client lag, channel and pipe names from ``settings``; ``overrides`` win."""
+        return cls(**{
+            "batch_size": settings.orders_batch_size, "max_client_lag": settings.max_client_lag,
+            "orders_channel": settings.channel_prefix_orders, "items_channel": settings.channel_prefix_order_items,
+            "orders_pipe": settings.orders_pipe, "items_pipe": settings.order_items_pipe,
+        } | overrides)
 
 
 @dataclass
@@ -228,7 +256,6 @@ class Streamer:
 
     def __init__(self, backend: StreamingBackend, spec: InstanceSpec, num_orders: int,
                  options: StreamOptions = StreamOptions(), *, channel_suffix: str = "",
-                 orders_pipe: str = ORDERS_PIPE, items_pipe: str = ORDER_ITEMS_PIPE,
                  client_name: str | None = None, stop_event: threading.Event | None = None,
                  on_flush: Callable[[FlushRecord], None] | None = None):
         if not isinstance(num_orders, int) or num_orders < 1:
@@ -241,12 +268,12 @@ class Streamer:
         tick = int(min(options.max_client_lag, 1.0) * 1000)
         name = client_name or f"aidemo_{spec.instance}"
         self._clients = []
-        for pipe in (orders_pipe, items_pipe):
+        for pipe in (options.orders_pipe, options.items_pipe):
             backend.set_flush_tick(pipe, tick)
             self._clients.append(backend.create_client(f"{name}_{pipe.lower()}", pipe))
-        self.orders = _Lane(self._clients[0], f"orders_channel{channel_suffix}", order_token,
+        self.orders = _Lane(self._clients[0], options.orders_channel + channel_suffix, order_token,
                             parse_order_token, spec.order_base)
-        self.items = _Lane(self._clients[1], f"order_items_channel{channel_suffix}", item_token,
+        self.items = _Lane(self._clients[1], options.items_channel + channel_suffix, item_token,
                            parse_item_token, spec.item_base)
         self.orders.on_flush = self.items.on_flush = on_flush  # called after each append_rows
         self._rejected: str | None = None  # why the stream stops: rows rejected past max_error_rows

@@ -17,7 +17,6 @@ from aidemo.config import (
     find_profile,
     load_profile,
     load_settings,
-    select_backend,
     settings_env_var,
 )
 from aidemo.errors import ConfigError, KeyPairError
@@ -267,7 +266,7 @@ def test_no_profile_means_local(in_empty_dir):
     profile = load_profile(env={})
     assert (profile.backend, profile.source) == ("local", "default")
     assert (profile.database, profile.schema) == ("AUTOMATED_INTELLIGENCE", "RAW")
-    assert select_backend(profile) == "local"
+    assert profile.backend == "local"
 
 
 def test_find_profile_order(in_empty_dir):
@@ -291,7 +290,7 @@ def test_missing_profile_paths_are_errors(tmp_path):
 def test_real_account_profile_without_backend_is_snowflake(tmp_path, plain):
     path = write_json(tmp_path / "profile.json", account_profile(plain))
     profile = load_profile(path, env={})
-    assert select_backend(profile) == "snowflake"
+    assert profile.backend == "snowflake"
     assert profile.source == str(path)
     assert profile.url == "https://myorg-acct.snowflakecomputing.com"
 
@@ -304,7 +303,7 @@ def test_profile_found_through_the_environment(tmp_path, plain):
 
 def test_local_backend_in_the_file(tmp_path, plain):
     path = write_json(tmp_path / "profile.json", account_profile(plain, backend="local"))
-    assert select_backend(load_profile(path, env={})) == "local"
+    assert load_profile(path, env={}).backend == "local"
 
 
 def test_profile_precedence_file_env_arguments(tmp_path, plain):
@@ -524,7 +523,7 @@ def test_template_parses_with_a_real_key(tmp_path, plain):
     template["private_key"] = plain.private_key_pem
     path = write_json(tmp_path / "profile.json", template)
     profile = load_profile(path, env={})
-    assert select_backend(profile) == "snowflake"
+    assert profile.backend == "snowflake"
     assert (profile.database, profile.schema) == ("AUTOMATED_INTELLIGENCE", "RAW")
     assert profile.url == template["url"]
     assert profile.sdk_properties()["role"] == template["role"]
@@ -535,3 +534,65 @@ def test_template_as_is_fails_on_the_placeholder_key(tmp_path):
     path.write_text((REPO / "profile.json.template").read_text())
     with pytest.raises(KeyPairError, match=rf"^{re.escape(str(path))}: cannot read the private key"):
         load_profile(path, env={})
+
+
+# ---- every config.properties key changes what the kit does
+
+
+def test_stream_options_take_every_streaming_key_from_the_settings():
+    from aidemo.streaming import StreamOptions
+
+    settings = load_settings(env={}, orders_batch_size=7, max_client_lag=3, channel_prefix_orders="o",
+                             channel_prefix_order_items="i", orders_pipe="P1", order_items_pipe="P2")
+    options = StreamOptions.from_settings(settings, rate=5.0)
+    assert (options.batch_size, options.max_client_lag, options.rate) == (7, 3, 5.0)
+    assert (options.orders_channel, options.items_channel, options.orders_pipe, options.items_pipe) == (
+        "o", "i", "P1", "P2")
+    defaults = StreamOptions.from_settings(Settings())
+    assert (defaults.orders_channel, defaults.items_channel, defaults.orders_pipe, defaults.items_pipe) == (
+        "orders_channel", "order_items_channel", "ORDERS_PIPE", "ORDER_ITEMS_PIPE")
+
+
+def _with_pipes(backend, orders_pipe: str, items_pipe: str) -> None:
+    """Pipes of other names on the same tables, made from sql/03_pipes.sql."""
+    from aidemo.sql import sql_file
+
+    script = sql_file("03_pipes.sql").read_text()
+    backend.sql(script.replace("ORDERS_PIPE", orders_pipe).replace("ORDER_ITEMS_PIPE", items_pipe))
+
+
+def _channels(backend) -> dict[str, tuple[str, str]]:
+    shown = backend.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
+    return {row["name"]: (row["parent_name"], row["last_committed_offset_token"]) for _, row in shown.iterrows()}
+
+
+def test_a_stream_writes_the_channels_and_pipes_config_properties_names(fresh, tmp_path, monkeypatch):
+    from aidemo.cli import main
+
+    _with_pipes(fresh, "SHOP_ORDERS_PIPE", "SHOP_ITEMS_PIPE")
+    (tmp_path / "config.properties").write_text(
+        "channel.prefix.orders=shop_orders\nchannel.prefix.order_items=shop_items\n"
+        "orders.pipe=SHOP_ORDERS_PIPE\norder_items.pipe=SHOP_ITEMS_PIPE\nmax.client.lag=0.2\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AIDEMO_HOME", str(fresh.home.root))
+    assert main(["stream", "5", "--no-progress"]) == 0
+    channels = _channels(fresh)
+    assert set(channels) == {"shop_orders", "shop_items"}
+    assert channels["shop_orders"] == ("SHOP_ORDERS_PIPE", "order_5")
+    assert channels["shop_items"][0] == "SHOP_ITEMS_PIPE"
+    assert int(fresh.sql("SELECT COUNT(*) AS N FROM RAW.ORDERS")["N"][0]) == 5
+
+
+def test_parallel_runs_as_many_instances_as_config_properties_says(fresh, tmp_path, monkeypatch):
+    from aidemo.cli import main
+
+    (tmp_path / "config.properties").write_text("instances=3\nchannel.prefix.orders=par_orders\nmax.client.lag=0.2\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AIDEMO_HOME", str(fresh.home.root))
+    assert main(["parallel", "30", "--no-progress"]) == 0
+    channels = _channels(fresh)
+    assert sorted(channels) == sorted([f"par_orders_{i}" for i in range(3)]
+                                      + [f"order_items_channel_{i}" for i in range(3)])
+    assert {pipe for pipe, _ in channels.values()} == {"ORDERS_PIPE", "ORDER_ITEMS_PIPE"}
+    assert int(fresh.sql("SELECT COUNT(*) AS N FROM RAW.ORDERS")["N"][0]) == 30
