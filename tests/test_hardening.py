@@ -38,6 +38,7 @@ from aidemo.keys import (
     load_private_key,
     public_key_of,
 )
+from aidemo.local import errors as local_errors
 from aidemo.local import pki, service
 from aidemo.local.client import LocalClient
 from aidemo.local.home import ACCOUNT, ROLE, USER, ServiceHome
@@ -846,7 +847,7 @@ def test_clients_of_a_killed_service_say_it_is_gone(local_home, tmp_path):
     assert isinstance(done["error"], LocalServiceError) and "is not running" in str(
         done["error"]
     )
-    with pytest.raises(LocalServiceError, match="is not running .*stopped or killed"):
+    with pytest.raises(local_errors.LocalServiceError, match="is not running .*stopped or killed"):
         client.faults.status()
 
 

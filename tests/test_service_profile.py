@@ -7,7 +7,7 @@ import shutil
 
 from snowflake.ingest.streaming import StreamingIngestClient
 
-from aidemo.config import load_profile, select_backend
+from aidemo.config import load_profile
 
 
 def test_profile_names_the_local_backend_and_the_sdk_ignores_that_key(
@@ -37,4 +37,4 @@ def test_profile_names_the_local_backend_and_the_sdk_ignores_that_key(
         tmp_path / "profile.json"
     )  # next to an app, as the SDK's examples tell users to do
     shutil.copy(backend.home.profile, copied)
-    assert select_backend(load_profile(copied, env={})) == "local"
+    assert load_profile(copied, env={}).backend == "local"
