@@ -1,13 +1,13 @@
-"""Synthetic customers, orders and order items, as a pure function of (seed, instance, id).
+"""Synthetic orders and order items, as a pure function of (seed, instance, id).
 
 Every value is drawn from a counter-based hash (the splitmix64 finaliser in numpy ``uint64``
 arithmetic) of the seed, the instance, the row's id and a field number; there is no stateful
 random generator. The same id therefore always yields the same row, whatever the batch it is
 generated in, so a replay after a crash regenerates identical rows.
 
-Customers depend on (seed, customer_id) only. Each has a stable segment (models.SEGMENTS:
-20 % Premium, 50 % Standard, 30 % Basic). An instance's orders draw their customer uniformly
-from the instance's customer slice, and follow that customer's segment.
+Customers (:mod:`aidemo.customers`) depend on (seed, customer_id) only; draws come from
+:mod:`aidemo.draws`. An instance's orders draw their customer uniformly from the instance's
+customer slice, and follow that customer's segment.
 
 Order arithmetic, exact in integer cents:
 
@@ -35,48 +35,31 @@ from __future__ import annotations
 import bisect
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import lru_cache
 from itertools import repeat
 
 import numpy as np
 import pandas as pd
 
-from aidemo.errors import ConfigError
+from aidemo import draws
+from aidemo.customers import slice_segments
 from aidemo.models import (
     CATALOGUE,
-    CUSTOMERS,
     ORDER_EPOCH,
     ORDER_ITEMS,
     ORDER_WINDOW_DAYS,
     ORDERS,
     QUANTITY_MIX,
-    REGISTRATION_WINDOW_DAYS,
     SEGMENTS,
     SHIPPING_MAX_CENTS,
     SHIPPING_MIN_CENTS,
     STATUS_MIX,
 )
 
-_MASK = (1 << 64) - 1
-_GAMMA = 0x9E3779B97F4A7C15
-_MAX_ID = (1 << 63) - 1
-
-# Hash domains keep customers, orders and items apart.
-_CUSTOMER_DOMAIN, _ORDER_DOMAIN, _ITEM_DOMAIN = 1, 2, 3
+# Hash domains keep customers, orders and items apart (customers: aidemo.customers).
+_ORDER_DOMAIN, _ITEM_DOMAIN = 2, 3
 
 # Field numbers (never renumber: that changes the data).
-(
-    _F_SEGMENT,
-    _F_FIRST_NAME,
-    _F_LAST_NAME,
-    _F_PHONE,
-    _F_STREET_NO,
-    _F_STREET,
-    _F_CITY,
-    _F_ZIP,
-    _F_REGISTERED,
-) = range(1, 10)
 (
     _F_CUSTOMER,
     _F_STATUS,
@@ -88,191 +71,6 @@ _CUSTOMER_DOMAIN, _ORDER_DOMAIN, _ITEM_DOMAIN = 1, 2, 3
     _F_DATE,
 ) = range(11, 19)
 _F_PRODUCT, _F_QUANTITY = 21, 22
-
-
-def _mix_int(x: int) -> int:
-    """The splitmix64 finaliser on a Python int."""
-    x &= _MASK
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
-    return x ^ (x >> 31)
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """The splitmix64 finaliser on a ``uint64`` array, in place; returns it."""
-    x ^= x >> np.uint64(30)
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
-    x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
-    return x
-
-
-def _key(*parts: int) -> int:
-    key = 0
-    for part in parts:
-        key = _mix_int(key + _GAMMA + part)
-    return key
-
-
-def _hash(key: int, counters: np.ndarray) -> np.ndarray:
-    """One well-mixed 64-bit hash per counter (an id, or an item's position)."""
-    x = counters.astype(np.uint64)
-    x *= np.uint64(_GAMMA)
-    x += np.uint64(key)
-    return _mix(x)
-
-
-def _uniform(hashes: np.ndarray, field: int) -> np.ndarray:
-    """A uniform float in [0, 1) per hash, independent for each field number."""
-    x = hashes ^ np.uint64(_mix_int(field * _GAMMA))
-    return (_mix(x) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
-
-
-def _below(hashes: np.ndarray, field: int, n: int | np.ndarray) -> np.ndarray:
-    """A uniform int64 in [0, n) per hash."""
-    return (_uniform(hashes, field) * n).astype(np.int64)
-
-
-def _pick(hashes: np.ndarray, field: int, shares: tuple[float, ...]) -> np.ndarray:
-    """The index of the share each hash falls in."""
-    edges = np.cumsum(shares)[:-1]
-    return np.searchsorted(edges, _uniform(hashes, field), side="right")
-
-
-def _check_int(name: str, value: object, minimum: int, maximum: int = _MAX_ID) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
-    if not minimum <= value <= maximum:
-        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
-    return int(value)
-
-
-# ----------------------------------------------------------------------------- customers
-
-_SEGMENT_NAMES = np.array([segment.name for segment in SEGMENTS], dtype=object)
-_SEGMENT_SHARES = tuple(segment.share for segment in SEGMENTS)
-
-_FIRST_NAMES = np.array(
-    "Emma Liam Olivia Noah Ava Elijah Sophia Lucas Mia Mason Amelia Ethan Harper Logan Evelyn "
-    "James Abigail Aiden Ella Jackson Chloe Sebastian Grace Henry Lily Owen Zoe Wyatt Nora Leo "
-    "Hazel Caleb Aria Isaac Riley Nathan Layla Ryan Maya Julian".split(),
-    dtype=object,
-)
-_LAST_NAMES = np.array(
-    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
-    "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris "
-    "Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen "
-    "Hill Flores".split(),
-    dtype=object,
-)
-_STREETS = np.array(
-    [
-        f"{name} {kind}"
-        for name, kind in zip(
-            "Aspen Birch Cedar Summit Ridge Powder Glacier Alpine Pine Spruce Timberline Crystal "
-            "Snowmass Eagle Juniper Maple Willow Canyon Meadow Highland".split(),
-            "St Ave Rd Dr Ln Way Ct Blvd Pl Trail".split() * 2,
-        )
-    ],
-    dtype=object,
-)
-_CITIES = (
-    ("Denver", "CO", 802),
-    ("Boulder", "CO", 803),
-    ("Vail", "CO", 816),
-    ("Salt Lake City", "UT", 841),
-    ("Park City", "UT", 840),
-    ("Jackson", "WY", 830),
-    ("Bozeman", "MT", 597),
-    ("Boise", "ID", 837),
-    ("Ketchum", "ID", 833),
-    ("Reno", "NV", 895),
-    ("Truckee", "CA", 961),
-    ("Mammoth Lakes", "CA", 935),
-    ("Bend", "OR", 977),
-    ("Portland", "OR", 972),
-    ("Seattle", "WA", 981),
-    ("Spokane", "WA", 992),
-    ("Burlington", "VT", 54),
-    ("Stowe", "VT", 56),
-    ("North Conway", "NH", 38),
-    ("Lake Placid", "NY", 129),
-    ("Minneapolis", "MN", 554),
-    ("Anchorage", "AK", 995),
-    ("Taos", "NM", 875),
-    ("Flagstaff", "AZ", 860),
-)
-_CITY_NAMES = np.array([city for city, _, _ in _CITIES], dtype=object)
-_CITY_STATES = np.array([state for _, state, _ in _CITIES], dtype=object)
-_CITY_ZIP3 = np.array([zip3 for _, _, zip3 in _CITIES], dtype=np.int64)
-
-
-def customer_segments(seed: int, ids: np.ndarray | list[int]) -> np.ndarray:
-    """Segment codes (indexes into ``models.SEGMENTS``) of the given customer ids, as int8.
-
-    A customer's segment depends on (seed, customer_id) only.
-    """
-    seed = _check_int("seed", seed, 0, _MASK)
-    ids = np.asarray(ids, dtype=np.int64)
-    if ids.size and ids.min() < 1:
-        raise ConfigError(f"customer ids must be positive, got {int(ids.min())}")
-    return _segment_codes(_hash(_key(seed, _CUSTOMER_DOMAIN), ids))
-
-
-def _segment_codes(customer_hashes: np.ndarray) -> np.ndarray:
-    return _pick(customer_hashes, _F_SEGMENT, _SEGMENT_SHARES).astype(np.int8)
-
-
-_SEGMENT_TABLE_LIMIT = 1 << 24  # customer slices up to this size get a cached lookup table
-
-
-@lru_cache(maxsize=16)
-def _segment_table(seed: int, lo: int, hi: int) -> np.ndarray:
-    """Segment codes of customers lo..hi (read-only), for the order generator's lookups."""
-    table = customer_segments(seed, np.arange(lo, hi + 1))
-    table.flags.writeable = False
-    return table
-
-
-def generate_customers(seed: int, count: int, first_id: int = 1) -> pd.DataFrame:
-    """Customers ``first_id .. first_id + count - 1`` as a DataFrame with the CUSTOMERS columns.
-
-    Names, addresses and phone numbers are plausible fakes (555 numbers, example.com mail);
-    REGISTRATION_DATE holds ``datetime.date`` values before the orders' date window.
-    """
-    seed = _check_int("seed", seed, 0, _MASK)
-    count = _check_int("count", count, 0)
-    first_id = _check_int("first_id", first_id, 1, _MAX_ID - count)
-    ids = np.arange(first_id, first_id + count, dtype=np.int64)
-    h = _hash(_key(seed, _CUSTOMER_DOMAIN), ids)
-    first = _FIRST_NAMES[_below(h, _F_FIRST_NAME, len(_FIRST_NAMES))]
-    last = _LAST_NAMES[_below(h, _F_LAST_NAME, len(_LAST_NAMES))]
-    city = _below(h, _F_CITY, len(_CITIES))
-    phone = 2_000_000 + _below(h, _F_PHONE, 8_000_000)
-    street_no = 1 + _below(h, _F_STREET_NO, 9_999)
-    street = _STREETS[_below(h, _F_STREET, len(_STREETS))]
-    zip_code = _CITY_ZIP3[city] * 100 + _below(h, _F_ZIP, 100)
-    window_start = ORDER_EPOCH.date() - timedelta(days=ORDER_WINDOW_DAYS + REGISTRATION_WINDOW_DAYS)
-    registered = _below(h, _F_REGISTERED, REGISTRATION_WINDOW_DAYS)
-    columns = {
-        "CUSTOMER_ID": ids,
-        "FIRST_NAME": first,
-        "LAST_NAME": last,
-        "EMAIL": [
-            f"{f.lower()}.{l.lower()}{i}@example.com" for f, l, i in zip(first, last, ids.tolist())
-        ],
-        "PHONE": [f"555-{p // 10_000:03d}-{p % 10_000:04d}" for p in phone.tolist()],
-        "ADDRESS": [f"{n} {s}" for n, s in zip(street_no.tolist(), street)],
-        "CITY": _CITY_NAMES[city],
-        "STATE": _CITY_STATES[city],
-        "ZIP_CODE": [f"{z:05d}" for z in zip_code.tolist()],
-        "REGISTRATION_DATE": np.array(
-            [window_start + timedelta(days=d) for d in registered.tolist()], dtype=object
-        ),
-        "CUSTOMER_SEGMENT": _SEGMENT_NAMES[_segment_codes(h)],
-    }
-    return pd.DataFrame(columns, columns=list(CUSTOMERS.column_names))
 
 
 # ----------------------------------------------------------------------------- instances
@@ -295,17 +93,17 @@ class InstanceSpec:
     customer_hi: int
 
     def __post_init__(self) -> None:
-        _check_int("seed", self.seed, 0, _MASK)
-        _check_int("instance", self.instance, 0, _MASK)
-        _check_int("order_base", self.order_base, 1)
-        _check_int("item_base", self.item_base, 1)
-        _check_int("customer_lo", self.customer_lo, 1)
-        _check_int("customer_hi", self.customer_hi, self.customer_lo)
+        draws.check_int("seed", self.seed, 0, draws.MASK)
+        draws.check_int("instance", self.instance, 0, draws.MASK)
+        draws.check_int("order_base", self.order_base, 1)
+        draws.check_int("item_base", self.item_base, 1)
+        draws.check_int("customer_lo", self.customer_lo, 1)
+        draws.check_int("customer_hi", self.customer_hi, self.customer_lo)
 
     @classmethod
     def single(cls, seed: int, num_customers: int) -> InstanceSpec:
         """The spec of a lone instance: instance 0, ids from 1, customers 1..num_customers."""
-        return cls(seed, 0, 1, 1, 1, _check_int("num_customers", num_customers, 1))
+        return cls(seed, 0, 1, 1, 1, draws.check_int("num_customers", num_customers, 1))
 
 
 def split_instances(
@@ -317,9 +115,9 @@ def split_instances(
     as even as possible; item ids are contiguous too (instance i's items start right after
     instance i-1's), so the whole run numbers items 1..N without gaps.
     """
-    total_orders = _check_int("total_orders", total_orders, 1)
-    instances = _check_int("instances", instances, 1, total_orders)
-    num_customers = _check_int("num_customers", num_customers, instances)
+    total_orders = draws.check_int("total_orders", total_orders, 1)
+    instances = draws.check_int("instances", instances, 1, total_orders)
+    num_customers = draws.check_int("num_customers", num_customers, instances)
     plan = []
     order_base = item_base = 1
     for i in range(instances):
@@ -334,7 +132,7 @@ def split_instances(
 
 
 def _order_key(spec: InstanceSpec) -> int:
-    return _key(spec.seed, _ORDER_DOMAIN, spec.instance)
+    return draws.key(spec.seed, _ORDER_DOMAIN, spec.instance)
 
 
 _MIN_ITEMS = np.array([s.min_items for s in SEGMENTS], dtype=np.int64)
@@ -343,13 +141,10 @@ _ITEM_SPAN = np.array([s.max_items - s.min_items + 1 for s in SEGMENTS], dtype=n
 
 def _order_basics(spec: InstanceSpec, order_ids: np.ndarray) -> tuple[np.ndarray, ...]:
     """Per order: its hash, customer id, segment code and item count."""
-    hashes = _hash(_order_key(spec), order_ids)
-    customer = spec.customer_lo + _below(hashes, _F_CUSTOMER, spec.customer_hi - spec.customer_lo + 1)
-    if spec.customer_hi - spec.customer_lo < _SEGMENT_TABLE_LIMIT:
-        segment = _segment_table(spec.seed, spec.customer_lo, spec.customer_hi)[customer - spec.customer_lo]
-    else:
-        segment = customer_segments(spec.seed, customer)
-    items = _MIN_ITEMS[segment] + _below(hashes, _F_ITEMS, _ITEM_SPAN[segment])
+    hashes = draws.hash_ids(_order_key(spec), order_ids)
+    customer = spec.customer_lo + draws.below(hashes, _F_CUSTOMER, spec.customer_hi - spec.customer_lo + 1)
+    segment = slice_segments(spec.seed, spec.customer_lo, spec.customer_hi, customer)
+    items = _MIN_ITEMS[segment] + draws.below(hashes, _F_ITEMS, _ITEM_SPAN[segment])
     return hashes, customer, segment, items
 
 
@@ -409,7 +204,7 @@ def _item_index(spec: InstanceSpec) -> _ItemIndex:
 
 def first_item_id(spec: InstanceSpec, order_id: int) -> int:
     """The id of the first item of order ``order_id`` (>= spec.order_base)."""
-    order_id = _check_int("order_id", order_id, spec.order_base)
+    order_id = draws.check_int("order_id", order_id, spec.order_base)
     return spec.item_base + _item_index(spec).items_before(order_id - spec.order_base)
 
 
@@ -419,7 +214,7 @@ def order_of_item(spec: InstanceSpec, item_id: int) -> tuple[int, int]:
     To resume the items channel after committed item ``c``: ``order_of_item(spec, c + 1)``
     gives the order to regenerate and how many of its items were already sent.
     """
-    item_id = _check_int("item_id", item_id, spec.item_base)
+    item_id = draws.check_int("item_id", item_id, spec.item_base)
     offset, index = _item_index(spec).locate(item_id - spec.item_base)
     return spec.order_base + offset, index
 
@@ -549,14 +344,14 @@ class OrderBatch:
 
 def order_batch(spec: InstanceSpec, first_order_id: int, count: int) -> OrderBatch:
     """Orders ``first_order_id .. first_order_id + count - 1`` of ``spec`` with their items."""
-    first_order_id = _check_int("first_order_id", first_order_id, spec.order_base)
-    count = _check_int("count", count, 1, _MAX_ID - first_order_id)
+    first_order_id = draws.check_int("first_order_id", first_order_id, spec.order_base)
+    count = draws.check_int("count", count, 1, draws.MAX_ID - first_order_id)
     order_ids = np.arange(first_order_id, first_order_id + count, dtype=np.int64)
     h, customer, segment, n_items = _order_basics(spec, order_ids)
 
-    total = _MIN_TOTAL[segment] + _below(h, _F_TOTAL, _TOTAL_SPAN[segment])
-    discounted = _uniform(h, _F_DISCOUNTED) < _DISCOUNT_RATE[segment]
-    discount_bp = np.where(discounted, _MIN_BP[segment] + _below(h, _F_DISCOUNT, _BP_SPAN[segment]), 0)
+    total = _MIN_TOTAL[segment] + draws.below(h, _F_TOTAL, _TOTAL_SPAN[segment])
+    discounted = draws.uniform(h, _F_DISCOUNTED) < _DISCOUNT_RATE[segment]
+    discount_bp = np.where(discounted, _MIN_BP[segment] + draws.below(h, _F_DISCOUNT, _BP_SPAN[segment]), 0)
     # Smallest subtotal s with round_half_up(s * (10000 - bp) / 10000) == total.
     kept = 10_000 - discount_bp
     subtotal = -((5_000 - total * 10_000) // kept)
@@ -565,9 +360,9 @@ def order_batch(spec: InstanceSpec, first_order_id: int, count: int) -> OrderBat
     starts = np.cumsum(n_items) - n_items
     owner = np.repeat(np.arange(count), n_items)
     position = np.arange(len(owner)) - starts[owner]
-    ih = _hash(_key(_ITEM_DOMAIN), position) ^ h[owner]
-    product = _below(ih, _F_PRODUCT, len(CATALOGUE))
-    quantity = _QUANTITIES[_pick(ih, _F_QUANTITY, _QUANTITY_SHARES)]
+    ih = draws.hash_ids(draws.key(_ITEM_DOMAIN), position) ^ h[owner]
+    product = draws.below(ih, _F_PRODUCT, len(CATALOGUE))
+    quantity = _QUANTITIES[draws.pick(ih, _F_QUANTITY, _QUANTITY_SHARES)]
 
     # Every unit costs at least a cent; the rest of the subtotal goes by quantity x list price.
     weight = quantity * _LIST_PRICES[product]
@@ -586,12 +381,12 @@ def order_batch(spec: InstanceSpec, first_order_id: int, count: int) -> OrderBat
     return OrderBatch(
         order_id=order_ids,
         customer_id=customer,
-        date_seconds=_below(h, _F_DATE, ORDER_WINDOW_DAYS * _DAY),
-        status=_pick(h, _F_STATUS, _STATUS_SHARES),
+        date_seconds=draws.below(h, _F_DATE, ORDER_WINDOW_DAYS * _DAY),
+        status=draws.pick(h, _F_STATUS, _STATUS_SHARES),
         total_cents=total,
         discount_bp=discount_bp,
         shipping_cents=SHIPPING_MIN_CENTS
-        + _below(h, _F_SHIPPING, SHIPPING_MAX_CENTS - SHIPPING_MIN_CENTS + 1),
+        + draws.below(h, _F_SHIPPING, SHIPPING_MAX_CENTS - SHIPPING_MIN_CENTS + 1),
         item_id=item_base + np.arange(len(owner), dtype=np.int64),
         item_order_id=order_ids[owner],
         product=product,

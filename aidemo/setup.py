@@ -136,7 +136,7 @@ def _count(backend: "StreamingBackend", table: str) -> int:
 def _load_customers(backend: "StreamingBackend", count: int, seed: int) -> int:
     """Load customers 1..count with multi-row INSERTs of literal values: the same SQL on every
     backend, needing only INSERT on CUSTOMERS (no stage, unlike the connector's write_pandas)."""
-    from aidemo.generator import generate_customers
+    from aidemo.customers import generate_customers
 
     frame = generate_customers(seed, count)
     for statement in insert_statements(f"{backend.database}.{backend.schema}.{CUSTOMERS.name}", frame):

@@ -9,13 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aidemo import generator
+from aidemo import customers as customer_module
 from aidemo.errors import ConfigError
+from aidemo.customers import customer_segments, generate_customers
 from aidemo.generator import (
     InstanceSpec,
-    customer_segments,
     first_item_id,
-    generate_customers,
     order_batch,
     order_of_item,
     split_instances,
@@ -395,7 +394,7 @@ def test_instance_does_not_change_customer_segments(orders, order_segment):
 
 def test_segment_lookup_table_is_only_a_shortcut(spec, monkeypatch):
     cached = order_batch(spec, 1, 2_000)
-    monkeypatch.setattr(generator, "_SEGMENT_TABLE_LIMIT", 0)
+    monkeypatch.setattr(customer_module, "_SEGMENT_TABLE_LIMIT", 0)
     direct = order_batch(spec, 1, 2_000)
     pd.testing.assert_frame_equal(direct.orders_frame(), cached.orders_frame())
     pd.testing.assert_frame_equal(direct.items_frame(), cached.items_frame())

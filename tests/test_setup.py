@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 from test_sql import stream
 
-from aidemo import generator
+from aidemo import customers as customer_module
 from aidemo.config import load_settings
 from aidemo.errors import ConfigError
-from aidemo.generator import customer_segments, generate_customers, order_batch
+from aidemo.customers import customer_segments, generate_customers
+from aidemo.generator import InstanceSpec, order_batch
 from aidemo.models import SEGMENTS
 from aidemo.offsets import order_token
 from aidemo.setup import setup
@@ -42,7 +43,7 @@ def test_setup_loads_the_generators_customers_once(own_backend):
     # A committed channel on one pipe, the other pipe gone: a second setup recreates only the
     # missing pipe, loads nothing and keeps the channel with its offset token.
     stream(own_backend, "ORDERS_PIPE", "orders_channel_0", order_batch(
-        generator.InstanceSpec.single(SEED, 500), 1, 5).order_rows(), order_token).close()
+        InstanceSpec.single(SEED, 500), 1, 5).order_rows(), order_token).close()
     own_backend.sql("DROP PIPE ORDER_ITEMS_PIPE")
     again = setup(own_backend, seed=SEED)
     assert (again.customers_loaded, again.pipes_created, again.reset) == (0, ("ORDER_ITEMS_PIPE",), False)
@@ -57,7 +58,7 @@ def test_setup_loads_the_generators_customers_once(own_backend):
 
 def test_reset_drops_rows_channels_and_pipes(own_backend):
     setup(own_backend, reset=True, num_customers=300, seed=SEED)
-    batch = order_batch(generator.InstanceSpec.single(SEED, 300), 1, 20)
+    batch = order_batch(InstanceSpec.single(SEED, 300), 1, 20)
     stream(own_backend, "ORDERS_PIPE", "orders_channel_0", batch.order_rows(), order_token).close()
     stream(own_backend, "ORDERS-STREAMING", "default_pipe_channel", batch.order_rows(), order_token).close()
     before = own_backend.sql("SHOW PIPES IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
@@ -81,7 +82,7 @@ def test_names_with_quotes_and_backslashes_round_trip(own_backend, monkeypatch):
         frame.loc[2, "ADDRESS"] = "1 Quote \"Lane\"; DROP TABLE CUSTOMERS; --"
         return frame
 
-    monkeypatch.setattr(generator, "generate_customers", awkward)
+    monkeypatch.setattr(customer_module, "generate_customers", awkward)
     setup(own_backend, reset=True, num_customers=10, seed=SEED)
     pd.testing.assert_frame_equal(customers(own_backend), awkward(SEED, 10), check_dtype=False)
 
