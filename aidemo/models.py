@@ -12,9 +12,6 @@ from datetime import datetime
 
 from aidemo.errors import ConfigError
 
-DATABASE = "AUTOMATED_INTELLIGENCE"
-SCHEMA = "RAW"
-
 _TYPES = ("NUMBER", "VARCHAR", "DATE", "TIMESTAMP_NTZ")
 
 
@@ -37,40 +34,19 @@ class Column:
         if self.length is not None and self.type != "VARCHAR":
             raise ConfigError(f"column {self.name}: a length goes with VARCHAR only")
 
-    @property
-    def sql_type(self) -> str:
-        """The Snowflake type, e.g. ``NUMBER(10,2)`` or ``VARCHAR(20)``."""
-        if self.type == "NUMBER":
-            return f"NUMBER({self.precision},{self.scale})"
-        if self.type == "VARCHAR" and self.length is not None:
-            return f"VARCHAR({self.length})"
-        return self.type
-
 
 @dataclass(frozen=True)
 class Table:
-    """A table of ``DATABASE.SCHEMA``: its columns in order and its primary key."""
+    """A table of ``AUTOMATED_INTELLIGENCE.RAW``: its columns in order and its primary key."""
 
     name: str
     columns: tuple[Column, ...]
     primary_key: str
 
     @property
-    def qualified_name(self) -> str:
-        """``AUTOMATED_INTELLIGENCE.RAW.<NAME>``."""
-        return f"{DATABASE}.{SCHEMA}.{self.name}"
-
-    @property
     def column_names(self) -> tuple[str, ...]:
         """The column names in table order."""
         return tuple(column.name for column in self.columns)
-
-    def column(self, name: str) -> Column:
-        """The column called ``name``; KeyError names the table when there is none."""
-        for column in self.columns:
-            if column.name == name:
-                return column
-        raise KeyError(f"table {self.name} has no column {name!r}")
 
 
 def _number(name: str, precision: int = 38, scale: int = 0) -> Column:
@@ -202,8 +178,6 @@ class Product:
     category: str
     list_price_cents: int
 
-
-CATEGORIES = ("Skis", "Snowboards", "Boots", "Accessories")
 
 CATALOGUE: tuple[Product, ...] = (
     Product(1001, "Alpine Carver 170 Skis", "Skis", 64_999),

@@ -58,6 +58,16 @@ def default_home() -> Path:
     return Path(os.environ.get("AIDEMO_HOME") or ".aidemo").absolute()
 
 
+class _File:
+    """A path in the home: ``home.ca_cert`` is ``home.root / "ca.pem"``."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, home: "ServiceHome | None", owner: type | None = None):
+        return self if home is None else home.root / self.name
+
+
 @dataclass(frozen=True)
 class ServiceHome:
     """Paths of one local service's home directory."""
@@ -68,11 +78,25 @@ class ServiceHome:
     def at(cls, root: str | os.PathLike | None = None) -> "ServiceHome":
         return cls(Path(root).absolute() if root else default_home())
 
-    def __getattr__(self, name: str) -> Path:
-        try:
-            return self.root / _FILES[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    # The files of the home (the module docstring says what each holds).
+    ca_cert = _File("ca.pem")
+    ca_key = _File("ca.key")
+    server_cert = _File("server.pem")
+    server_key = _File("server.key")
+    trust_bundle = _File("trust.pem")
+    user_key = _File("user.p8")
+    token_secret = _File("token.secret")
+    connector_sessions = _File("connector-sessions.json")
+    profile = _File("profile.json")
+    state = _File("service.json")
+    pid = _File("service.pid")
+    database = _File("warehouse.duckdb")
+    spool = _File("spool")
+    stage = _File("spool/stage")
+    log = _File("service.log")
+    console = _File("service.out")
+    lock = _File("start.lock")
+    port_file = _File("port")
 
     def ensure(self) -> None:
         """Create the home and its keys and certificates, or repair them; safe to run concurrently."""
@@ -149,26 +173,6 @@ class ServiceHome:
         write_private(self.profile, json.dumps({"backend": "local", **self.sdk_properties(port)}, indent=2))
 
 
-_FILES = {
-    "ca_cert": "ca.pem",
-    "ca_key": "ca.key",
-    "server_cert": "server.pem",
-    "server_key": "server.key",
-    "trust_bundle": "trust.pem",
-    "user_key": "user.p8",
-    "token_secret": "token.secret",
-    "connector_sessions": "connector-sessions.json",
-    "profile": "profile.json",
-    "state": "service.json",
-    "pid": "service.pid",
-    "database": "warehouse.duckdb",
-    "spool": "spool",
-    "stage": "spool/stage",
-    "log": "service.log",
-    "console": "service.out",
-    "lock": "start.lock",
-    "port_file": "port",
-}
 
 
 def write_private(path: Path, data: str | bytes) -> None:
