@@ -28,6 +28,7 @@ from aidemo.local.translate import (
     UseContext,
     split_statements,
     translate,
+    translate_script,
 )
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
@@ -460,3 +461,30 @@ def test_pipe_columns_are_the_tables_columns_with_their_types():
     assert set(pipes) == {"ORDERS", "ORDER_ITEMS"}
     for table, select in pipes.items():
         assert re.findall(r"\$1:(\w+)::([A-Z_]+(?:\(\d+(?:,\d+)?\))?)", select) == tables[table], table
+
+
+@pytest.mark.parametrize("statement, fast", [
+    ("insert into raw.t (a, \"b c\") values (1, 'it''s;'),\n (-2.5e3, NULL) ;", True),
+    ("INSERT INTO T VALUES (1., TRUE, 'x'), (2, false, '--')", True),
+    ("INSERT INTO T VALUES ('back\\\\slash')", False),  # Snowflake's escapes: the tokenizer's turn
+    ("INSERT INTO T VALUES (1, CURRENT_DATE())", False),
+    ("INSERT INTO T SELECT 1", False),
+    ("INSERT INTO T VALUES (1); INSERT INTO T VALUES (2)", False),
+])
+def test_a_bulk_insert_of_plain_literals_skips_the_tokenizer_with_the_same_result(statement, fast):
+    from aidemo.local.translate import _bulk_insert
+
+    plan = translate_script(statement, database=DB, schema=SCHEMA)
+    assert (_bulk_insert(statement, DB, SCHEMA) is not None) == fast
+    if fast:
+        (text, command), = plan
+        assert text == split_statements(statement)[0]
+        con = duckdb.connect()
+        con.execute('ATTACH \':memory:\' AS "AUTOMATED_INTELLIGENCE"; CREATE SCHEMA "AUTOMATED_INTELLIGENCE"."RAW"')
+        con.execute('CREATE TABLE "AUTOMATED_INTELLIGENCE"."RAW"."T" ("A" DOUBLE, "b c" VARCHAR, "C" VARCHAR)'
+                    if '"b c"' in statement else
+                    'CREATE TABLE "AUTOMATED_INTELLIGENCE"."RAW"."T" (A DOUBLE, B BOOLEAN, C VARCHAR)')
+        con.execute(command.sql)
+        rows = con.execute('SELECT * FROM "AUTOMATED_INTELLIGENCE"."RAW"."T"').fetchall()
+        assert rows == ([(1.0, "it's;", None), (-2500.0, None, None)] if '"b c"' in statement
+                        else [(1.0, True, "x"), (2.0, False, "--")])

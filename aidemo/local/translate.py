@@ -37,6 +37,8 @@ with literal rows only (bulk loads) is translated from its tokens, without sqlgl
 
 from __future__ import annotations
 
+import re
+
 from sqlglot.tokens import Token, TokenType
 
 from aidemo.local.errors import SqlError
@@ -134,6 +136,9 @@ def translate_script(
     script's earlier USE statements set. Raises SqlError at the first statement that
     does not translate, so a caller can run nothing unless everything translates.
     """
+    fast = _bulk_insert(script, database, schema)
+    if fast is not None:
+        return [fast]
     plan = []
     for text, tokens in _statements(script):
         command = _translate(text, tokens, database, schema)
@@ -317,6 +322,17 @@ def _insert_values(c: Cursor) -> DuckSql | None:
     Bulk loads send thousands of rows in this form; parsing and regenerating them with
     sqlglot costs about 0.5 s per 1,000 rows. Any other INSERT returns None (sqlglot's turn).
     """
+    head = _insert_head(c)
+    values = _values(c.tokens[c.i :]) if head else None
+    if values is None:
+        c.rewind()
+        return None
+    return _insert_sql(head, values)
+
+
+def _insert_head(c: Cursor) -> tuple[str, str, str, list[str]] | None:
+    """Database, schema, table and columns of ``INSERT INTO t [(c, ...)] VALUES``, the cursor
+    after VALUES; None if the statement does not start so."""
     c.advance(1)
     try:
         c.expect("INTO")
@@ -334,12 +350,12 @@ def _insert_values(c: Cursor) -> DuckSql | None:
             c.advance(1)
         c.expect("VALUES")
     except SqlError:
-        values = None
-    else:
-        values = _values(c.tokens[c.i :])
-    if values is None:
-        c.rewind()
         return None
+    return database, schema, name, columns
+
+
+def _insert_sql(head: tuple[str, str, str, list[str]], values: str) -> DuckSql:
+    database, schema, name, columns = head
     target = ".".join(ident(part) for part in (database, schema, name))
     column_list = (
         f" ({', '.join(ident(column) for column in columns)})" if columns else ""
@@ -349,6 +365,33 @@ def _insert_values(c: Cursor) -> DuckSql | None:
         returns_rows=False,
         database=database,
     )
+
+
+# One literal of a bulk INSERT's rows: a string without backslash escapes ('' is a quote in
+# Snowflake and DuckDB alike), a number, NULL, TRUE or FALSE. Such rows mean the same to DuckDB
+# as written, so they pass through without being tokenized.
+_LITERAL = r"(?:'(?:[^'\\]|'')*'|-?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|(?i:NULL|TRUE|FALSE))"
+_ROW = rf"\(\s*{_LITERAL}(?:\s*,\s*{_LITERAL})*\s*\)"
+_ROWS = re.compile(rf"\s*({_ROW}(?:\s*,\s*{_ROW})*)\s*;?\s*")
+_VALUES = re.compile(r"\bVALUES\b", re.IGNORECASE)
+
+
+def _bulk_insert(script: str, database: str | None, schema: str | None) -> tuple[str, DuckSql] | None:
+    """``INSERT INTO t [(c, ...)] VALUES`` followed only by rows of plain literals, translated with
+    only its head tokenized (sqlglot's tokenizer takes most of the time of a big INSERT), or None."""
+    if not script.lstrip()[:6].upper() == "INSERT":
+        return None
+    found = _VALUES.search(script)
+    rows = found and _ROWS.fullmatch(script, found.end())
+    if not rows:
+        return None
+    head_text = script[: found.end()].strip()
+    tokens = tokenize(head_text, head_text)
+    head = _insert_head(Cursor(head_text, tokens, database, schema))
+    if head is None:
+        return None
+    text = script[script.index(head_text[0]) : rows.end(1)]
+    return text, _insert_sql(head, rows.group(1))
 
 
 def _values(tokens: list[Token]) -> str | None:
