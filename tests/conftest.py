@@ -19,6 +19,47 @@ from aidemo.sql import run_file
 
 os.environ.setdefault("SS_LOG_LEVEL", "error")
 
+# Tiers: ``integration`` is every test that uses a local service, ``slow`` is marked by hand
+# (notebooks, browser, long fault and kill scenarios), ``unit`` is the rest and needs no service.
+# Every fixture that reaches the session's service depends on local_home.
+SERVICE_FIXTURES = {"local_home"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Mark each test with its tier, from the fixtures it uses, so that no test can be left out."""
+    for item in items:
+        if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+        if not any(item.get_closest_marker(name) for name in ("integration", "slow")):
+            item.add_marker(pytest.mark.unit)
+
+
+_running: list[pytest.Item] = []  # the test being set up, run or torn down
+_start = service.start
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item):
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.remove(item)
+
+
+def _start_refused_in_unit_tests(home: ServiceHome):
+    """service.start for the tests: a unit test (or a fixture it uses) that starts a service fails."""
+    if _running and _running[-1].get_closest_marker("unit"):
+        raise AssertionError(
+            f"{_running[-1].nodeid} starts a local service: mark it integration (or use local_home)"
+        )
+    return _start(home)
+
+
+service.start = _start_refused_in_unit_tests
+
+
 
 @pytest.fixture(scope="session")
 def local_home(tmp_path_factory) -> ServiceHome:

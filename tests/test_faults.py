@@ -179,6 +179,7 @@ def mix(seed: int) -> list:
     return actions
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_seeded_mix_of_faults_loses_and_doubles_nothing(fresh, seed):
     row = run_under(fresh, "parallel", mix(seed))
@@ -186,6 +187,7 @@ def test_a_seeded_mix_of_faults_loses_and_doubles_nothing(fresh, seed):
     assert row["faulted"] >= 4 and row["reopens"] >= 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill", [False, True], ids=["stop", "sigkill"])
 def test_commits_held_at_a_restart_are_kept_or_replayed(fresh, kill):
     """A graceful stop commits the rows it accepted; a crash loses them and their writers send them again."""
@@ -273,6 +275,7 @@ def test_the_cli_switches_faults_on_and_off(fresh, tmp_path):
     assert bad.returncode == 1 and "fault kind must be one of throttle" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_saturation_is_waited_out_while_commits_drain(fresh):
     """The service answers 429 while one instance pushes past the SDK's 1,048,576 in-flight rows: append_rows
     is refused (ReceiverSaturated) more often than max_retries allows for other errors, and the

@@ -45,6 +45,8 @@ from aidemo.local.home import ACCOUNT, ROLE, USER, ServiceHome
 from aidemo.local.stage import BUCKET
 from aidemo.streaming import Streamer, StreamOptions
 
+pytestmark = pytest.mark.integration  # each test starts services of its own (or probes one)
+
 PIPES = "/v2/streaming/databases/AUTOMATED_INTELLIGENCE/schemas/RAW/pipes"
 DATA = "/v2/streaming/data/databases/AUTOMATED_INTELLIGENCE/schemas/RAW/pipes"
 LIMIT = 1 << 20  # the probed service's body limit (AIDEMO_LOCAL_MAX_BODY_MB=1)
@@ -820,6 +822,7 @@ def test_13_a_read_only_home_is_one_clear_error(tmp_path, mounts, fresh):
 # ---- smaller ones ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_clients_of_a_killed_service_say_it_is_gone(local_home, tmp_path):
     home = share_ca(
         local_home, tmp_path / "killed"

@@ -144,6 +144,7 @@ def own_service(local_home, tmp_path_factory):
         yield b
 
 
+@pytest.mark.slow
 def test_measured_latency_follows_the_max_client_lag(own_service):
     # 200 orders/s never fill a batch of 10,000 orders: only the lag flushes. A 5-s flush of
     # items stays under ~1 MB, so the SDK keeps rowset mode (file mode needs the process's

@@ -87,6 +87,7 @@ def test_another_job_on_the_same_channels_is_refused(fresh):
     assert_exact(fresh, 1_000, 2)  # nothing was written by the refused job
 
 
+@pytest.mark.slow
 def test_killed_midway_then_rerun_is_exact(fresh, tmp_path):
     total, n = 6_000, 5
     env = dict(os.environ, AIDEMO_HOME=str(fresh.home.root))

@@ -112,6 +112,7 @@ def committed(backend) -> tuple[int, int]:
     return (int(order.split("_")[1]) if order else 0, int(item.split("_")[1]) if item else 0)
 
 
+@pytest.mark.slow
 def test_sigkill_at_any_point_then_rerun_is_exact(fresh, tmp_path):
     """`aidemo stream` killed with SIGKILL in several phases, rerun until done: exactly once."""
     n = 3000
