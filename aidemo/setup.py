@@ -16,6 +16,7 @@ multi-row INSERTs of literal values, which need INSERT on ``CUSTOMERS`` and no s
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -108,19 +109,27 @@ def _reset(backend: "StreamingBackend") -> None:
 
 def _create_missing_pipes(backend: "StreamingBackend") -> tuple[str, ...]:
     """Run the statements of 03_pipes.sql whose pipe does not exist; the names created."""
-    from aidemo.local.translate import CreatePipe, split_statements, translate
+    import io
+
+    from snowflake.connector.util_text import split_statements
 
     existing = set(_pipes(backend))
     missing = {}
-    for statement in split_statements(sql_file(PIPES_FILE).read_text()):
-        command = translate(statement, database=backend.database, schema=backend.schema)
-        if not isinstance(command, CreatePipe):
+    script = io.StringIO(sql_file(PIPES_FILE).read_text())
+    for statement, _ in split_statements(script, remove_comments=True):
+        created = _CREATE_PIPE.match(statement)
+        if not created:
             raise SqlError(f"{PIPES_FILE} should hold CREATE PIPE statements only; found {statement[:60]!r}")
-        if command.name not in existing:
-            missing[command.name] = statement
+        name = created["name"].rsplit(".", 1)[-1].strip('"').upper()
+        if name not in existing:
+            missing[name] = statement.rstrip().rstrip(";")
     if missing:
         run_sql(";\n".join(missing.values()), backend)
     return tuple(missing)
+
+
+# CREATE [OR REPLACE] PIPE [IF NOT EXISTS] [db.][schema.]name: the pipe's name, however qualified.
+_CREATE_PIPE = re.compile(r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?PIPE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>[\w$.\"]+)", re.I)
 
 
 def _pipes(backend: "StreamingBackend") -> list[str]:
