@@ -273,6 +273,18 @@ def test_describe_and_show_columns_give_snowflake_types(db):
     db.sql(f"DROP DATABASE {database}")
 
 
+def test_sql_inserts_keep_varchar_lengths_and_errors_name_snowflake_types(db):
+    database = unique("SQLRULES")
+    db.sql(f"CREATE DATABASE {database}; CREATE TABLE PUBLIC.T (ID NUMBER, CODE VARCHAR(3))")
+    db.sql(f"INSERT INTO {database}.PUBLIC.T VALUES (1, 'abc')")
+    with pytest.raises(SqlError, match="too long.*column CODE of T is VARCHAR\\(3\\)"):
+        db.sql(f"INSERT INTO {database}.PUBLIC.T VALUES (2, 'abcd')")
+    with pytest.raises(SqlError, match="'x' to NUMBER\\(38,0\\)"):
+        db.sql(f"INSERT INTO {database}.PUBLIC.T (ID) VALUES ('x')")
+    assert db.sql(f"SELECT ID, CODE FROM {database}.PUBLIC.T").values.tolist() == [[1, "abc"]]
+    db.sql(f"DROP DATABASE {database}")
+
+
 def test_result_columns_are_named_as_snowflake_names_them(backend, table):
     result = backend.sql(
         f"SELECT COUNT(*), order_id AS x, order_id, MAX(order_id) m FROM RAW.{table} GROUP BY 2, 3"

@@ -170,7 +170,10 @@ def _name_columns(query: exp.Query) -> None:
 
 
 def _declared_lengths(tree: exp.Expression) -> list[tuple[str, str]]:
-    """(column, VARCHAR(n)) of the character columns a CREATE TABLE or ALTER TABLE declares with a length."""
+    """(column, VARCHAR(n)) of the character columns a CREATE TABLE or ALTER TABLE declares
+    with a length. In CREATE TABLE, each also gets a CHECK on its length, so SQL inserts are
+    held to it as Snowflake holds them (DuckDB ignores VARCHAR's length; it cannot add a
+    column with a CHECK, so ALTER TABLE ... ADD COLUMN keeps only the declared type)."""
     lengths = []
     for column in tree.find_all(exp.ColumnDef):
         kind = column.args.get("kind")
@@ -179,9 +182,14 @@ def _declared_lengths(tree: exp.Expression) -> list[tuple[str, str]]:
             and kind.this in _TEXT_TYPES
             and kind.expressions
         ):
-            lengths.append(
-                (name_of(column.this), f"VARCHAR({int(kind.expressions[0].name)})")
-            )
+            name, limit = name_of(column.this), int(kind.expressions[0].name)
+            lengths.append((name, f"VARCHAR({limit})"))
+            if isinstance(tree, exp.Create):
+                length = exp.Length(this=exp.column(quoted(name)))
+                check = exp.CheckColumnConstraint(
+                    this=exp.LTE(this=length, expression=exp.Literal.number(limit))
+                )
+                column.append("constraints", exp.ColumnConstraint(kind=check))
     return lengths
 
 

@@ -18,7 +18,7 @@ import duckdb
 from aidemo.local.errors import SqlError
 from aidemo.local import sqlresults as listings
 from aidemo.local import translate as t
-from aidemo.local.catalog import PUBLIC
+from aidemo.local.catalog import PUBLIC, snowflake_message
 from aidemo.local.sqlresults import Result
 from aidemo.local.store import ServiceError, Store, normalize, quote
 
@@ -86,7 +86,9 @@ def _named(statement: str):
     try:
         yield
     except duckdb.Error as exc:
-        raise SqlError(f"{_short(statement)}: {str(exc).splitlines()[0]}") from exc
+        raise SqlError(
+            f"{_short(statement)}: {snowflake_message(str(exc).splitlines()[0])}"
+        ) from exc
     except (SqlError, ServiceError) as exc:
         raise SqlError(f"{_short(statement)}: {exc}") from exc
 
@@ -116,7 +118,10 @@ def _run(store: Store, command, session: Session) -> Result:
         return _dropped(command.name)
     if isinstance(command, t.CreateSchema):
         result = _create_schema(store, command)
-        session.database, session.schema = command.database, command.name  # as Snowflake does
+        session.database, session.schema = (
+            command.database,
+            command.name,
+        )  # as Snowflake does
         return result
     if isinstance(command, t.DropSchema):
         if (
@@ -326,7 +331,7 @@ def _row_type(name: str, duck: str) -> dict:
     return meta | {"type": "text"}
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _cell(value) -> str | None:
@@ -336,7 +341,7 @@ def _cell(value) -> str | None:
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         delta = value - _EPOCH
         return f"{delta.days * 86400 + delta.seconds}.{delta.microseconds:06d}000"
     if isinstance(value, dt.date):
