@@ -114,6 +114,10 @@ class StreamingBackend(ABC):
         """Whether :meth:`fault_control` answers on this backend."""
         return False
 
+    def child_environment(self) -> dict[str, str]:
+        """Environment variables under which an ``aidemo`` command in a child process opens this backend."""
+        return {"AIDEMO_BACKEND": self.name}
+
     def describe(self) -> str:
         return f"{self.name} ({self.database}.{self.schema})"
 
@@ -169,6 +173,9 @@ class LocalBackend(StreamingBackend):
     @property
     def supports_faults(self) -> bool:
         return True
+
+    def child_environment(self) -> dict[str, str]:
+        return super().child_environment() | {"AIDEMO_HOME": str(self.home.root)}
 
     def __reduce__(self):
         # A worker process reopens the same service home (started already, so no second start).

@@ -291,11 +291,12 @@ def plan_frame(total_orders: int, instances: int, *, seed: int, num_customers: i
     """How :func:`aidemo.parallel.run_parallel` splits a job: per instance its channels, ids and customers."""
     import pandas as pd
 
+    from aidemo.config import ORDER_ITEMS_CHANNEL, ORDERS_CHANNEL
     from aidemo.generator import first_item_id
     from aidemo.parallel import plan
 
     rows = [{"instance": spec.instance,
-             "channels": f"orders_channel_{spec.instance}, order_items_channel_{spec.instance}", "orders": count, "order_ids": f"{spec.order_base}..{spec.order_base + count - 1}",
+             "channels": f"{ORDERS_CHANNEL}_{spec.instance}, {ORDER_ITEMS_CHANNEL}_{spec.instance}", "orders": count, "order_ids": f"{spec.order_base}..{spec.order_base + count - 1}",
              "item_ids": f"{spec.item_base}..{first_item_id(spec, spec.order_base + count) - 1}",
              "customers": f"{spec.customer_lo}..{spec.customer_hi}"}
             for spec, count in plan(total_orders, instances, seed=seed, num_customers=num_customers)]
@@ -429,10 +430,10 @@ def crash_stream(backend: "StreamingBackend", num_orders: int, *, kill_after: in
 
     if not isinstance(kill_after, int) or not 0 < kill_after < num_orders:
         raise ConfigError(f"kill_after must be between 1 and {num_orders - 1} orders, got {kill_after!r}")
-    env = dict(os.environ, AIDEMO_BACKEND=backend.name, AIDEMO_SEED=str(seed), AIDEMO_NUM_CUSTOMERS=str(num_customers))
-    home = getattr(backend, "home", None)
-    if home is not None:
-        env["AIDEMO_HOME"] = str(home.root)
+    env = dict(os.environ, **backend.child_environment(), AIDEMO_SEED=str(seed),
+               AIDEMO_NUM_CUSTOMERS=str(num_customers), AIDEMO_CHANNEL_PREFIX_ORDERS=options.orders_channel,
+               AIDEMO_CHANNEL_PREFIX_ORDER_ITEMS=options.items_channel, AIDEMO_ORDERS_PIPE=options.orders_pipe,
+               AIDEMO_ORDER_ITEMS_PIPE=options.items_pipe)
     command = [sys.executable, "-m", "aidemo.cli", "stream", str(num_orders), "--batch-size", str(options.batch_size),
                "--max-client-lag", str(options.max_client_lag), "--no-progress"]
     if options.rate:
@@ -452,14 +453,14 @@ def crash_stream(backend: "StreamingBackend", num_orders: int, *, kill_after: in
         proc.wait()
         proc.stderr.close()
     seconds = time.monotonic() - started
-    order_token, item_token = _settled_tokens(backend, timeout)
+    order_token, item_token = _settled_tokens(backend, timeout, options)
     items = parse_item_token(item_token) or 0
     complete_through = order_of_item(InstanceSpec.single(seed, num_customers), items + 1)[0] - 1
     return Crash(parse_order_token(order_token) or 0, items, complete_through, order_token, item_token,
                  round(seconds, 2))
 
 
-def _settled_tokens(backend: "StreamingBackend", timeout: float) -> tuple[str | None, str | None]:
+def _settled_tokens(backend: "StreamingBackend", timeout: float, options) -> tuple[str | None, str | None]:
     """The single instance's committed tokens once they stop moving.
 
     What the dead process had already sent can still be committed by the server for a
@@ -469,7 +470,7 @@ def _settled_tokens(backend: "StreamingBackend", timeout: float) -> tuple[str | 
     previous = None
     while True:
         tokens = {row.name: row.last_committed_offset_token for row in channel_tokens(backend).itertuples()}
-        current = (_token(tokens.get("orders_channel")), _token(tokens.get("order_items_channel")))
+        current = (_token(tokens.get(options.orders_channel)), _token(tokens.get(options.items_channel)))
         if current == previous or time.monotonic() > deadline:
             return current
         previous = current
