@@ -23,7 +23,7 @@ import pytest
 from aidemo.errors import ConfigError, StreamingError
 from aidemo.faults import fault_switch
 from aidemo.generator import InstanceSpec, first_item_id, order_batch
-from aidemo.local.faults import Faults, FaultSpec
+from aidemo.local.faults import FaultInjector, FaultSpec
 from aidemo.parallel import plan, run_parallel
 from aidemo.streaming import StreamOptions, Streamer
 
@@ -236,7 +236,7 @@ def test_fault_draws_are_reproducible_from_the_seed(tmp_path):
     store = SimpleNamespace(commit_hold=None, rejection=None, release_commits=lambda: None)
 
     def draws(seed: int) -> list[bool]:
-        state = Faults(store, tmp_path)
+        state = FaultInjector(store, tmp_path)
         state.set(FaultSpec("error", rate=0.3, seed=seed))
         return [state.pick("POST", "/v2/streaming/data/x/rows") is not None for _ in range(200)]
 

@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from aidemo.local.errors import ConfigError, SqlError
 from aidemo.local import auth, connector, routes_elastic, sqlexec
-from aidemo.local.faults import FaultMiddleware, Faults, FaultSpec
+from aidemo.local.faults import FaultInjector, FaultMiddleware, FaultSpec
 from aidemo.local.home import ACCOUNT, ServiceHome
 from aidemo.local.replies import (
     MAX_BODY_BYTES,
@@ -64,7 +64,7 @@ class Service:
         self.stage.sweep()
         self.fragments: dict[str, int] = {}  # file-mode fragments loaded, per "DB.SCHEMA.PIPE/channel"
         self._fragments_lock = threading.Lock()
-        self.faults = Faults(store, home.root)
+        self.injector = FaultInjector(store, home.root)
         self.disk_full: dict | None = None  # the last write refused for want of space, for `aidemo local status`
 
     def note_disk_full(self, exc: BaseException) -> str:
@@ -220,12 +220,12 @@ def build_app(service: Service) -> Starlette:
         try:
             if request.method == "POST":
                 spec = FaultSpec.from_dict(await read_json(request))
-                return JSONResponse(await run_in_threadpool(service.faults.set, spec))
+                return JSONResponse(await run_in_threadpool(service.injector.set, spec))
             if request.method == "DELETE":
-                return JSONResponse(service.faults.clear(request.query_params.get("kind")))
+                return JSONResponse(service.injector.clear(request.query_params.get("kind")))
         except (ConfigError, TypeError) as exc:  # TypeError: a parameter of the wrong type
             raise ServiceError(400, "INVALID_FAULT", str(exc)) from None
-        return JSONResponse(service.faults.status())
+        return JSONResponse(service.injector.status())
 
     @endpoint(KEYPAIR_JWT)  # an ingest-scoped (OAUTH) token cannot run SQL
     async def statements(request, principal):
@@ -270,9 +270,9 @@ def build_app(service: Service) -> Starlette:
     async def lifespan(app):
         yield
         await run_in_threadpool(store.commit_held)  # no request is in flight any more
-        service.faults.save()
+        service.injector.save()
 
-    middleware = [Middleware(BodyLimit, max_bytes=service.max_body_bytes), Middleware(FaultMiddleware, faults=service.faults)]
+    middleware = [Middleware(BodyLimit, max_bytes=service.max_body_bytes), Middleware(FaultMiddleware, injector=service.injector)]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 

@@ -1,6 +1,6 @@
 """Faults on demand: the local service misbehaves like a real one, switched on at run time.
 
-A fault is a :class:`FaultSpec`; the service keeps the active ones in :class:`Faults`, whose
+A fault is a :class:`FaultSpec`; the service keeps the active ones in :class:`FaultInjector`, whose
 ASGI middleware applies the request faults to the SDK's traffic (never to the SQL API or
 the ``/aidemo`` routes) and whose store hooks delay commits and reject rows. Every fault
 is logged and counted; the counts survive a restart of the service (``faults.json`` in its
@@ -111,7 +111,7 @@ class _Active:
         return asdict(self.spec) | {"hits": self.hits, "seconds_left": left}
 
 
-class Faults:
+class FaultInjector:
     """The active faults of one service, their counts, the SDK's retries and a log of the latest hits."""
 
     def __init__(self, store, home_root: Path):
@@ -261,14 +261,14 @@ def _read_state(path: Path) -> dict:
 class FaultMiddleware:
     """ASGI middleware applying the request faults (throttle, error, slow, drop)."""
 
-    def __init__(self, app, faults: Faults):
+    def __init__(self, app, injector: FaultInjector):
         self.app = app
-        self.faults = faults
+        self.injector = injector
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        spec = self.faults.pick(scope["method"], scope["path"], scope["query_string"])
+        spec = self.injector.pick(scope["method"], scope["path"], scope["query_string"])
         if spec is None:
             return await self.app(scope, receive, send)
         if spec.kind == "slow":
