@@ -170,3 +170,20 @@ def test_the_local_services_errors_reach_the_kit_as_its_own():
     ):
         with pytest.raises(expected, match="what went wrong"), errors.from_local():
             raise raised("what went wrong")
+
+
+def test_backend_differences_stay_behind_the_backend_interface():
+    # No module but backends.py names a concrete backend (no isinstance checks, no reopening by type).
+    naming = {
+        _module_name(path)
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "backends.py"
+        and any(
+            isinstance(node, ast.Name)
+            and node.id in ("LocalBackend", "SnowflakeBackend")
+            or isinstance(node, ast.alias)
+            and node.name in ("LocalBackend", "SnowflakeBackend")
+            for node in ast.walk(ast.parse(path.read_text()))
+        )
+    }
+    assert naming == set()
