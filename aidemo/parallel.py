@@ -23,7 +23,7 @@ from aidemo.backends import StreamingBackend
 from aidemo.config import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from aidemo.errors import AidemoError, ConfigError
 from aidemo.generator import InstanceSpec, split_instances
-from aidemo.streaming import StreamOptions, Streamer, StreamStats
+from aidemo.streaming import FlushRecord, StreamOptions, Streamer, StreamStats
 
 CHANNELS_PER_PIPE_LIMIT = 2000  # Snowflake's documented limit of channels per pipe
 _WARN_SHARE = 0.9
@@ -68,8 +68,12 @@ def run_parallel(total_orders: int, instances: int, *, backend: StreamingBackend
                  seed: int = DEFAULT_SEED, num_customers: int = DEFAULT_CUSTOMERS, options: StreamOptions = StreamOptions(),
                  only: list[int] | None = None, processes: bool = False,
                  on_progress: Callable[[list[StreamStats]], None] | None = None,
-                 stop: threading.Event | None = None) -> ParallelResult:
-    """Stream a job of ``total_orders`` over ``instances`` instances (or only the slices in ``only``)."""
+                 stop: threading.Event | None = None,
+                 on_flush: Callable[[FlushRecord], None] | None = None) -> ParallelResult:
+    """Stream a job of ``total_orders`` over ``instances`` instances (or only the slices in ``only``).
+
+    ``on_flush`` sees every batch handed to the SDK (threads only: worker processes keep theirs).
+    """
     from aidemo.backends import open_backend
 
     backend = backend or open_backend()
@@ -82,17 +86,18 @@ def run_parallel(total_orders: int, instances: int, *, backend: StreamingBackend
     stats = {spec.instance: StreamStats(spec.instance, count) for spec, count in work}
     stop = stop or threading.Event()
     started = time.monotonic()
-    runner = _run_processes if processes else _run_threads
-    errors = runner(backend, work, options, stats, on_progress, stop)
+    errors = (_run_processes(backend, work, options, stats, on_progress, stop) if processes
+              else _run_threads(backend, work, options, stats, on_progress, stop, on_flush))
     return ParallelResult(tuple(stats[k] for k in sorted(stats)), errors, time.monotonic() - started)
 
 
-def _run_threads(backend, work, options, stats, on_progress, stop) -> dict[int, str]:
+def _run_threads(backend, work, options, stats, on_progress, stop, on_flush=None) -> dict[int, str]:
     lock = threading.Lock()
     errors: dict[int, str] = {}
 
     def one(spec: InstanceSpec, count: int) -> None:
-        streamer = Streamer(backend, spec, count, options, channel_suffix=f"_{spec.instance}", stop_event=stop)
+        streamer = Streamer(backend, spec, count, options, channel_suffix=f"_{spec.instance}", stop_event=stop,
+                            on_flush=on_flush)
         stats[spec.instance] = streamer.stats
         check_slice(streamer)
 

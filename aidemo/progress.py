@@ -6,7 +6,7 @@ import sys
 
 from tqdm.auto import tqdm
 
-from aidemo.streaming import StreamStats
+from aidemo.streaming import StreamStats, combined_rates
 
 
 class StreamProgress:
@@ -23,7 +23,9 @@ class StreamProgress:
 
     def __enter__(self) -> "StreamProgress":
         if self.enabled:
-            options = dict(file=sys.stderr, dynamic_ncols=True, disable=None, mininterval=0.5)
+            # tqdm's own rate would count orders resumed at the start; the postfix shows the stats' rates.
+            options = dict(file=sys.stderr, dynamic_ncols=True, disable=None, mininterval=0.5,
+                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
             self.total = tqdm(total=sum(s.orders_target for s in self.stats), unit="orders",
                               desc="committed", position=0, **options)
             if len(self.stats) > 1:
@@ -50,9 +52,13 @@ class StreamProgress:
 
 
 def _show(bar, stats: list[StreamStats]) -> None:
-    rows = sum(s.rows_committed for s in stats)
-    elapsed = max(max(s.elapsed for s in stats), 1e-9)
     bar.n = sum(s.orders_committed for s in stats)
-    bar.set_postfix(sent=sum(s.orders_sent for s in stats), rows=rows, rows_per_s=f"{rows / elapsed:,.0f}",
-                    retries=sum(s.retries for s in stats), refresh=False)
+    bar.set_postfix_str(rates_text(stats), refresh=False)
     bar.refresh()
+
+
+def rates_text(stats: list[StreamStats]) -> str:
+    """This run's committed orders/s and rows/s (:func:`~aidemo.streaming.combined_rates`), sent orders, retries."""
+    orders, rows = combined_rates(stats)
+    rate = f"{orders:,.0f} orders/s, {rows:,.0f} rows/s" if orders else "nothing committed by this run yet"
+    return f"{rate}, sent {sum(s.orders_sent for s in stats):,}, retries {sum(s.retries for s in stats)}"

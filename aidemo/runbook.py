@@ -23,6 +23,8 @@ from aidemo.notebook import HEADLESS_ENV, NOTEBOOK_DIR, PROJECT_ROOT, read_recor
 NOTEBOOKS = ("00_setup", "01_create_pipes", "02_single_channel", "03_parallel", "04_latency",
              "05_exactly_once_recovery")
 KERNEL = "python3"
+#: Kernels talk to papermill over local sockets (IPC), not unencrypted TCP (which the kernel warns about).
+KERNEL_MANAGER = {"transport": "ipc"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ def run_notebooks(output_dir: str | os.PathLike, parameters: dict[str, Any] | No
     naming it and its executed copy, which shows the failing cell.
     """
     papermill = _papermill()
+    from traitlets.config import Config
+
     chosen = [notebook_path(name).stem for name in (names or NOTEBOOKS)]
     parameters = dict(parameters or {})
     declared = {name: declared_parameters(name) for name in chosen}
@@ -98,7 +102,8 @@ def run_notebooks(output_dir: str | os.PathLike, parameters: dict[str, Any] | No
             try:
                 papermill.execute_notebook(str(notebook_path(name)), str(target), parameters=mine,
                                            kernel_name=kernel_name, cwd=str(PROJECT_ROOT), progress_bar=False,
-                                           log_output=log_output, execution_timeout=timeout)
+                                           log_output=log_output, execution_timeout=timeout,
+                                           config=Config(KernelManager=KERNEL_MANAGER))
             except papermill.PapermillExecutionError as exc:
                 raise AidemoError(f"notebook {name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
                                   f"(see {target})") from exc

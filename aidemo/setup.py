@@ -7,8 +7,10 @@ form: ``CREATE OR REPLACE PIPE`` would drop their channels and with them the com
 offset tokens that resuming depends on. So a second call changes nothing.
 
 ``reset=True`` drops and recreates everything, channels included, with ``sql/reset.sql``
-on every backend: pipes and tables, and with each table its default pipe and that pipe's
-channels (grants on the database survive).
+on every backend: pipes and the streamed tables, and with each table its default pipe and
+that pipe's channels (grants on the database survive), then CUSTOMERS. Customers already
+loaded with the same seed and count (the count and a few sampled rows agree with the
+generator's) are kept instead of being dropped and loaded again.
 
 Both backends run the same SQL through the same connector: customers are loaded with
 multi-row INSERTs of literal values, which need INSERT on ``CUSTOMERS`` and no stage.
@@ -79,7 +81,7 @@ def setup(
     backend = backend or open_backend()
     started = time.perf_counter()
     if reset:
-        _reset(backend)
+        _reset(backend, keep_customers=_customers_match(backend, settings.num_customers, settings.seed))
     for name in DDL_FILES:
         run_sql(sql_file(name).read_text(), backend)
     created = _create_missing_pipes(backend)
@@ -103,8 +105,30 @@ def setup(
     )
 
 
-def _reset(backend: "StreamingBackend") -> None:
+def _reset(backend: "StreamingBackend", keep_customers: bool) -> None:
     run_sql(sql_file(RESET_FILE).read_text(), backend)
+    if not keep_customers:
+        run_sql(f"DROP TABLE IF EXISTS {backend.database}.{backend.schema}.{CUSTOMERS.name}", backend)
+
+
+#: Columns compared between loaded and generated customers (the generator's seed shows in each).
+_SAMPLED = ("CUSTOMER_ID", "EMAIL", "PHONE", "ADDRESS", "CUSTOMER_SEGMENT")
+
+
+def _customers_match(backend: "StreamingBackend", count: int, seed: int) -> bool:
+    """Whether CUSTOMERS holds exactly ``count`` customers generated with ``seed`` (first, middle, last sampled)."""
+    from aidemo.generator import generate_customers
+
+    ids = sorted({1, count // 2 + 1, count})
+    try:
+        if _count(backend, CUSTOMERS.name) != count:
+            return False
+        loaded = backend.sql(f"SELECT {', '.join(_SAMPLED)} FROM {backend.database}.{backend.schema}.{CUSTOMERS.name} "
+                             f"WHERE CUSTOMER_ID IN ({', '.join(map(str, ids))}) ORDER BY CUSTOMER_ID")
+    except SqlError:  # no database or table yet
+        return False
+    expected = generate_customers(seed, count).set_index("CUSTOMER_ID").loc[ids].reset_index()[list(_SAMPLED)]
+    return loaded.astype(str).values.tolist() == expected.astype(str).values.tolist()
 
 
 def _create_missing_pipes(backend: "StreamingBackend") -> tuple[str, ...]:

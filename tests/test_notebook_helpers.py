@@ -14,12 +14,11 @@ import pandas as pd
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-from matplotlib.figure import Figure
 
 from aidemo import notebook, runbook
 from aidemo.errors import ConfigError
 from aidemo.keys import generate_key_pair, load_private_key
-from aidemo.notebook import ControlPanel, LiveTable, plot_committed
+from aidemo.notebook import ControlPanel, LiveView
 from aidemo.setup import setup
 from aidemo.sql import sql_file
 from aidemo.streaming import StreamStats
@@ -101,7 +100,7 @@ def _texts(panel: ControlPanel, name: str) -> str:
 def test_control_panel_writes_the_parameters_and_runs_with_the_sliders_values():
     namespace = {"MAX_CLIENT_LAG": 5, "BATCH_SIZE": 1_000}
     calls = []
-    panel = ControlPanel(namespace, lambda **values: calls.append(values) or pd.DataFrame([values]))
+    panel = ControlPanel(namespace, lambda **values: calls.append(values) or dict(values))
     assert (panel.max_client_lag.value, panel.batch_size.value) == (5, 1_000)
 
     panel.max_client_lag.value = 12
@@ -109,10 +108,25 @@ def test_control_panel_writes_the_parameters_and_runs_with_the_sliders_values():
     assert namespace == {"MAX_CLIENT_LAG": 12, "BATCH_SIZE": 2_500}
     panel.run_button.click()
     assert calls == [{"max_client_lag": 12, "batch_size": 2_500}]
-    assert "max client lag 12 s, batch size 2,500" in _texts(panel, "stdout")
-    shown = [o for o in panel.output.outputs if o.get("output_type") == "display_data"]
-    assert len(shown) == 1 and "2500" in shown[0]["data"]["text/plain"]
+    assert panel.status.value == "run 1 done" and not panel.run_button.disabled
+    assert panel.rows == [{"run": 1, "max_client_lag": 12, "batch_size": 2_500}]
     assert panel.runs[0][0] == calls[0]
+
+
+def test_control_panel_is_busy_while_it_runs_and_refuses_a_second_run():
+    seen = []
+
+    def action(**values):
+        seen.append((panel.run_button.disabled, panel.run_button.description, panel.max_client_lag.disabled))
+        assert panel.run() is None  # a second click while running does nothing
+        return {"orders/s": 1234.5}
+
+    panel = ControlPanel({"MAX_CLIENT_LAG": 1, "BATCH_SIZE": 100}, action)
+    panel.run_button.click()
+    assert seen == [(True, "Running…", True)]
+    assert len(panel.runs) == 1 and not panel.run_button.disabled and panel.run_button.description == "Run"
+    html = panel.table().to_html()
+    assert "1,234" in html and "orders/s" in html
 
 
 def test_control_panel_reports_errors_in_its_output():
@@ -121,13 +135,14 @@ def test_control_panel_reports_errors_in_its_output():
 
     panel = ControlPanel({"MAX_CLIENT_LAG": 1, "BATCH_SIZE": 100}, fail)
     panel.run_button.click()
-    assert "failed: rate must be positive" in _texts(panel, "stderr")
+    assert "run 1 failed: rate must be positive" in _texts(panel, "stderr")
+    assert panel.status.value == "run 1 failed" and not panel.run_button.disabled
     assert isinstance(panel.runs[0][1], ConfigError)
 
 
 @pytest.mark.parametrize("namespace, message", [
-    ({"MAX_CLIENT_LAG": 0.5, "BATCH_SIZE": 100}, "MAX_CLIENT_LAG must be between 1 and 60"),
-    ({"MAX_CLIENT_LAG": 5, "BATCH_SIZE": 60_000}, "BATCH_SIZE must be an integer between 100 and 50000"),
+    ({"MAX_CLIENT_LAG": 0.2, "BATCH_SIZE": 100}, "MAX_CLIENT_LAG must be a number between 0.5 and 30"),
+    ({"MAX_CLIENT_LAG": 5, "BATCH_SIZE": 60_000}, "BATCH_SIZE must be an integer between 50 and 10000"),
     ({"BATCH_SIZE": 100}, "MAX_CLIENT_LAG must be"),
 ])
 def test_control_panel_names_a_parameter_out_of_range(namespace, message):
@@ -152,51 +167,52 @@ def test_widgets_only_with_a_front_end(monkeypatch):
 
 def test_latency_panel_measures_the_setting_the_sliders_show(fresh):
     setup(fresh, reset=True, num_customers=200, seed=7)
-    namespace = {"MAX_CLIENT_LAG": 1, "BATCH_SIZE": 10_000, "DURATION": 1.5, "RATE": 200, "SEED": 7,
+    namespace = {"MAX_CLIENT_LAG": 0.5, "BATCH_SIZE": 10_000, "DURATION": 1.5, "RATE": 200, "SEED": 7,
                  "NUM_CUSTOMERS": 200}
     panel = notebook.latency_panel(fresh, namespace)
-    panel.max_client_lag.value = 2
+    assert panel.max_client_lag.max == 0.75  # half of DURATION: a longer lag shows nothing more in 1.5 s
+    panel.max_client_lag.value = 0.75
     panel.batch_size.value = 100
     panel.run_button.click()
     assert _texts(panel, "stderr") == ""
-    summary, _image = panel.runs[0][1]
-    assert summary[["max_client_lag", "batch_size", "rate"]].values.tolist() == [[2.0, 100, 200.0]]
-    assert summary["orders"].item() == 300  # 1.5 s at 200 orders/s
-    # 200 orders/s fill a batch of 100 every 0.5 s: the batch size, not the 2 s lag, flushes.
-    assert summary["handed_p50"].item() < 1.0
+    row, _image = panel.runs[0][1]
+    assert (row["max_client_lag"], row["batch_size"], row["rate"]) == (0.75, 100, 200.0)
+    assert namespace["MAX_CLIENT_LAG"] == 0.75
+    assert row["handed p50 (s)"] < 1.0 and row["committed p50 (s)"] >= row["handed p50 (s)"]
     shown = [o["data"] for o in panel.output.outputs if o.get("output_type") == "display_data"]
-    assert any("image/png" in data for data in shown) and any("text/html" in data for data in shown)
+    assert any("image/png" in data for data in shown)
+    assert "handed p50 (s)" in panel.table().to_html()
 
 
-# ---- the live table and the throughput plot ------------------------------------------------
+# ---- the live view and the rates -----------------------------------------------------------
 
 
-def _stats(instance: int, target: int, orders: int, items: int) -> StreamStats:
-    return StreamStats(instance, target, orders_committed=orders, items_committed=items)
+def _stats(instance: int, target: int, orders: int, items: int, **more) -> StreamStats:
+    return StreamStats(instance, target, orders_committed=orders, items_committed=items, **more)
 
 
-def test_live_table_keeps_one_row_per_instance_and_every_sample():
-    table = LiveTable(interval=0, show=False)
-    with table:
-        table.update([_stats(1, 100, 10, 30), _stats(0, 100, 20, 50)])
-        table.update([_stats(0, 100, 100, 300), _stats(1, 100, 40, 90)])
-    frame = table.frame()
-    assert frame["instance"].tolist() == [0, 1]
-    assert frame["orders_committed"].tolist() == [100, 40]
-    assert frame["done"].tolist() == [True, False]
-    assert [(s["instance"], s["orders_committed"]) for s in table.samples] == [(0, 20), (1, 10), (0, 100), (1, 40)]
-    assert table.samples[2]["rows_committed"] == 400
+def test_stream_stats_rates_count_this_runs_commits_only():
+    fresh = _stats(0, 100, 0, 0, opened=10.0, finished=20.0)
+    fresh.orders_committed, fresh.items_committed = 100, 400
+    assert (fresh.orders_per_s, fresh.rows_per_s) == (10.0, 50.0)
+    assert fresh.summary()["orders_per_s"] == 10.0
+    rerun = _stats(0, 100, 100, 400, opened=10.0, finished=11.0, orders_resumed=100, items_resumed=400)
+    assert rerun.orders_per_s is None and rerun.summary()["rows_per_s"] is None  # nothing sent: no rate
+    assert "–" in notebook.stream_table(rerun).to_html()
 
 
-def test_plot_committed_draws_each_instance_and_their_total():
-    samples = [{"elapsed_s": t, "instance": k, "orders_committed": n, "rows_committed": 3 * n}
-               for t, k, n in [(1.0, 0, 10), (1.0, 1, 5), (2.0, 0, 30), (3.0, 1, 25)]]
-    ax = Figure().add_subplot()
-    lines = plot_committed(ax, samples)
-    assert [line.get_label() for line in lines] == ["instance 0", "instance 1", "total"]
-    assert list(lines[-1].get_ydata()) == [15, 35, 55]  # each instance's latest count, summed
-    assert "18 orders/s" in ax.get_title()  # 55 orders in 3 s
-    assert plot_committed(Figure().add_subplot(), []) == []
+def test_live_view_states_rates_and_latencies():
+    view = LiveView("test", live=False, interval=60)
+    with capture_output() as shown, view:
+        a = _stats(0, 100, 0, 0, opened=view.started)
+        b = _stats(1, 100, 0, 0, opened=view.started)
+        view.update([b, a])
+        a.orders_committed = 100  # all orders, no items yet: not done
+        assert view.instances()["state"].tolist() == ["items catching up", "streaming"]
+        a.finished = view.started + 5
+        assert view.instances()["state"].tolist() == ["done", "streaming"]
+    assert view.samples[-1][1] == 100 and len(shown.outputs) == 1  # headless: one static figure
+    assert "image/png" in shown.outputs[0].data
 
 
 # ---- keys, crash arguments, runbook arguments ---------------------------------------------

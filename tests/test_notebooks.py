@@ -23,8 +23,9 @@ PARAMETERS = {
     "NUM_CUSTOMERS": 1_000, "SEED": 11,
     "NUM_ORDERS": 1_500,  # 02, 03 and 05
     "INSTANCES": 3, "BATCH_SIZE": 200, "MAX_CLIENT_LAG": 1,
-    "LAGS": [1, 2], "BATCH_SIZES": [100, 1_000], "DURATION": 2.5, "RATE": 200,  # 04
-    "KILL_AFTER": 500,  # 05 (RATE paces the stream that gets killed)
+    "LAGS": [0.5, 1], "BATCH_SIZES": [100, 1_000], "DURATION": 2.5, "RATE": 200,  # 04
+    "KILL_AFTER": 500, "FAULT_SECONDS": 2,  # 05 (RATE paces the stream that gets killed and the faults)
+    "PANEL_SECONDS": 2,  # 02, 03 (no panel runs headless)
     "SNOWFLAKE_USER": "DEMO_USER",  # 00
 }
 
@@ -95,6 +96,17 @@ def images(run: runbook.NotebookRun) -> int:
     return sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
 
 
+def html_of(run: runbook.NotebookRun) -> str:
+    """Everything the executed notebook shows as text or HTML."""
+    nb = nbformat.read(run.output, as_version=4)
+    parts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            parts += [str(output.get("data", {}).get(kind, "")) for kind in ("text/plain", "text/html")]
+    return "\n".join(parts)
+
+
 def items_of(num_orders: int) -> int:
     return first_item_id(InstanceSpec.single(PARAMETERS["SEED"], PARAMETERS["NUM_CUSTOMERS"]), num_orders + 1) - 1
 
@@ -138,6 +150,10 @@ def test_02_single_channel(backend_runs):
     assert (stats["orders_committed"], stats["items_committed"]) == (n, items)
     assert counts(results["counts"]) == {"CUSTOMERS": PARAMETERS["NUM_CUSTOMERS"], "ORDERS": n, "ORDER_ITEMS": items}
     assert (results["rerun"]["orders_sent"], results["rerun"]["items_sent"]) == (0, 0)
+    assert results["rerun"]["orders_per_s"] is None  # nothing sent: no rate
+    # One source for rates: this run's commits over its streaming seconds.
+    assert stats["orders_per_s"] == pytest.approx(n / stats["stream_s"], rel=0.01)
+    assert images(runs["02_single_channel"]) == 2  # the live view's final figure, twice
     tokens = {row["name"]: row["last_committed_offset_token"] for row in results["channels"]}
     assert tokens == {"orders_channel": f"order_{n}", "order_items_channel": f"item_{items}"}
     assert_exactly_once(results["checks"], n, items)
@@ -155,7 +171,7 @@ def test_03_parallel(backend_runs):
     assert results["rows_committed"] == n + items
     assert counts(results["counts"])["ORDER_ITEMS"] == items
     assert_exactly_once(results["checks"], n, items)
-    assert images(run) == 1  # the throughput plot
+    assert images(run) == 1  # the live view's final figure
 
 
 def test_04_latency(runs):
@@ -172,6 +188,7 @@ def test_04_latency(runs):
     handed = [row["handed_p50"] for row in lag_rows]
     assert handed == sorted(handed) and handed[0] < handed[-1]
     assert images(run) == 4
+    assert "handed p50 (s)" in html_of(run)  # formatted tables
 
 
 def test_05_exactly_once_recovery(runs):
@@ -203,6 +220,14 @@ def test_05_rides_through_faults_exactly_once(runs):
     results = runs["05_exactly_once_recovery"].results
     n = 2 * PARAMETERS["NUM_ORDERS"]
     under = results["under_faults"]
-    assert under["orders_sent"] == PARAMETERS["NUM_ORDERS"] and under["last_order_token"] == f"order_{n}"
-    assert sum(v for k, v in results["faults"].items() if k != "sdk_retries") >= 1
+    # The same job, longer: RATE orders/s through five faults of FAULT_SECONDS on and as long off.
+    n = PARAMETERS["NUM_ORDERS"] + round(PARAMETERS["RATE"] * PARAMETERS["FAULT_SECONDS"] * 11)
+    assert under["resumed_after"] == PARAMETERS["NUM_ORDERS"] and under["last_order_token"] == f"order_{n}"
+    faults = {row["fault"]: row for row in results["faults"]}
+    assert list(faults) == ["throttle", "error", "drop", "delay_commits", "invalidate"]
+    assert all(row["hits"] >= 1 for row in faults.values()), faults  # every kind fired
+    assert faults["throttle"]["sdk_resent"] + faults["throttle"]["kit_retries"] >= 1
+    assert faults["invalidate"]["kit_reopens"] >= 1
     assert_exactly_once(results["checks_after_faults"], n, items_of(n))
+    text = html_of(runs["05_exactly_once_recovery"])
+    assert "WARN" not in text and "Crash(" not in text and "time lost (s)" in text

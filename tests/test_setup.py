@@ -74,6 +74,25 @@ def test_reset_drops_rows_channels_and_pipes(own_backend):
     pd.testing.assert_frame_equal(customers(own_backend), generate_customers(SEED + 1, 200), check_dtype=False)
 
 
+def test_reset_keeps_customers_of_the_same_seed_and_count_and_drops_the_rest(own_backend):
+    setup(own_backend, reset=True, num_customers=300, seed=SEED)
+    batch = order_batch(generator.InstanceSpec.single(SEED, 300), 1, 20)
+    stream(own_backend, "ORDERS_PIPE", "orders_channel_0", batch.order_rows(), order_token).close()
+    stream(own_backend, "ORDERS-STREAMING", "default_pipe_channel", batch.order_rows(), order_token).close()
+    own_backend.sql("UPDATE CUSTOMERS SET CITY = 'Kept' WHERE CUSTOMER_ID = 7")  # shows the rows were not reloaded
+
+    report = setup(own_backend, reset=True, num_customers=300, seed=SEED)
+    assert (report.customers_loaded, report.reset) == (0, True)
+    assert report.tables == {"CUSTOMERS": 300, "ORDERS": 0, "ORDER_ITEMS": 0}
+    assert set(report.pipes_created) == set(PIPES) and channels(own_backend) == {}
+    assert own_backend.sql("SELECT CITY FROM CUSTOMERS WHERE CUSTOMER_ID = 7").iloc[0, 0] == "Kept"
+
+    # Another seed (same count) is not the same customers: they are reloaded.
+    other = setup(own_backend, reset=True, num_customers=300, seed=SEED + 1)
+    assert other.customers_loaded == 300
+    pd.testing.assert_frame_equal(customers(own_backend), generate_customers(SEED + 1, 300), check_dtype=False)
+
+
 def test_names_with_quotes_and_backslashes_round_trip(own_backend, monkeypatch):
     def awkward(seed, count, first_id=1):
         frame = generate_customers(seed, count, first_id)

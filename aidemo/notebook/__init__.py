@@ -1,0 +1,31 @@
+"""What the notebooks in ``notebooks/`` call: everything they do beyond one line lives here.
+
+* :mod:`~aidemo.notebook.session`: the setup cell (:func:`start`), the environment check,
+  whether a person drives the kernel (:func:`has_front_end`);
+* :mod:`~aidemo.notebook.records`: :func:`record` leaves results in a notebook's output,
+  :func:`read_records` finds them (the runbook, the tests);
+* :mod:`~aidemo.notebook.tables`: formatted tables (units, precision, chosen columns);
+* :mod:`~aidemo.notebook.live`: the live view of a running stream (02, 03, 05);
+* :mod:`~aidemo.notebook.panel`: the knobs panel (max client lag, batch size, rate; 02-04);
+* :mod:`~aidemo.notebook.crash`: 05's killed stream and the channels' tokens;
+* :mod:`~aidemo.notebook.faults`: 05's stream under a schedule of faults and what each did;
+* :mod:`~aidemo.notebook.keyfiles`: 00's key pair on disk.
+
+Widgets appear only when a person drives the kernel; papermill runs (``aidemo notebooks``,
+which sets ``AIDEMO_HEADLESS=1``) execute the same cells headless and keep static figures.
+"""
+
+from aidemo.notebook.crash import Crash, channel_tokens, crash_stream
+from aidemo.notebook.faults import FaultRun, run_with_faults
+from aidemo.notebook.keyfiles import write_key_pair
+from aidemo.notebook.live import LiveView, parallel_live, stream_live
+from aidemo.notebook.panel import ControlPanel, latency_panel, stream_panel
+from aidemo.notebook.records import RECORD_MIMETYPE, read_records, record
+from aidemo.notebook.session import (HEADLESS_ENV, NOTEBOOK_DIR, PROJECT_ROOT, banner, environment,
+                                     has_front_end, start)
+from aidemo.notebook.tables import crash_table, latency_table, pipes_table, plan_frame, stream_table, styled
+
+__all__ = ["Crash", "ControlPanel", "FaultRun", "run_with_faults", "HEADLESS_ENV", "LiveView", "NOTEBOOK_DIR", "PROJECT_ROOT", "RECORD_MIMETYPE",
+           "banner", "channel_tokens", "crash_stream", "crash_table", "environment", "has_front_end",
+           "latency_panel", "latency_table", "parallel_live", "pipes_table", "plan_frame", "read_records", "record", "start",
+           "stream_live", "stream_panel", "stream_table", "styled", "write_key_pair"]

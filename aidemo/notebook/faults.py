@@ -1,0 +1,162 @@
+"""05's faults: one paced stream while a schedule switches each fault kind on in turn.
+
+Each fault stays on for ``seconds``, then the stream runs clean for as long, so the live
+view shows every one as its own shaded span. :class:`FaultRun` keeps, per fault, what the
+service injected, what the SDK re-sent, what the kit retried or reopened, and how far the
+committed orders fell behind the paced schedule (the time lost).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pandas.io.formats.style import Styler
+
+    from aidemo.backends import StreamingBackend
+    from aidemo.notebook.live import LiveView
+    from aidemo.streaming import StreamOptions, StreamStats
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One step of the schedule: a fault kind, what it does, its parameters."""
+
+    kind: str
+    what: str
+    params: dict = field(default_factory=dict)
+
+
+SCHEDULE = (
+    Fault("throttle", "ingestion requests answered 429 (receiver saturated)"),
+    Fault("error", "half the requests answered 503 (service unavailable)", {"rate": 0.5}),
+    Fault("drop", "a third of the answers lost (connection closed after the work was done)", {"rate": 0.3}),
+    Fault("delay_commits", "rows accepted at once but committed 2 s later", {"delay": 2.0}),
+    Fault("invalidate", "both channels fenced under their writer (acts once)"),
+)
+
+
+@dataclass
+class FaultStep:
+    fault: Fault
+    start_s: float  # seconds after the channels opened
+    counts_before: dict
+    counts_after: dict | None = None
+    kit_before: tuple[int, int] = (0, 0)  # the stream's retries and reopens
+    kit_after: tuple[int, int] = (0, 0)
+
+
+@dataclass
+class FaultRun:
+    """A stream under :data:`SCHEDULE`: its stats, the steps and the live view's samples."""
+
+    stats: "StreamStats"
+    steps: list[FaultStep]
+    seconds: float
+    rate: float
+    view: "LiveView"
+
+    def frame(self) -> "pd.DataFrame":
+        """Per fault: injected, what the SDK and the kit did, and the seconds lost."""
+        import pandas as pd
+
+        behind = self._behind()
+        rows = []
+        for step in self.steps:
+            after = step.counts_after or step.counts_before
+            window = behind.loc[(behind.index >= step.start_s) & (behind.index < step.start_s + 2 * self.seconds)]
+            # How much further behind the schedule the commits fell while the fault was on (and after).
+            lost = max(0.0, float(window.max() - window.iloc[0])) if len(window) else None
+            rows.append({"fault": step.fault.kind, "injected": step.fault.what,
+                         "hits": after.get(step.fault.kind, 0) - step.counts_before.get(step.fault.kind, 0),
+                         "sdk_resent": after["sdk_retries"] - step.counts_before["sdk_retries"],
+                         "kit_retries": step.kit_after[0] - step.kit_before[0],
+                         "kit_reopens": step.kit_after[1] - step.kit_before[1],
+                         "time_lost_s": lost})
+        return pd.DataFrame(rows)
+
+    def table(self) -> "Styler":
+        from aidemo.notebook.tables import COUNT, SECONDS, TEXT, styled
+
+        return styled(self.frame(), {
+            "fault": ("fault", TEXT), "injected": ("what the service did", TEXT),
+            "hits": ("requests or commits hit", COUNT), "sdk_resent": ("requests the SDK re-sent", COUNT),
+            "kit_retries": ("appends the kit retried", COUNT), "kit_reopens": ("channels reopened by the kit", COUNT),
+            "time_lost_s": ("time lost (s)", SECONDS)}).set_properties(
+            subset=["what the service did"], **{"text-align": "left", "white-space": "normal"})
+
+    def _behind(self) -> "pd.Series":
+        """Seconds the committed orders trail the paced schedule, by seconds since the channels opened."""
+        import pandas as pd
+
+        opened = (self.stats.opened or self.view.started) - self.view.started
+        samples = pd.DataFrame(self.view.samples, columns=["at_s", "orders", "rows"])
+        at = samples["at_s"] - opened
+        target = self.stats.orders_target - self.stats.orders_resumed
+        expected = (at * self.rate).clip(lower=0, upper=target)
+        return pd.Series(((expected - samples["orders"]) / self.rate).to_numpy(), index=at.to_numpy())
+
+
+def run_with_faults(backend: "StreamingBackend", *, options: "StreamOptions", seed: int, num_customers: int,
+                    seconds: float, schedule: tuple[Fault, ...] = SCHEDULE) -> FaultRun | None:
+    """Stream on (the same job, longer) at ``options.rate`` while ``schedule`` switches faults on.
+
+    The first fault comes ``seconds`` after the channels open; each is on for ``seconds`` and
+    followed by as long without. None (and a note) when the backend is a real account.
+    """
+    from aidemo.backends import LocalBackend
+    from aidemo.faults import faults
+    from aidemo.notebook.crash import channel_tokens
+    from aidemo.notebook.live import LiveView, stream_live
+    from aidemo.offsets import parse_order_token
+
+    if not isinstance(backend, LocalBackend):
+        print(f"faults need the local backend; the {backend.describe()} backend runs without them")
+        return None
+    control = faults(backend)
+    control.clear()
+    tokens = dict(zip(*channel_tokens(backend)[["name", "last_committed_offset_token"]].T.values))
+    done = parse_order_token(tokens.get(options.orders_channel) or None) or 0
+    total = done + round(options.rate * seconds * (2 * len(schedule) + 1))
+    steps: list[FaultStep] = []
+
+    def status() -> dict:
+        reply = control.status()
+        return reply["counts"] | {"sdk_retries": reply["sdk_retries"]}
+
+    def drive(view: "LiveView") -> None:
+        while not view.current() or view.current()[0].opened is None:
+            time.sleep(0.05)
+        stats = view.current()[0]
+        for number, fault in enumerate(schedule):
+            at = stats.opened + seconds * (1 + 2 * number)
+            if _sleep_until(at, stats):
+                break
+            step = FaultStep(fault, time.monotonic() - stats.opened, status(), kit_before=(stats.retries, stats.reopens))
+            steps.append(step)
+            lasting = {} if fault.kind == "invalidate" else {"seconds": seconds}
+            control.set(fault.kind, seed=seed, **lasting, **fault.params)
+            now = time.monotonic()
+            view.mark(fault.kind, now, now + seconds)
+            _sleep_until(at + 2 * seconds - 0.1, stats)
+            step.counts_after, step.kit_after = status(), (stats.retries, stats.reopens)
+
+    view = LiveView("Under faults", items_channel=options.items_channel)
+    try:
+        stats = stream_live(backend, total, options=options, seed=seed, num_customers=num_customers, view=view,
+                            during=drive)
+    finally:
+        control.clear()
+    return FaultRun(stats, steps, seconds, float(options.rate), view)
+
+
+def _sleep_until(moment: float, stats: "StreamStats") -> bool:
+    """Sleep until ``moment`` (monotonic); True when the stream finished first."""
+    while time.monotonic() < moment:
+        if stats.finished is not None:
+            return True
+        time.sleep(min(0.05, max(0.0, moment - time.monotonic())))
+    return stats.finished is not None

@@ -1,0 +1,83 @@
+"""The setup cell of every notebook: open the backend, say what runs where, keep the output readable."""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from aidemo.backends import StreamingBackend
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
+HEADLESS_ENV = "AIDEMO_HEADLESS"
+#: The SDK's Rust core logs to stdout at this level (``SS_LOG_LEVEL``); notebooks show none of it.
+#: Errors still reach the notebook as the kit's exceptions (:mod:`aidemo.errors`).
+SDK_LOG_LEVEL = "off"
+#: The packages the setup cell and 00_setup's environment check report.
+PACKAGES = ("aidemo", "snowpipe-streaming", "duckdb", "pandas", "matplotlib", "ipywidgets", "papermill",
+            "jupyterlab", "snowflake-connector-python")
+
+
+def version_of(package: str) -> str | None:
+    """The installed version of ``package``, or None when it is not installed."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def environment() -> "pd.DataFrame":
+    """Python and the kit's packages with their installed versions (``missing`` when absent)."""
+    import pandas as pd
+
+    rows = [{"package": "python", "version": platform.python_version()}]
+    rows += [{"package": name, "version": version_of(name) or "missing"} for name in PACKAGES]
+    return pd.DataFrame(rows)
+
+
+def banner(backend: "StreamingBackend") -> str:
+    """One line: aidemo and SDK versions, Python, and the backend in use."""
+    from aidemo import __version__
+
+    return (f"aidemo {__version__} | snowpipe-streaming {version_of('snowpipe-streaming') or 'missing'} | "
+            f"Python {platform.python_version()} | backend: {backend.describe()}")
+
+
+def start(backend: str | None = "local") -> "StreamingBackend":
+    """The setup cell: open the backend ``backend`` names (None: as the profile says) and print the banner.
+
+    A notebook opened in JupyterLab runs in ``notebooks/``; the kit's files (``profile.json``,
+    ``config.properties``, the local service's ``.aidemo/``) are relative to the project
+    root, as for the command line, so the kernel moves there first. The SDK's own log lines
+    are switched off for the kernel (unless ``SS_LOG_LEVEL`` is set) before the SDK loads.
+    """
+    from aidemo.backends import open_backend
+    from aidemo.config import load_profile
+
+    os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)
+    if Path.cwd().resolve() == NOTEBOOK_DIR:
+        os.chdir(PROJECT_ROOT)
+    opened = open_backend(load_profile(backend=backend))
+    print(banner(opened))
+    return opened
+
+
+def has_front_end() -> bool:
+    """True in a Jupyter kernel a person drives; False in plain Python and in headless runs.
+
+    Headless runs (``aidemo notebooks``, the tests) set ``AIDEMO_HEADLESS=1``; set it too
+    when running the notebooks with papermill yourself.
+    """
+    if os.environ.get(HEADLESS_ENV, "") not in ("", "0"):
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return getattr(get_ipython(), "kernel", None) is not None
