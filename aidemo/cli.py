@@ -92,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="run only this notebook (repeatable), e.g. 04_latency")
     nbs.set_defaults(run=_notebooks)
 
+    lab = sub.add_parser("lab", help="open the walkthrough (notebooks/) in JupyterLab on 127.0.0.1")
+    lab.add_argument("--port", type=int, default=8888, help="port (default 8888; the next free one if taken)")
+    lab.add_argument("--no-browser", action="store_true", help="print the URL only, do not open a browser")
+    lab.add_argument("lab_args", nargs="*", metavar="JUPYTER_ARG", help="more JupyterLab options, after --")
+    lab.set_defaults(run=_lab)
+
     sql = sub.add_parser("sql", help="run SQL (Snowflake dialect) on the active backend")
     sql.add_argument("statement", nargs="?", help="statement or script; omit with --file")
     sql.add_argument("--file", help="a .sql file to run instead")
@@ -363,6 +369,32 @@ def _notebooks(args) -> int:
     from aidemo.runbook import run_cli
 
     return run_cli(args)
+
+
+def _lab(args) -> int:
+    """``aidemo lab``: JupyterLab on 127.0.0.1 at the walkthrough; it prints the URL (with its token)."""
+    import os
+    import subprocess
+
+    from aidemo.errors import ConfigError
+    from aidemo.notebook import NOTEBOOK_DIR, PROJECT_ROOT
+    from aidemo.notebook.session import SDK_LOG_LEVEL
+
+    try:
+        import jupyterlab  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError("aidemo lab needs JupyterLab: pip install -e '.[notebooks]'") from exc
+    first = NOTEBOOK_DIR / "00_setup.ipynb"
+    command = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={args.port}",
+               f"--ServerApp.root_dir={PROJECT_ROOT}", *(["--no-browser"] if args.no_browser else []),
+               *args.lab_args, str(first.relative_to(PROJECT_ROOT))]
+    print(f"aidemo: opening {first.relative_to(PROJECT_ROOT)} in JupyterLab on http://127.0.0.1:{args.port}/ "
+          "(the URL with its token follows; Ctrl-C stops it)", flush=True)
+    env = dict(os.environ, SS_LOG_LEVEL=os.environ.get("SS_LOG_LEVEL", SDK_LOG_LEVEL))
+    try:
+        return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
+    except KeyboardInterrupt:
+        return 130
 
 
 def _sql(args) -> int:
