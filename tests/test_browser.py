@@ -39,7 +39,8 @@ PARAMETERS = {
     "MAX_CLIENT_LAG": 1, "RATE": 200, "PANEL_SECONDS": 2, "LAGS": [0.5, 1], "BATCH_SIZES": [100, 1_000],
     "DURATION": 2.5, "KILL_AFTER": 500, "FAULT_SECONDS": 2, "SNOWFLAKE_USER": "DEMO_USER",
 }
-MID_RUN = {"02_single_channel": 0, "03_parallel": 0, "05_exactly_once_recovery": 1}  # which live view
+# Which live view to catch mid-run, and how long after it appears (start-up takes a few seconds).
+MID_RUN = {"02_single_channel": (0, 6), "03_parallel": (0, 6), "05_exactly_once_recovery": (1, 12)}
 RUN_TIMEOUT_S = float(os.environ.get("AIDEMO_BROWSER_TIMEOUT", 300))
 SHOTS = Path()  # the test's screenshot directory, set when it starts
 
@@ -208,10 +209,11 @@ def test_every_notebook_runs_in_jupyterlab(lab, browser, tmp_path_factory):
         run_all(page)
         if name in MID_RUN:
             views = page.locator(f"{NOTEBOOK} .jp-OutputArea-output .widget-image")
-            wait_until(page, lambda p: views.count() > MID_RUN[name] or finished(p))
-            view = views.nth(MID_RUN[name])
-            view.scroll_into_view_if_needed()
-            page.wait_for_timeout(2_000)  # a few redraws into the stream
+            index, seconds = MID_RUN[name]
+            wait_until(page, lambda p: views.count() > index)
+            views.nth(index).scroll_into_view_if_needed()
+            page.wait_for_timeout(seconds * 1000)  # into the stream
+            views.nth(index).scroll_into_view_if_needed()
             page.screenshot(path=str(shots / f"{name}-mid-run.png"))
         wait_until(page, finished)
         text = page_text(page)

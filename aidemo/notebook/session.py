@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 from importlib import metadata
@@ -61,6 +62,8 @@ def start(backend: str | None = "local") -> "StreamingBackend":
     from aidemo.config import load_profile
 
     os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)
+    # The SDK's Python layer warns when the kit reopens a channel (05's faults); its errors still show.
+    logging.getLogger("snowflake.ingest").setLevel(logging.ERROR)
     if Path.cwd().resolve() == NOTEBOOK_DIR:
         os.chdir(PROJECT_ROOT)
     opened = open_backend(load_profile(backend=backend))
