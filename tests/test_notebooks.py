@@ -153,7 +153,7 @@ def test_02_single_channel(backend_runs):
     assert results["rerun"]["orders_per_s"] is None  # nothing sent: no rate
     # One source for rates: this run's commits over its streaming seconds.
     assert stats["orders_per_s"] == pytest.approx(n / stats["stream_s"], rel=0.01)
-    assert images(runs["02_single_channel"]) == 2  # the live view's final figure, twice
+    assert images(backend_runs[1]["02_single_channel"]) == 2  # the live view's final figure, twice
     tokens = {row["name"]: row["last_committed_offset_token"] for row in results["channels"]}
     assert tokens == {"orders_channel": f"order_{n}", "order_items_channel": f"item_{items}"}
     assert_exactly_once(results["checks"], n, items)
