@@ -107,16 +107,17 @@ def run_with_faults(backend: "StreamingBackend", *, options: "StreamOptions", se
     The first fault comes ``seconds`` after the channels open; each is on for ``seconds`` and
     followed by as long without. None (and a note) when the backend is a real account.
     """
-    from aidemo.backends import LocalBackend
-    from aidemo.faults import faults
+    from aidemo.errors import ConfigError
+    from aidemo.faults import fault_switch
     from aidemo.notebook.crash import channel_tokens
     from aidemo.notebook.live import LiveView, stream_live
     from aidemo.offsets import parse_order_token
 
-    if not isinstance(backend, LocalBackend):
-        print(f"faults need the local backend; the {backend.describe()} backend runs without them")
+    try:
+        control = fault_switch(backend)
+    except ConfigError as exc:  # a real account cannot be told to fail
+        print(f"no faults on this backend: {exc}")
         return None
-    control = faults(backend)
     control.clear()
     tokens = dict(zip(*channel_tokens(backend)[["name", "last_committed_offset_token"]].T.values))
     done = parse_order_token(tokens.get(options.orders_channel) or None) or 0
