@@ -117,7 +117,7 @@ _SAMPLED = ("CUSTOMER_ID", "EMAIL", "PHONE", "ADDRESS", "CUSTOMER_SEGMENT")
 
 def _customers_match(backend: "StreamingBackend", count: int, seed: int) -> bool:
     """Whether CUSTOMERS holds exactly ``count`` customers generated with ``seed`` (first, middle, last sampled)."""
-    from aidemo.generator import generate_customers
+    from aidemo.customers import generate_customers
 
     ids = sorted({1, count // 2 + 1, count})
     try:

@@ -76,7 +76,7 @@ def test_reset_drops_rows_channels_and_pipes(own_backend):
 
 def test_reset_keeps_customers_of_the_same_seed_and_count_and_drops_the_rest(own_backend):
     setup(own_backend, reset=True, num_customers=300, seed=SEED)
-    batch = order_batch(generator.InstanceSpec.single(SEED, 300), 1, 20)
+    batch = order_batch(InstanceSpec.single(SEED, 300), 1, 20)
     stream(own_backend, "ORDERS_PIPE", "orders_channel_0", batch.order_rows(), order_token).close()
     stream(own_backend, "ORDERS-STREAMING", "default_pipe_channel", batch.order_rows(), order_token).close()
     own_backend.sql("UPDATE CUSTOMERS SET CITY = 'Kept' WHERE CUSTOMER_ID = 7")  # shows the rows were not reloaded
