@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import stat
 import tokenize
@@ -270,3 +271,9 @@ def test_start_opens_the_named_backend_from_the_project_root(fresh, monkeypatch,
     line = capsys.readouterr().out.strip()
     assert line == notebook.banner(backend)
     assert "snowpipe-streaming 1.9.1" in line and line.endswith("backend: local (AUTOMATED_INTELLIGENCE.RAW)")
+    # The SDK's line about a reopened channel (the kit reopens on purpose) stays out; its other errors show.
+    sdk = logging.getLogger("snowflake.ingest.streaming.streaming_ingest_client")
+    record = sdk.makeRecord(sdk.name, logging.ERROR, __file__, 1,
+                            "An acknowledgement callback was already registered for channel=%s", ("c",), None)
+    assert not sdk.filter(record)
+    assert sdk.filter(sdk.makeRecord(sdk.name, logging.ERROR, __file__, 1, "another error", (), None))
