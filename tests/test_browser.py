@@ -32,15 +32,38 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"  # the notebook in view
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PARAMETERS = {
-    "NUM_CUSTOMERS": 1_000, "SEED": 11, "NUM_ORDERS": 1_500, "INSTANCES": 3, "BATCH_SIZE": 200,
-    "MAX_CLIENT_LAG": 1, "RATE": 200, "PANEL_SECONDS": 2, "LAGS": [0.5, 1], "BATCH_SIZES": [100, 1_000],
-    "DURATION": 2.5, "KILL_AFTER": 500, "FAULT_SECONDS": 2, "SNOWFLAKE_USER": "DEMO_USER",
+    "NUM_CUSTOMERS": 1_000,
+    "SEED": 11,
+    "NUM_ORDERS": 1_500,
+    "INSTANCES": 3,
+    "BATCH_SIZE": 200,
+    "MAX_CLIENT_LAG": 1,
+    "RATE": 200,
+    "PANEL_SECONDS": 2,
+    "LAGS": [0.5, 1],
+    "BATCH_SIZES": [100, 1_000],
+    "DURATION": 2.5,
+    "KILL_AFTER": 500,
+    "FAULT_SECONDS": 2,
+    "SNOWFLAKE_USER": "DEMO_USER",
 }
 # Which live view to catch mid-run, and how long after it appears (start-up takes a few seconds).
-MID_RUN = {"02_single_channel": (0, 6), "03_parallel": (0, 6), "05_exactly_once_recovery": (1, 12)}
+MID_RUN = {
+    "02_single_channel": (0, 6),
+    "03_parallel": (0, 6),
+    "05_exactly_once_recovery": (1, 12),
+}
 RUN_TIMEOUT_S = float(os.environ.get("AIDEMO_BROWSER_TIMEOUT", 300))
 SHOTS = Path()  # the test's screenshot directory, set when it starts
 
@@ -83,7 +106,9 @@ def copies_with_parameters(target: Path) -> None:
     for name in runbook.NOTEBOOKS:
         declared = runbook.declared_parameters(name)
         nb = load_notebook_node(str(runbook.notebook_path(name)))
-        nb = parameterize_notebook(nb, {k: v for k, v in PARAMETERS.items() if k in declared})
+        nb = parameterize_notebook(
+            nb, {k: v for k, v in PARAMETERS.items() if k in declared}
+        )
         nbformat.write(nb, target / f"{name}.ipynb")
 
 
@@ -91,30 +116,57 @@ def copies_with_parameters(target: Path) -> None:
 def lab(tmp_path_factory):
     """JupyterLab over test copies of the notebooks: (base URL, token, notebook directory)."""
     if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+        pytest.skip(
+            "needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+        )
     root = tmp_path_factory.mktemp("lab")
     home = ServiceHome.at(root / "service")
     notebooks = root / "notebooks"
     copies_with_parameters(notebooks)
     # Every cell in the DOM (no windowing), so the page shows all outputs to check; the notebooks' own
     # kernel starts without asking; no news.
-    for plugin, values in {"notebook-extension/tracker": {"windowingMode": "none", "autoStartDefaultKernel": True},
-                           "apputils-extension/notification": {"fetchNews": "false"}}.items():
+    for plugin, values in {
+        "notebook-extension/tracker": {
+            "windowingMode": "none",
+            "autoStartDefaultKernel": True,
+        },
+        "apputils-extension/notification": {"fetchNews": "false"},
+    }.items():
         path = root / "settings" / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     port, token = free_port(), "aidemo-browser-test"
-    env = dict(os.environ, AIDEMO_HOME=str(home.root), JUPYTER_CONFIG_DIR=str(root / "config"),
-               JUPYTER_RUNTIME_DIR=str(root / "runtime"), IPYTHONDIR=str(root / "ipython"),
-               JUPYTERLAB_SETTINGS_DIR=str(root / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(root / "workspaces"))
+    env = dict(
+        os.environ,
+        AIDEMO_HOME=str(home.root),
+        JUPYTER_CONFIG_DIR=str(root / "config"),
+        JUPYTER_RUNTIME_DIR=str(root / "runtime"),
+        IPYTHONDIR=str(root / "ipython"),
+        JUPYTERLAB_SETTINGS_DIR=str(root / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(root / "workspaces"),
+    )
     env.pop(runbook.HEADLESS_ENV, None)  # a person's session: widgets on
     service.start(home)
     log = (root / "lab.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}", "--LabApp.expose_app_in_browser=True",
-         "--ServerApp.port_retries=0", "--allow-root"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={notebooks}",
+            "--LabApp.expose_app_in_browser=True",
+            "--ServerApp.port_retries=0",
+            "--allow-root",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/api/status?token={token}")
         yield f"http://127.0.0.1:{port}", token, notebooks
@@ -129,10 +181,20 @@ def browser(tmp_path_factory):
     """Chromium started by the test (its PID is ours to stop), driven over CDP by Playwright."""
     port = free_port()
     profile = tmp_path_factory.mktemp("chromium")
-    proc = subprocess.Popen([str(CHROMIUM), *CHROMIUM_FLAGS, f"--remote-debugging-port={port}",
-                             "--remote-debugging-address=127.0.0.1", f"--user-data-dir={profile}",
-                             "--window-size=1400,1000", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(CHROMIUM),
+            *CHROMIUM_FLAGS,
+            f"--remote-debugging-port={port}",
+            "--remote-debugging-address=127.0.0.1",
+            f"--user-data-dir={profile}",
+            "--window-size=1400,1000",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/json/version")
         with sync_api.sync_playwright() as playwright:
@@ -150,9 +212,15 @@ def open_notebook(browser, lab, name: str):
     context = browser.contexts[0] if browser.contexts else browser.new_context()
     page = context.new_page()
     page.set_viewport_size({"width": 1400, "height": 1000})
-    page.goto(f"{url}/lab/tree/{name}.ipynb?reset&token={token}")  # reset: only this notebook open
-    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.goto(
+        f"{url}/lab/tree/{name}.ipynb?reset&token={token}"
+    )  # reset: only this notebook open
+    page.wait_for_function(
+        "window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000
+    )
+    page.wait_for_selector(
+        ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
+    )
     return page
 
 
@@ -181,8 +249,10 @@ def wait_until(page, condition, timeout: float = RUN_TIMEOUT_S) -> None:
     while not condition(page):
         if time.monotonic() > deadline:
             page.screenshot(path=str(SHOTS / "timeout.png"))
-            raise AssertionError(f"the notebook did not finish in time; prompts: "
-                                 f"{page.locator(f'{NOTEBOOK} .jp-CodeCell .jp-InputPrompt').all_inner_texts()}")
+            raise AssertionError(
+                f"the notebook did not finish in time; prompts: "
+                f"{page.locator(f'{NOTEBOOK} .jp-CodeCell .jp-InputPrompt').all_inner_texts()}"
+            )
         page.wait_for_timeout(250)
 
 
@@ -195,7 +265,9 @@ def shut_down_kernels(lab) -> None:
     with urllib.request.urlopen(f"{url}/api/kernels?token={token}") as reply:
         kernels = json.loads(reply.read())
     for kernel in kernels:
-        request = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}?token={token}", method="DELETE")
+        request = urllib.request.Request(
+            f"{url}/api/kernels/{kernel['id']}?token={token}", method="DELETE"
+        )
         urllib.request.urlopen(request).close()
 
 
@@ -217,7 +289,9 @@ def test_every_notebook_runs_in_jupyterlab(lab, browser, tmp_path_factory):
             page.screenshot(path=str(shots / f"{name}-mid-run.png"))
         wait_until(page, finished)
         text = page_text(page)
-        assert "Traceback" not in text and "Error displaying widget" not in text, f"{name}:\n{text[-3000:]}"
+        assert "Traceback" not in text and "Error displaying widget" not in text, (
+            f"{name}:\n{text[-3000:]}"
+        )
         assert "WARN" not in text and "without encryption" not in text, name
         if name in MID_RUN:
             views = page.locator(f"{NOTEBOOK} .jp-OutputArea-output .widget-image")
@@ -227,7 +301,9 @@ def test_every_notebook_runs_in_jupyterlab(lab, browser, tmp_path_factory):
             drive_the_knobs_panel(page, shots)
         page.close()
         shut_down_kernels(lab)
-    assert {p.name for p in shots.iterdir()} >= {f"{n}-{when}.png" for n in MID_RUN for when in ("mid-run", "end")}
+    assert {p.name for p in shots.iterdir()} >= {
+        f"{n}-{when}.png" for n in MID_RUN for when in ("mid-run", "end")
+    }
 
 
 def drive_the_knobs_panel(page, shots: Path) -> None:
@@ -236,10 +312,17 @@ def drive_the_knobs_panel(page, shots: Path) -> None:
     run.scroll_into_view_if_needed()
     rows_before = page.locator(".widget-output table tbody tr").count()
     run.click()
-    page.wait_for_selector(".widget-button:disabled", timeout=10_000)  # busy while it runs
-    page.wait_for_selector(".widget-html:has-text('run 1 done')", timeout=RUN_TIMEOUT_S * 1000)
+    page.wait_for_selector(
+        ".widget-button:disabled", timeout=10_000
+    )  # busy while it runs
+    page.wait_for_selector(
+        ".widget-html:has-text('run 1 done')", timeout=RUN_TIMEOUT_S * 1000
+    )
     assert page.locator(".widget-output table tbody tr").count() > rows_before
     assert not page.locator(".widget-button", has_text="Run").is_disabled()
     text = page_text(page)
-    assert "Traceback" not in text and "failed" not in page.locator(".widget-html").all_inner_texts()[-1]
+    assert (
+        "Traceback" not in text
+        and "failed" not in page.locator(".widget-html").all_inner_texts()[-1]
+    )
     page.screenshot(path=str(shots / "02_single_channel-panel.png"))

@@ -21,11 +21,51 @@ from aidemo.notebook.keyfiles import write_key_pair
 from aidemo.notebook.live import LiveView, parallel_live, stream_live
 from aidemo.notebook.panel import ControlPanel, latency_panel, stream_panel
 from aidemo.notebook.records import RECORD_MIMETYPE, read_records, record
-from aidemo.notebook.session import (HEADLESS_ENV, NOTEBOOK_DIR, PROJECT_ROOT, banner, environment,
-                                     has_front_end, start)
-from aidemo.notebook.tables import crash_table, latency_table, pipes_table, plan_frame, stream_table, styled
+from aidemo.notebook.session import (
+    HEADLESS_ENV,
+    NOTEBOOK_DIR,
+    PROJECT_ROOT,
+    banner,
+    environment,
+    has_front_end,
+    start,
+)
+from aidemo.notebook.tables import (
+    crash_table,
+    latency_table,
+    pipes_table,
+    plan_frame,
+    stream_table,
+    styled,
+)
 
-__all__ = ["Crash", "ControlPanel", "FaultRun", "run_with_faults", "HEADLESS_ENV", "LiveView", "NOTEBOOK_DIR", "PROJECT_ROOT", "RECORD_MIMETYPE",
-           "banner", "channel_tokens", "crash_stream", "crash_table", "environment", "has_front_end",
-           "latency_panel", "latency_table", "parallel_live", "pipes_table", "plan_frame", "read_records", "record", "start",
-           "stream_live", "stream_panel", "stream_table", "styled", "write_key_pair"]
+__all__ = [
+    "Crash",
+    "ControlPanel",
+    "FaultRun",
+    "run_with_faults",
+    "HEADLESS_ENV",
+    "LiveView",
+    "NOTEBOOK_DIR",
+    "PROJECT_ROOT",
+    "RECORD_MIMETYPE",
+    "banner",
+    "channel_tokens",
+    "crash_stream",
+    "crash_table",
+    "environment",
+    "has_front_end",
+    "latency_panel",
+    "latency_table",
+    "parallel_live",
+    "pipes_table",
+    "plan_frame",
+    "read_records",
+    "record",
+    "start",
+    "stream_live",
+    "stream_panel",
+    "stream_table",
+    "styled",
+    "write_key_pair",
+]

@@ -22,7 +22,9 @@ def channel_tokens(backend: "StreamingBackend") -> "pd.DataFrame":
     """Every channel of the schema: name, pipe, last committed offset token, rows inserted (``SHOW CHANNELS``)."""
     from aidemo.sql import run_file
 
-    frame = run_file("monitoring/show_channels.sql", backend).rename(columns={"parent_name": "pipe"})
+    frame = run_file("monitoring/show_channels.sql", backend).rename(
+        columns={"parent_name": "pipe"}
+    )
     columns = ["name", "pipe", "last_committed_offset_token", "rows_inserted"]
     return frame.reindex(columns=columns).sort_values("name", ignore_index=True)
 
@@ -45,21 +47,38 @@ class Crash:
     def describe(self) -> str:
         """Where the two channels stopped, in a sentence or two of Markdown (from the figures above)."""
         orders, through = self.orders_committed, self.items_complete_through
-        where = (f"The stream was killed after {self.seconds:.1f} s. The orders channel had committed "
-                 f"{orders:,} orders (`{self.last_order_token}`); the items channel {self.items_committed:,} "
-                 f"items (`{self.last_item_token}`), complete through order {through:,}. ")
+        where = (
+            f"The stream was killed after {self.seconds:.1f} s. The orders channel had committed "
+            f"{orders:,} orders (`{self.last_order_token}`); the items channel {self.items_committed:,} "
+            f"items (`{self.last_item_token}`), complete through order {through:,}. "
+        )
         if orders > through:
-            return where + (f"**The orders channel was {orders - through:,} orders ahead**: on restart the items "
-                            f"channel resumes inside order {through + 1:,}, the orders channel after order {orders:,}.")
+            return where + (
+                f"**The orders channel was {orders - through:,} orders ahead**: on restart the items "
+                f"channel resumes inside order {through + 1:,}, the orders channel after order {orders:,}."
+            )
         if orders < through:
-            return where + (f"**The items channel was {through - orders:,} orders ahead**: on restart the orders "
-                            f"channel resumes after order {orders:,}, the items channel after order {through:,}.")
-        return where + ("This time **both channels stopped at the same order**; each still resumes after its own "
-                        "token.")
+            return where + (
+                f"**The items channel was {through - orders:,} orders ahead**: on restart the orders "
+                f"channel resumes after order {orders:,}, the items channel after order {through:,}."
+            )
+        return where + (
+            "This time **both channels stopped at the same order**; each still resumes after its own "
+            "token."
+        )
 
 
-def crash_stream(backend: "StreamingBackend", num_orders: int, *, kill_after: int, options: "StreamOptions",
-                 seed: int, num_customers: int, timeout: float = 120.0, divergence_wait: float = 5.0) -> Crash:
+def crash_stream(
+    backend: "StreamingBackend",
+    num_orders: int,
+    *,
+    kill_after: int,
+    options: "StreamOptions",
+    seed: int,
+    num_customers: int,
+    timeout: float = 120.0,
+    divergence_wait: float = 5.0,
+) -> Crash:
     """Run ``aidemo stream num_orders`` in a process and kill it (SIGKILL) once ``kill_after`` orders are in ORDERS.
 
     The two channels commit independently; the kill is timed for a moment when they stand at
@@ -72,29 +91,59 @@ def crash_stream(backend: "StreamingBackend", num_orders: int, *, kill_after: in
     from aidemo.offsets import parse_item_token, parse_order_token
 
     if not isinstance(kill_after, int) or not 0 < kill_after < num_orders:
-        raise ConfigError(f"kill_after must be between 1 and {num_orders - 1} orders, got {kill_after!r}")
-    env = dict(os.environ, **backend.child_environment(), AIDEMO_SEED=str(seed),
-               AIDEMO_NUM_CUSTOMERS=str(num_customers), AIDEMO_CHANNEL_PREFIX_ORDERS=options.orders_channel,
-               AIDEMO_CHANNEL_PREFIX_ORDER_ITEMS=options.items_channel, AIDEMO_ORDERS_PIPE=options.orders_pipe,
-               AIDEMO_ORDER_ITEMS_PIPE=options.items_pipe)
-    command = [sys.executable, "-m", "aidemo.cli", "stream", str(num_orders), "--batch-size", str(options.batch_size),
-               "--max-client-lag", str(options.max_client_lag), "--no-progress"]
+        raise ConfigError(
+            f"kill_after must be between 1 and {num_orders - 1} orders, got {kill_after!r}"
+        )
+    env = dict(
+        os.environ,
+        **backend.child_environment(),
+        AIDEMO_SEED=str(seed),
+        AIDEMO_NUM_CUSTOMERS=str(num_customers),
+        AIDEMO_CHANNEL_PREFIX_ORDERS=options.orders_channel,
+        AIDEMO_CHANNEL_PREFIX_ORDER_ITEMS=options.items_channel,
+        AIDEMO_ORDERS_PIPE=options.orders_pipe,
+        AIDEMO_ORDER_ITEMS_PIPE=options.items_pipe,
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "aidemo.cli",
+        "stream",
+        str(num_orders),
+        "--batch-size",
+        str(options.batch_size),
+        "--max-client-lag",
+        str(options.max_client_lag),
+        "--no-progress",
+    ]
     if options.rate:
         command += ["--rate", str(options.rate)]
     started = time.monotonic()
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         while _orders_in_table(backend) < kill_after:
             if proc.poll() is not None:
-                raise StreamingError(f"`aidemo stream` ended (exit code {proc.returncode}) before {kill_after} "
-                                     f"orders were committed: {proc.stderr.read().strip()[-500:]}")
+                raise StreamingError(
+                    f"`aidemo stream` ended (exit code {proc.returncode}) before {kill_after} "
+                    f"orders were committed: {proc.stderr.read().strip()[-500:]}"
+                )
             if time.monotonic() - started > timeout:
-                raise StreamingError(f"fewer than {kill_after} orders committed within {timeout:g} s")
+                raise StreamingError(
+                    f"fewer than {kill_after} orders committed within {timeout:g} s"
+                )
             time.sleep(0.05)
-        spec, until = InstanceSpec.single(seed, num_customers), time.monotonic() + divergence_wait
+        spec, until = (
+            InstanceSpec.single(seed, num_customers),
+            time.monotonic() + divergence_wait,
+        )
         while time.monotonic() < until and proc.poll() is None:
             order_text, item_text = _tokens(backend, options)
-            orders, items = parse_order_token(_token(order_text)) or 0, parse_item_token(_token(item_text)) or 0
+            orders, items = (
+                parse_order_token(_token(order_text)) or 0,
+                parse_item_token(_token(item_text)) or 0,
+            )
             if orders != order_of_item(spec, items + 1)[0] - 1:
                 break
             time.sleep(0.01)
@@ -105,13 +154,22 @@ def crash_stream(backend: "StreamingBackend", num_orders: int, *, kill_after: in
     seconds = time.monotonic() - started
     order_token, item_token = _settled_tokens(backend, timeout, options)
     items = parse_item_token(item_token) or 0
-    complete_through = order_of_item(InstanceSpec.single(seed, num_customers), items + 1)[0] - 1
-    return Crash(parse_order_token(order_token) or 0, items, complete_through, order_token, item_token,
-                 round(seconds, 2))
+    complete_through = (
+        order_of_item(InstanceSpec.single(seed, num_customers), items + 1)[0] - 1
+    )
+    return Crash(
+        parse_order_token(order_token) or 0,
+        items,
+        complete_through,
+        order_token,
+        item_token,
+        round(seconds, 2),
+    )
 
 
-def _settled_tokens(backend: "StreamingBackend", timeout: float, options: "StreamOptions"
-                    ) -> tuple[str | None, str | None]:
+def _settled_tokens(
+    backend: "StreamingBackend", timeout: float, options: "StreamOptions"
+) -> tuple[str | None, str | None]:
     """The single instance's committed tokens once they stop moving.
 
     What the dead process had already sent can still be committed by the server for a
@@ -128,7 +186,10 @@ def _settled_tokens(backend: "StreamingBackend", timeout: float, options: "Strea
 
 
 def _tokens(backend: "StreamingBackend", options: "StreamOptions") -> tuple[Any, Any]:
-    tokens = {row.name: row.last_committed_offset_token for row in channel_tokens(backend).itertuples()}
+    tokens = {
+        row.name: row.last_committed_offset_token
+        for row in channel_tokens(backend).itertuples()
+    }
     return tokens.get(options.orders_channel), tokens.get(options.items_channel)
 
 

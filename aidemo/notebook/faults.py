@@ -32,9 +32,17 @@ class Fault:
 
 SCHEDULE = (
     Fault("throttle", "ingestion requests answered 429 (receiver saturated)"),
-    Fault("error", "half the requests answered 503 (service unavailable)", {"rate": 0.5}),
-    Fault("drop", "a third of the answers lost (connection closed after the work was done)", {"rate": 0.3}),
-    Fault("delay_commits", "rows accepted at once but committed 2 s later", {"delay": 2.0}),
+    Fault(
+        "error", "half the requests answered 503 (service unavailable)", {"rate": 0.5}
+    ),
+    Fault(
+        "drop",
+        "a third of the answers lost (connection closed after the work was done)",
+        {"rate": 0.3},
+    ),
+    Fault(
+        "delay_commits", "rows accepted at once but committed 2 s later", {"delay": 2.0}
+    ),
     Fault("invalidate", "both channels fenced under their writer (acts once)"),
 )
 
@@ -67,26 +75,47 @@ class FaultRun:
         rows = []
         for step in self.steps:
             after = step.counts_after or step.counts_before
-            window = behind.loc[(behind.index >= step.start_s) & (behind.index < step.start_s + 2 * self.seconds)]
+            window = behind.loc[
+                (behind.index >= step.start_s)
+                & (behind.index < step.start_s + 2 * self.seconds)
+            ]
             # How much further behind the schedule the commits fell while the fault was on (and after).
-            lost = max(0.0, float(window.max() - window.iloc[0])) if len(window) else None
-            rows.append({"fault": step.fault.kind, "injected": step.fault.what,
-                         "hits": after.get(step.fault.kind, 0) - step.counts_before.get(step.fault.kind, 0),
-                         "sdk_resent": after["sdk_retries"] - step.counts_before["sdk_retries"],
-                         "kit_retries": step.kit_after[0] - step.kit_before[0],
-                         "kit_reopens": step.kit_after[1] - step.kit_before[1],
-                         "time_lost_s": lost})
+            lost = (
+                max(0.0, float(window.max() - window.iloc[0])) if len(window) else None
+            )
+            rows.append(
+                {
+                    "fault": step.fault.kind,
+                    "injected": step.fault.what,
+                    "hits": after.get(step.fault.kind, 0)
+                    - step.counts_before.get(step.fault.kind, 0),
+                    "sdk_resent": after["sdk_retries"]
+                    - step.counts_before["sdk_retries"],
+                    "kit_retries": step.kit_after[0] - step.kit_before[0],
+                    "kit_reopens": step.kit_after[1] - step.kit_before[1],
+                    "time_lost_s": lost,
+                }
+            )
         return pd.DataFrame(rows)
 
     def table(self) -> "Styler":
         from aidemo.notebook.tables import COUNT, SECONDS, TEXT, styled
 
-        return styled(self.frame(), {
-            "fault": ("fault", TEXT), "injected": ("what the service did", TEXT),
-            "hits": ("requests or commits hit", COUNT), "sdk_resent": ("requests the SDK re-sent", COUNT),
-            "kit_retries": ("appends the kit retried", COUNT), "kit_reopens": ("channels reopened by the kit", COUNT),
-            "time_lost_s": ("time lost (s)", SECONDS)}).set_properties(
-            subset=["what the service did"], **{"text-align": "left", "white-space": "normal"})
+        return styled(
+            self.frame(),
+            {
+                "fault": ("fault", TEXT),
+                "injected": ("what the service did", TEXT),
+                "hits": ("requests or commits hit", COUNT),
+                "sdk_resent": ("requests the SDK re-sent", COUNT),
+                "kit_retries": ("appends the kit retried", COUNT),
+                "kit_reopens": ("channels reopened by the kit", COUNT),
+                "time_lost_s": ("time lost (s)", SECONDS),
+            },
+        ).set_properties(
+            subset=["what the service did"],
+            **{"text-align": "left", "white-space": "normal"},
+        )
 
     def _behind(self) -> "pd.Series":
         """Seconds the committed orders trail the paced schedule, by seconds since the channels opened."""
@@ -97,11 +126,20 @@ class FaultRun:
         at = samples["at_s"] - opened
         target = self.stats.orders_target - self.stats.orders_resumed
         expected = (at * self.rate).clip(lower=0, upper=target)
-        return pd.Series(((expected - samples["orders"]) / self.rate).to_numpy(), index=at.to_numpy())
+        return pd.Series(
+            ((expected - samples["orders"]) / self.rate).to_numpy(), index=at.to_numpy()
+        )
 
 
-def run_with_faults(backend: "StreamingBackend", *, options: "StreamOptions", seed: int, num_customers: int,
-                    seconds: float, schedule: tuple[Fault, ...] = SCHEDULE) -> FaultRun | None:
+def run_with_faults(
+    backend: "StreamingBackend",
+    *,
+    options: "StreamOptions",
+    seed: int,
+    num_customers: int,
+    seconds: float,
+    schedule: tuple[Fault, ...] = SCHEDULE,
+) -> FaultRun | None:
     """Stream on (the same job, longer) at ``options.rate`` while ``schedule`` switches faults on.
 
     The first fault comes ``seconds`` after the channels open; each is on for ``seconds`` and
@@ -119,7 +157,9 @@ def run_with_faults(backend: "StreamingBackend", *, options: "StreamOptions", se
         print(f"no faults on this backend: {exc}")
         return None
     control.clear()
-    tokens = dict(zip(*channel_tokens(backend)[["name", "last_committed_offset_token"]].T.values))
+    tokens = dict(
+        zip(*channel_tokens(backend)[["name", "last_committed_offset_token"]].T.values)
+    )
     done = parse_order_token(tokens.get(options.orders_channel) or None) or 0
     total = done + round(options.rate * seconds * (2 * len(schedule) + 1))
     steps: list[FaultStep] = []
@@ -136,7 +176,12 @@ def run_with_faults(backend: "StreamingBackend", *, options: "StreamOptions", se
             at = stats.opened + seconds * (1 + 2 * number)
             if _sleep_until(at, stats):
                 break
-            step = FaultStep(fault, time.monotonic() - stats.opened, status(), kit_before=(stats.retries, stats.reopens))
+            step = FaultStep(
+                fault,
+                time.monotonic() - stats.opened,
+                status(),
+                kit_before=(stats.retries, stats.reopens),
+            )
             steps.append(step)
             lasting = {} if fault.kind == "invalidate" else {"seconds": seconds}
             control.set(fault.kind, seed=seed, **lasting, **fault.params)
@@ -147,8 +192,15 @@ def run_with_faults(backend: "StreamingBackend", *, options: "StreamOptions", se
 
     view = LiveView("Under faults", items_channel=options.items_channel)
     try:
-        stats = stream_live(backend, total, options=options, seed=seed, num_customers=num_customers, view=view,
-                            during=drive)
+        stats = stream_live(
+            backend,
+            total,
+            options=options,
+            seed=seed,
+            num_customers=num_customers,
+            view=view,
+            during=drive,
+        )
     finally:
         control.clear()
     return FaultRun(stats, steps, seconds, float(options.rate), view)

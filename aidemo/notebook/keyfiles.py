@@ -14,16 +14,24 @@ if TYPE_CHECKING:
     from aidemo.keys import KeyPair
 
 
-def write_key_pair(keys: "KeyPair", directory: str | os.PathLike | None = None) -> tuple[Path, Path]:
+def write_key_pair(
+    keys: "KeyPair", directory: str | os.PathLike | None = None
+) -> tuple[Path, Path]:
     """Write ``rsa_key.p8`` (owner-only) and ``rsa_key.pub`` into ``directory`` (None: a new temporary one).
 
     Refuses a directory inside the project: keys never belong in the repository. Point
     ``profile.json`` (itself outside version control) at the private key's text.
     """
-    target = Path(directory or tempfile.mkdtemp(prefix="aidemo-keys-")).expanduser().resolve()
+    target = (
+        Path(directory or tempfile.mkdtemp(prefix="aidemo-keys-"))
+        .expanduser()
+        .resolve()
+    )
     if target == PROJECT_ROOT or PROJECT_ROOT in target.parents:
-        raise ConfigError(f"KEY_DIR {str(target)!r} is inside the project ({PROJECT_ROOT}); "
-                          "choose a directory outside it so that keys are never committed")
+        raise ConfigError(
+            f"KEY_DIR {str(target)!r} is inside the project ({PROJECT_ROOT}); "
+            "choose a directory outside it so that keys are never committed"
+        )
     target.mkdir(parents=True, exist_ok=True)
     private, public = target / "rsa_key.p8", target / "rsa_key.pub"
     private.touch(mode=0o600, exist_ok=True)

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from aidemo.parallel import ParallelResult
     from aidemo.streaming import FlushRecord, StreamOptions, StreamStats
 
-RATE_WINDOW_S = 2.0  # the rate over time is the committed count's slope over this window
+RATE_WINDOW_S = (
+    2.0  # the rate over time is the committed count's slope over this window
+)
 _INSTANCE = re.compile(r"_(\d+)$")
 
 
@@ -38,12 +40,21 @@ class LiveView:
     ``mark`` shades a span of the time axis (e.g. while a fault is on).
     """
 
-    def __init__(self, title: str, *, interval: float = 0.3, live: bool | None = None, table: bool = False,
-                 items_channel: str | None = None):
+    def __init__(
+        self,
+        title: str,
+        *,
+        interval: float = 0.3,
+        live: bool | None = None,
+        table: bool = False,
+        items_channel: str | None = None,
+    ):
         from aidemo.config import ORDER_ITEMS_CHANNEL
 
         self.title, self.interval, self.table = title, interval, table
-        self.items_channel = items_channel or ORDER_ITEMS_CHANNEL  # tells the two lanes' flushes apart
+        self.items_channel = (
+            items_channel or ORDER_ITEMS_CHANNEL
+        )  # tells the two lanes' flushes apart
         self.live = has_front_end() if live is None else live
         self.samples: list[tuple[float, int, int]] = []
         self.latencies: list[dict] = []
@@ -61,7 +72,11 @@ class LiveView:
     def update(self, stats: "StreamStats | list[StreamStats]") -> None:
         """The streams' progress callback: keep the latest stats (live objects or fresh copies)."""
         with self._lock:
-            self._stats = sorted(stats, key=lambda s: s.instance) if isinstance(stats, list) else [stats]
+            self._stats = (
+                sorted(stats, key=lambda s: s.instance)
+                if isinstance(stats, list)
+                else [stats]
+            )
 
     def current(self) -> "list[StreamStats]":
         """The stats the view shows (the streams' own objects when they run in this process)."""
@@ -74,13 +89,24 @@ class LiveView:
         lane = "items" if record.channel.startswith(self.items_channel) else "orders"
         with self._lock:
             self._pending.append((int(match.group(1)) if match else 0, lane, record))
-            self.latencies.append({"at_s": record.handed_at - self.started, "stage": "handed",
-                                   "seconds": record.handed_at - record.generated_at})
+            self.latencies.append(
+                {
+                    "at_s": record.handed_at - self.started,
+                    "stage": "handed",
+                    "seconds": record.handed_at - record.generated_at,
+                }
+            )
 
     def mark(self, label: str, start: float, end: float | None = None) -> None:
         """Shade ``start``..``end`` (``time.monotonic()`` values; None: until now) with ``label``."""
         with self._lock:
-            self.spans.append((start - self.started, None if end is None else end - self.started, label))
+            self.spans.append(
+                (
+                    start - self.started,
+                    None if end is None else end - self.started,
+                    label,
+                )
+            )
 
     # ---- running -----------------------------------------------------------------------
 
@@ -90,12 +116,18 @@ class LiveView:
             import ipywidgets as widgets
             from IPython.display import display
 
-            self._image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="1000px"))
+            self._image = widgets.Image(
+                format="png", layout=widgets.Layout(width="100%", max_width="1000px")
+            )
             self._html = widgets.HTML()
-            self.widget = widgets.VBox([self._image, self._html] if self.table else [self._image])
+            self.widget = widgets.VBox(
+                [self._image, self._html] if self.table else [self._image]
+            )
             self._draw()
             display(self.widget)
-        self._thread = threading.Thread(target=self._loop, name="aidemo-live-view", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="aidemo-live-view", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -122,15 +154,31 @@ class LiveView:
             stats = list(self._stats)
             if not stats:
                 return
-            self.samples.append((now - self.started, sum(s.orders_committed_now for s in stats),
-                                 sum(s.rows_committed_now for s in stats)))
-            committed = {(s.instance, "orders"): parse_order_token(s.last_order_token) or 0 for s in stats}
-            committed |= {(s.instance, "items"): parse_item_token(s.last_item_token) or 0 for s in stats}
+            self.samples.append(
+                (
+                    now - self.started,
+                    sum(s.orders_committed_now for s in stats),
+                    sum(s.rows_committed_now for s in stats),
+                )
+            )
+            committed = {
+                (s.instance, "orders"): parse_order_token(s.last_order_token) or 0
+                for s in stats
+            }
+            committed |= {
+                (s.instance, "items"): parse_item_token(s.last_item_token) or 0
+                for s in stats
+            }
             waiting = []
             for instance, lane, record in self._pending:
                 if committed.get((instance, lane), 0) >= record.last_id:
-                    self.latencies.append({"at_s": now - self.started, "stage": "committed",
-                                           "seconds": now - record.generated_at})
+                    self.latencies.append(
+                        {
+                            "at_s": now - self.started,
+                            "stage": "committed",
+                            "seconds": now - record.generated_at,
+                        }
+                    )
                 else:
                     waiting.append((instance, lane, record))
             self._pending = waiting
@@ -158,11 +206,26 @@ class LiveView:
         import pandas as pd
 
         stats = self.current()
-        rows = [{"instance": s.instance, "orders target": f"{s.orders_target:,}",
-                 "orders committed": f"{s.orders_committed:,}", "items committed": f"{s.items_committed:,}",
-                 "state": _state(s)} for s in stats]
-        return pd.DataFrame(rows, columns=["instance", "orders target", "orders committed", "items committed",
-                                           "state"])
+        rows = [
+            {
+                "instance": s.instance,
+                "orders target": f"{s.orders_target:,}",
+                "orders committed": f"{s.orders_committed:,}",
+                "items committed": f"{s.items_committed:,}",
+                "state": _state(s),
+            }
+            for s in stats
+        ]
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "instance",
+                "orders target",
+                "orders committed",
+                "items committed",
+                "state",
+            ],
+        )
 
     def rates(self) -> "pd.DataFrame":
         """Committed orders/s and rows/s over time (slope over :data:`RATE_WINDOW_S`)."""
@@ -176,9 +239,14 @@ class LiveView:
         t = frame["at_s"].to_numpy()
         before = np.searchsorted(t, t - RATE_WINDOW_S)
         span = np.maximum(t - t[before], 1e-9)
-        return frame.assign(orders_per_s=(frame["orders"].to_numpy() - frame["orders"].to_numpy()[before]) / span,
-                            rows_per_s=(frame["rows"].to_numpy() - frame["rows"].to_numpy()[before]) / span
-                            ).iloc[1:]
+        return frame.assign(
+            orders_per_s=(
+                frame["orders"].to_numpy() - frame["orders"].to_numpy()[before]
+            )
+            / span,
+            rows_per_s=(frame["rows"].to_numpy() - frame["rows"].to_numpy()[before])
+            / span,
+        ).iloc[1:]
 
     def figure(self) -> "Figure":
         """The figure as it stands: throughput over time (left) and latency per stage (right)."""
@@ -189,31 +257,58 @@ class LiveView:
         figure = figure_class()(figsize=(11, 3.6), layout="constrained")
         throughput, latency = figure.subplots(1, 2, width_ratios=[3, 2])
         rates = self.rates()
-        throughput.plot(rates["at_s"], rates["orders_per_s"], label="orders/s", color="tab:blue")
-        throughput.plot(rates["at_s"], rates["rows_per_s"], label="rows/s (orders + items)", color="tab:orange")
+        throughput.plot(
+            rates["at_s"], rates["orders_per_s"], label="orders/s", color="tab:blue"
+        )
+        throughput.plot(
+            rates["at_s"],
+            rates["rows_per_s"],
+            label="rows/s (orders + items)",
+            color="tab:orange",
+        )
         throughput.set_xlabel("seconds since start")
         throughput.set_ylabel("committed per second")
-        throughput.set_title(f"Committed throughput ({RATE_WINDOW_S:g} s window)", fontsize="medium")
+        throughput.set_title(
+            f"Committed throughput ({RATE_WINDOW_S:g} s window)", fontsize="medium"
+        )
         with self._lock:
             marks = pd.DataFrame(self.latencies, columns=["at_s", "stage", "seconds"])
             spans = list(self.spans)
         for stage, color in (("handed", "tab:green"), ("committed", "tab:red")):
             points = marks[marks["stage"] == stage]
-            latency.scatter(points["at_s"], points["seconds"], s=10, color=color,
-                            label=f"generated → {stage}" + (" to the SDK" if stage == "handed" else ""))
+            latency.scatter(
+                points["at_s"],
+                points["seconds"],
+                s=10,
+                color=color,
+                label=f"generated → {stage}"
+                + (" to the SDK" if stage == "handed" else ""),
+            )
         latency.set_xlabel("seconds since start")
         latency.set_ylabel("latency per batch (s)")
         latency.set_title("Latency per stage", fontsize="medium")
         right = max([1.0, *rates["at_s"], *marks["at_s"]])
         for ax in (throughput, latency):
             for start, end, label in spans:
-                ax.axvspan(start, right if end is None else end, color="grey", alpha=0.15)
-                ax.text(start, 1.0, f" {label}", transform=ax.get_xaxis_transform(), fontsize="x-small",
-                        va="top", rotation=90)
+                ax.axvspan(
+                    start, right if end is None else end, color="grey", alpha=0.15
+                )
+                ax.text(
+                    start,
+                    1.0,
+                    f" {label}",
+                    transform=ax.get_xaxis_transform(),
+                    fontsize="x-small",
+                    va="top",
+                    rotation=90,
+                )
             ax.set_xlim(0, right * 1.02)
             ax.set_ylim(bottom=0)
             ax.grid(alpha=0.3)
-            ax.legend(fontsize="small", loc="upper left" if ax is throughput else "upper right")
+            ax.legend(
+                fontsize="small",
+                loc="upper left" if ax is throughput else "upper right",
+            )
         figure.suptitle(f"{self.title}: {self.status()}", fontsize="medium")
         return figure
 
@@ -236,9 +331,17 @@ def _state(stats: "StreamStats") -> str:
 # ---- streams with a live view ----------------------------------------------------------------
 
 
-def stream_live(backend: "StreamingBackend", num_orders: int, *, options: "StreamOptions", seed: int,
-                num_customers: int, title: str = "One instance", view: LiveView | None = None,
-                during: Callable[[LiveView], None] | None = None) -> "StreamStats":
+def stream_live(
+    backend: "StreamingBackend",
+    num_orders: int,
+    *,
+    options: "StreamOptions",
+    seed: int,
+    num_customers: int,
+    title: str = "One instance",
+    view: LiveView | None = None,
+    during: Callable[[LiveView], None] | None = None,
+) -> "StreamStats":
     """Stream orders 1..num_orders on one instance under a :class:`LiveView` (``view``, or a new
     one titled ``title``); the final stats.
 
@@ -249,10 +352,19 @@ def stream_live(backend: "StreamingBackend", num_orders: int, *, options: "Strea
     from aidemo.streaming import Streamer
 
     with view or LiveView(title, items_channel=options.items_channel) as view:
-        streamer = Streamer(backend, InstanceSpec.single(seed, num_customers), num_orders, options,
-                            on_flush=view.on_flush)
+        streamer = Streamer(
+            backend,
+            InstanceSpec.single(seed, num_customers),
+            num_orders,
+            options,
+            on_flush=view.on_flush,
+        )
         view.update(streamer.stats)
-        helper = threading.Thread(target=during, args=(view,), daemon=True) if during else None
+        helper = (
+            threading.Thread(target=during, args=(view,), daemon=True)
+            if during
+            else None
+        )
         if helper:
             helper.start()
         try:
@@ -262,12 +374,30 @@ def stream_live(backend: "StreamingBackend", num_orders: int, *, options: "Strea
                 helper.join()
 
 
-def parallel_live(backend: "StreamingBackend", total_orders: int, instances: int, *, options: "StreamOptions",
-                  seed: int, num_customers: int, processes: bool = False) -> "ParallelResult":
+def parallel_live(
+    backend: "StreamingBackend",
+    total_orders: int,
+    instances: int,
+    *,
+    options: "StreamOptions",
+    seed: int,
+    num_customers: int,
+    processes: bool = False,
+) -> "ParallelResult":
     """:func:`aidemo.parallel.run_parallel` under a :class:`LiveView` with a per-instance table."""
     from aidemo.parallel import run_parallel
 
-    with LiveView(f"{instances} instances", table=True, items_channel=options.items_channel) as view:
-        return run_parallel(total_orders, instances, backend=backend, seed=seed, num_customers=num_customers,
-                            options=options, processes=processes, on_progress=view.update,
-                            on_flush=None if processes else view.on_flush)
+    with LiveView(
+        f"{instances} instances", table=True, items_channel=options.items_channel
+    ) as view:
+        return run_parallel(
+            total_orders,
+            instances,
+            backend=backend,
+            seed=seed,
+            num_customers=num_customers,
+            options=options,
+            processes=processes,
+            on_progress=view.update,
+            on_flush=None if processes else view.on_flush,
+        )

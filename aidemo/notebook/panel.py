@@ -17,7 +17,6 @@ from aidemo.errors import AidemoError, ConfigError
 from aidemo.notebook.session import has_front_end
 
 if TYPE_CHECKING:
-
     from aidemo.backends import StreamingBackend
 
 
@@ -34,15 +33,27 @@ class Knob:
 
     def check(self, value: Any) -> None:
         kinds = (int,) if self.integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds) or not self.low <= value <= self.high:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, kinds)
+            or not self.low <= value <= self.high
+        ):
             kind = "an integer" if self.integer else "a number"
-            raise ConfigError(f"{self.parameter} must be {kind} between {self.low:g} and {self.high:g} for the "
-                              f"control panel (a run of the panel can show that range), got {value!r}")
+            raise ConfigError(
+                f"{self.parameter} must be {kind} between {self.low:g} and {self.high:g} for the "
+                f"control panel (a run of the panel can show that range), got {value!r}"
+            )
 
 
 def lag_knob(run_seconds: float) -> Knob:
     """Max client lag from 0.5 s to half of what one run lasts (a longer lag would only flush at the end)."""
-    return Knob("MAX_CLIENT_LAG", "max client lag (s)", 0.5, max(0.5, min(60.0, run_seconds / 2)), 0.25)
+    return Knob(
+        "MAX_CLIENT_LAG",
+        "max client lag (s)",
+        0.5,
+        max(0.5, min(60.0, run_seconds / 2)),
+        0.25,
+    )
 
 
 BATCH_KNOB = Knob("BATCH_SIZE", "batch size (orders)", 50, 10_000, 50, integer=True)
@@ -58,8 +69,12 @@ class ControlPanel:
     each run's values and result.
     """
 
-    def __init__(self, namespace: MutableMapping[str, Any], action: Callable[..., Any],
-                 knobs: tuple[Knob, ...] = (lag_knob(60), BATCH_KNOB)):
+    def __init__(
+        self,
+        namespace: MutableMapping[str, Any],
+        action: Callable[..., Any],
+        knobs: tuple[Knob, ...] = (lag_knob(60), BATCH_KNOB),
+    ):
         import ipywidgets as widgets
 
         for knob in knobs:
@@ -72,18 +87,38 @@ class ControlPanel:
         self.sliders = {}
         for knob in knobs:
             kind = widgets.IntSlider if knob.integer else widgets.FloatSlider
-            slider = kind(value=namespace[knob.parameter], min=knob.low, max=knob.high, step=knob.step,
-                          description=knob.label, style=style, layout=layout, continuous_update=False)
-            slider.observe(lambda change, name=knob.parameter: self._write(name, change["new"]), names="value")
+            slider = kind(
+                value=namespace[knob.parameter],
+                min=knob.low,
+                max=knob.high,
+                step=knob.step,
+                description=knob.label,
+                style=style,
+                layout=layout,
+                continuous_update=False,
+            )
+            slider.observe(
+                lambda change, name=knob.parameter: self._write(name, change["new"]),
+                names="value",
+            )
             self.sliders[knob.parameter] = slider
-        self.run_button = widgets.Button(description="Run", button_style="primary", icon="play",
-                                         tooltip="run once with the sliders' values")
+        self.run_button = widgets.Button(
+            description="Run",
+            button_style="primary",
+            icon="play",
+            tooltip="run once with the sliders' values",
+        )
         self.run_button.on_click(lambda _button: self.run())
         self.status = widgets.HTML("")
         self.results = widgets.Output()
         self.output = widgets.Output()
-        self.widget = widgets.VBox([widgets.HBox([*self.sliders.values(), self.run_button, self.status]),
-                                    self.results, self.output])
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox([*self.sliders.values(), self.run_button, self.status]),
+                self.results,
+                self.output,
+            ]
+        )
 
     # The two knobs every panel has, by their old names.
     @property
@@ -117,9 +152,15 @@ class ControlPanel:
         """What the Run button does: call the action with the sliders' values; its result, or None on error."""
         if self.busy:
             return None
-        values = {parameter.lower(): slider.value for parameter, slider in self.sliders.items()}
+        values = {
+            parameter.lower(): slider.value
+            for parameter, slider in self.sliders.items()
+        }
         number = len(self.runs) + 1
-        described = ", ".join(f"{knob.label} {self.sliders[knob.parameter].value:,g}" for knob in self.knobs)
+        described = ", ".join(
+            f"{knob.label} {self.sliders[knob.parameter].value:,g}"
+            for knob in self.knobs
+        )
         self._set_busy(True, f"run {number} running: {described}")
         failure = None
         with self.output:  # what the action displays (a live view) goes below the panel
@@ -129,7 +170,11 @@ class ControlPanel:
                 failure = exc
         if failure is not None:
             exc = failure
-            message = str(exc) if isinstance(exc, AidemoError) else f"{type(exc).__name__}: {exc}"
+            message = (
+                str(exc)
+                if isinstance(exc, AidemoError)
+                else f"{type(exc).__name__}: {exc}"
+            )
             self.output.append_stderr(f"run {number} failed: {message}\n")
             self.runs.append((values, exc))
             self._set_busy(False, f"run {number} failed")
@@ -154,17 +199,30 @@ class ControlPanel:
         from aidemo.notebook.tables import COUNT, RATE, SECONDS, styled
 
         frame = pd.DataFrame(self.rows)
-        formats = {"run": ("run", "{}"), "max_client_lag": ("max client lag (s)", "{:g}"),
-                   "batch_size": ("batch size", COUNT), "rate": ("rate offered (orders/s)", COUNT)}
+        formats = {
+            "run": ("run", "{}"),
+            "max_client_lag": ("max client lag (s)", "{:g}"),
+            "batch_size": ("batch size", COUNT),
+            "rate": ("rate offered (orders/s)", COUNT),
+        }
         for column in frame.columns:
             if column not in formats:
-                unit = RATE if column.endswith("/s") else SECONDS if column.endswith("(s)") else COUNT
+                unit = (
+                    RATE
+                    if column.endswith("/s")
+                    else SECONDS
+                    if column.endswith("(s)")
+                    else COUNT
+                )
                 formats[column] = (column, unit)
         return styled(frame, formats)
 
 
-def stream_panel(backend: "StreamingBackend", namespace: MutableMapping[str, Any],
-                 instances: int | None = None) -> ControlPanel:
+def stream_panel(
+    backend: "StreamingBackend",
+    namespace: MutableMapping[str, Any],
+    instances: int | None = None,
+) -> ControlPanel:
     """A panel whose Run streams ``RATE`` × ``PANEL_SECONDS`` orders (per instance) from fresh tables.
 
     Each run resets ORDERS and ORDER_ITEMS (customers stay), streams with the sliders' lag,
@@ -177,25 +235,45 @@ def stream_panel(backend: "StreamingBackend", namespace: MutableMapping[str, Any
     seconds = namespace["PANEL_SECONDS"]
 
     def stream(max_client_lag: float, batch_size: int, rate: float) -> dict:
-        setup(backend, reset=True, num_customers=namespace["NUM_CUSTOMERS"], seed=namespace["SEED"])
-        options = StreamOptions(batch_size=batch_size, max_client_lag=max_client_lag, rate=rate)
-        common = dict(options=options, seed=namespace["SEED"], num_customers=namespace["NUM_CUSTOMERS"])
+        setup(
+            backend,
+            reset=True,
+            num_customers=namespace["NUM_CUSTOMERS"],
+            seed=namespace["SEED"],
+        )
+        options = StreamOptions(
+            batch_size=batch_size, max_client_lag=max_client_lag, rate=rate
+        )
+        common = dict(
+            options=options,
+            seed=namespace["SEED"],
+            num_customers=namespace["NUM_CUSTOMERS"],
+        )
         orders = max(1, round(rate * seconds))
         if instances:
-            stats = list(parallel_live(backend, orders * instances, instances, **common).stats)
+            stats = list(
+                parallel_live(backend, orders * instances, instances, **common).stats
+            )
         else:
             stats = [stream_live(backend, orders, **common)]
         from aidemo.streaming import combined_rates
 
         orders_rate, rows_rate = combined_rates(stats)
-        return {"max_client_lag": max_client_lag, "batch_size": batch_size, "rate": rate,
-                "orders committed": sum(s.orders_committed for s in stats),
-                "orders/s": orders_rate, "rows/s": rows_rate}
+        return {
+            "max_client_lag": max_client_lag,
+            "batch_size": batch_size,
+            "rate": rate,
+            "orders committed": sum(s.orders_committed for s in stats),
+            "orders/s": orders_rate,
+            "rows/s": rows_rate,
+        }
 
     return ControlPanel(namespace, stream, (lag_knob(seconds), BATCH_KNOB, RATE_KNOB))
 
 
-def latency_panel(backend: "StreamingBackend", namespace: MutableMapping[str, Any]) -> ControlPanel:
+def latency_panel(
+    backend: "StreamingBackend", namespace: MutableMapping[str, Any]
+) -> ControlPanel:
     """A panel whose Run measures latency (:func:`aidemo.latency.measure`) with the sliders' settings.
 
     Each run streams ``RATE`` orders/s for ``DURATION`` s (both read at Run time, with ``SEED``
@@ -204,18 +282,32 @@ def latency_panel(backend: "StreamingBackend", namespace: MutableMapping[str, An
     from aidemo import latency, plots
 
     def measure(max_client_lag: float, batch_size: int):
-        batches = latency.measure(backend, max_client_lag=max_client_lag, batch_size=batch_size,
-                                  duration=namespace["DURATION"], rate=namespace["RATE"],
-                                  seed=namespace["SEED"], num_customers=namespace["NUM_CUSTOMERS"])
+        batches = latency.measure(
+            backend,
+            max_client_lag=max_client_lag,
+            batch_size=batch_size,
+            duration=namespace["DURATION"],
+            rate=namespace["RATE"],
+            seed=namespace["SEED"],
+            num_customers=namespace["NUM_CUSTOMERS"],
+        )
         summary = latency.summarize(batches).iloc[0]
-        row = {"max_client_lag": max_client_lag, "batch_size": batch_size, "rate": summary["rate"],
-               "orders/s": summary["orders_per_s"]}
+        row = {
+            "max_client_lag": max_client_lag,
+            "batch_size": batch_size,
+            "rate": summary["rate"],
+            "orders/s": summary["orders_per_s"],
+        }
         for stage in latency.LATENCIES:
             for p in (50, 99):
-                row[f"{stage.removesuffix('_s')} p{p} (s)"] = summary[latency.percentile_column(stage, p)]
+                row[f"{stage.removesuffix('_s')} p{p} (s)"] = summary[
+                    latency.percentile_column(stage, p)
+                ]
         return row, figure_image(lambda ax: plots.latency_distribution(ax, batches))
 
-    return ControlPanel(namespace, measure, (lag_knob(namespace["DURATION"]), BATCH_KNOB))
+    return ControlPanel(
+        namespace, measure, (lag_knob(namespace["DURATION"]), BATCH_KNOB)
+    )
 
 
 def figure_image(draw: Callable[..., Any], size: tuple[float, float] = (7, 3.5)):

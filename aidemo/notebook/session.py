@@ -21,8 +21,17 @@ HEADLESS_ENV = "AIDEMO_HEADLESS"
 #: Errors still reach the notebook as the kit's exceptions (:mod:`aidemo.errors`).
 SDK_LOG_LEVEL = "off"
 #: The packages the setup cell and 00_setup's environment check report.
-PACKAGES = ("aidemo", "snowpipe-streaming", "duckdb", "pandas", "matplotlib", "ipywidgets", "papermill",
-            "jupyterlab", "snowflake-connector-python")
+PACKAGES = (
+    "aidemo",
+    "snowpipe-streaming",
+    "duckdb",
+    "pandas",
+    "matplotlib",
+    "ipywidgets",
+    "papermill",
+    "jupyterlab",
+    "snowflake-connector-python",
+)
 
 
 def version_of(package: str) -> str | None:
@@ -38,7 +47,9 @@ def environment() -> "pd.DataFrame":
     import pandas as pd
 
     rows = [{"package": "python", "version": platform.python_version()}]
-    rows += [{"package": name, "version": version_of(name) or "missing"} for name in PACKAGES]
+    rows += [
+        {"package": name, "version": version_of(name) or "missing"} for name in PACKAGES
+    ]
     return pd.DataFrame(rows)
 
 
@@ -46,8 +57,10 @@ def banner(backend: "StreamingBackend") -> str:
     """One line: aidemo and SDK versions, Python, and the backend in use."""
     from aidemo import __version__
 
-    return (f"aidemo {__version__} | snowpipe-streaming {version_of('snowpipe-streaming') or 'missing'} | "
-            f"Python {platform.python_version()} | backend: {backend.describe()}")
+    return (
+        f"aidemo {__version__} | snowpipe-streaming {version_of('snowpipe-streaming') or 'missing'} | "
+        f"Python {platform.python_version()} | backend: {backend.describe()}"
+    )
 
 
 def start(backend: str | None = "local") -> "StreamingBackend":
@@ -65,7 +78,9 @@ def start(backend: str | None = "local") -> "StreamingBackend":
     # The SDK's Python layer logs an error whenever a channel is reopened, as the kit does on purpose
     # after a fault (05); that one line is dropped, every other SDK error still shows.
     logging.getLogger("snowflake.ingest").setLevel(logging.ERROR)
-    logging.getLogger("snowflake.ingest.streaming.streaming_ingest_client").addFilter(_reopen_notice)
+    logging.getLogger("snowflake.ingest.streaming.streaming_ingest_client").addFilter(
+        _reopen_notice
+    )
     if Path.cwd().resolve() == NOTEBOOK_DIR:
         os.chdir(PROJECT_ROOT)
     opened = open_backend(load_profile(backend=backend))
@@ -75,7 +90,9 @@ def start(backend: str | None = "local") -> "StreamingBackend":
 
 def _reopen_notice(record: logging.LogRecord) -> bool:
     """False for the SDK's "callback was already registered" line: a reopened channel, expected."""
-    return not str(record.msg).startswith("An acknowledgement callback was already registered")
+    return not str(record.msg).startswith(
+        "An acknowledgement callback was already registered"
+    )
 
 
 def has_front_end() -> bool:

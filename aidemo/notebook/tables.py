@@ -17,14 +17,24 @@ if TYPE_CHECKING:
 COUNT, SECONDS, RATE, TEXT = "{:,.0f}", "{:,.2f}", "{:,.0f}", "{}"
 
 
-def styled(frame: "pd.DataFrame", columns: dict[str, tuple[str, str]], caption: str | None = None) -> "Styler":
+def styled(
+    frame: "pd.DataFrame",
+    columns: dict[str, tuple[str, str]],
+    caption: str | None = None,
+) -> "Styler":
     """``frame`` with only ``columns`` (name -> (label, format)), relabelled and formatted; no index."""
     present = {name: spec for name, spec in columns.items() if name in frame.columns}
-    shown = frame[list(present)].rename(columns={name: label for name, (label, _) in present.items()})
+    shown = frame[list(present)].rename(
+        columns={name: label for name, (label, _) in present.items()}
+    )
     formats = {label: fmt for label, fmt in present.values() if fmt is not TEXT}
     style = shown.style.format(formats, na_rep="–").hide(axis="index")
-    style = style.set_table_styles([{"selector": "th", "props": "text-align: right; white-space: nowrap;"},
-                                    {"selector": "td", "props": "text-align: right; white-space: nowrap;"}])
+    style = style.set_table_styles(
+        [
+            {"selector": "th", "props": "text-align: right; white-space: nowrap;"},
+            {"selector": "td", "props": "text-align: right; white-space: nowrap;"},
+        ]
+    )
     return style.set_caption(caption) if caption else style
 
 
@@ -45,8 +55,11 @@ STREAM_COLUMNS = {
 }
 
 
-def stream_table(stats: "StreamStats | Iterable[StreamStats]", caption: str | None = None,
-                 errors: dict[int, str] | None = None) -> "Styler":
+def stream_table(
+    stats: "StreamStats | Iterable[StreamStats]",
+    caption: str | None = None,
+    errors: dict[int, str] | None = None,
+) -> "Styler":
     """One row per instance (and a total row for several): what this run committed, how fast.
 
     Rates are :attr:`~aidemo.streaming.StreamStats.orders_per_s` and ``rows_per_s``, the
@@ -57,15 +70,34 @@ def stream_table(stats: "StreamStats | Iterable[StreamStats]", caption: str | No
     from aidemo.streaming import StreamStats, combined_rates
 
     stats = [stats] if isinstance(stats, StreamStats) else list(stats)
-    rows = [s.summary() | ({"error": errors.get(s.instance)} if errors else {}) for s in stats]
+    rows = [
+        s.summary() | ({"error": errors.get(s.instance)} if errors else {})
+        for s in stats
+    ]
     if len(stats) > 1:
         orders_rate, rows_rate = combined_rates(stats)
-        total = {key: sum(row[key] for row in rows) for key in
-                 ("orders_committed", "items_committed", "resumed_after", "orders_sent", "retries", "reopens",
-                  "errors")}
-        rows.append(total | {"instance": "all", "startup_s": max(r["startup_s"] for r in rows),
-                             "stream_s": max(r["stream_s"] for r in rows), "orders_per_s": orders_rate,
-                             "rows_per_s": rows_rate})
+        total = {
+            key: sum(row[key] for row in rows)
+            for key in (
+                "orders_committed",
+                "items_committed",
+                "resumed_after",
+                "orders_sent",
+                "retries",
+                "reopens",
+                "errors",
+            )
+        }
+        rows.append(
+            total
+            | {
+                "instance": "all",
+                "startup_s": max(r["startup_s"] for r in rows),
+                "stream_s": max(r["stream_s"] for r in rows),
+                "orders_per_s": orders_rate,
+                "rows_per_s": rows_rate,
+            }
+        )
     columns = dict(STREAM_COLUMNS)
     if len(stats) == 1:
         columns.pop("instance")
@@ -76,38 +108,72 @@ def crash_table(crash) -> "Styler":
     """Where each channel stood after the kill (a :class:`~aidemo.notebook.crash.Crash`)."""
     import pandas as pd
 
-    rows = [{"channel": "orders", "token": crash.last_order_token or "none",
-             "committed": crash.orders_committed, "orders complete": crash.orders_committed},
-            {"channel": "order items", "token": crash.last_item_token or "none",
-             "committed": crash.items_committed, "orders complete": crash.items_complete_through}]
-    return styled(pd.DataFrame(rows), {"channel": ("channel", TEXT), "token": ("last committed token", TEXT),
-                                       "committed": ("rows committed", COUNT),
-                                       "orders complete": ("orders complete through", COUNT)},
-                  caption=f"killed after {crash.seconds:.1f} s")
+    rows = [
+        {
+            "channel": "orders",
+            "token": crash.last_order_token or "none",
+            "committed": crash.orders_committed,
+            "orders complete": crash.orders_committed,
+        },
+        {
+            "channel": "order items",
+            "token": crash.last_item_token or "none",
+            "committed": crash.items_committed,
+            "orders complete": crash.items_complete_through,
+        },
+    ]
+    return styled(
+        pd.DataFrame(rows),
+        {
+            "channel": ("channel", TEXT),
+            "token": ("last committed token", TEXT),
+            "committed": ("rows committed", COUNT),
+            "orders complete": ("orders complete through", COUNT),
+        },
+        caption=f"killed after {crash.seconds:.1f} s",
+    )
 
 
 def latency_table(summary: "pd.DataFrame") -> "Styler":
     """A latency summary (:func:`aidemo.latency.summarize`): per setting, p50 and p99 of each stage."""
     from aidemo.latency import LATENCIES, percentile_column
 
-    columns = {"max_client_lag": ("max client lag (s)", "{:g}"), "batch_size": ("batch size", COUNT),
-               "rate": ("orders/s offered", COUNT), "batches": ("batches", COUNT), "orders": ("orders", COUNT),
-               "orders_per_s": ("orders/s committed", RATE)}
+    columns = {
+        "max_client_lag": ("max client lag (s)", "{:g}"),
+        "batch_size": ("batch size", COUNT),
+        "rate": ("orders/s offered", COUNT),
+        "batches": ("batches", COUNT),
+        "orders": ("orders", COUNT),
+        "orders_per_s": ("orders/s committed", RATE),
+    }
     for stage in LATENCIES:
         for p in (50, 99):
-            columns[percentile_column(stage, p)] = (f"{stage.removesuffix('_s')} p{p} (s)", SECONDS)
+            columns[percentile_column(stage, p)] = (
+                f"{stage.removesuffix('_s')} p{p} (s)",
+                SECONDS,
+            )
     return styled(summary, columns)
 
 
 def pipes_table(frame: "pd.DataFrame") -> "Styler":
     """``SHOW PIPES`` narrowed to what a presenter needs: name, table, definition."""
     frame = frame.rename(columns=str.lower)
-    return styled(frame, {"name": ("pipe", TEXT), "database_name": ("database", TEXT),
-                          "schema_name": ("schema", TEXT), "definition": ("definition", TEXT)}) \
-        .set_properties(subset=["definition"], **{"text-align": "left", "white-space": "normal"})
+    return styled(
+        frame,
+        {
+            "name": ("pipe", TEXT),
+            "database_name": ("database", TEXT),
+            "schema_name": ("schema", TEXT),
+            "definition": ("definition", TEXT),
+        },
+    ).set_properties(
+        subset=["definition"], **{"text-align": "left", "white-space": "normal"}
+    )
 
 
-def plan_frame(total_orders: int, instances: int, *, seed: int, num_customers: int) -> "pd.DataFrame":
+def plan_frame(
+    total_orders: int, instances: int, *, seed: int, num_customers: int
+) -> "pd.DataFrame":
     """How :func:`aidemo.parallel.run_parallel` splits a job: per instance its channels, ids and customers."""
     import pandas as pd
 
@@ -115,9 +181,17 @@ def plan_frame(total_orders: int, instances: int, *, seed: int, num_customers: i
     from aidemo.generator import first_item_id
     from aidemo.parallel import plan
 
-    rows = [{"instance": spec.instance,
-             "channels": f"{ORDERS_CHANNEL}_{spec.instance}, {ORDER_ITEMS_CHANNEL}_{spec.instance}", "orders": count, "order_ids": f"{spec.order_base}..{spec.order_base + count - 1}",
-             "item_ids": f"{spec.item_base}..{first_item_id(spec, spec.order_base + count) - 1}",
-             "customers": f"{spec.customer_lo}..{spec.customer_hi}"}
-            for spec, count in plan(total_orders, instances, seed=seed, num_customers=num_customers)]
+    rows = [
+        {
+            "instance": spec.instance,
+            "channels": f"{ORDERS_CHANNEL}_{spec.instance}, {ORDER_ITEMS_CHANNEL}_{spec.instance}",
+            "orders": count,
+            "order_ids": f"{spec.order_base}..{spec.order_base + count - 1}",
+            "item_ids": f"{spec.item_base}..{first_item_id(spec, spec.order_base + count) - 1}",
+            "customers": f"{spec.customer_lo}..{spec.customer_hi}",
+        }
+        for spec, count in plan(
+            total_orders, instances, seed=seed, num_customers=num_customers
+        )
+    ]
     return pd.DataFrame(rows)
