@@ -79,20 +79,17 @@ def test_each_channel_resumes_from_its_own_token(own_backend, orders_upto, items
 
 
 def test_max_client_lag_decides_when_rows_leave_the_kit(fresh):
-    # 120 orders at 20/s take 6 s; a batch never fills, so only the 2 s lag flushes them.
-    streamer = Streamer(fresh, SPEC, 120, StreamOptions(batch_size=10_000, max_client_lag=2, rate=20))
-    started = time.monotonic()
-    flushes = []
-
-    def watch(stats):
-        if stats.flushes > len(flushes):
-            flushes.append(time.monotonic() - started)
-
-    stats = streamer.run(watch)
+    # 120 orders at 20/s take at least 6 s; a batch never fills, so only the 2 s lag flushes them
+    # (and the end of the job): each flush before the last holds rows that waited out the lag.
+    records = []
+    streamer = Streamer(fresh, SPEC, 120, StreamOptions(batch_size=10_000, max_client_lag=2, rate=20),
+                        on_flush=lambda record: records.append(record) if record.channel == "orders_channel" else None)
+    stats = streamer.run()
     assert stats.orders_committed == 120
-    assert 1.9 <= flushes[0] < 3.0, flushes
-    gaps = [b - a for a, b in zip(flushes, flushes[1:-1])]
-    assert gaps and all(1.9 <= g < 3.0 for g in gaps), flushes
+    assert [r.first_id for r in records[1:]] == [r.last_id + 1 for r in records[:-1]] and records[-1].last_id == 120
+    by_lag = records[:-1]
+    assert len(by_lag) >= 2, records
+    assert all(r.handed_at - r.generated_at >= 1.9 for r in by_lag), records  # none left before the lag
 
 
 def test_bad_options_are_refused():
