@@ -127,14 +127,16 @@ class LocalBackend(StreamingBackend):
 
     name = "local"
 
-    def __init__(self, home: "ServiceHome | str | os.PathLike | None" = None):
+    def __init__(self, home: "ServiceHome | str | os.PathLike | None" = None, database: str | None = None):
+        """``database``: the demo's database in the service (default AUTOMATED_INTELLIGENCE); another one
+        holds the demo's objects only if they were created there (the tests give each test its own)."""
         from aidemo.local.home import DATABASE, SCHEMA, ServiceHome
         from aidemo.local.service import ensure_running
 
         self.home = home if isinstance(home, ServiceHome) else ServiceHome.at(home)
         with from_local():
             self.info = ensure_running(self.home)
-        self.database, self.schema = DATABASE, SCHEMA
+        self.database, self.schema = database or DATABASE, SCHEMA
         super().__init__()
         _trust(self.home)
 
@@ -179,7 +181,7 @@ class LocalBackend(StreamingBackend):
 
     def __reduce__(self):
         # A worker process reopens the same service home (started already, so no second start).
-        return (LocalBackend, (str(self.home.root),))
+        return (LocalBackend, (str(self.home.root), self.database))
 
 
 class SnowflakeBackend(StreamingBackend):

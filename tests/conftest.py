@@ -12,10 +12,11 @@ import pytest
 
 from aidemo.backends import LocalBackend, SnowflakeBackend
 from aidemo.config import load_profile
+from aidemo.faults import fault_switch
 from aidemo.keys import generate_key_pair
 from aidemo.local import service
 from aidemo.local.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER, ServiceHome
-from aidemo.sql import run_file
+from aidemo.sql import run_file, sql_file
 
 os.environ.setdefault("SS_LOG_LEVEL", "error")
 
@@ -108,9 +109,35 @@ def own_service(home: ServiceHome):
 
 @pytest.fixture
 def fresh(local_home, tmp_path) -> LocalBackend:
-    """A service of its own, for tests that own ORDERS / ORDER_ITEMS / CUSTOMERS completely."""
+    """A service of its own, for tests about the service process (restart, kill, its home) or that
+    use AUTOMATED_INTELLIGENCE itself (a CLI or an app that knows no other database); otherwise
+    ``demo_db``."""
     with own_service(share_ca(local_home, tmp_path / "home")) as backend:
         yield backend
+
+
+_databases = itertools.count(1)
+
+
+def demo_database(home: ServiceHome, database: str) -> LocalBackend:
+    """A backend on the service of ``home`` whose demo tables and pipes (those of sql/, as a fresh
+    service holds them in AUTOMATED_INTELLIGENCE) are created in ``database``."""
+    with LocalBackend(home) as admin:
+        for name in ("01_database.sql", "02_tables.sql", "03_pipes.sql"):
+            admin.sql(sql_file(name).read_text().replace(DATABASE, database))
+    return LocalBackend(home, database)
+
+
+@pytest.fixture
+def demo_db(local_home) -> LocalBackend:
+    """The demo's objects in a database of their own on the session's service, for tests that own
+    ORDERS / ORDER_ITEMS / CUSTOMERS and their channels completely; faults still on at the end are
+    cleared (they act on the whole service)."""
+    with demo_database(local_home, f"AI_{next(_databases)}") as backend:
+        try:
+            yield backend
+        finally:
+            fault_switch(backend).clear()
 
 
 def write_snowflake_profile(local: LocalBackend, path: Path) -> Path:

@@ -32,6 +32,7 @@ def snowflake_profile(key: str) -> str:
 
 @pytest.fixture(scope="module")
 def backend(local_home, tmp_path_factory):
+    """A service of its own: the CLI streams into AUTOMATED_INTELLIGENCE, the one database it knows."""
     home = share_ca(local_home, tmp_path_factory.mktemp("bad-input") / "home")
     service.start(home)
     yield LocalBackend(home)

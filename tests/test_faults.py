@@ -75,7 +75,7 @@ def assert_exact(backend, total: int, n: int) -> None:
     pd.testing.assert_frame_equal(backend.sql("SELECT * FROM RAW.ORDERS ORDER BY ORDER_ID"), orders, check_dtype=False)
     pd.testing.assert_frame_equal(backend.sql("SELECT * FROM RAW.ORDER_ITEMS ORDER BY ORDER_ITEM_ID"), items,
                                   check_dtype=False)
-    channels = backend.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
+    channels = backend.sql(f"SHOW CHANNELS IN SCHEMA {backend.database}.RAW")
     tokens = dict(zip(channels["name"], channels["last_committed_offset_token"]))
     for spec, count in slices(total, n):
         suffix = "" if n == 1 else f"_{spec.instance}"
@@ -156,11 +156,13 @@ def switch(kind: str, params: dict):
     return action
 
 
+@pytest.mark.integration  # its service fixture is picked per case
 @pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.parametrize("kind", list(FAULTS))
-def test_a_stream_rides_through_each_fault_exactly_once(fresh, kind, mode):
+def test_a_stream_rides_through_each_fault_exactly_once(request, kind, mode):
     params = FAULTS[kind]
-    row = run_under(fresh, mode, [] if params is None else [switch(kind, params)])
+    backend = request.getfixturevalue("fresh" if kind == "restart" else "demo_db")  # a restart needs its own service
+    row = run_under(backend, mode, [] if params is None else [switch(kind, params)])
     REPORT.append({"fault": kind} | row)
     recorded = dict(row["recorded"])
     if kind == "none":
@@ -187,11 +189,13 @@ def mix(seed: int) -> tuple[list, dict]:
     return actions, counts
 
 
+@pytest.mark.integration  # its service fixture is picked per case
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_seeded_mix_of_faults_loses_and_doubles_nothing(fresh, seed):
+def test_a_seeded_mix_of_faults_loses_and_doubles_nothing(request, seed):
     actions, counts = mix(seed)
-    row = run_under(fresh, "parallel", actions)
+    backend = request.getfixturevalue("fresh" if "restart" in counts else "demo_db")
+    row = run_under(backend, "parallel", actions)
     REPORT.append({"fault": f"mix seed {seed}"} | row)
     recorded = dict(row["recorded"])
     assert recorded.pop("invalidate") >= 1 and recorded == counts, recorded
@@ -218,31 +222,31 @@ def test_commits_held_at_a_restart_are_kept_or_replayed(fresh, kill):
         assert row["reopens"] >= 1
 
 
-def test_rejected_rows_stop_the_stream_with_a_message_naming_the_channel(fresh):
-    control = fault_switch(fresh)
-    injector = Injector(fresh, 200, lambda: control.set("reject_rows", channel="order_items_channel"))
+def test_rejected_rows_stop_the_stream_with_a_message_naming_the_channel(demo_db):
+    control = fault_switch(demo_db)
+    injector = Injector(demo_db, 200, lambda: control.set("reject_rows", channel="order_items_channel"))
     injector.start()
-    streamer = Streamer(fresh, InstanceSpec.single(SEED, CUSTOMERS), 2_000, dataclasses.replace(FAST, rate=400))
+    streamer = Streamer(demo_db, InstanceSpec.single(SEED, CUSTOMERS), 2_000, dataclasses.replace(FAST, rate=400))
     with pytest.raises(StreamingError, match=r"channel order_items_channel has \d+ rejected rows \(max_error_rows "
                                              r"is 0\).*injected fault reject_rows.*Stopped producing"):
         streamer.run()
     injector.join(10)
     assert 0 < streamer.stats.errors and streamer.stats.orders_sent < 2_000  # it stopped producing
-    orders = fresh.sql("SELECT COUNT(*) AS N, COUNT(DISTINCT ORDER_ID) AS D, MAX(ORDER_ID) AS M FROM RAW.ORDERS")
+    orders = demo_db.sql("SELECT COUNT(*) AS N, COUNT(DISTINCT ORDER_ID) AS D, MAX(ORDER_ID) AS M FROM RAW.ORDERS")
     assert orders["N"][0] == orders["D"][0] == orders["M"][0]  # a prefix of the job, once
-    channels = fresh.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW").set_index("name")
+    channels = demo_db.sql(f"SHOW CHANNELS IN SCHEMA {demo_db.database}.RAW").set_index("name")
     assert channels.loc["order_items_channel", "rows_error_count"] >= streamer.stats.errors
     assert control.counts()["reject_rows"] >= 1
 
 
-def test_max_error_rows_lets_a_stream_run_past_rejections_and_counts_them(fresh):
-    control = fault_switch(fresh)
-    injector = Injector(fresh, 200, lambda: control.set("reject_rows", channel="order_items_channel", seconds=0.5))
+def test_max_error_rows_lets_a_stream_run_past_rejections_and_counts_them(demo_db):
+    control = fault_switch(demo_db)
+    injector = Injector(demo_db, 200, lambda: control.set("reject_rows", channel="order_items_channel", count=2))
     injector.start()
     options = dataclasses.replace(FAST, rate=500, max_error_rows=10**9)
-    stats = Streamer(fresh, InstanceSpec.single(SEED, CUSTOMERS), 1_000, options).run()
+    stats = Streamer(demo_db, InstanceSpec.single(SEED, CUSTOMERS), 1_000, options).run()
     injector.join(10)
-    items = fresh.sql("SELECT COUNT(*) AS N FROM RAW.ORDER_ITEMS")["N"][0]
+    items = demo_db.sql("SELECT COUNT(*) AS N FROM RAW.ORDER_ITEMS")["N"][0]
     assert stats.errors > 0 and items == first_item_id(InstanceSpec.single(SEED, CUSTOMERS), 1_001) - 1 - stats.errors
     assert stats.summary()["errors"] == stats.errors
 
@@ -273,8 +277,8 @@ def test_fault_counts_survive_a_restart_and_show_in_status(fresh):
         control.set("invalidate", channel="nope")
 
 
-def test_the_cli_switches_faults_on_and_off(fresh, tmp_path):
-    env = dict(os.environ, AIDEMO_HOME=str(fresh.home.root))
+def test_the_cli_switches_faults_on_and_off(demo_db, tmp_path):
+    env = dict(os.environ, AIDEMO_HOME=str(demo_db.home.root))
 
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "aidemo.cli", "local", "fault", *args], cwd=tmp_path, env=env,
@@ -283,7 +287,7 @@ def test_the_cli_switches_faults_on_and_off(fresh, tmp_path):
     on = cli("throttle", "--seconds", "30")
     assert on.returncode == 0 and "on: throttle" in on.stdout
     assert "on: throttle" in cli("status").stdout
-    assert fault_switch(fresh).status()["active"][0]["kind"] == "throttle"
+    assert fault_switch(demo_db).status()["active"][0]["kind"] == "throttle"
     off = cli("clear")
     assert off.returncode == 0 and "on: none" in off.stdout
     bad = cli("flood")
@@ -291,15 +295,15 @@ def test_the_cli_switches_faults_on_and_off(fresh, tmp_path):
 
 
 @pytest.mark.slow
-def test_saturation_is_waited_out_while_commits_drain(fresh):
+def test_saturation_is_waited_out_while_commits_drain(demo_db):
     """The service answers 429 while one instance pushes past the SDK's 1,048,576 in-flight rows: append_rows
     is refused (ReceiverSaturated) more often than max_retries allows for other errors, and the
     stream waits it out and finishes exactly once. max_in_flight is raised so the kit's own gate
     does not hold the stream back before the SDK does."""
-    fault_switch(fresh).set("throttle", seconds=8)
+    fault_switch(demo_db).set("throttle", seconds=8)
     options = StreamOptions(batch_size=10_000, max_client_lag=1.0, max_retries=1, max_in_flight=2_000_000)
     total = 330_000  # about 1.12M items: more than the SDK holds in flight for one channel
-    stats = Streamer(fresh, InstanceSpec.single(SEED, CUSTOMERS), total, options).run()
+    stats = Streamer(demo_db, InstanceSpec.single(SEED, CUSTOMERS), total, options).run()
     assert stats.retries > options.max_retries
     assert stats.orders_committed == total and stats.reopens == 0
-    assert_exact(fresh, total, 1)
+    assert_exact(demo_db, total, 1)

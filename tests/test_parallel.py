@@ -73,18 +73,18 @@ def test_five_instances_stream_the_job_exactly_once(own_backend, processes):
         [f"orders_channel_{i}" for i in range(5)] + [f"order_items_channel_{i}" for i in range(5)])
 
 
-def test_one_slice_at_a_time_finishes_the_same_job(fresh):
+def test_one_slice_at_a_time_finishes_the_same_job(demo_db):
     for k in (3, 0, 4, 1, 2):  # as N machines would, in any order
-        result = run_parallel(1_000, 5, backend=fresh, seed=SEED, num_customers=CUSTOMERS, options=FAST, only=[k])
+        result = run_parallel(1_000, 5, backend=demo_db, seed=SEED, num_customers=CUSTOMERS, options=FAST, only=[k])
         assert [s.instance for s in result.stats] == [k] and not result.errors
-    assert_exact(fresh, 1_000, 5)
+    assert_exact(demo_db, 1_000, 5)
 
 
-def test_another_job_on_the_same_channels_is_refused(fresh):
-    run_parallel(1_000, 2, backend=fresh, seed=SEED, num_customers=CUSTOMERS, options=FAST)
-    result = run_parallel(600, 2, backend=fresh, seed=SEED, num_customers=CUSTOMERS, options=FAST)
+def test_another_job_on_the_same_channels_is_refused(demo_db):
+    run_parallel(1_000, 2, backend=demo_db, seed=SEED, num_customers=CUSTOMERS, options=FAST)
+    result = run_parallel(600, 2, backend=demo_db, seed=SEED, num_customers=CUSTOMERS, options=FAST)
     assert "different job" in result.errors[0]
-    assert_exact(fresh, 1_000, 2)  # nothing was written by the refused job
+    assert_exact(demo_db, 1_000, 2)  # nothing was written by the refused job
 
 
 @pytest.mark.slow

@@ -11,6 +11,8 @@ import textwrap
 
 from test_outside_app import printed_env
 
+from aidemo.backends import LocalBackend
+
 # The example's steps: its names, a client and a channel as context managers, one append_row
 # per row with the row number as offset token, wait_for_commit, then the channel's status.
 EXAMPLE = textwrap.dedent(
@@ -36,17 +38,23 @@ EXAMPLE = textwrap.dedent(
 )
 
 
-def test_the_official_sdk_example_runs_with_only_configuration_changed(fresh, tmp_path):
+def test_the_official_sdk_example_runs_with_only_configuration_changed(local_home, tmp_path):
+    """On the session's service, in a SQL session of its own (CREATE DATABASE changes its current database)."""
+    with LocalBackend(local_home) as admin:
+        run_example(admin, tmp_path)
+
+
+def run_example(admin, tmp_path):
     # The example's objects: its README creates the table in a database and schema of the user's.
-    fresh.sql("CREATE DATABASE MY_DATABASE")
-    fresh.sql("CREATE SCHEMA MY_DATABASE.MY_SCHEMA")
-    fresh.sql(
+    admin.sql("CREATE DATABASE MY_DATABASE")
+    admin.sql("CREATE SCHEMA MY_DATABASE.MY_SCHEMA")
+    admin.sql(
         "CREATE OR REPLACE TABLE MY_DATABASE.MY_SCHEMA.MY_TABLE (c1 NUMBER, c2 VARCHAR, ts TIMESTAMP_NTZ)"
     )
-    shutil.copy(fresh.home.profile, tmp_path / "profile.json")
+    shutil.copy(admin.home.profile, tmp_path / "profile.json")
     (tmp_path / "streaming_ingest_example.py").write_text(EXAMPLE)
 
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **printed_env(fresh.home)}
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **printed_env(admin.home)}
     done = subprocess.run(
         [sys.executable, "streaming_ingest_example.py"],
         env=env,
@@ -58,7 +66,7 @@ def test_the_official_sdk_example_runs_with_only_configuration_changed(fresh, tm
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["100000", "100000", "0", "True"]
-    frame = fresh.sql(
+    frame = admin.sql(
         "SELECT COUNT(*) AS N, MIN(C1) AS LO, MAX(C1) AS HI, COUNT(DISTINCT C2) AS D, "
         "COUNT(TS) AS T FROM MY_DATABASE.MY_SCHEMA.MY_TABLE"
     )

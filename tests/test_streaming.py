@@ -78,11 +78,11 @@ def test_each_channel_resumes_from_its_own_token(own_backend, orders_upto, items
     assert_exact(own_backend, 500)
 
 
-def test_max_client_lag_decides_when_rows_leave_the_kit(fresh):
+def test_max_client_lag_decides_when_rows_leave_the_kit(demo_db):
     # 120 orders at 20/s take at least 6 s; a batch never fills, so only the 2 s lag flushes them
     # (and the end of the job): each flush before the last holds rows that waited out the lag.
     records = []
-    streamer = Streamer(fresh, SPEC, 120, StreamOptions(batch_size=10_000, max_client_lag=2, rate=20),
+    streamer = Streamer(demo_db, SPEC, 120, StreamOptions(batch_size=10_000, max_client_lag=2, rate=20),
                         on_flush=lambda record: records.append(record) if record.channel == "orders_channel" else None)
     stats = streamer.run()
     assert stats.orders_committed == 120
@@ -102,7 +102,7 @@ def test_bad_options_are_refused():
 
 
 def committed(backend) -> tuple[int, int]:
-    channels = backend.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
+    channels = backend.sql(f"SHOW CHANNELS IN SCHEMA {backend.database}.RAW")
     tokens = dict(zip(channels["name"], channels["last_committed_offset_token"]))
     order = tokens.get("orders_channel")
     item = tokens.get("order_items_channel")
@@ -154,10 +154,10 @@ def test_sigkill_at_any_point_then_rerun_is_exact(fresh, tmp_path):
     assert_exact(fresh, n)
 
 
-def test_a_fenced_channel_is_reopened_and_replayed(fresh):
+def test_a_fenced_channel_is_reopened_and_replayed(demo_db):
     """Another writer opens the items channel mid-stream: the stream reopens it and replays exactly."""
-    streamer = Streamer(fresh, SPEC, 3000, StreamOptions(batch_size=100, max_client_lag=0.2, rate=1500))
-    intruder = fresh.create_client("intruder", "ORDER_ITEMS_PIPE")
+    streamer = Streamer(demo_db, SPEC, 3000, StreamOptions(batch_size=100, max_client_lag=0.2, rate=1500))
+    intruder = demo_db.create_client("intruder", "ORDER_ITEMS_PIPE")
     fenced = []
 
     def fence(stats):
@@ -167,18 +167,18 @@ def test_a_fenced_channel_is_reopened_and_replayed(fresh):
     stats = streamer.run(fence)
     intruder.close()
     assert fenced and stats.reopens >= 1
-    assert_exact(fresh, 3000)
+    assert_exact(demo_db, 3000)
 
 
-def test_rows_in_flight_stay_within_max_in_flight(fresh):
+def test_rows_in_flight_stay_within_max_in_flight(demo_db):
     """With commits a second late, the stream waits for them rather than piling rows up in the SDK."""
-    fault_switch(fresh).set("delay_commits", seconds=60, delay=1.0)
+    fault_switch(demo_db).set("delay_commits", seconds=60, delay=1.0)
     options = StreamOptions(batch_size=100, max_client_lag=0.2, max_in_flight=1_000)
     handed = []  # rows a lane has handed over beyond what the stream has seen committed
-    streamer = Streamer(fresh, SPEC, 2_000, options, on_flush=lambda record: handed.append(
+    streamer = Streamer(demo_db, SPEC, 2_000, options, on_flush=lambda record: handed.append(
         record.last_id - (stats.orders_committed if record.channel == "orders_channel" else stats.items_committed)))
     stats = streamer.stats
     streamer.run()
-    assert_exact(fresh, 2_000)
+    assert_exact(demo_db, 2_000)
     # Without the bound all ~6,800 items are in flight at once.
     assert max(handed) <= options.max_in_flight + options.batch_size * max(s.max_items for s in SEGMENTS), handed
