@@ -138,19 +138,20 @@ def test_plots_draw_what_the_frames_hold(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def own_service(local_home, tmp_path_factory):
-    """A service of its own: latency runs must not share pipes or flush ticks with other streams."""
-    with conftest.own_service(conftest.share_ca(local_home, tmp_path_factory.mktemp("latency") / "home")) as b:
-        yield b
+def latency_db(local_home):
+    """The demo's objects in a database of their own: latency runs must not share pipes or flush ticks
+    with other streams."""
+    with conftest.demo_database(local_home, "AI_LATENCY") as backend:
+        yield backend
 
 
 @pytest.mark.slow
-def test_measured_latency_follows_the_max_client_lag(own_service):
+def test_measured_latency_follows_the_max_client_lag(latency_db):
     # 200 orders/s never fill a batch of 10,000 orders: only the lag flushes. A 5-s flush of
     # items stays under ~1 MB, so the SDK keeps rowset mode (file mode needs the process's
     # first local CA, and another module may have started a service first).
     rate, duration = 200, 10
-    runs = {lag: latency.measure(own_service, max_client_lag=lag, batch_size=10_000, duration=duration, rate=rate)
+    runs = {lag: latency.measure(latency_db, max_client_lag=lag, batch_size=10_000, duration=duration, rate=rate)
             for lag in (1.0, 5.0)}
     fast, slow = runs[1.0], runs[5.0]
     for lag, frame in runs.items():
@@ -161,7 +162,7 @@ def test_measured_latency_follows_the_max_client_lag(own_service):
             assert total is None or ids["rows"].sum() == total
     # Each run streamed ids of its own, after the previous run's, on channels it dropped afterwards.
     assert slow["first_id"][slow["lane"] == "orders"].min() == fast["last_id"][fast["lane"] == "orders"].max() + 1
-    channels = own_service.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
+    channels = latency_db.sql(f"SHOW CHANNELS IN SCHEMA {latency_db.database}.RAW")
     assert not [name for name in channels.get("name", []) if "latency" in name]
 
     summary = latency.summarize(pd.concat([fast, slow])).set_index("max_client_lag")
