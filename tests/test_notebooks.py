@@ -224,7 +224,7 @@ def test_05_rides_through_faults_exactly_once(runs):
     n = PARAMETERS["NUM_ORDERS"] + round(PARAMETERS["RATE"] * PARAMETERS["FAULT_SECONDS"] * 11)
     assert under["resumed_after"] == PARAMETERS["NUM_ORDERS"] and under["last_order_token"] == f"order_{n}"
     faults = {row["fault"]: row for row in results["faults"]}
-    assert list(faults) == ["throttle", "error", "drop", "delay_commits", "invalidate"]
+    assert list(faults) == ["delay_commits", "throttle", "error", "drop", "invalidate"]
     assert all(row["hits"] >= 1 for row in faults.values()), faults  # every kind fired
     assert faults["throttle"]["sdk_resent"] + faults["throttle"]["kit_retries"] >= 1
     assert faults["invalidate"]["kit_reopens"] >= 1

@@ -31,17 +31,18 @@ class Fault:
 
 
 SCHEDULE = (
+    # Late commits first, while the stream runs clean: every batch accepted meanwhile is held.
+    Fault(
+        "delay_commits", "rows accepted at once but committed 2 s later", {"delay": 2.0}
+    ),
     Fault("throttle", "ingestion requests answered 429 (receiver saturated)"),
     Fault(
-        "error", "half the requests answered 503 (service unavailable)", {"rate": 0.5}
+        "error", "the next 3 requests answered 503 (service unavailable)", {"count": 3}
     ),
     Fault(
         "drop",
-        "a third of the answers lost (connection closed after the work was done)",
-        {"rate": 0.3},
-    ),
-    Fault(
-        "delay_commits", "rows accepted at once but committed 2 s later", {"delay": 2.0}
+        "the next 2 answers lost (connection closed after the work was done)",
+        {"count": 2},
     ),
     Fault("invalidate", "both channels fenced under their writer (acts once)"),
 )
