@@ -206,7 +206,7 @@ def _fault_parser(local_sub) -> None:
     fault.add_argument("--count", type=int, help="hit at most this many requests")
     fault.add_argument("--delay", type=float, help="slow / delay_commits: seconds added (default 1)")
     fault.add_argument("--status", type=int, help="error: the 5xx status (default 503)")
-    fault.add_argument("--channel", help="invalidate / reject_rows: one channel (default: every channel)")
+    fault.add_argument("--channel", help="invalidate, reject_rows, delay_commits, stall_commits: one channel (default: every channel)")
     fault.add_argument("--target", help="request faults: rows (ingestion only) or all SDK requests")
     fault.add_argument("--seed", type=int, help="seed of the draw deciding which requests are hit")
     fault.add_argument("--kind", dest="clear_kind", metavar="KIND", help="with clear: only this kind")

@@ -8,6 +8,7 @@ the time lost against a run without faults.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import random
@@ -220,6 +221,48 @@ def test_commits_held_at_a_restart_are_kept_or_replayed(fresh, kill):
     assert row["recorded"]["restart"] == 1 and row["recorded"]["stall_commits"] >= 1, row["recorded"]
     if kill:
         assert row["reopens"] >= 1
+
+
+def test_a_commit_hold_on_one_channel_is_dropped_when_a_reopen_fences_its_writer(backend, table):
+    """Only the named channel's commits wait; a reopen discards what its old writer had held, and
+    the new writer replays those rows exactly once."""
+    from test_local_service import ids, order
+
+    control = fault_switch(backend)
+    held, free = f"held_{table}", f"free_{table}"
+    first = backend.create_client("hold_first", f"{table}-STREAMING")
+    try:
+        control.set("stall_commits", channel=held)
+        before = control.counts().get("stall_commits", 0)
+        held_ch, _ = first.open_channel(held)
+        free_ch, _ = first.open_channel(free)
+        held_ch.append_rows([order(i) for i in range(1, 11)], "1", "10")
+        free_ch.append_rows([order(i) for i in range(101, 111)], "101", "110")
+        free_ch.wait_for_commit(lambda token: token == "110", 60)
+        deadline = time.monotonic() + 60
+        while control.counts().get("stall_commits", 0) == before:  # the held channel's batch is accepted
+            assert time.monotonic() < deadline, "no commit was held"
+            time.sleep(0.05)
+        assert held_ch.get_latest_committed_offset_token() is None
+        assert ids(backend, table) == list(range(101, 111))
+
+        second = backend.create_client("hold_second", f"{table}-STREAMING")
+        try:
+            reopened, status = second.open_channel(held)  # fences the first writer
+            control.clear("stall_commits")  # lets go whatever is still held: nothing of this channel
+            assert status.latest_committed_offset_token is None
+            assert ids(backend, table) == list(range(101, 111))
+            reopened.append_rows([order(i) for i in range(1, 11)], "1", "10")
+            reopened.wait_for_commit(lambda token: token == "10", 60)
+        finally:
+            second.close()
+    finally:
+        control.clear("stall_commits")
+        with contextlib.suppress(StreamingError):
+            first.close()
+    assert ids(backend, table) == list(range(1, 11)) + list(range(101, 111))
+    tokens = backend.sql(f'SHOW CHANNELS IN PIPE RAW."{table}-STREAMING"')
+    assert dict(zip(tokens["name"], tokens["last_committed_offset_token"])) == {held: "10", free: "110"}
 
 
 def test_rejected_rows_stop_the_stream_with_a_message_naming_the_channel(demo_db):

@@ -18,6 +18,7 @@ from IPython.utils.capture import capture_output
 
 from aidemo import notebook, runbook
 from aidemo.errors import ConfigError
+from aidemo.faults import fault_switch
 from aidemo.keys import generate_key_pair, load_private_key
 from aidemo.notebook import ControlPanel, LiveView
 from aidemo.setup import setup
@@ -236,6 +237,30 @@ def test_write_key_pair_writes_owner_only_keys_outside_the_project(tmp_path):
 def test_crash_stream_wants_a_kill_point_inside_the_job(kill_after):
     with pytest.raises(ConfigError, match="kill_after must be between 1 and 99"):
         notebook.crash_stream(None, 100, kill_after=kill_after, options=None, seed=1, num_customers=10)
+
+
+def test_a_crash_leaves_the_orders_ahead_and_the_rerun_fills_the_items_in_exactly_once(fresh):
+    """On the local service the items channel's commits are held at the kill: the orders channel
+    is ahead, the held items are lost with the writer, and the same job again completes both."""
+    from test_faults import CUSTOMERS, SEED, assert_exact
+
+    from aidemo.generator import InstanceSpec, first_item_id
+    from aidemo.streaming import StreamOptions, Streamer
+
+    options = StreamOptions(batch_size=50, max_client_lag=0.2, rate=400)
+    crash = notebook.crash_stream(fresh, 1_200, kill_after=300, options=options, seed=SEED,
+                                  num_customers=CUSTOMERS)
+    assert crash.orders_committed > crash.items_complete_through  # the orders channel is ahead
+    assert crash.last_order_token == f"order_{crash.orders_committed}"
+    assert crash.last_item_token == f"item_{crash.items_committed}"
+    counts = fresh.sql("SELECT (SELECT COUNT(*) FROM RAW.ORDERS) AS O, (SELECT COUNT(*) FROM RAW.ORDER_ITEMS) AS I")
+    assert (counts["O"][0], counts["I"][0]) == (crash.orders_committed, crash.items_committed)
+    assert fault_switch(fresh).status()["active"] == []  # the hold ended with the crash
+    spec = InstanceSpec.single(SEED, CUSTOMERS)
+    stats = Streamer(fresh, spec, 1_200, options).run()
+    assert stats.summary()["orders_sent"] == 1_200 - crash.orders_committed
+    assert stats.summary()["items_sent"] == first_item_id(spec, 1_201) - 1 - crash.items_committed
+    assert_exact(fresh, 1_200, 1)
 
 
 def test_run_notebooks_rejects_unknown_parameters_and_notebooks(tmp_path):

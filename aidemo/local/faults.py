@@ -54,7 +54,7 @@ class FaultSpec:
     count: int | None = None  # hit at most this many requests
     delay: float = 1.0  # slow: seconds added to an answer; delay_commits: seconds a commit waits
     status: int = 503  # error: the 5xx status
-    channel: str | None = None  # invalidate, reject_rows: one channel (None: every channel)
+    channel: str | None = None  # invalidate, reject_rows, delay/stall_commits: one channel (None: every channel)
     target: str | None = None  # request faults: "rows" or "all" (default: rows for throttle, else all)
     seed: int = 0
 
@@ -190,13 +190,15 @@ class FaultInjector:
         self._hit(spec.kind, f"{method} {path}")
         return spec
 
-    def commit_hold(self) -> float:
-        """Seconds a batch accepted now waits before it commits."""
+    def commit_hold(self, channel: str) -> float:
+        """Seconds a batch of ``channel`` accepted now waits before it commits."""
         now = time.monotonic()
         hold = 0.0
         with self._lock:
             self._expire(now)
             for active in self._active:
+                if active.spec.channel not in (None, channel):
+                    continue
                 if active.spec.kind == "delay_commits":
                     hold = max(hold, active.spec.delay)
                 elif active.spec.kind == "stall_commits":
@@ -206,7 +208,7 @@ class FaultInjector:
                 active.hits += 1
                 kind = active.spec.kind
         if hold:
-            self._hit(kind, f"commit held {hold:.2f} s")
+            self._hit(kind, f"commit held {hold:.2f} s on channel {channel}")
         return hold
 
     def rejection(self, channel: str) -> str | None:

@@ -50,7 +50,7 @@ class Store(Pipes):
         super().__init__(path, database, spool)
         # Hooks for injected faults: seconds a batch accepted now waits before it commits, and
         # the reason to reject a channel's rows (None: accept them).
-        self.commit_hold: Callable[[], float] = lambda: 0.0
+        self.commit_hold: Callable[[str], float] = lambda channel: 0.0
         self.rejection: Callable[[str], str | None] = lambda channel: None
         self._held = HeldCommits(self._write_lock)
 
@@ -252,7 +252,7 @@ class Store(Pipes):
                 seq, row_seq = self._check_continuation(
                     cur, key, channel, continuation_token
                 )
-                hold = self.commit_hold()
+                hold = self.commit_hold(channel)
                 # behind held batches, a batch waits its turn
                 if hold > 0 or self._held.waiting(tuple(key)):
                     commit = functools.partial(

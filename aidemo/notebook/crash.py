@@ -82,11 +82,16 @@ def crash_stream(
     """Run ``aidemo stream num_orders`` in a process and kill it (SIGKILL) once ``kill_after`` orders are in ORDERS.
 
     The two channels commit independently; the kill is timed for a moment when they stand at
-    different orders (waiting at most ``divergence_wait`` seconds for one). Nothing is
-    flushed or closed: what the process had buffered is lost, and each channel is left at
-    whatever it had committed (read once they stop moving). Rerunning the same job resumes
-    each channel after its own token.
+    different orders (waiting at most ``divergence_wait`` seconds for one). Where the backend
+    takes faults (the local service), the service holds the items channel's commits back
+    from then on, as a slow commit on one channel would, so the orders channel is ahead when
+    the process dies; the batches it held for the dead writer are dropped with its channel
+    (fenced, as the rerun's reopen would) and the hold ends. Nothing is flushed or closed:
+    what the process had buffered is lost, and each channel is left at whatever it had
+    committed (read once they stop moving). Rerunning the same job resumes each channel
+    after its own token.
     """
+    from aidemo.faults import fault_switch
     from aidemo.generator import InstanceSpec, order_of_item
     from aidemo.offsets import parse_item_token, parse_order_token
 
@@ -118,6 +123,8 @@ def crash_stream(
     ]
     if options.rate:
         command += ["--rate", str(options.rate)]
+    switch = fault_switch(backend) if backend.supports_faults else None
+    held = False
     started = time.monotonic()
     proc = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -134,6 +141,9 @@ def crash_stream(
                     f"fewer than {kill_after} orders committed within {timeout:g} s"
                 )
             time.sleep(0.05)
+        if switch is not None:
+            switch.set("stall_commits", channel=options.items_channel)
+            held = True
         spec, until = (
             InstanceSpec.single(seed, num_customers),
             time.monotonic() + divergence_wait,
@@ -144,13 +154,17 @@ def crash_stream(
                 parse_order_token(_token(order_text)) or 0,
                 parse_item_token(_token(item_text)) or 0,
             )
-            if orders != order_of_item(spec, items + 1)[0] - 1:
+            through = order_of_item(spec, items + 1)[0] - 1
+            if orders > through if held else orders != through:
                 break
             time.sleep(0.01)
     finally:
         proc.kill()  # SIGKILL: no flush, no close
         proc.wait()
         proc.stderr.close()
+        if held:  # the dead writer's held batches go with its fenced channel; then the hold ends
+            switch.set("invalidate", channel=options.items_channel)
+            switch.clear("stall_commits")
     seconds = time.monotonic() - started
     order_token, item_token = _settled_tokens(backend, timeout, options)
     items = parse_item_token(item_token) or 0
