@@ -236,7 +236,7 @@ def _local_fault(args) -> int:
 
 def _setup(args) -> int:
     from aidemo.backends import open_backend
-    from aidemo.setup import setup
+    from aidemo.provision import setup
 
     with open_backend() as backend:
         print(setup(backend, reset=args.reset, num_customers=args.num_customers, seed=args.seed).summary())

@@ -13,7 +13,7 @@ import time
 
 from service import fresh_backend
 
-from aidemo.setup import setup
+from aidemo.provision import setup
 
 
 def main(counts: list[int]) -> None:

@@ -21,7 +21,7 @@ from aidemo.errors import ConfigError
 from aidemo.faults import fault_switch
 from aidemo.keys import generate_key_pair, load_private_key
 from aidemo.notebook import ControlPanel, LiveView
-from aidemo.setup import setup
+from aidemo.provision import setup
 from aidemo.sql import sql_file
 from aidemo.streaming import StreamStats
 

@@ -229,7 +229,7 @@ def stream_panel(
     batch size and rate under a live view, and appends its rates and latencies to the table.
     """
     from aidemo.notebook.live import parallel_live, stream_live
-    from aidemo.setup import setup
+    from aidemo.provision import setup
     from aidemo.streaming import StreamOptions
 
     seconds = namespace["PANEL_SECONDS"]

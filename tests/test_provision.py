@@ -1,4 +1,4 @@
-"""aidemo.setup: objects and customers on a backend of the test's own (local, or a real account)."""
+"""aidemo.provision (`aidemo setup`): objects and customers on a backend of the test's own (local, or a real account)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from aidemo.customers import customer_segments, generate_customers
 from aidemo.generator import InstanceSpec, order_batch
 from aidemo.models import SEGMENTS
 from aidemo.offsets import order_token
-from aidemo.setup import setup
+from aidemo.provision import setup
 
 SEED = 11
 PIPES = ("ORDERS_PIPE", "ORDER_ITEMS_PIPE")
