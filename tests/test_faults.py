@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import random
 import subprocess
@@ -18,6 +19,7 @@ import threading
 import time
 from types import SimpleNamespace
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -25,6 +27,7 @@ from aidemo.errors import ConfigError, StreamingError
 from aidemo.faults import fault_switch
 from aidemo.generator import InstanceSpec, first_item_id, order_batch
 from aidemo.local.faults import FaultInjector, FaultSpec
+from aidemo.local.held import HeldCommit, HeldCommits
 from aidemo.parallel import plan, run_parallel
 from aidemo.streaming import StreamOptions, Streamer
 
@@ -304,6 +307,20 @@ def test_fault_draws_are_reproducible_from_the_seed(tmp_path):
 
     assert draws(1) == draws(1) != draws(2)
     assert 30 < sum(draws(1)) < 90
+
+
+def test_a_commit_held_without_an_end_goes_when_released():
+    """A stall without seconds holds commits until it ends (its count is reached, or it is cleared)."""
+    lock, done = threading.Lock(), threading.Event()
+    held = HeldCommits(lock)
+    with lock:
+        held.hold(HeldCommit(("DB", "RAW", "PIPE", "channel"), duckdb.connect(), done.set, math.inf))
+    assert held.waiting(("DB", "RAW", "PIPE", "channel")) == 1 and not done.wait(0.2)
+    held.release()
+    assert done.wait(30), "the released commit never ran"
+    assert held.waiting(("DB", "RAW", "PIPE", "channel")) == 0
+    with lock:
+        held.close()
 
 
 def test_fault_counts_survive_a_restart_and_show_in_status(fresh):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -95,10 +96,9 @@ class HeldCommits:
                 while not self._closed and not (
                     self._queue and self._queue[0].due <= time.monotonic()
                 ):
-                    wait = (
-                        self._queue[0].due - time.monotonic() if self._queue else None
-                    )
-                    self._ready.wait(wait)
+                    due = self._queue[0].due if self._queue else math.inf
+                    # a stall without an end (due = inf) waits for release() to notify
+                    self._ready.wait(None if due == math.inf else due - time.monotonic())
             with self._lock:  # only this thread and commit_all() (under this lock) take from the queue
                 if self._closed:
                     return
