@@ -42,15 +42,15 @@ class StreamingBackend(ABC):
     def client_properties(self) -> dict[str, str]:
         """Properties for ``StreamingIngestClient``."""
 
-    def create_client(self, client_name: str, pipe: str) -> "StreamingIngestClient":
+    def create_client(self, client_name: str, pipe: str) -> StreamingIngestClient:
         """An SDK client for ``pipe``; SDK errors come back as :class:`StreamingError`."""
         return new_client(client_name, self.database, self.schema, pipe, self.client_properties())
 
     @abstractmethod
-    def endpoint(self) -> "Endpoint":
+    def endpoint(self) -> Endpoint:
         """Where SQL connects: account URL, user and key."""
 
-    def sql(self, statement: str) -> "pandas.DataFrame":
+    def sql(self, statement: str) -> pandas.DataFrame:
         """Run one statement (or a script: the last statement's result) and return its rows.
 
         One connection per backend, opened on first use and shared by the threads of the
@@ -93,10 +93,10 @@ class StreamingBackend(ABC):
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def set_flush_tick(self, pipe: str, milliseconds: int) -> None:
+    def set_flush_tick(self, pipe: str, milliseconds: int) -> None:  # noqa: B027 (a no-op unless overridden)
         """Ask the server for a flush cadence; only the local service lets a client choose it."""
 
-    def check_reachable(self) -> None:
+    def check_reachable(self) -> None:  # noqa: B027 (a no-op unless overridden)
         """Raise :class:`~aidemo.errors.BackendError` if the server is known to be gone for good.
 
         The SDK retries a vanished server without end; a stream whose commits stand still asks this.
@@ -127,7 +127,7 @@ class LocalBackend(StreamingBackend):
 
     name = "local"
 
-    def __init__(self, home: "ServiceHome | str | os.PathLike | None" = None, database: str | None = None):
+    def __init__(self, home: ServiceHome | str | os.PathLike | None = None, database: str | None = None):
         """``database``: the demo's database in the service (default AUTOMATED_INTELLIGENCE); another one
         holds the demo's objects only if they were created there (the tests give each test its own)."""
         from aidemo.local.home import DATABASE, SCHEMA, ServiceHome
@@ -140,12 +140,19 @@ class LocalBackend(StreamingBackend):
         super().__init__()
         _trust(self.home)
 
-    def endpoint(self) -> "Endpoint":
+    def endpoint(self) -> Endpoint:
         from aidemo.connector import Endpoint
 
         props = self.info.sdk_properties()
-        return Endpoint(props["account"], props["user"], props["url"], props["private_key"], role=props.get("role"),
-                        database=self.database, schema=self.schema)
+        return Endpoint(
+            props["account"],
+            props["user"],
+            props["url"],
+            props["private_key"],
+            role=props.get("role"),
+            database=self.database,
+            schema=self.schema,
+        )
 
     def check_reachable(self) -> None:
         from aidemo.local.service import check_running
@@ -201,13 +208,20 @@ class SnowflakeBackend(StreamingBackend):
         # A worker process opens its own connection from the same profile.
         return (SnowflakeBackend, (self.profile,))
 
-    def endpoint(self) -> "Endpoint":
+    def endpoint(self) -> Endpoint:
         from aidemo.connector import Endpoint
 
         props = self.profile.sdk_properties()  # the key as unencrypted PKCS#8
-        return Endpoint(props["account"], props["user"], props["url"], props["private_key"],
-                        role=self.profile.role, warehouse=self.profile.warehouse,
-                        database=self.database, schema=self.schema)
+        return Endpoint(
+            props["account"],
+            props["user"],
+            props["url"],
+            props["private_key"],
+            role=self.profile.role,
+            warehouse=self.profile.warehouse,
+            database=self.database,
+            schema=self.schema,
+        )
 
 
 def open_backend(profile: Profile | None = None, *, home=None) -> StreamingBackend:
@@ -222,7 +236,7 @@ _trust_lock = threading.Lock()
 _first_ca: list[str] = []  # the CA of the first local service this process trusted
 
 
-def _trust(home: "ServiceHome") -> None:
+def _trust(home: ServiceHome) -> None:
     """Point SSL_CERT_FILE (read by the SDK's Rust core at client creation) at a bundle with the local CA.
 
     The bundle keeps the roots the process trusted before (the system's, or a bundle the

@@ -59,19 +59,33 @@ def _parser() -> argparse.ArgumentParser:
     setup_cmd.set_defaults(run=_setup)
 
     stream = sub.add_parser("stream", help="stream orders and items exactly once through one instance")
-    stream.add_argument("num_orders", nargs="?", type=int,
-                        help="orders in the job (default: num.orders.per.batch); a rerun resumes the same job")
+    stream.add_argument(
+        "num_orders",
+        nargs="?",
+        type=int,
+        help="orders in the job (default: num.orders.per.batch); a rerun resumes the same job",
+    )
     _stream_options(stream)
     stream.set_defaults(run=_stream)
 
     par = sub.add_parser("parallel", help="stream one job over several instances")
     par.add_argument("total_orders", type=int, help="orders in the whole job")
-    par.add_argument("instances", type=int, nargs="?", help="number of instances (or --of; default: instances in config.properties)")
+    par.add_argument(
+        "instances", type=int, nargs="?", help="number of instances (or --of; default: instances in config.properties)"
+    )
     par.add_argument("--of", type=int, dest="of", help="number of instances, with --instance")
-    par.add_argument("--instance", type=int, action="append", metavar="K",
-                     help="run only slice K (0-based; repeatable): N machines can share one job")
-    par.add_argument("--processes", action="store_true",
-                     help="run instances as processes instead of threads (see README for the default)")
+    par.add_argument(
+        "--instance",
+        type=int,
+        action="append",
+        metavar="K",
+        help="run only slice K (0-based; repeatable): N machines can share one job",
+    )
+    par.add_argument(
+        "--processes",
+        action="store_true",
+        help="run instances as processes instead of threads (see README for the default)",
+    )
     _stream_options(par)
     par.set_defaults(run=_parallel)
 
@@ -84,12 +98,21 @@ def _parser() -> argparse.ArgumentParser:
     latency.set_defaults(run=_latency)
 
     nbs = sub.add_parser("notebooks", help="run the notebooks headless with papermill and write the executed copies")
-    nbs.add_argument("--output-dir", default="output/notebooks",
-                     help="where the executed notebooks go (default: output/notebooks)")
-    nbs.add_argument("-p", "--parameter", nargs=2, action="append", dest="parameters", metavar=("NAME", "VALUE"),
-                     help="set a notebook parameter (repeatable), e.g. -p NUM_ORDERS 5000; Python literal or text")
-    nbs.add_argument("--notebook", action="append", metavar="NAME",
-                     help="run only this notebook (repeatable), e.g. 04_latency")
+    nbs.add_argument(
+        "--output-dir", default="output/notebooks", help="where the executed notebooks go (default: output/notebooks)"
+    )
+    nbs.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        dest="parameters",
+        metavar=("NAME", "VALUE"),
+        help="set a notebook parameter (repeatable), e.g. -p NUM_ORDERS 5000; Python literal or text",
+    )
+    nbs.add_argument(
+        "--notebook", action="append", metavar="NAME", help="run only this notebook (repeatable), e.g. 04_latency"
+    )
     nbs.set_defaults(run=_notebooks)
 
     lab = sub.add_parser("lab", help="open the walkthrough (notebooks/) in JupyterLab on 127.0.0.1")
@@ -196,7 +219,8 @@ def _fault_parser(local_sub) -> None:
     from aidemo.local.faults import KINDS
 
     fault = local_sub.add_parser(
-        "fault", help="make the running service misbehave: " + ", ".join(KINDS) + "; or clear, status",
+        "fault",
+        help="make the running service misbehave: " + ", ".join(KINDS) + "; or clear, status",
         description="\n".join(f"{kind:<14} {what}" for kind, what in KINDS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -206,7 +230,9 @@ def _fault_parser(local_sub) -> None:
     fault.add_argument("--count", type=int, help="hit at most this many requests")
     fault.add_argument("--delay", type=float, help="slow / delay_commits: seconds added (default 1)")
     fault.add_argument("--status", type=int, help="error: the 5xx status (default 503)")
-    fault.add_argument("--channel", help="invalidate, reject_rows, delay_commits, stall_commits: one channel (default: every channel)")
+    fault.add_argument(
+        "--channel", help="invalidate, reject_rows, delay_commits, stall_commits: one channel (default: every channel)"
+    )
     fault.add_argument("--target", help="request faults: rows (ingestion only) or all SDK requests")
     fault.add_argument("--seed", type=int, help="seed of the draw deciding which requests are hit")
     fault.add_argument("--kind", dest="clear_kind", metavar="KIND", help="with clear: only this kind")
@@ -261,7 +287,9 @@ def _stream(args) -> int:
     for key, value in summary.items():
         print(f"  {key:<{width}}  {value}")
     if stats.stopped:
-        print(f"stopped early: rerun the same command to resume after {stats.last_order_token} / {stats.last_item_token}")
+        print(
+            f"stopped early: rerun the same command to resume after {stats.last_order_token} / {stats.last_item_token}"
+        )
         return 130
     return 0
 
@@ -281,8 +309,11 @@ def _parallel(args) -> int:
     settings, options = _settings_and_options(args)
     instances = args.instances or args.of or settings.instances
     backend = open_backend()
-    _announce(backend, f"{args.total_orders} orders over {instances} instances"
-              + (" (processes)" if args.processes else " (threads)"), options)
+    _announce(
+        backend,
+        f"{args.total_orders} orders over {instances} instances" + (" (processes)" if args.processes else " (threads)"),
+        options,
+    )
     for k in args.instance or ():
         if not 0 <= k < instances:
             raise AidemoError(f"instance {k} is not one of 0..{instances - 1}")
@@ -290,16 +321,27 @@ def _parallel(args) -> int:
     shown = [StreamStats(spec.instance, n) for spec, n in slices if not args.instance or spec.instance in args.instance]
     stop = threading.Event()
     with _graceful_stop(stop.set), StreamProgress(shown, enabled=not args.no_progress) as progress:
-        result = run_parallel(args.total_orders, instances, backend=backend, seed=settings.seed,
-                              num_customers=settings.num_customers, options=options, only=args.instance,
-                              processes=args.processes, on_progress=progress.update, stop=stop)
+        result = run_parallel(
+            args.total_orders,
+            instances,
+            backend=backend,
+            seed=settings.seed,
+            num_customers=settings.num_customers,
+            options=options,
+            only=args.instance,
+            processes=args.processes,
+            on_progress=progress.update,
+            stop=stop,
+        )
     table = pandas.DataFrame(result.summary()).drop(columns=["last_order_token", "last_item_token", "error"])
     print(table.to_string(index=False))
     sent = sum(s.orders_sent for s in result.stats)
     rows = sum(s.orders_sent + s.items_sent for s in result.stats)
-    print(f"this run: {sent} orders, {rows} rows in {result.wall_s:.1f} s ({sent / result.wall_s:,.0f} orders/s, "
-          f"{rows / result.wall_s:,.0f} rows/s); committed in all: {result.orders_committed} orders, "
-          f"{result.rows_committed} rows")
+    print(
+        f"this run: {sent} orders, {rows} rows in {result.wall_s:.1f} s ({sent / result.wall_s:,.0f} orders/s, "
+        f"{rows / result.wall_s:,.0f} rows/s); committed in all: {result.orders_committed} orders, "
+        f"{result.rows_committed} rows"
+    )
     if result.errors:
         for k, message in sorted(result.errors.items()):
             print(f"instance {k} failed: {message}", file=sys.stderr)
@@ -308,13 +350,16 @@ def _parallel(args) -> int:
 
 
 def _announce(backend, what: str, options) -> None:
-    print(f"backend: {backend.describe()}; {what}, batch {options.batch_size}, "
-          f"max client lag {options.max_client_lag:g} s" + (f", {options.rate:g} orders/s" if options.rate else ""))
+    print(
+        f"backend: {backend.describe()}; {what}, batch {options.batch_size}, "
+        f"max client lag {options.max_client_lag:g} s" + (f", {options.rate:g} orders/s" if options.rate else "")
+    )
 
 
 @contextlib.contextmanager
 def _graceful_stop(stop):
     """First Ctrl-C or SIGTERM: stop generating, flush, wait for the commit, close. A second Ctrl-C aborts."""
+
     def handler(signum, frame):
         signal.signal(signal.SIGINT, previous_int)
         print("\nstopping: flushing and waiting for the commit (Ctrl-C again to abort)", file=sys.stderr)
@@ -344,17 +389,23 @@ def _latency(args) -> int:
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     backend = open_backend()
-    print(f"backend: {backend.describe()}; lags {lags} s, batch sizes {sizes}, "
-          f"{args.duration:g} s at {args.rate:g} orders/s each")
+    print(
+        f"backend: {backend.describe()}; lags {lags} s, batch sizes {sizes}, "
+        f"{args.duration:g} s at {args.rate:g} orders/s each"
+    )
 
     def report(frame) -> None:
         row = summarize(frame).iloc[0]
-        print(f"  lag {row.max_client_lag:g} s, batch {row.batch_size}: committed p50 {row.committed_p50:.2f} s, "
-              f"p99 {row.committed_p99:.2f} s; queryable p50 {row.queryable_p50:.2f} s", flush=True)
+        print(
+            f"  lag {row.max_client_lag:g} s, batch {row.batch_size}: committed p50 {row.committed_p50:.2f} s, "
+            f"p99 {row.committed_p99:.2f} s; queryable p50 {row.queryable_p50:.2f} s",
+            flush=True,
+        )
 
     base = StreamOptions.from_settings(load_settings())  # channel and pipe names from config.properties
-    batches = measure_grid(backend, lags=lags, batch_sizes=sizes, duration=args.duration, rate=args.rate, base=base,
-                           on_result=report)
+    batches = measure_grid(
+        backend, lags=lags, batch_sizes=sizes, duration=args.duration, rate=args.rate, base=base, on_result=report
+    )
     summary = summarize(batches)
     batches.to_csv(output / "latency_batches.csv", index=False)
     summary.to_csv(output / "latency_summary.csv", index=False)
@@ -385,11 +436,22 @@ def _lab(args) -> int:
     except ImportError as exc:
         raise ConfigError("aidemo lab needs JupyterLab: pip install -e '.[notebooks]'") from exc
     first = NOTEBOOK_DIR / "00_setup.ipynb"
-    command = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={args.port}",
-               f"--ServerApp.root_dir={PROJECT_ROOT}", *(["--no-browser"] if args.no_browser else []),
-               *args.lab_args, str(first.relative_to(PROJECT_ROOT))]
-    print(f"aidemo: opening {first.relative_to(PROJECT_ROOT)} in JupyterLab on http://127.0.0.1:{args.port}/ "
-          "(the URL with its token follows; Ctrl-C stops it)", flush=True)
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={args.port}",
+        f"--ServerApp.root_dir={PROJECT_ROOT}",
+        *(["--no-browser"] if args.no_browser else []),
+        *args.lab_args,
+        str(first.relative_to(PROJECT_ROOT)),
+    ]
+    print(
+        f"aidemo: opening {first.relative_to(PROJECT_ROOT)} in JupyterLab on http://127.0.0.1:{args.port}/ "
+        "(the URL with its token follows; Ctrl-C stops it)",
+        flush=True,
+    )
     env = dict(os.environ, SS_LOG_LEVEL=os.environ.get("SS_LOG_LEVEL", SDK_LOG_LEVEL))
     try:
         return subprocess.call(command, cwd=PROJECT_ROOT, env=env)

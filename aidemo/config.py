@@ -49,7 +49,8 @@ DEFAULT_CUSTOMERS = 20_000
 DEFAULT_SEED = 42
 DEFAULT_INSTANCES = 1
 MAX_INSTANCES = 1000
-#: Channel name prefixes: a single stream writes ``orders_channel``, instance i of a parallel job ``orders_channel_<i>``.
+#: Channel name prefixes: a single stream writes ``orders_channel``, instance i of a parallel job
+#: ``orders_channel_<i>``.
 ORDERS_CHANNEL = "orders_channel"
 ORDER_ITEMS_CHANNEL = "order_items_channel"
 #: The pipes the channels write through (sql/03_pipes.sql creates them).
@@ -128,8 +129,7 @@ class Profile:
             missing = [key for key in _CREDENTIALS if not getattr(self, key)]
             if missing:
                 raise ConfigError(
-                    f"{src}: the snowflake backend needs {', '.join(missing)} "
-                    f"(see profile.json.template)"
+                    f"{src}: the snowflake backend needs {', '.join(missing)} (see profile.json.template)"
                 )
             self._unencrypted_key()
 
@@ -139,8 +139,7 @@ class Profile:
             raise ConfigError(f"{self.source}: url must start with https://, got {url!r}")
         if not _ACCOUNT_URL.match(url):
             raise ConfigError(
-                f"{self.source}: url {url!r} is not an account URL like "
-                f"'https://<account>.snowflakecomputing.com'"
+                f"{self.source}: url {url!r} is not an account URL like 'https://<account>.snowflakecomputing.com'"
             )
 
     def _unencrypted_key(self) -> str:
@@ -208,7 +207,7 @@ def _read_profile(path: Path) -> dict[str, Any]:
         where = f"{path} line {exc.lineno} column {exc.colno}"
         raise ConfigError(f"{where}: invalid JSON: {exc.msg}{hint}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must be a JSON object {{\"key\": value, ...}}, got {type(data).__name__}")
+        raise ConfigError(f'{path}: must be a JSON object {{"key": value, ...}}, got {type(data).__name__}')
     if "private_key_passphrase" in data:
         raise ConfigError(f"{path}: keep the passphrase out of the file; set {ENV_PASSPHRASE} instead")
     _check_names(data, PROFILE_KEYS, "key", prefix=f"{path}: ")

@@ -83,7 +83,7 @@ class Endpoint:
         return {key: value for key, value in args.items() if value is not None}
 
 
-def connect(endpoint: Endpoint) -> "SnowflakeConnection":
+def connect(endpoint: Endpoint) -> SnowflakeConnection:
     """An open connection; a failed login raises :class:`BackendError` saying what to fix."""
     import snowflake.connector
 
@@ -91,18 +91,18 @@ def connect(endpoint: Endpoint) -> "SnowflakeConnection":
         return snowflake.connector.connect(**endpoint.connect_args())
 
 
-def run(connection: "SnowflakeConnection", statement: str) -> "pandas.DataFrame":
+def run(connection: SnowflakeConnection, statement: str) -> pandas.DataFrame:
     """Run a statement or a script (split by the connector); the last statement's rows."""
     with connector_errors(_short(statement), SqlError):
         cursor = None
-        for cursor in connection.execute_string(statement, remove_comments=True):
+        for cursor in connection.execute_string(statement, remove_comments=True):  # noqa: B007 (the last one)
             pass
         if cursor is None:
             raise SqlError(f"{_short(statement)}: no statement to run")
         return to_frame(cursor.description or [], cursor.fetchall() if cursor.description else [])
 
 
-def to_frame(description, rows: list) -> "pandas.DataFrame":
+def to_frame(description, rows: list) -> pandas.DataFrame:
     """Rows of the connector (``cursor.description``, ``fetchall()``) as a DataFrame of the dtypes above."""
     import pandas
 
@@ -113,7 +113,7 @@ def to_frame(description, rows: list) -> "pandas.DataFrame":
     return frame
 
 
-def _normalise(values: "pandas.Series", column) -> "pandas.Series":
+def _normalise(values: pandas.Series, column) -> pandas.Series:
     import pandas
 
     code = column.type_code
@@ -129,8 +129,10 @@ def _normalise(values: "pandas.Series", column) -> "pandas.Series":
     return values
 
 
-_UNKNOWN_OBJECT = ("an object it names does not exist, or the role lacks a privilege on it: check the name, "
-                   "run `aidemo setup`, or grant it (sql/04_grants.sql)")
+_UNKNOWN_OBJECT = (
+    "an object it names does not exist, or the role lacks a privilege on it: check the name, "
+    "run `aidemo setup`, or grant it (sql/04_grants.sql)"
+)
 # Snowflake error codes and what to do about them.
 _HINTS = {
     390144: "the private key does not match the public key registered for user {user} (register it with "
@@ -140,7 +142,10 @@ _HINTS = {
     390101: "user {user} is locked or disabled",
     390189: "role {role} is not granted to user {user}: run sql/04_grants.sql or change role in the profile",
     390201: "database {database} does not exist or role {role} cannot use it: run `aidemo setup` and sql/04_grants.sql",
-    390202: "schema {database}.{schema} does not exist or role {role} cannot use it: run `aidemo setup` and sql/04_grants.sql",
+    390202: (
+        "schema {database}.{schema} does not exist or role {role} cannot use it: "
+        "run `aidemo setup` and sql/04_grants.sql"
+    ),
     250001: "cannot reach {url}: check url in the profile and the network (for a local service: is it running, "
     "and does SSL_CERT_FILE hold its CA? `aidemo local env` prints the exports)",
     251005: "the profile has no user",

@@ -154,17 +154,13 @@ def generate_customers(seed: int, count: int, first_id: int = 1) -> pd.DataFrame
         "CUSTOMER_ID": ids,
         "FIRST_NAME": first,
         "LAST_NAME": last,
-        "EMAIL": [
-            f"{f.lower()}.{l.lower()}{i}@example.com" for f, l, i in zip(first, last, ids.tolist())
-        ],
+        "EMAIL": [f"{f.lower()}.{s.lower()}{i}@example.com" for f, s, i in zip(first, last, ids.tolist())],
         "PHONE": [f"555-{p // 10_000:03d}-{p % 10_000:04d}" for p in phone.tolist()],
         "ADDRESS": [f"{n} {s}" for n, s in zip(street_no.tolist(), street)],
         "CITY": _CITY_NAMES[city],
         "STATE": _CITY_STATES[city],
         "ZIP_CODE": [f"{z:05d}" for z in zip_code.tolist()],
-        "REGISTRATION_DATE": np.array(
-            [window_start + timedelta(days=d) for d in registered.tolist()], dtype=object
-        ),
+        "REGISTRATION_DATE": np.array([window_start + timedelta(days=d) for d in registered.tolist()], dtype=object),
         "CUSTOMER_SEGMENT": _SEGMENT_NAMES[_segment_codes(h)],
     }
     return pd.DataFrame(columns, columns=list(CUSTOMERS.column_names))

@@ -16,6 +16,7 @@ MASK = (1 << 64) - 1
 GAMMA = 0x9E3779B97F4A7C15
 MAX_ID = (1 << 63) - 1
 
+
 def mix_int(x: int) -> int:
     """The splitmix64 finaliser on a Python int."""
     x &= MASK

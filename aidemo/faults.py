@@ -27,7 +27,7 @@ DEMO_MIX = (
 class FaultSwitch:
     """A local service's fault control (:class:`~aidemo.local.client.FaultControl`) raising the kit's errors."""
 
-    def __init__(self, control: "FaultControl"):
+    def __init__(self, control: FaultControl):
         self._control = control
 
     @from_local()
@@ -56,20 +56,16 @@ class FaultSwitch:
         return self._control.restart(downtime, kill)
 
 
-def fault_switch(backend: "StreamingBackend") -> FaultSwitch:
+def fault_switch(backend: StreamingBackend) -> FaultSwitch:
     """The fault switch of the backend's server; a ConfigError where it has none (a real account)."""
     return backend.fault_control()
 
 
-def switch_on(
-    backend: "StreamingBackend", mix=DEMO_MIX, *, seed: int = 0
-) -> dict | None:
+def switch_on(backend: StreamingBackend, mix=DEMO_MIX, *, seed: int = 0) -> dict | None:
     """Switch the faults of ``mix`` (pairs of kind and parameters) on; their status, or None when
     the backend is a real account (nothing is switched on there)."""
     if not backend.supports_faults:
-        print(
-            f"faults need the local backend; the {backend.describe()} backend runs without them"
-        )
+        print(f"faults need the local backend; the {backend.describe()} backend runs without them")
         return None
     control = fault_switch(backend)
     for kind, params in mix:
@@ -77,7 +73,7 @@ def switch_on(
     return status
 
 
-def fault_counts(backend: "StreamingBackend") -> dict[str, int] | None:
+def fault_counts(backend: StreamingBackend) -> dict[str, int] | None:
     """Faults the local service injected so far, per kind, and the requests the SDK sent again."""
     if not backend.supports_faults:
         return None

@@ -106,9 +106,7 @@ class InstanceSpec:
         return cls(seed, 0, 1, 1, 1, draws.check_int("num_customers", num_customers, 1))
 
 
-def split_instances(
-    seed: int, total_orders: int, instances: int, num_customers: int
-) -> list[tuple[InstanceSpec, int]]:
+def split_instances(seed: int, total_orders: int, instances: int, num_customers: int) -> list[tuple[InstanceSpec, int]]:
     """Split ``total_orders`` orders over ``instances`` instances: ``[(spec, order_count)]``.
 
     Order ids 1..total_orders and customers 1..num_customers are cut into contiguous slices
@@ -245,9 +243,7 @@ def _date_strings() -> tuple[np.ndarray, np.ndarray]:
         [str(_WINDOW_START + np.timedelta64(d, "D"))[:10] + " " for d in range(ORDER_WINDOW_DAYS)],
         dtype=object,
     )
-    seconds = np.array(
-        [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_DAY)], dtype=object
-    )
+    seconds = np.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_DAY)], dtype=object)
     return days, seconds
 
 
@@ -385,8 +381,7 @@ def order_batch(spec: InstanceSpec, first_order_id: int, count: int) -> OrderBat
         status=draws.pick(h, _F_STATUS, _STATUS_SHARES),
         total_cents=total,
         discount_bp=discount_bp,
-        shipping_cents=SHIPPING_MIN_CENTS
-        + draws.below(h, _F_SHIPPING, SHIPPING_MAX_CENTS - SHIPPING_MIN_CENTS + 1),
+        shipping_cents=SHIPPING_MIN_CENTS + draws.below(h, _F_SHIPPING, SHIPPING_MAX_CENTS - SHIPPING_MIN_CENTS + 1),
         item_id=item_base + np.arange(len(owner), dtype=np.int64),
         item_order_id=order_ids[owner],
         product=product,

@@ -32,8 +32,9 @@ import dataclasses
 import math
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ from aidemo.errors import AidemoError, ConfigError, StreamingError
 from aidemo.generator import InstanceSpec
 from aidemo.offsets import parse_item_token, parse_order_token
 from aidemo.sdk import sdk_errors
-from aidemo.streaming import FlushRecord, StreamOptions, Streamer
+from aidemo.streaming import FlushRecord, Streamer, StreamOptions
 
 if TYPE_CHECKING:
     from aidemo.backends import StreamingBackend
@@ -114,14 +115,21 @@ def batch_frame(trace: Trace, start: float) -> pd.DataFrame:
         for f in trace.flushes[lane]:
             committed = trace.committed[lane].reached(f.last_id)
             queryable = trace.queryable[lane].reached(f.last_id)
-            rows.append({
-                "lane": lane, "first_id": f.first_id, "last_id": f.last_id, "rows": f.rows,
-                "generated": f.generated_at - start, "handed": f.handed_at - start,
-                "committed": committed - start, "queryable": queryable - start,
-                "handed_s": f.handed_at - f.generated_at,
-                "committed_s": committed - f.generated_at,
-                "queryable_s": queryable - f.generated_at,
-            })
+            rows.append(
+                {
+                    "lane": lane,
+                    "first_id": f.first_id,
+                    "last_id": f.last_id,
+                    "rows": f.rows,
+                    "generated": f.generated_at - start,
+                    "handed": f.handed_at - start,
+                    "committed": committed - start,
+                    "queryable": queryable - start,
+                    "handed_s": f.handed_at - f.generated_at,
+                    "committed_s": committed - f.generated_at,
+                    "queryable_s": queryable - f.generated_at,
+                }
+            )
     columns = ["lane", "first_id", "last_id", "rows", "generated", "handed", "committed", "queryable", *LATENCIES]
     return pd.DataFrame(rows, columns=columns).sort_values(["generated", "lane"], ignore_index=True)
 
@@ -132,11 +140,13 @@ def stage_durations(batches: pd.DataFrame) -> pd.DataFrame:
     ``visible`` (committed → queryable) is negative when a query saw the rows before the
     SDK's status cache reported them committed.
     """
-    return pd.DataFrame({
-        "buffered": batches["handed"] - batches["generated"],
-        "committing": batches["committed"] - batches["handed"],
-        "visible": batches["queryable"] - batches["committed"],
-    })
+    return pd.DataFrame(
+        {
+            "buffered": batches["handed"] - batches["generated"],
+            "committing": batches["committed"] - batches["handed"],
+            "visible": batches["queryable"] - batches["committed"],
+        }
+    )
 
 
 def percentile_table(values: Iterable[float]) -> dict[str, float]:
@@ -161,9 +171,13 @@ def summarize(batches: pd.DataFrame) -> pd.DataFrame:
         orders = int(group.loc[group["lane"] == "orders", "rows"].sum())
         span = group["committed"].max() - group["generated"].min()
         row = dict(zip(SETTINGS, settings))
-        row.update(batches=len(group), orders=orders, items=int(group["rows"].sum()) - orders,
-                   orders_per_s=orders / span if span > 0 else math.nan,
-                   unresolved=int(group[list(LATENCIES)].isna().any(axis=1).sum()))
+        row.update(
+            batches=len(group),
+            orders=orders,
+            items=int(group["rows"].sum()) - orders,
+            orders_per_s=orders / span if span > 0 else math.nan,
+            unresolved=int(group[list(LATENCIES)].isna().any(axis=1).sum()),
+        )
         for stage in LATENCIES:
             for p, value in zip(PERCENTILES, percentile_table(group[stage]).values()):
                 row[percentile_column(stage, p)] = value
@@ -171,9 +185,18 @@ def summarize(batches: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def measure(backend: "StreamingBackend", *, max_client_lag: float, batch_size: int, duration: float,
-            rate: float, seed: int = DEFAULT_SEED, num_customers: int = DEFAULT_CUSTOMERS,
-            settle_timeout: float = 120.0, base: StreamOptions | None = None) -> pd.DataFrame:
+def measure(
+    backend: StreamingBackend,
+    *,
+    max_client_lag: float,
+    batch_size: int,
+    duration: float,
+    rate: float,
+    seed: int = DEFAULT_SEED,
+    num_customers: int = DEFAULT_CUSTOMERS,
+    settle_timeout: float = 120.0,
+    base: StreamOptions | None = None,
+) -> pd.DataFrame:
     """Stream ``rate`` orders/s for ``duration`` s and time every batch; one row per batch.
 
     Columns: see :func:`batch_frame`, plus the settings (``backend``, ``max_client_lag``,
@@ -181,8 +204,9 @@ def measure(backend: "StreamingBackend", *, max_client_lag: float, batch_size: i
     flush tick is set to min(lag, 1 s) by the streamer, exactly as in a normal stream. ``base``
     gives the other stream options, channel and pipe names among them (default: the defaults).
     """
-    options = dataclasses.replace(base or StreamOptions(), batch_size=batch_size, max_client_lag=max_client_lag,
-                                  rate=rate)
+    options = dataclasses.replace(
+        base or StreamOptions(), batch_size=batch_size, max_client_lag=max_client_lag, rate=rate
+    )
     if not duration > 0:
         raise ConfigError(f"duration must be a positive number of seconds, got {duration!r}")
     if not settle_timeout > 0:
@@ -202,8 +226,15 @@ def measure(backend: "StreamingBackend", *, max_client_lag: float, batch_size: i
         trace.committed["orders"].see(parse_order_token(stats.last_order_token), now)
         trace.committed["items"].see(parse_item_token(stats.last_item_token), now)
 
-    streamer = Streamer(backend, spec, num_orders, options, channel_suffix=suffix,
-                        client_name=f"aidemo_latency{suffix}", on_flush=flushed)
+    streamer = Streamer(
+        backend,
+        spec,
+        num_orders,
+        options,
+        channel_suffix=suffix,
+        client_name=f"aidemo_latency{suffix}",
+        on_flush=flushed,
+    )
     lanes.update({streamer.orders.name: "orders", streamer.items.name: "items"})
     streamed, settled = threading.Event(), threading.Event()
     pollers = [
@@ -234,14 +265,26 @@ def measure(backend: "StreamingBackend", *, max_client_lag: float, batch_size: i
             thread.join()
     _drop_channels(backend, suffix, streamer)
     frame = batch_frame(trace, start)
-    labels = {"backend": backend.name, "max_client_lag": float(max_client_lag), "batch_size": batch_size,
-              "rate": float(rate), "run": spec.order_base}
+    labels = {
+        "backend": backend.name,
+        "max_client_lag": float(max_client_lag),
+        "batch_size": batch_size,
+        "rate": float(rate),
+        "run": spec.order_base,
+    }
     return frame.assign(**labels)[[*labels, *frame.columns]]
 
 
-def measure_grid(backend: "StreamingBackend", *, lags: Iterable[float], batch_sizes: Iterable[int],
-                 duration: float, rate: float,
-                 on_result: Callable[[pd.DataFrame], None] | None = None, **kwargs) -> pd.DataFrame:
+def measure_grid(
+    backend: StreamingBackend,
+    *,
+    lags: Iterable[float],
+    batch_sizes: Iterable[int],
+    duration: float,
+    rate: float,
+    on_result: Callable[[pd.DataFrame], None] | None = None,
+    **kwargs,
+) -> pd.DataFrame:
     """:func:`measure` for every (lag, batch size); all batches in one frame. ``on_result`` sees each run."""
     frames = []
     for lag in lags:
@@ -269,7 +312,7 @@ def parse_numbers(option: str, text: str, kind: type) -> list:
 # ---- internals ---------------------------------------------------------------------------
 
 
-def _last_ids(backend: "StreamingBackend") -> tuple[int, int]:
+def _last_ids(backend: StreamingBackend) -> tuple[int, int]:
     row = backend.sql(_LAST_IDS_SQL).iloc[0]
     return int(row["ORDERS"]), int(row["ITEMS"])
 
@@ -285,8 +328,9 @@ def _poll_commits(streamer: Streamer, trace: Trace, done: threading.Event) -> No
             trace.committed[lane].see(value, time.monotonic())
 
 
-def _poll_tables(backend: "StreamingBackend", spec: InstanceSpec, streamer: Streamer, trace: Trace,
-                 done: threading.Event) -> None:
+def _poll_tables(
+    backend: StreamingBackend, spec: InstanceSpec, streamer: Streamer, trace: Trace, done: threading.Event
+) -> None:
     """Every 100 ms: the largest order and item id of this run that a query sees."""
     statement = _WATERMARKS_SQL.format(spec.order_base, streamer.last_order, spec.item_base, streamer.last_item)
     while not done.wait(QUERY_POLL_S):
@@ -301,7 +345,7 @@ def _poll_tables(backend: "StreamingBackend", spec: InstanceSpec, streamer: Stre
             trace.queryable[lane].see(None if pd.isna(value) else int(value), now)
 
 
-def _drop_channels(backend: "StreamingBackend", suffix: str, streamer: Streamer) -> None:
+def _drop_channels(backend: StreamingBackend, suffix: str, streamer: Streamer) -> None:
     """Drop the run's two channels, so repeated runs do not pile up channels on the pipes."""
     options = streamer.options
     for pipe, lane in ((options.orders_pipe, streamer.orders), (options.items_pipe, streamer.items)):

@@ -106,6 +106,7 @@ ORDER_ITEMS = Table(
 
 TABLES = {table.name: table for table in (CUSTOMERS, ORDERS, ORDER_ITEMS)}
 
+
 @dataclass(frozen=True)
 class Segment:
     """A customer segment and the orders its customers place.

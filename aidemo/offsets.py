@@ -17,16 +17,14 @@ ITEM_PREFIX = "item_"
 
 def _token(prefix: str, row_id: int) -> str:
     if isinstance(row_id, bool) or not isinstance(row_id, Integral) or row_id < 1:
-        raise OffsetTokenError(
-            f"cannot make a '{prefix}<id>' offset token from {row_id!r}: ids are positive integers"
-        )
+        raise OffsetTokenError(f"cannot make a '{prefix}<id>' offset token from {row_id!r}: ids are positive integers")
     return f"{prefix}{int(row_id)}"
 
 
 def _parse(prefix: str, token: str | None) -> int | None:
     if token is None:
         return None
-    digits = token[len(prefix):] if isinstance(token, str) and token.startswith(prefix) else ""
+    digits = token[len(prefix) :] if isinstance(token, str) and token.startswith(prefix) else ""
     # int() alone would also take signs, spaces, underscores and non-ASCII digits.
     if not (digits.isascii() and digits.isdigit() and not digits.startswith("0")):
         raise OffsetTokenError(

@@ -57,7 +57,9 @@ class StreamOptions:
             raise ConfigError(f"batch_size must be an integer between {low} and {high}, got {self.batch_size!r}")
         low, high = MAX_CLIENT_LAG_RANGE
         if not low <= float(self.max_client_lag) <= high:
-            raise ConfigError(f"max_client_lag must be between {low:g} and {high:g} seconds, got {self.max_client_lag!r}")
+            raise ConfigError(
+                f"max_client_lag must be between {low:g} and {high:g} seconds, got {self.max_client_lag!r}"
+            )
         if self.rate is not None and not self.rate > 0:
             raise ConfigError(f"rate must be a positive number of orders per second, got {self.rate!r}")
         if not self.stall_reopen > 0:
@@ -65,13 +67,21 @@ class StreamOptions:
         if not isinstance(self.max_error_rows, int) or self.max_error_rows < 0:
             raise ConfigError(f"max_error_rows must be an integer >= 0, got {self.max_error_rows!r}")
         if not isinstance(self.max_in_flight, int) or not 1_000 <= self.max_in_flight <= 10_000_000:
-            raise ConfigError(f"max_in_flight must be an integer between 1000 and 10000000 rows, got {self.max_in_flight!r}")
+            raise ConfigError(
+                f"max_in_flight must be an integer between 1000 and 10000000 rows, got {self.max_in_flight!r}"
+            )
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides) -> "StreamOptions":
+    def from_settings(cls, settings: Settings, **overrides) -> StreamOptions:
         """Batch size, max client lag, channel and pipe names from ``settings``; ``overrides`` win."""
-        return cls(**{
-            "batch_size": settings.orders_batch_size, "max_client_lag": settings.max_client_lag,
-            "orders_channel": settings.channel_prefix_orders, "items_channel": settings.channel_prefix_order_items,
-            "orders_pipe": settings.orders_pipe, "items_pipe": settings.order_items_pipe,
-        } | overrides)
+        return cls(
+            **{
+                "batch_size": settings.orders_batch_size,
+                "max_client_lag": settings.max_client_lag,
+                "orders_channel": settings.channel_prefix_orders,
+                "items_channel": settings.channel_prefix_order_items,
+                "orders_pipe": settings.orders_pipe,
+                "items_pipe": settings.order_items_pipe,
+            }
+            | overrides
+        )

@@ -16,14 +16,14 @@ import queue
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from aidemo.backends import StreamingBackend
 from aidemo.config import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from aidemo.errors import AidemoError, ConfigError
 from aidemo.generator import InstanceSpec, split_instances
-from aidemo.streaming import FlushRecord, StreamOptions, Streamer, StreamStats
+from aidemo.streaming import FlushRecord, Streamer, StreamOptions, StreamStats
 
 CHANNELS_PER_PIPE_LIMIT = 2000  # Snowflake's documented limit of channels per pipe
 _WARN_SHARE = 0.9
@@ -59,17 +59,26 @@ def plan(total_orders: int, instances: int, *, seed: int, num_customers: int) ->
     if instances >= _WARN_SHARE * CHANNELS_PER_PIPE_LIMIT:
         warnings.warn(
             f"{instances} instances use {instances} channels per pipe ({2 * instances} in all), close to "
-            f"Snowflake's limit of {CHANNELS_PER_PIPE_LIMIT} channels per pipe", stacklevel=2,
+            f"Snowflake's limit of {CHANNELS_PER_PIPE_LIMIT} channels per pipe",
+            stacklevel=2,
         )
     return split_instances(seed, total_orders, instances, num_customers)
 
 
-def run_parallel(total_orders: int, instances: int, *, backend: StreamingBackend | None = None,
-                 seed: int = DEFAULT_SEED, num_customers: int = DEFAULT_CUSTOMERS, options: StreamOptions = StreamOptions(),
-                 only: list[int] | None = None, processes: bool = False,
-                 on_progress: Callable[[list[StreamStats]], None] | None = None,
-                 stop: threading.Event | None = None,
-                 on_flush: Callable[[FlushRecord], None] | None = None) -> ParallelResult:
+def run_parallel(
+    total_orders: int,
+    instances: int,
+    *,
+    backend: StreamingBackend | None = None,
+    seed: int = DEFAULT_SEED,
+    num_customers: int = DEFAULT_CUSTOMERS,
+    options: StreamOptions = StreamOptions(),
+    only: list[int] | None = None,
+    processes: bool = False,
+    on_progress: Callable[[list[StreamStats]], None] | None = None,
+    stop: threading.Event | None = None,
+    on_flush: Callable[[FlushRecord], None] | None = None,
+) -> ParallelResult:
     """Stream a job of ``total_orders`` over ``instances`` instances (or only the slices in ``only``).
 
     ``on_flush`` sees every batch handed to the SDK (threads only: worker processes keep theirs).
@@ -86,8 +95,11 @@ def run_parallel(total_orders: int, instances: int, *, backend: StreamingBackend
     stats = {spec.instance: StreamStats(spec.instance, count) for spec, count in work}
     stop = stop or threading.Event()
     started = time.monotonic()
-    errors = (_run_processes(backend, work, options, stats, on_progress, stop) if processes
-              else _run_threads(backend, work, options, stats, on_progress, stop, on_flush))
+    errors = (
+        _run_processes(backend, work, options, stats, on_progress, stop)
+        if processes
+        else _run_threads(backend, work, options, stats, on_progress, stop, on_flush)
+    )
     return ParallelResult(tuple(stats[k] for k in sorted(stats)), errors, time.monotonic() - started)
 
 
@@ -96,8 +108,9 @@ def _run_threads(backend, work, options, stats, on_progress, stop, on_flush=None
     errors: dict[int, str] = {}
 
     def one(spec: InstanceSpec, count: int) -> None:
-        streamer = Streamer(backend, spec, count, options, channel_suffix=f"_{spec.instance}", stop_event=stop,
-                            on_flush=on_flush)
+        streamer = Streamer(
+            backend, spec, count, options, channel_suffix=f"_{spec.instance}", stop_event=stop, on_flush=on_flush
+        )
         stats[spec.instance] = streamer.stats
         check_slice(streamer)
 
@@ -122,8 +135,12 @@ def _run_processes(backend, work, options, stats, on_progress, stop) -> dict[int
     errors: dict[int, str] = {}
     procs = {}
     for spec, count in work:
-        proc = context.Process(target=_process_main, name=f"aidemo-instance-{spec.instance}",
-                               args=(backend, spec, count, options, updates), daemon=True)
+        proc = context.Process(
+            target=_process_main,
+            name=f"aidemo-instance-{spec.instance}",
+            args=(backend, spec, count, options, updates),
+            daemon=True,
+        )
         proc.start()
         procs[spec.instance] = proc
     pending = set(procs)

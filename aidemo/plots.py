@@ -26,9 +26,7 @@ def figure_class():
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise ConfigError(
-            "plotting needs matplotlib: pip install 'aidemo[plots]' (or pip install matplotlib)"
-        ) from exc
+        raise ConfigError("plotting needs matplotlib: pip install 'aidemo[plots]' (or pip install matplotlib)") from exc
     return Figure
 
 
@@ -36,21 +34,15 @@ def setting_label(lag: float, batch_size: int) -> str:
     return f"lag {lag:g} s, batch {batch_size:,}"
 
 
-def latency_distribution(
-    ax: "Axes", batches: "pd.DataFrame", stage: str = "committed_s"
-) -> list:
+def latency_distribution(ax: Axes, batches: pd.DataFrame, stage: str = "committed_s") -> list:
     """Cumulative distribution of one stage's latency per (lag, batch size); returns the lines."""
     _check_stage(stage)
     lines = []
-    for (lag, size), group in batches.groupby(
-        ["max_client_lag", "batch_size"], sort=True
-    ):
+    for (lag, size), group in batches.groupby(["max_client_lag", "batch_size"], sort=True):
         values = np.sort(group[stage].dropna().to_numpy())
         if values.size:
             share = np.arange(1, values.size + 1) / values.size
-            lines += ax.step(
-                values, share, where="post", label=setting_label(lag, size)
-            )
+            lines += ax.step(values, share, where="post", label=setting_label(lag, size))
     ax.set_xlabel(f"{STAGE_NAMES[stage]} (s)")
     ax.set_ylabel("share of batches")
     ax.set_ylim(0, 1.02)
@@ -61,12 +53,9 @@ def latency_distribution(
     return lines
 
 
-def stage_breakdown(ax: "Axes", summary: "pd.DataFrame") -> list:
+def stage_breakdown(ax: Axes, summary: pd.DataFrame) -> list:
     """Per setting, p50 of each stage's latency as bars with whiskers up to p99; returns the bar containers."""
-    labels = [
-        setting_label(lag, size)
-        for lag, size in zip(summary["max_client_lag"], summary["batch_size"])
-    ]
+    labels = [setting_label(lag, size) for lag, size in zip(summary["max_client_lag"], summary["batch_size"])]
     x = np.arange(len(summary))
     width = 0.8 / len(LATENCIES)
     bars = []
@@ -91,17 +80,13 @@ def stage_breakdown(ax: "Axes", summary: "pd.DataFrame") -> list:
     return bars
 
 
-def throughput_over_time(
-    ax: "Axes", batches: "pd.DataFrame", bin_seconds: float = 1.0
-) -> list:
+def throughput_over_time(ax: Axes, batches: pd.DataFrame, bin_seconds: float = 1.0) -> list:
     """Orders committed per second against time since each run started; returns the lines."""
     if not bin_seconds > 0:
         raise ConfigError(f"bin_seconds must be positive, got {bin_seconds!r}")
     orders = batches[batches["lane"] == "orders"].dropna(subset=["committed"])
     lines = []
-    for (lag, size), group in orders.groupby(
-        ["max_client_lag", "batch_size"], sort=True
-    ):
+    for (lag, size), group in orders.groupby(["max_client_lag", "batch_size"], sort=True):
         edges = np.arange(0, group["committed"].max() + 2 * bin_seconds, bin_seconds)
         counts, _ = np.histogram(group["committed"], bins=edges, weights=group["rows"])
         lines += ax.step(
@@ -119,18 +104,14 @@ def throughput_over_time(
     return lines
 
 
-def lag_vs_latency(
-    ax: "Axes", summary: "pd.DataFrame", stage: str = "committed_s"
-) -> list:
+def lag_vs_latency(ax: Axes, summary: pd.DataFrame, stage: str = "committed_s") -> list:
     """Measured p50 and p99 against the max client lag setting, with the line y = x; returns the artists."""
     _check_stage(stage)
     artists = []
     for size, group in summary.groupby("batch_size", sort=True):
         group = group.sort_values("max_client_lag")
         lag = group["max_client_lag"].to_numpy(dtype=float)
-        (p50,) = ax.plot(
-            lag, group[percentile_column(stage, 50)], "o-", label=f"p50, batch {size:,}"
-        )
+        (p50,) = ax.plot(lag, group[percentile_column(stage, 50)], "o-", label=f"p50, batch {size:,}")
         (p99,) = ax.plot(
             lag,
             group[percentile_column(stage, 99)],
@@ -140,9 +121,7 @@ def lag_vs_latency(
         )
         artists += [p50, p99]
     top = float(summary["max_client_lag"].max()) if len(summary) else 1.0
-    artists += ax.plot(
-        [0, top], [0, top], color="grey", linewidth=1, label="y = x (the setting)"
-    )
+    artists += ax.plot([0, top], [0, top], color="grey", linewidth=1, label="y = x (the setting)")
     ax.set_xlabel("max client lag setting (s)")
     ax.set_ylabel(f"{STAGE_NAMES[stage]} (s)")
     ax.set_xlim(left=0)
@@ -158,13 +137,11 @@ def _check_stage(stage: str) -> None:
         raise ConfigError(f"stage must be one of {', '.join(LATENCIES)}, got {stage!r}")
 
 
-def _backends(frame: "pd.DataFrame") -> str:
+def _backends(frame: pd.DataFrame) -> str:
     return ", ".join(sorted(frame["backend"].unique())) if len(frame) else "no data"
 
 
-def write_figures(
-    batches: pd.DataFrame, summary: pd.DataFrame, output: Path
-) -> list[Path]:
+def write_figures(batches: pd.DataFrame, summary: pd.DataFrame, output: Path) -> list[Path]:
     """The four standard figures as PNGs in ``output``; returns their paths."""
     figure_cls = figure_class()
     drawings = {

@@ -21,16 +21,31 @@ class StreamProgress:
         self.total = None
         self.lines: list = []
 
-    def __enter__(self) -> "StreamProgress":
+    def __enter__(self) -> StreamProgress:
         if self.enabled:
             # tqdm's own rate would count orders resumed at the start; the postfix shows the stats' rates.
-            options = dict(file=sys.stderr, dynamic_ncols=True, disable=None, mininterval=0.5,
-                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
-            self.total = tqdm(total=sum(s.orders_target for s in self.stats), unit="orders",
-                              desc="committed", position=0, **options)
+            options = dict(
+                file=sys.stderr,
+                dynamic_ncols=True,
+                disable=None,
+                mininterval=0.5,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]",
+            )
+            self.total = tqdm(
+                total=sum(s.orders_target for s in self.stats), unit="orders", desc="committed", position=0, **options
+            )
             if len(self.stats) > 1:
-                self.lines = [tqdm(total=s.orders_target, unit="orders", desc=f"instance {s.instance}",
-                                   position=i + 1, leave=False, **options) for i, s in enumerate(self.stats)]
+                self.lines = [
+                    tqdm(
+                        total=s.orders_target,
+                        unit="orders",
+                        desc=f"instance {s.instance}",
+                        position=i + 1,
+                        leave=False,
+                        **options,
+                    )
+                    for i, s in enumerate(self.stats)
+                ]
         return self
 
     def update(self, stats: StreamStats | list[StreamStats] | None = None) -> None:

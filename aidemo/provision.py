@@ -62,7 +62,7 @@ class SetupReport:
 
 
 def setup(
-    backend: "StreamingBackend | None" = None,
+    backend: StreamingBackend | None = None,
     *,
     reset: bool = False,
     num_customers: int | None = None,
@@ -105,7 +105,7 @@ def setup(
     )
 
 
-def _reset(backend: "StreamingBackend", keep_customers: bool) -> None:
+def _reset(backend: StreamingBackend, keep_customers: bool) -> None:
     run_sql(sql_file(RESET_FILE).read_text(), backend)
     if not keep_customers:
         run_sql(f"DROP TABLE IF EXISTS {backend.database}.{backend.schema}.{CUSTOMERS.name}", backend)
@@ -115,7 +115,7 @@ def _reset(backend: "StreamingBackend", keep_customers: bool) -> None:
 _SAMPLED = ("CUSTOMER_ID", "EMAIL", "PHONE", "ADDRESS", "CUSTOMER_SEGMENT")
 
 
-def _customers_match(backend: "StreamingBackend", count: int, seed: int) -> bool:
+def _customers_match(backend: StreamingBackend, count: int, seed: int) -> bool:
     """Whether CUSTOMERS holds exactly ``count`` customers generated with ``seed`` (first, middle, last sampled)."""
     from aidemo.customers import generate_customers
 
@@ -123,15 +123,17 @@ def _customers_match(backend: "StreamingBackend", count: int, seed: int) -> bool
     try:
         if _count(backend, CUSTOMERS.name) != count:
             return False
-        loaded = backend.sql(f"SELECT {', '.join(_SAMPLED)} FROM {backend.database}.{backend.schema}.{CUSTOMERS.name} "
-                             f"WHERE CUSTOMER_ID IN ({', '.join(map(str, ids))}) ORDER BY CUSTOMER_ID")
+        loaded = backend.sql(
+            f"SELECT {', '.join(_SAMPLED)} FROM {backend.database}.{backend.schema}.{CUSTOMERS.name} "
+            f"WHERE CUSTOMER_ID IN ({', '.join(map(str, ids))}) ORDER BY CUSTOMER_ID"
+        )
     except SqlError:  # no database or table yet
         return False
     expected = generate_customers(seed, count).set_index("CUSTOMER_ID").loc[ids].reset_index()[list(_SAMPLED)]
     return loaded.astype(str).values.tolist() == expected.astype(str).values.tolist()
 
 
-def _create_missing_pipes(backend: "StreamingBackend") -> tuple[str, ...]:
+def _create_missing_pipes(backend: StreamingBackend) -> tuple[str, ...]:
     """Run the statements of 03_pipes.sql whose pipe does not exist; the names created."""
     import io
 
@@ -156,17 +158,17 @@ def _create_missing_pipes(backend: "StreamingBackend") -> tuple[str, ...]:
 _CREATE_PIPE = re.compile(r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?PIPE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>[\w$.\"]+)", re.I)
 
 
-def _pipes(backend: "StreamingBackend") -> list[str]:
+def _pipes(backend: StreamingBackend) -> list[str]:
     frame = backend.sql(f"SHOW PIPES IN SCHEMA {backend.database}.{backend.schema}")
     return sorted(frame["name"]) if len(frame) else []
 
 
-def _count(backend: "StreamingBackend", table: str) -> int:
+def _count(backend: StreamingBackend, table: str) -> int:
     frame = backend.sql(f"SELECT COUNT(*) AS N FROM {backend.database}.{backend.schema}.{table}")
     return int(frame.iloc[0, 0])
 
 
-def _load_customers(backend: "StreamingBackend", count: int, seed: int) -> int:
+def _load_customers(backend: StreamingBackend, count: int, seed: int) -> int:
     """Load customers 1..count with multi-row INSERTs of literal values: the same SQL on every
     backend, needing only INSERT on CUSTOMERS (no stage, unlike the connector's write_pandas)."""
     from aidemo.customers import generate_customers

@@ -13,15 +13,22 @@ import ast
 import contextlib
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from aidemo.errors import AidemoError, ConfigError
 from aidemo.notebook import HEADLESS_ENV, NOTEBOOK_DIR, PROJECT_ROOT, read_records
 
-NOTEBOOKS = ("00_setup", "01_create_pipes", "02_single_channel", "03_parallel", "04_latency",
-             "05_exactly_once_recovery")
+NOTEBOOKS = (
+    "00_setup",
+    "01_create_pipes",
+    "02_single_channel",
+    "03_parallel",
+    "04_latency",
+    "05_exactly_once_recovery",
+)
 KERNEL = "python3"
 #: Kernels talk to papermill over local sockets (IPC), not unencrypted TCP (which the kernel warns about).
 KERNEL_MANAGER = {"transport": "ipc"}
@@ -71,9 +78,15 @@ def _literal(text: str) -> Any:
         return text
 
 
-def run_notebooks(output_dir: str | os.PathLike, parameters: dict[str, Any] | None = None,
-                  names: Iterable[str] | None = None, *, kernel_name: str = KERNEL,
-                  timeout: float = 600, log_output: bool = False) -> dict[str, NotebookRun]:
+def run_notebooks(
+    output_dir: str | os.PathLike,
+    parameters: dict[str, Any] | None = None,
+    names: Iterable[str] | None = None,
+    *,
+    kernel_name: str = KERNEL,
+    timeout: float = 600,
+    log_output: bool = False,
+) -> dict[str, NotebookRun]:
     """Execute the notebooks (default: all, in order) into ``output_dir``; their runs by name.
 
     Every parameter must be declared by at least one of the notebooks run (a typo is an
@@ -89,8 +102,10 @@ def run_notebooks(output_dir: str | os.PathLike, parameters: dict[str, Any] | No
     known = set().union(*declared.values())
     unknown = sorted(set(parameters) - known)
     if unknown:
-        raise ConfigError(f"unknown notebook parameter{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
-                          f"the notebooks declare {', '.join(sorted(known))}")
+        raise ConfigError(
+            f"unknown notebook parameter{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
+            f"the notebooks declare {', '.join(sorted(known))}"
+        )
     output = Path(output_dir).resolve()
     output.mkdir(parents=True, exist_ok=True)
     runs = {}
@@ -100,13 +115,21 @@ def run_notebooks(output_dir: str | os.PathLike, parameters: dict[str, Any] | No
             mine = {key: value for key, value in parameters.items() if key in declared[name]}
             started = time.monotonic()
             try:
-                papermill.execute_notebook(str(notebook_path(name)), str(target), parameters=mine,
-                                           kernel_name=kernel_name, cwd=str(PROJECT_ROOT), progress_bar=False,
-                                           log_output=log_output, execution_timeout=timeout,
-                                           config=Config(KernelManager=KERNEL_MANAGER))
+                papermill.execute_notebook(
+                    str(notebook_path(name)),
+                    str(target),
+                    parameters=mine,
+                    kernel_name=kernel_name,
+                    cwd=str(PROJECT_ROOT),
+                    progress_bar=False,
+                    log_output=log_output,
+                    execution_timeout=timeout,
+                    config=Config(KernelManager=KERNEL_MANAGER),
+                )
             except papermill.PapermillExecutionError as exc:
-                raise AidemoError(f"notebook {name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
-                                  f"(see {target})") from exc
+                raise AidemoError(
+                    f"notebook {name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} (see {target})"
+                ) from exc
             runs[name] = NotebookRun(name, target, read_records(target), round(time.monotonic() - started, 1))
     return runs
 
@@ -128,8 +151,11 @@ def _headless():
 def run_cli(args) -> int:
     """``aidemo notebooks``: run them all, print one line per notebook."""
     parameters = {name: parse_parameter(value) for name, value in args.parameters or []}
-    print(f"running {len(args.notebook or NOTEBOOKS)} notebooks into {args.output_dir}"
-          + (f" with {parameters}" if parameters else ""), flush=True)
+    print(
+        f"running {len(args.notebook or NOTEBOOKS)} notebooks into {args.output_dir}"
+        + (f" with {parameters}" if parameters else ""),
+        flush=True,
+    )
     runs = run_notebooks(args.output_dir, parameters, args.notebook or None)
     for run in runs.values():
         print(f"  {run.name:<26} {run.seconds:>6.1f} s  {run.output}")

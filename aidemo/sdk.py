@@ -57,7 +57,7 @@ def sdk_errors(doing: str):
         raise translate(exc, doing) from exc
 
 
-def new_client(client_name: str, database: str, schema: str, pipe: str, properties: dict) -> "StreamingIngestClient":
+def new_client(client_name: str, database: str, schema: str, pipe: str, properties: dict) -> StreamingIngestClient:
     """An SDK client for ``database.schema.pipe``; errors come back as the kit's."""
     # The SDK's Rust core logs at INFO to stdout unless told otherwise; keep notebooks readable.
     os.environ.setdefault("SS_LOG_LEVEL", "warn")

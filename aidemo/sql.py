@@ -29,7 +29,7 @@ def sql_file(name: str) -> Path:
     return path
 
 
-def run_sql(statement: str, backend: "StreamingBackend | None" = None) -> "pandas.DataFrame":
+def run_sql(statement: str, backend: StreamingBackend | None = None) -> pandas.DataFrame:
     """Run a statement or script on the backend (default: the profile's); the last result as a DataFrame."""
     from aidemo.backends import open_backend
 
@@ -39,12 +39,12 @@ def run_sql(statement: str, backend: "StreamingBackend | None" = None) -> "panda
         return own.sql(statement)
 
 
-def run_file(name: str, backend: "StreamingBackend | None" = None) -> "pandas.DataFrame":
+def run_file(name: str, backend: StreamingBackend | None = None) -> pandas.DataFrame:
     """Run one file of ``sql/``."""
     return run_sql(sql_file(name).read_text(), backend)
 
 
-def insert_statements(table: str, frame: "pandas.DataFrame", batch_rows: int = 1000) -> list[str]:
+def insert_statements(table: str, frame: pandas.DataFrame, batch_rows: int = 1000) -> list[str]:
     """``INSERT INTO table (columns) VALUES ...`` statements of ``batch_rows`` rows each, in Snowflake SQL."""
     columns = ", ".join(frame.columns)
     rows = [f"({', '.join(map(sql_literal, row))})" for row in frame.itertuples(index=False, name=None)]
@@ -54,7 +54,7 @@ def insert_statements(table: str, frame: "pandas.DataFrame", batch_rows: int = 1
     ]
 
 
-def insert_script(table: str, frame: "pandas.DataFrame", batch_rows: int = 1000) -> str:
+def insert_script(table: str, frame: pandas.DataFrame, batch_rows: int = 1000) -> str:
     """The statements of :func:`insert_statements` as one script."""
     return ";\n".join(insert_statements(table, frame, batch_rows))
 

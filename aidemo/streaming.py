@@ -19,8 +19,8 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from aidemo.backends import StreamingBackend
 from aidemo.errors import (
@@ -110,19 +110,27 @@ class StreamStats:
     def summary(self) -> dict:
         orders_rate, rows_rate = self.orders_per_s, self.rows_per_s
         return {
-            "instance": self.instance, "orders_sent": self.orders_sent, "items_sent": self.items_sent,
-            "orders_committed": self.orders_committed, "items_committed": self.items_committed,
+            "instance": self.instance,
+            "orders_sent": self.orders_sent,
+            "items_sent": self.items_sent,
+            "orders_committed": self.orders_committed,
+            "items_committed": self.items_committed,
             "resumed_after": self.orders_resumed,
-            "startup_s": round(self.startup_seconds, 3), "stream_s": round(self.stream_seconds, 3),
+            "startup_s": round(self.startup_seconds, 3),
+            "stream_s": round(self.stream_seconds, 3),
             "elapsed_s": round(self.elapsed, 3),
             "orders_per_s": None if orders_rate is None else round(orders_rate, 1),
             "rows_per_s": None if rows_rate is None else round(rows_rate, 1),
-            "retries": self.retries, "reopens": self.reopens, "errors": self.errors, "stopped": self.stopped,
-            "last_order_token": self.last_order_token, "last_item_token": self.last_item_token,
+            "retries": self.retries,
+            "reopens": self.reopens,
+            "errors": self.errors,
+            "stopped": self.stopped,
+            "last_order_token": self.last_order_token,
+            "last_item_token": self.last_item_token,
         }
 
 
-def combined_rates(stats: "list[StreamStats]") -> tuple[float | None, float | None]:
+def combined_rates(stats: list[StreamStats]) -> tuple[float | None, float | None]:
     """Orders/s and rows/s that instances streaming together committed in this run: their
     commits over the seconds from the first channel open to the last finish (now, while running)."""
     opened = [s.opened for s in stats if s.opened is not None]
@@ -130,8 +138,10 @@ def combined_rates(stats: "list[StreamStats]") -> tuple[float | None, float | No
         return None, None
     now = time.monotonic()
     seconds = max((s.finished or now) for s in stats) - min(opened)
-    return (_rate(sum(s.orders_committed_now for s in stats), seconds),
-            _rate(sum(s.rows_committed_now for s in stats), seconds))
+    return (
+        _rate(sum(s.orders_committed_now for s in stats), seconds),
+        _rate(sum(s.rows_committed_now for s in stats), seconds),
+    )
 
 
 def _rate(count: int, seconds: float) -> float | None:
@@ -198,7 +208,7 @@ class _Lane:
 
     def add(self, rows: list[dict], first_id: int) -> None:
         """Buffer the rows whose ids this lane has not handed over yet."""
-        rows = rows[max(0, self.next_id + len(self.rows) - first_id):]
+        rows = rows[max(0, self.next_id + len(self.rows) - first_id) :]
         if rows:
             if not self.rows:
                 self.generated_at = time.monotonic()
@@ -223,12 +233,15 @@ class _Lane:
                 if drained is None or committed != drained[0]:
                     drained, attempt = (committed, now), 0
                 elif now - drained[1] > options.commit_timeout:
-                    raise StreamingError(f"{exc} (refused for {options.commit_timeout:.0f} s while nothing was "
-                                         "committed: check the service, then rerun to resume)") from exc
+                    raise StreamingError(
+                        f"{exc} (refused for {options.commit_timeout:.0f} s while nothing was "
+                        "committed: check the service, then rerun to resume)"
+                    ) from exc
             except TransientStreamingError as exc:
                 if attempt == options.max_retries:
-                    raise StreamingError(f"{exc} (still refused after {attempt} retries: lower the rate, "
-                                         "or raise max_retries)") from exc
+                    raise StreamingError(
+                        f"{exc} (still refused after {attempt} retries: lower the rate, or raise max_retries)"
+                    ) from exc
             stats.retries += 1
             time.sleep(_backoff(attempt))
             attempt += 1
@@ -243,10 +256,18 @@ class _Lane:
 class Streamer:
     """Streams orders ``spec.order_base .. + num_orders - 1`` and their items, exactly once."""
 
-    def __init__(self, backend: StreamingBackend, spec: InstanceSpec, num_orders: int,
-                 options: StreamOptions = StreamOptions(), *, channel_suffix: str = "",
-                 client_name: str | None = None, stop_event: threading.Event | None = None,
-                 on_flush: Callable[[FlushRecord], None] | None = None):
+    def __init__(
+        self,
+        backend: StreamingBackend,
+        spec: InstanceSpec,
+        num_orders: int,
+        options: StreamOptions = StreamOptions(),
+        *,
+        channel_suffix: str = "",
+        client_name: str | None = None,
+        stop_event: threading.Event | None = None,
+        on_flush: Callable[[FlushRecord], None] | None = None,
+    ):
         if not isinstance(num_orders, int) or num_orders < 1:
             raise ConfigError(f"number of orders must be a positive integer, got {num_orders!r}")
         self.backend, self.spec, self.options = backend, spec, options
@@ -260,10 +281,12 @@ class Streamer:
         for pipe in (options.orders_pipe, options.items_pipe):
             backend.set_flush_tick(pipe, tick)
             self._clients.append(backend.create_client(f"{name}_{pipe.lower()}", pipe))
-        self.orders = _Lane(self._clients[0], options.orders_channel + channel_suffix, order_token,
-                            parse_order_token, spec.order_base)
-        self.items = _Lane(self._clients[1], options.items_channel + channel_suffix, item_token,
-                           parse_item_token, spec.item_base)
+        self.orders = _Lane(
+            self._clients[0], options.orders_channel + channel_suffix, order_token, parse_order_token, spec.order_base
+        )
+        self.items = _Lane(
+            self._clients[1], options.items_channel + channel_suffix, item_token, parse_item_token, spec.item_base
+        )
         self.orders.on_flush = self.items.on_flush = on_flush  # called after each append_rows
         self._rejected: str | None = None  # why the stream stops: rows rejected past max_error_rows
         self._gone: BackendError | None = None  # the backend's server is gone (the SDK would retry it forever)
@@ -297,8 +320,10 @@ class Streamer:
                     now = (self.stats.orders_committed, self.stats.items_committed)
                     stuck, committed = (stuck + 1 if now == committed else 1), now
                     if stuck > self.options.max_retries:
-                        raise StreamingError(f"{exc}; reopened {stuck} times in a row without a new commit, "
-                                             "giving up: check the service, then rerun to resume") from exc
+                        raise StreamingError(
+                            f"{exc}; reopened {stuck} times in a row without a new commit, "
+                            "giving up: check the service, then rerun to resume"
+                        ) from exc
                     reopen = True
         finally:
             done.set()
@@ -364,8 +389,10 @@ class Streamer:
 
     def _in_flight(self) -> int:
         """The most rows one lane has handed to the SDK that are not committed yet."""
-        return max(self.orders.next_id - self.spec.order_base - self.stats.orders_committed,
-                   self.items.next_id - self.spec.item_base - self.stats.items_committed)
+        return max(
+            self.orders.next_id - self.spec.order_base - self.stats.orders_committed,
+            self.items.next_id - self.spec.item_base - self.stats.items_committed,
+        )
 
     def _wait_for_commit(self, on_progress) -> None:
         with sdk_errors("flushing"):
@@ -394,7 +421,8 @@ class Streamer:
                 self._stalled = behind
                 raise ChannelInvalidatedError(
                     f"{' and '.join(lane.name for lane in behind)} committed nothing for "
-                    f"{self.options.stall_reopen:g} s: reopening to replay from the committed token")
+                    f"{self.options.stall_reopen:g} s: reopening to replay from the committed token"
+                )
             self._sync_committed()
             self._check_rejected()
             if on_progress:
@@ -404,7 +432,8 @@ class Streamer:
             if time.monotonic() > deadline:
                 raise StreamingError(
                     f"rows handed to the SDK were not committed within {self.options.commit_timeout:.0f} s "
-                    f"(orders committed up to {self.stats.last_order_token}, items up to {self.stats.last_item_token}); "
+                    f"(orders committed up to {self.stats.last_order_token}, "
+                    f"items up to {self.stats.last_item_token}); "
                     "rerun the same command to resume"
                 )
             time.sleep(0.1)

@@ -7,8 +7,9 @@ Give this script a Python that has 4.x installed (a throw-away venv will do)::
     python3 -m venv /tmp/c4 && /tmp/c4/bin/pip install snowflake-connector-python==4.8.1
     python bench/connector_4x.py --python /tmp/c4/bin/python
 
-It starts a local service (with 2-second session tokens, so renewal is exercised), runs the checks below in that Python (``--client``, which needs
-nothing but the connector), prints each result and exits non-zero on the first mismatch.
+It starts a local service (with 2-second session tokens, so renewal is exercised), runs the checks
+below in that Python (``--client``, which needs nothing but the connector), prints each result
+and exits non-zero on the first mismatch.
 """
 
 from __future__ import annotations
@@ -80,9 +81,7 @@ def client(args: dict) -> None:
         rows[1],
         (None, None, None, None, False, None, None, None, None),
     )
-    variant = cur.execute(
-        "SELECT PARSE_JSON('{\"a\": [1, 2]}') AS V, ARRAY_CONSTRUCT(1) AS A"
-    ).fetchone()
+    variant = cur.execute("SELECT PARSE_JSON('{\"a\": [1, 2]}') AS V, ARRAY_CONSTRUCT(1) AS A").fetchone()
     check("variant, array", [json.loads(v) for v in variant], [{"a": [1, 2]}, [1]])
     cur.execute("UPDATE T SET S = ? WHERE I = ?", ("y'z", 12345678901234567))
     check("update rowcount (qmark binds)", cur.rowcount, 1)
@@ -94,26 +93,19 @@ def client(args: dict) -> None:
     cur.executemany("INSERT INTO T (I) VALUES (?)", [(1,), (2,), (3,)])
     check("executemany rowcount", cur.rowcount, 3)
     check("delete rowcount", cur.execute("DELETE FROM T WHERE I < 10").rowcount, 3)
-    results = [
-        c.fetchall()
-        for c in connection.execute_string("USE SCHEMA RAW; SELECT COUNT(*) FROM C4.T")
-    ]
+    results = [c.fetchall() for c in connection.execute_string("USE SCHEMA RAW; SELECT COUNT(*) FROM C4.T")]
     check("execute_string", results[-1], [(2,)])
     try:
         cur.execute("SELECT * FROM NO_SUCH_TABLE")
         sys.exit("MISMATCH: an unknown table did not fail")
     except ProgrammingError as exc:
-        check(
-            "unknown table errno, sqlstate", (exc.errno, exc.sqlstate), (2003, "42S02")
-        )
+        check("unknown table errno, sqlstate", (exc.errno, exc.sqlstate), (2003, "42S02"))
     try:
         cur.execute("SELEC 1")
         sys.exit("MISMATCH: a syntax error did not fail")
     except ProgrammingError as exc:
         check("syntax error errno", exc.errno, 1003)
-    time.sleep(
-        2.5
-    )  # the service runs with 2-second session tokens: the connector must renew its own
+    time.sleep(2.5)  # the service runs with 2-second session tokens: the connector must renew its own
     check(
         "query after the session token expired",
         cur.execute("SELECT 1").fetchall(),
@@ -131,18 +123,14 @@ def client(args: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--python", help="a Python interpreter that has snowflake-connector-python 4.x"
-    )
+    parser.add_argument("--python", help="a Python interpreter that has snowflake-connector-python 4.x")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.client:
         client(json.loads(sys.stdin.read()))
         return
     if not options.python:
-        parser.error(
-            "--python is required (see the module docstring for a throw-away venv)"
-        )
+        parser.error("--python is required (see the module docstring for a throw-away venv)")
 
     from cryptography.hazmat.primitives import serialization
 
@@ -152,9 +140,7 @@ def main() -> None:
     os.environ["AIDEMO_LOCAL_SESSION_TTL_S"] = "2"  # read by the service at start
     with fresh_backend() as backend:
         home = backend.home
-        key = serialization.load_pem_private_key(
-            home.user_key.read_bytes(), password=None
-        )
+        key = serialization.load_pem_private_key(home.user_key.read_bytes(), password=None)
         der = key.private_bytes(
             serialization.Encoding.DER,
             serialization.PrivateFormat.PKCS8,

@@ -27,9 +27,7 @@ def main() -> None:
 
     with fresh_backend() as backend:
         home = backend.home
-        key = serialization.load_pem_private_key(
-            home.user_key.read_bytes(), password=None
-        )
+        key = serialization.load_pem_private_key(home.user_key.read_bytes(), password=None)
         connection = snowflake.connector.connect(
             account=ACCOUNT,
             user=USER,
@@ -55,19 +53,12 @@ def main() -> None:
                     "CREATE OR REPLACE TABLE LOAD_BENCH (ID NUMBER(38,0), NAME VARCHAR, "
                     "AMOUNT NUMBER(10,2), SCORE FLOAT, JOINED DATE)"
                 )
-                rows = [
-                    (i, f"customer {i}", f"{i % 1000}.25", i / 7, "2024-01-02")
-                    for i in range(n)
-                ]
+                rows = [(i, f"customer {i}", f"{i % 1000}.25", i / 7, "2024-01-02") for i in range(n)]
                 started = time.perf_counter()
                 cur.executemany("INSERT INTO LOAD_BENCH VALUES (?, ?, ?, ?, ?)", rows)
                 seconds = time.perf_counter() - started
-                assert cur.rowcount == n and cur.execute(
-                    "SELECT COUNT(*) FROM LOAD_BENCH"
-                ).fetchone() == (n,)
-                print(
-                    f"executemany {n:>7,} rows x 5 columns: {seconds:6.2f} s  {n / seconds:9,.0f} rows/s"
-                )
+                assert cur.rowcount == n and cur.execute("SELECT COUNT(*) FROM LOAD_BENCH").fetchone() == (n,)
+                print(f"executemany {n:>7,} rows x 5 columns: {seconds:6.2f} s  {n / seconds:9,.0f} rows/s")
         finally:
             connection.close()
 

@@ -31,8 +31,10 @@ def upload(info: service.ServiceInfo, megabytes: int) -> str:
     """Send the forged upload; returns the status line (the server may answer before the body is in)."""
     context = ssl.create_default_context(cafile=str(info.home.ca_cert))
     with context.wrap_socket(socket.create_connection(("127.0.0.1", info.port)), server_hostname="127.0.0.1") as sock:
-        head = (f"PUT /aidemo-stage/0123.forged/0.ndjson HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                f"Content-Length: {megabytes * CHUNK}\r\n\r\n")
+        head = (
+            f"PUT /aidemo-stage/0123.forged/0.ndjson HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Length: {megabytes * CHUNK}\r\n\r\n"
+        )
         sent = 0
         with contextlib.suppress(OSError):
             sock.sendall(head.encode())
@@ -59,8 +61,10 @@ def main() -> None:
         finally:
             service.stop(home)
     print(f"unauthenticated {megabytes} MB PUT to the stage: {answer}")
-    print(f"service RSS before {before['VmRSS']:.0f} MB, after {after['VmRSS']:.0f} MB, "
-          f"peak {after['VmHWM']:.0f} MB (peak before: {before['VmHWM']:.0f} MB)")
+    print(
+        f"service RSS before {before['VmRSS']:.0f} MB, after {after['VmRSS']:.0f} MB, "
+        f"peak {after['VmHWM']:.0f} MB (peak before: {before['VmHWM']:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

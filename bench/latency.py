@@ -38,17 +38,22 @@ def main() -> None:
         try:
             backend = LocalBackend(home)
             started = time.monotonic()
-            batches = latency.measure_grid(backend, lags=lags, batch_sizes=[args.batch_size],
-                                           duration=args.duration, rate=args.rate)
+            batches = latency.measure_grid(
+                backend, lags=lags, batch_sizes=[args.batch_size], duration=args.duration, rate=args.rate
+            )
             took = time.monotonic() - started
         finally:
             service.stop(home)
 
     summary = latency.summarize(batches)
-    print(f"local backend, {args.rate:g} orders/s for {args.duration:g} s per lag, batch size {args.batch_size:,}, "
-          f"flush tick min(lag, 1 s); {took:.0f} s in all")
-    print(f"{'lag s':>6} {'batches':>7} {'orders/s':>8}   "
-          + "   ".join(f"{latency.STAGE_NAMES[s].split(' → ')[1]:^20}" for s in latency.LATENCIES))
+    print(
+        f"local backend, {args.rate:g} orders/s for {args.duration:g} s per lag, batch size {args.batch_size:,}, "
+        f"flush tick min(lag, 1 s); {took:.0f} s in all"
+    )
+    print(
+        f"{'lag s':>6} {'batches':>7} {'orders/s':>8}   "
+        + "   ".join(f"{latency.STAGE_NAMES[s].split(' → ')[1]:^20}" for s in latency.LATENCIES)
+    )
     print(f"{'':>6} {'':>7} {'':>8}   " + "   ".join(f"{'p50':>6} {'p95':>6} {'p99':>6}" for _ in latency.LATENCIES))
     for row in summary.itertuples(index=False):
         cells = "   ".join(

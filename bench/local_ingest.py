@@ -33,9 +33,15 @@ POLL_S = 0.05  # how often the table's row count is read while the channels stre
 def make_rows(n: int) -> list[dict]:
     statuses = ("Completed", "Shipped", "Processing", "Pending", "Cancelled")
     return [
-        {"ORDER_ID": i, "CUSTOMER_ID": 1 + i % 20_000, "ORDER_DATE": f"2025-{1 + i % 12:02d}-{1 + i % 28:02d} 10:{i % 60:02d}:00",
-         "ORDER_STATUS": statuses[i % 5], "TOTAL_AMOUNT": round(20 + (i * 7.31) % 2980, 2),
-         "DISCOUNT_PERCENT": float(i % 30), "SHIPPING_COST": round(5 + (i * 0.37) % 45, 2)}
+        {
+            "ORDER_ID": i,
+            "CUSTOMER_ID": 1 + i % 20_000,
+            "ORDER_DATE": f"2025-{1 + i % 12:02d}-{1 + i % 28:02d} 10:{i % 60:02d}:00",
+            "ORDER_STATUS": statuses[i % 5],
+            "TOTAL_AMOUNT": round(20 + (i * 7.31) % 2980, 2),
+            "DISCOUNT_PERCENT": float(i % 30),
+            "SHIPPING_COST": round(5 + (i * 0.37) % 45, 2),
+        }
         for i in range(1, n + 1)
     ]
 
@@ -48,7 +54,7 @@ def client_cpu_s() -> float:
 def feed(channel, rows: list[dict], errors: list) -> None:
     try:
         for start in range(0, len(rows), APPEND_BATCH):
-            batch = rows[start:start + APPEND_BATCH]
+            batch = rows[start : start + APPEND_BATCH]
             first, last = str(batch[0]["ORDER_ID"]), str(batch[-1]["ORDER_ID"])
             while True:
                 try:
@@ -74,7 +80,7 @@ def run(backend: LocalBackend, rows: list[dict], channels: int, run_id: str) -> 
     client = backend.create_client(f"bench_{run_id}", f"{table}-STREAMING")
     opened = [client.open_channel(f"ch_{i}")[0] for i in range(channels)]
     size = -(-len(rows) // channels)
-    slices = [rows[i * size:(i + 1) * size] for i in range(channels)]
+    slices = [rows[i * size : (i + 1) * size] for i in range(channels)]
     errors: list = []
     threads = [threading.Thread(target=feed, args=(ch, part, errors)) for ch, part in zip(opened, slices)]
     pid = service_status(backend.home).pid
@@ -98,8 +104,12 @@ def run(backend: LocalBackend, rows: list[dict], channels: int, run_id: str) -> 
     if queryable is None:
         raise RuntimeError(f"{table} did not reach {len(rows)} rows within {TIMEOUT_S} s")
     backend.sql(f"DROP TABLE RAW.{table}")
-    return {"queryable_s": queryable, "committed_s": committed,
-            "client_cpu_s": cpu1 - cpu0, "service_cpu_s": service1 - service0}
+    return {
+        "queryable_s": queryable,
+        "committed_s": committed,
+        "client_cpu_s": cpu1 - cpu0,
+        "service_cpu_s": service1 - service0,
+    }
 
 
 def main() -> None:
@@ -112,14 +122,18 @@ def main() -> None:
 
     rows = make_rows(args.rows)
     with fresh_backend() as backend:
-        print(f"{args.rows:,} rows, default SDK properties, one client, one thread per channel, "
-              f"median of {args.repeat}")
+        print(
+            f"{args.rows:,} rows, default SDK properties, one client, one thread per channel, median of {args.repeat}"
+        )
         for channels in args.channels:
             runs = [run(backend, rows, channels, f"{channels}_{r}") for r in range(args.repeat)]
             med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            print(f"{channels} channel(s): {args.rows / med['queryable_s']:>12,.0f} rows/s queryable "
-                  f"({med['queryable_s']:.2f} s), {args.rows / med['committed_s']:>12,.0f} rows/s committed as the SDK sees it "
-                  f"({med['committed_s']:.2f} s); CPU s: client {med['client_cpu_s']:.2f}, service {med['service_cpu_s']:.2f}")
+            print(
+                f"{channels} channel(s): {args.rows / med['queryable_s']:>12,.0f} rows/s queryable "
+                f"({med['queryable_s']:.2f} s), {args.rows / med['committed_s']:>12,.0f} rows/s committed "
+                f"as the SDK sees it ({med['committed_s']:.2f} s); "
+                f"CPU s: client {med['client_cpu_s']:.2f}, service {med['service_cpu_s']:.2f}"
+            )
 
 
 if __name__ == "__main__":

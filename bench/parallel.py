@@ -56,8 +56,10 @@ def main() -> None:
         for i in range(args.repeat):
             seconds, rows = run_once(args.orders, args.instances, mode == "processes")
             walls.append(seconds)
-            print(f"{mode} run {i + 1}: {args.orders} orders, {rows} rows in {seconds:.2f} s: "
-                  f"{args.orders / seconds:,.0f} orders/s, {rows / seconds:,.0f} rows/s")
+            print(
+                f"{mode} run {i + 1}: {args.orders} orders, {rows} rows in {seconds:.2f} s: "
+                f"{args.orders / seconds:,.0f} orders/s, {rows / seconds:,.0f} rows/s"
+            )
         wall = statistics.median(walls)
         print(f"{mode} median: {wall:.2f} s, {args.orders / wall:,.0f} orders/s, {rows / wall:,.0f} rows/s")
     own, children = peak_rss_mb()

@@ -10,7 +10,6 @@ from aidemo.backends import LocalBackend
 from aidemo.local import service
 from aidemo.local.home import ServiceHome
 
-
 _CA_HOME = ServiceHome.at(tempfile.mkdtemp(prefix="aidemo-bench-ca-"))
 
 

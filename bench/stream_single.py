@@ -16,7 +16,7 @@ import time
 from service import fresh_backend
 
 from aidemo.generator import InstanceSpec, first_item_id
-from aidemo.streaming import StreamOptions, Streamer
+from aidemo.streaming import Streamer, StreamOptions
 
 
 def run_once(orders: int, batch_size: int) -> tuple[float, int]:
@@ -42,10 +42,14 @@ def main() -> None:
     for i in range(args.repeat):
         seconds, rows = run_once(args.orders, args.batch_size)
         rates.append((args.orders / seconds, rows / seconds))
-        print(f"run {i + 1}: {args.orders} orders + {rows - args.orders} items in {seconds:.2f} s: "
-              f"{rates[-1][0]:,.0f} orders/s, {rates[-1][1]:,.0f} rows/s committed and queryable")
-    print(f"median: {statistics.median(r[0] for r in rates):,.0f} orders/s, "
-          f"{statistics.median(r[1] for r in rates):,.0f} rows/s")
+        print(
+            f"run {i + 1}: {args.orders} orders + {rows - args.orders} items in {seconds:.2f} s: "
+            f"{rates[-1][0]:,.0f} orders/s, {rates[-1][1]:,.0f} rows/s committed and queryable"
+        )
+    print(
+        f"median: {statistics.median(r[0] for r in rates):,.0f} orders/s, "
+        f"{statistics.median(r[1] for r in rates):,.0f} rows/s"
+    )
 
 
 if __name__ == "__main__":

@@ -52,14 +52,11 @@ def pytest_runtest_protocol(item):
 def _start_refused_in_unit_tests(home: ServiceHome):
     """service.start for the tests: a unit test (or a fixture it uses) that starts a service fails."""
     if _running and _running[-1].get_closest_marker("unit"):
-        raise AssertionError(
-            f"{_running[-1].nodeid} starts a local service: mark it integration (or use local_home)"
-        )
+        raise AssertionError(f"{_running[-1].nodeid} starts a local service: mark it integration (or use local_home)")
     return _start(home)
 
 
 service.start = _start_refused_in_unit_tests
-
 
 
 @pytest.fixture(scope="session")
@@ -218,9 +215,7 @@ def connect(local_home):
     opened = []
 
     def open_connection(**overrides):
-        connection = snowflake.connector.connect(
-            **connector_arguments(local_home, **overrides)
-        )
+        connection = snowflake.connector.connect(**connector_arguments(local_home, **overrides))
         opened.append(connection)
         return connection
 

@@ -17,15 +17,21 @@ from aidemo.connector import Endpoint
 from aidemo.errors import BackendError, SqlError
 from aidemo.keys import generate_key_pair
 
-TYPED = ("SELECT 255.18::NUMBER(10,2) AS PRICE, 42::NUMBER(38,0) AS ID, 1.5::FLOAT AS F, 'x' AS S, "
-         "'2024-01-02'::DATE AS D, '2024-01-02 03:04:05.5'::TIMESTAMP_NTZ AS TS, TRUE AS B")
+TYPED = (
+    "SELECT 255.18::NUMBER(10,2) AS PRICE, 42::NUMBER(38,0) AS ID, 1.5::FLOAT AS F, 'x' AS S, "
+    "'2024-01-02'::DATE AS D, '2024-01-02 03:04:05.5'::TIMESTAMP_NTZ AS TS, TRUE AS B"
+)
 
 
 def test_the_connector_dials_the_profiles_url(plain):
-    args = Endpoint("MYORG-ACCT", "ME", "https://myorg-acct.privatelink.snowflakecomputing.com:8443",
-                    plain.private_key_pem).connect_args()
-    assert (args["host"], args["port"], args["protocol"]) == ("myorg-acct.privatelink.snowflakecomputing.com", 8443,
-                                                               "https")
+    args = Endpoint(
+        "MYORG-ACCT", "ME", "https://myorg-acct.privatelink.snowflakecomputing.com:8443", plain.private_key_pem
+    ).connect_args()
+    assert (args["host"], args["port"], args["protocol"]) == (
+        "myorg-acct.privatelink.snowflakecomputing.com",
+        8443,
+        "https",
+    )
     assert Endpoint("A", "U", "https://a.snowflakecomputing.com", plain.private_key_pem).connect_args()["port"] == 443
     assert args["private_key"][:2] == b"\x30\x82"  # DER (PKCS#8), which 5.x wants rather than PEM bytes
 
@@ -33,10 +39,23 @@ def test_the_connector_dials_the_profiles_url(plain):
 def test_the_same_statement_gives_the_same_dtypes(own_backend):
     frame = own_backend.sql(TYPED)
     assert {c: str(t) for c, t in frame.dtypes.items()} == {
-        "PRICE": "float64", "ID": "Int64", "F": "float64", "S": "object", "D": "object",
-        "TS": "datetime64[ns]", "B": "object"}
-    assert frame.iloc[0].tolist() == [255.18, 42, 1.5, "x", dt.date(2024, 1, 2),
-                                      dt.datetime(2024, 1, 2, 3, 4, 5, 500000), True]
+        "PRICE": "float64",
+        "ID": "Int64",
+        "F": "float64",
+        "S": "object",
+        "D": "object",
+        "TS": "datetime64[ns]",
+        "B": "object",
+    }
+    assert frame.iloc[0].tolist() == [
+        255.18,
+        42,
+        1.5,
+        "x",
+        dt.date(2024, 1, 2),
+        dt.datetime(2024, 1, 2, 3, 4, 5, 500000),
+        True,
+    ]
 
 
 def test_an_unknown_object_is_an_sql_error_naming_statement_and_fix(own_backend):
@@ -51,8 +70,11 @@ def profile_of(backend, tmp_path, **change) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("change", [{"private_key": generate_key_pair().private_key_pem}, {"user": "NOBODY"}],
-                         ids=["wrong key", "unknown user"])
+@pytest.mark.parametrize(
+    "change",
+    [{"private_key": generate_key_pair().private_key_pem}, {"user": "NOBODY"}],
+    ids=["wrong key", "unknown user"],
+)
 def test_a_refused_login_is_a_backend_error_saying_what_to_fix(fresh, tmp_path, monkeypatch, change):
     monkeypatch.setenv("SSL_CERT_FILE", str(fresh.home.trust_bundle))
     backend = SnowflakeBackend(load_profile(profile_of(fresh, tmp_path, **change)))
@@ -70,13 +92,18 @@ def test_an_unreachable_url_is_a_backend_error_naming_it(fresh, tmp_path, monkey
 
 def aidemo(profile: str, trust, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, AIDEMO_PROFILE=profile, SSL_CERT_FILE=str(trust), PYTHONWARNINGS="default")
-    return subprocess.run([sys.executable, "-m", "aidemo.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "aidemo.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_cli_says_what_to_fix_without_a_traceback_and_exits_without_warnings(fresh, tmp_path):
-    wrong = aidemo(profile_of(fresh, tmp_path, private_key=generate_key_pair().private_key_pem),
-                   fresh.home.trust_bundle, "sql", "SELECT 1")
+    wrong = aidemo(
+        profile_of(fresh, tmp_path, private_key=generate_key_pair().private_key_pem),
+        fresh.home.trust_bundle,
+        "sql",
+        "SELECT 1",
+    )
     assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
     assert wrong.stderr.startswith("aidemo: error: connecting to ") and "private key does not match" in wrong.stderr
 

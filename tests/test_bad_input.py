@@ -15,12 +15,12 @@ import subprocess
 import sys
 
 import pytest
+from conftest import share_ca
 
 from aidemo.backends import LocalBackend
 from aidemo.keys import generate_key_pair
 from aidemo.local import service
 from aidemo.sql import SQL_DIR
-from conftest import share_ca
 
 ENCRYPTED = generate_key_pair(passphrase="s3cret").private_key_pem
 NOT_A_KEY = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"
@@ -42,13 +42,21 @@ def backend(local_home, tmp_path_factory):
 @pytest.fixture
 def cli(backend, tmp_path):
     """Run the CLI in tmp_path with the given files there and extra environment."""
+
     def run(*args, files: dict | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
         for name, text in (files or {}).items():
             (tmp_path / name).write_text(text)
         environ = {k: v for k, v in os.environ.items() if not k.startswith("AIDEMO_") and k != "PRIVATE_KEY_PASSPHRASE"}
         environ |= {"AIDEMO_HOME": str(backend.home.root)} | (env or {})
-        return subprocess.run([sys.executable, "-m", "aidemo.cli", *args], cwd=tmp_path, env=environ,
-                              capture_output=True, text=True, timeout=180)
+        return subprocess.run(
+            [sys.executable, "-m", "aidemo.cli", *args],
+            cwd=tmp_path,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
     return run
 
 
@@ -58,41 +66,120 @@ def orders(backend) -> int:
 
 # (case, CLI arguments, files in the working directory, environment, the message shown)
 CASES = [
-    ("malformed profile", ["stream", "10"], {"profile.json": "{not json"}, {},
-     r"profile\.json line 1 column 2: invalid JSON"),
-    ("missing profile", ["stream", "10"], {}, {"AIDEMO_PROFILE": "nowhere/profile.json"},
-     r"AIDEMO_PROFILE 'nowhere/profile\.json': no such file"),
-    ("misspelt profile key", ["stream", "10"], {"profile.json": json.dumps({"backend": "local", "acount": "x"})}, {},
-     r"profile\.json: unknown key 'acount' \(did you mean 'account'\?\)"),
-    ("unknown backend", ["stream", "10"], {"profile.json": json.dumps({"backend": "cloud"})}, {},
-     r"backend.*'cloud'"),
-    ("private key that is not a key", ["stream", "10"], {"profile.json": snowflake_profile(NOT_A_KEY)}, {},
-     r"profile\.json: cannot read the private key \(damaged PEM\)"),
-    ("encrypted key without passphrase", ["stream", "10"], {"profile.json": snowflake_profile(ENCRYPTED)}, {},
-     r"profile\.json: the private key is encrypted: set private_key_passphrase \(or the environment variable "
-     r"PRIVATE_KEY_PASSPHRASE\)"),
-    ("encrypted key, wrong passphrase", ["stream", "10"], {"profile.json": snowflake_profile(ENCRYPTED)},
-     {"PRIVATE_KEY_PASSPHRASE": "guess"}, r"cannot read the private key \(wrong passphrase"),
-    ("batch size 0", ["stream", "10", "--batch-size", "0"], {}, {},
-     r"orders_batch_size must be an integer between 1 and 1000000, got 0"),
-    ("negative batch size", ["stream", "10", "--batch-size", "-5"], {}, {},
-     r"orders_batch_size must be an integer between 1 and 1000000, got -5"),
-    ("max client lag 0", ["stream", "10", "--max-client-lag", "0"], {}, {},
-     r"max_client_lag must be a number of seconds between 0\.1 and 600"),
-    ("max client lag 1000", ["stream", "10", "--max-client-lag", "1000"], {}, {},
-     r"max_client_lag must be a number of seconds between 0\.1 and 600, got 1000"),
-    ("lag out of range in the environment", ["stream", "10"], {}, {"AIDEMO_MAX_CLIENT_LAG": "-1"},
-     r"AIDEMO_MAX_CLIENT_LAG must be a number of seconds between 0\.1 and 600, got '-1'"),
-    ("unknown settings key", ["stream", "10"], {"config.properties": "batch.size=10\n"}, {},
-     r"config\.properties line 1: unknown key 'batch\.size' \(did you mean 'orders\.batch\.size'\?\)"),
-    ("settings value of the wrong type", ["stream", "10"], {"config.properties": "orders.batch.size=abc\n"}, {},
-     r"config\.properties line 1: orders\.batch\.size must be an integer"),
-    ("negative number of orders", ["stream", "--", "-5"], {}, {},
-     r"number of orders must be a positive integer, got -5"),
-    ("unknown table", ["sql", "SELECT * FROM RAW.NO_SUCH_TABLE"], {}, {},
-     r"SQL compilation error: .*NO_SUCH_TABLE does not exist"),
-    ("fault with a rate above 1", ["local", "fault", "error", "--rate", "3"], {}, {},
-     r"fault rate must be a share of requests in \(0, 1\], got 3"),
+    (
+        "malformed profile",
+        ["stream", "10"],
+        {"profile.json": "{not json"},
+        {},
+        r"profile\.json line 1 column 2: invalid JSON",
+    ),
+    (
+        "missing profile",
+        ["stream", "10"],
+        {},
+        {"AIDEMO_PROFILE": "nowhere/profile.json"},
+        r"AIDEMO_PROFILE 'nowhere/profile\.json': no such file",
+    ),
+    (
+        "misspelt profile key",
+        ["stream", "10"],
+        {"profile.json": json.dumps({"backend": "local", "acount": "x"})},
+        {},
+        r"profile\.json: unknown key 'acount' \(did you mean 'account'\?\)",
+    ),
+    ("unknown backend", ["stream", "10"], {"profile.json": json.dumps({"backend": "cloud"})}, {}, r"backend.*'cloud'"),
+    (
+        "private key that is not a key",
+        ["stream", "10"],
+        {"profile.json": snowflake_profile(NOT_A_KEY)},
+        {},
+        r"profile\.json: cannot read the private key \(damaged PEM\)",
+    ),
+    (
+        "encrypted key without passphrase",
+        ["stream", "10"],
+        {"profile.json": snowflake_profile(ENCRYPTED)},
+        {},
+        r"profile\.json: the private key is encrypted: set private_key_passphrase \(or the environment variable "
+        r"PRIVATE_KEY_PASSPHRASE\)",
+    ),
+    (
+        "encrypted key, wrong passphrase",
+        ["stream", "10"],
+        {"profile.json": snowflake_profile(ENCRYPTED)},
+        {"PRIVATE_KEY_PASSPHRASE": "guess"},
+        r"cannot read the private key \(wrong passphrase",
+    ),
+    (
+        "batch size 0",
+        ["stream", "10", "--batch-size", "0"],
+        {},
+        {},
+        r"orders_batch_size must be an integer between 1 and 1000000, got 0",
+    ),
+    (
+        "negative batch size",
+        ["stream", "10", "--batch-size", "-5"],
+        {},
+        {},
+        r"orders_batch_size must be an integer between 1 and 1000000, got -5",
+    ),
+    (
+        "max client lag 0",
+        ["stream", "10", "--max-client-lag", "0"],
+        {},
+        {},
+        r"max_client_lag must be a number of seconds between 0\.1 and 600",
+    ),
+    (
+        "max client lag 1000",
+        ["stream", "10", "--max-client-lag", "1000"],
+        {},
+        {},
+        r"max_client_lag must be a number of seconds between 0\.1 and 600, got 1000",
+    ),
+    (
+        "lag out of range in the environment",
+        ["stream", "10"],
+        {},
+        {"AIDEMO_MAX_CLIENT_LAG": "-1"},
+        r"AIDEMO_MAX_CLIENT_LAG must be a number of seconds between 0\.1 and 600, got '-1'",
+    ),
+    (
+        "unknown settings key",
+        ["stream", "10"],
+        {"config.properties": "batch.size=10\n"},
+        {},
+        r"config\.properties line 1: unknown key 'batch\.size' \(did you mean 'orders\.batch\.size'\?\)",
+    ),
+    (
+        "settings value of the wrong type",
+        ["stream", "10"],
+        {"config.properties": "orders.batch.size=abc\n"},
+        {},
+        r"config\.properties line 1: orders\.batch\.size must be an integer",
+    ),
+    (
+        "negative number of orders",
+        ["stream", "--", "-5"],
+        {},
+        {},
+        r"number of orders must be a positive integer, got -5",
+    ),
+    (
+        "unknown table",
+        ["sql", "SELECT * FROM RAW.NO_SUCH_TABLE"],
+        {},
+        {},
+        r"SQL compilation error: .*NO_SUCH_TABLE does not exist",
+    ),
+    (
+        "fault with a rate above 1",
+        ["local", "fault", "error", "--rate", "3"],
+        {},
+        {},
+        r"fault rate must be a share of requests in \(0, 1\], got 3",
+    ),
 ]
 
 
@@ -125,8 +212,10 @@ def test_another_total_on_the_same_channels_is_refused_and_the_first_job_stays_w
     assert first.returncode == 0, first.stderr
     clash = cli("parallel", "300", "2", *fast)
     assert clash.returncode == 1 and "Traceback" not in clash.stderr
-    assert "instance 0 failed: channel orders_channel_0 has committed id 200, past this instance's slice " \
-           "(ends at 150): it belongs to a different job" in clash.stderr
+    assert (
+        "instance 0 failed: channel orders_channel_0 has committed id 200, past this instance's slice "
+        "(ends at 150): it belongs to a different job" in clash.stderr
+    )
     assert "reset with `aidemo setup --reset`" in clash.stderr
     counts = backend.sql("SELECT COUNT(*) AS N, COUNT(DISTINCT ORDER_ID) AS D, MAX(ORDER_ID) AS M FROM RAW.ORDERS")
     assert counts.values.tolist() == [[400, 400, 400]]

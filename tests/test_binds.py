@@ -31,9 +31,7 @@ def test_other_array_bound_statements_run_once_per_row():
 
 def test_placeholders_inside_strings_and_casts_are_left_alone():
     bindings = {"1": {"type": "FIXED", "value": "5"}}
-    assert substitute("SELECT '?', a::NUMBER, ? FROM t -- ?", bindings) == [
-        "SELECT '?', a::NUMBER, 5 FROM t -- ?"
-    ]
+    assert substitute("SELECT '?', a::NUMBER, ? FROM t -- ?", bindings) == ["SELECT '?', a::NUMBER, 5 FROM t -- ?"]
 
 
 @pytest.mark.parametrize(
@@ -62,9 +60,7 @@ def test_placeholders_inside_strings_and_casts_are_left_alone():
 )
 def test_literals_of_each_bound_type(kind, value, sql):
     assert literal(kind, value) == sql
-    translate.translate(
-        f"SELECT {sql}", database="D", schema="S"
-    )  # Snowflake SQL the service reads
+    translate.translate(f"SELECT {sql}", database="D", schema="S")  # Snowflake SQL the service reads
 
 
 @pytest.mark.parametrize(

@@ -106,9 +106,7 @@ def copies_with_parameters(target: Path) -> None:
     for name in runbook.NOTEBOOKS:
         declared = runbook.declared_parameters(name)
         nb = load_notebook_node(str(runbook.notebook_path(name)))
-        nb = parameterize_notebook(
-            nb, {k: v for k, v in PARAMETERS.items() if k in declared}
-        )
+        nb = parameterize_notebook(nb, {k: v for k, v in PARAMETERS.items() if k in declared})
         nbformat.write(nb, target / f"{name}.ipynb")
 
 
@@ -116,9 +114,7 @@ def copies_with_parameters(target: Path) -> None:
 def lab(tmp_path_factory):
     """JupyterLab over test copies of the notebooks: (base URL, token, notebook directory)."""
     if not CHROMIUM.exists():
-        pytest.skip(
-            "needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
-        )
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
     root = tmp_path_factory.mktemp("lab")
     home = ServiceHome.at(root / "service")
     notebooks = root / "notebooks"
@@ -212,15 +208,9 @@ def open_notebook(browser, lab, name: str):
     context = browser.contexts[0] if browser.contexts else browser.new_context()
     page = context.new_page()
     page.set_viewport_size({"width": 1400, "height": 1000})
-    page.goto(
-        f"{url}/lab/tree/{name}.ipynb?reset&token={token}"
-    )  # reset: only this notebook open
-    page.wait_for_function(
-        "window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000
-    )
-    page.wait_for_selector(
-        ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
-    )
+    page.goto(f"{url}/lab/tree/{name}.ipynb?reset&token={token}")  # reset: only this notebook open
+    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
     return page
 
 
@@ -265,9 +255,7 @@ def shut_down_kernels(lab) -> None:
     with urllib.request.urlopen(f"{url}/api/kernels?token={token}") as reply:
         kernels = json.loads(reply.read())
     for kernel in kernels:
-        request = urllib.request.Request(
-            f"{url}/api/kernels/{kernel['id']}?token={token}", method="DELETE"
-        )
+        request = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}?token={token}", method="DELETE")
         urllib.request.urlopen(request).close()
 
 
@@ -282,16 +270,14 @@ def test_every_notebook_runs_in_jupyterlab(lab, browser, tmp_path_factory):
         if name in MID_RUN:
             views = page.locator(f"{NOTEBOOK} .jp-OutputArea-output .widget-image")
             index, seconds = MID_RUN[name]
-            wait_until(page, lambda p: views.count() > index)
+            wait_until(page, lambda p, views=views, index=index: views.count() > index)
             views.nth(index).scroll_into_view_if_needed()
             page.wait_for_timeout(seconds * 1000)  # into the stream
             views.nth(index).scroll_into_view_if_needed()
             page.screenshot(path=str(shots / f"{name}-mid-run.png"))
         wait_until(page, finished)
         text = page_text(page)
-        assert "Traceback" not in text and "Error displaying widget" not in text, (
-            f"{name}:\n{text[-3000:]}"
-        )
+        assert "Traceback" not in text and "Error displaying widget" not in text, f"{name}:\n{text[-3000:]}"
         assert "WARN" not in text and "without encryption" not in text, name
         if name in MID_RUN:
             views = page.locator(f"{NOTEBOOK} .jp-OutputArea-output .widget-image")
@@ -301,9 +287,7 @@ def test_every_notebook_runs_in_jupyterlab(lab, browser, tmp_path_factory):
             drive_the_knobs_panel(page, shots)
         page.close()
         shut_down_kernels(lab)
-    assert {p.name for p in shots.iterdir()} >= {
-        f"{n}-{when}.png" for n in MID_RUN for when in ("mid-run", "end")
-    }
+    assert {p.name for p in shots.iterdir()} >= {f"{n}-{when}.png" for n in MID_RUN for when in ("mid-run", "end")}
 
 
 def drive_the_knobs_panel(page, shots: Path) -> None:
@@ -312,17 +296,10 @@ def drive_the_knobs_panel(page, shots: Path) -> None:
     run.scroll_into_view_if_needed()
     rows_before = page.locator(".widget-output table tbody tr").count()
     run.click()
-    page.wait_for_selector(
-        ".widget-button:disabled", timeout=10_000
-    )  # busy while it runs
-    page.wait_for_selector(
-        ".widget-html:has-text('run 1 done')", timeout=RUN_TIMEOUT_S * 1000
-    )
+    page.wait_for_selector(".widget-button:disabled", timeout=10_000)  # busy while it runs
+    page.wait_for_selector(".widget-html:has-text('run 1 done')", timeout=RUN_TIMEOUT_S * 1000)
     assert page.locator(".widget-output table tbody tr").count() > rows_before
     assert not page.locator(".widget-button", has_text="Run").is_disabled()
     text = page_text(page)
-    assert (
-        "Traceback" not in text
-        and "failed" not in page.locator(".widget-html").all_inner_texts()[-1]
-    )
+    assert "Traceback" not in text and "failed" not in page.locator(".widget-html").all_inner_texts()[-1]
     page.screenshot(path=str(shots / "02_single_channel-panel.png"))

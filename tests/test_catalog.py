@@ -70,9 +70,7 @@ def stream(
 def fragments_loaded(backend, name: str) -> int:
     """File-mode fragments the service loaded for "DB.SCHEMA.PIPE/channel"."""
     context = ssl.create_default_context(cafile=str(backend.home.ca_cert))
-    with urllib.request.urlopen(
-        backend.info.url + "/aidemo/v1/health", context=context, timeout=10
-    ) as resp:
+    with urllib.request.urlopen(backend.info.url + "/aidemo/v1/health", context=context, timeout=10) as resp:
         return json.loads(resp.read())["file_fragments_loaded"].get(name, 0)
 
 
@@ -86,16 +84,12 @@ def events_table(backend, database: str) -> None:
 
 
 def event_rows(backend, database: str) -> list[tuple]:
-    frame = backend.sql(
-        f"SELECT ID, CODE, AMOUNT::VARCHAR, SOURCE FROM {database}.MY_SCHEMA.EVENTS ORDER BY ID"
-    )
+    frame = backend.sql(f"SELECT ID, CODE, AMOUNT::VARCHAR, SOURCE FROM {database}.MY_SCHEMA.EVENTS ORDER BY ID")
     return [tuple(row) for row in frame.itertuples(index=False)]
 
 
 def ingestion_times(backend, database: str) -> list:
-    return backend.sql(f"SELECT INGESTION_TIME FROM {database}.MY_SCHEMA.EVENTS")[
-        "INGESTION_TIME"
-    ].tolist()
+    return backend.sql(f"SELECT INGESTION_TIME FROM {database}.MY_SCHEMA.EVENTS")["INGESTION_TIME"].tolist()
 
 
 @pytest.mark.parametrize("mode", ["rowset", "file"])
@@ -115,35 +109,25 @@ def test_default_pipe_applies_defaults_and_rejects_too_long_strings(db, mode):
     status = stream(db, database, "MY_SCHEMA", "EVENTS", rows)
 
     assert status["inserted"] == count - 1 and status["errors"] == 1
-    assert (fragments_loaded(db, f"{database}.MY_SCHEMA.EVENTS-STREAMING/ch") > 0) == (
-        mode == "file"
-    )
+    assert (fragments_loaded(db, f"{database}.MY_SCHEMA.EVENTS-STREAMING/ch") > 0) == (mode == "file")
     assert "CODE" in status["message"] and "VARCHAR(10)" in status["message"]
     loaded = event_rows(db, database)
-    expected = [
-        (i, f"C{i}", "1.50", "sdk") for i in range(1, count + 1) if i not in (3, 4)
-    ]
+    expected = [(i, f"C{i}", "1.50", "sdk") for i in range(1, count + 1) if i not in (3, 4)]
     expected.insert(2, (4, None, None, "explicit"))
     assert loaded == expected
     times = ingestion_times(db, database)
     after = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=5)
-    assert len(times) == count - 1 and all(
-        before <= t.to_pydatetime() <= after for t in times
-    )
+    assert len(times) == count - 1 and all(before <= t.to_pydatetime() <= after for t in times)
     db.sql(f"DROP DATABASE {database}")
 
 
 def test_number_ties_round_half_away_from_zero_on_fast_and_validating_paths(db):
     database = unique("ROUNDING")
-    db.sql(
-        f"CREATE DATABASE {database}; CREATE TABLE PUBLIC.T (ID NUMBER, V NUMBER(5,2))"
-    )
+    db.sql(f"CREATE DATABASE {database}; CREATE TABLE PUBLIC.T (ID NUMBER, V NUMBER(5,2))")
     values = [0.145, -0.125, 1.005, 2.675, 0.125]
     expected = ["0.15", "-0.13", "1.01", "2.68", "0.13"]
     fast = [{"ID": i, "V": v} for i, v in enumerate(values)]
-    validating = [{"ID": 100 + i, "V": v} for i, v in enumerate(values)] + [
-        {"ID": 999, "V": "not a number"}
-    ]
+    validating = [{"ID": 100 + i, "V": v} for i, v in enumerate(values)] + [{"ID": 999, "V": "not a number"}]
 
     assert stream(db, database, "PUBLIC", "T", fast, "fast")["errors"] == 0
     assert stream(db, database, "PUBLIC", "T", validating, "validating")["errors"] == 1
@@ -156,9 +140,7 @@ def test_number_ties_round_half_away_from_zero_on_fast_and_validating_paths(db):
 def test_two_databases_keep_same_named_tables_apart(db):
     first, second = unique("DB_A"), unique("DB_B")
     for database in (first, second):
-        db.sql(
-            f"CREATE DATABASE {database}; CREATE SCHEMA S; CREATE TABLE T (ID NUMBER, NAME VARCHAR)"
-        )
+        db.sql(f"CREATE DATABASE {database}; CREATE SCHEMA S; CREATE TABLE T (ID NUMBER, NAME VARCHAR)")
     stream(db, first, "S", "T", [{"ID": 1, "NAME": "first"}])
     stream(
         db,
@@ -182,11 +164,7 @@ def test_two_databases_keep_same_named_tables_apart(db):
     db.sql(f"DROP DATABASE {first}")
     assert db.sql(f"SELECT COUNT(*) AS N FROM {second}.S.T")["N"].tolist() == [2]
     databases = db.sql("SHOW DATABASES")["name"].tolist()
-    assert (
-        first not in databases
-        and second in databases
-        and "AUTOMATED_INTELLIGENCE" in databases
-    )
+    assert first not in databases and second in databases and "AUTOMATED_INTELLIGENCE" in databases
     db.sql(f"DROP DATABASE {second}")
 
 
@@ -224,10 +202,7 @@ def test_create_use_show_and_drop_databases_and_schemas(db):
         db.sql(f"USE DATABASE {database}")
     db.sql(f"DROP DATABASE IF EXISTS {database}")
     assert database not in db.sql("SHOW DATABASES")["name"].tolist()
-    assert (
-        "RAW"
-        in db.sql("SHOW SCHEMAS IN DATABASE AUTOMATED_INTELLIGENCE")["name"].tolist()
-    )
+    assert "RAW" in db.sql("SHOW SCHEMAS IN DATABASE AUTOMATED_INTELLIGENCE")["name"].tolist()
 
 
 def test_show_pipes_lists_a_default_pipe_once_used_and_drop_table_drops_it(db):
@@ -236,9 +211,7 @@ def test_show_pipes_lists_a_default_pipe_once_used_and_drop_table_drops_it(db):
     assert db.sql(f"SHOW PIPES IN DATABASE {database}").empty
     stream(db, database, "PUBLIC", "T", [{"ID": 1}])
     pipes = db.sql(f"SHOW PIPES IN SCHEMA {database}.PUBLIC")
-    assert pipes[["name", "database_name", "schema_name"]].values.tolist() == [
-        ["T-STREAMING", database, "PUBLIC"]
-    ]
+    assert pipes[["name", "database_name", "schema_name"]].values.tolist() == [["T-STREAMING", database, "PUBLIC"]]
     assert len(db.sql(f"SHOW CHANNELS IN DATABASE {database}")) == 1
 
     db.sql(f"DROP TABLE {database}.PUBLIC.T")
@@ -286,13 +259,9 @@ def test_sql_inserts_keep_varchar_lengths_and_errors_name_snowflake_types(db):
 
 
 def test_result_columns_are_named_as_snowflake_names_them(backend, table):
-    result = backend.sql(
-        f"SELECT COUNT(*), order_id AS x, order_id, MAX(order_id) m FROM RAW.{table} GROUP BY 2, 3"
-    )
+    result = backend.sql(f"SELECT COUNT(*), order_id AS x, order_id, MAX(order_id) m FROM RAW.{table} GROUP BY 2, 3")
     assert list(result.columns) == ["COUNT(*)", "X", "ORDER_ID", "M"]
-    assert list(backend.sql(f"SELECT COUNT(*) FROM RAW.{table}").columns) == [
-        "COUNT(*)"
-    ]
+    assert list(backend.sql(f"SELECT COUNT(*) FROM RAW.{table}").columns) == ["COUNT(*)"]
 
 
 def test_a_home_from_before_databases_keeps_its_database(tmp_path):
@@ -300,9 +269,7 @@ def test_a_home_from_before_databases_keeps_its_database(tmp_path):
     old = tmp_path / "warehouse.duckdb"
     con = duckdb.connect()
     con.execute(f"ATTACH '{old}' AS AUTOMATED_INTELLIGENCE")
-    con.execute(
-        "CREATE SCHEMA AUTOMATED_INTELLIGENCE.RAW; CREATE TABLE AUTOMATED_INTELLIGENCE.RAW.T (ID BIGINT)"
-    )
+    con.execute("CREATE SCHEMA AUTOMATED_INTELLIGENCE.RAW; CREATE TABLE AUTOMATED_INTELLIGENCE.RAW.T (ID BIGINT)")
     con.execute("INSERT INTO AUTOMATED_INTELLIGENCE.RAW.T VALUES (7)")
     con.close()
     (tmp_path / "spool").mkdir()
@@ -310,9 +277,7 @@ def test_a_home_from_before_databases_keeps_its_database(tmp_path):
     store = Store(old, "AUTOMATED_INTELLIGENCE", tmp_path / "spool")
     try:
         assert store.databases() == ["AUTOMATED_INTELLIGENCE"] and not old.exists()
-        assert store.cursor().execute(
-            "SELECT ID FROM AUTOMATED_INTELLIGENCE.RAW.T"
-        ).fetchall() == [(7,)]
+        assert store.cursor().execute("SELECT ID FROM AUTOMATED_INTELLIGENCE.RAW.T").fetchall() == [(7,)]
         assert store.pipe("AUTOMATED_INTELLIGENCE", "RAW", "T-STREAMING").table == "T"
     finally:
         store.close()

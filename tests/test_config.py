@@ -542,15 +542,30 @@ def test_template_as_is_fails_on_the_placeholder_key(tmp_path):
 def test_stream_options_take_every_streaming_key_from_the_settings():
     from aidemo.streaming import StreamOptions
 
-    settings = load_settings(env={}, orders_batch_size=7, max_client_lag=3, channel_prefix_orders="o",
-                             channel_prefix_order_items="i", orders_pipe="P1", order_items_pipe="P2")
+    settings = load_settings(
+        env={},
+        orders_batch_size=7,
+        max_client_lag=3,
+        channel_prefix_orders="o",
+        channel_prefix_order_items="i",
+        orders_pipe="P1",
+        order_items_pipe="P2",
+    )
     options = StreamOptions.from_settings(settings, rate=5.0)
     assert (options.batch_size, options.max_client_lag, options.rate) == (7, 3, 5.0)
     assert (options.orders_channel, options.items_channel, options.orders_pipe, options.items_pipe) == (
-        "o", "i", "P1", "P2")
+        "o",
+        "i",
+        "P1",
+        "P2",
+    )
     defaults = StreamOptions.from_settings(Settings())
     assert (defaults.orders_channel, defaults.items_channel, defaults.orders_pipe, defaults.items_pipe) == (
-        "orders_channel", "order_items_channel", "ORDERS_PIPE", "ORDER_ITEMS_PIPE")
+        "orders_channel",
+        "order_items_channel",
+        "ORDERS_PIPE",
+        "ORDER_ITEMS_PIPE",
+    )
 
 
 def _with_pipes(backend, orders_pipe: str, items_pipe: str) -> None:
@@ -592,7 +607,8 @@ def test_parallel_runs_as_many_instances_as_config_properties_says(fresh, tmp_pa
     monkeypatch.setenv("AIDEMO_HOME", str(fresh.home.root))
     assert main(["parallel", "30", "--no-progress"]) == 0
     channels = _channels(fresh)
-    assert sorted(channels) == sorted([f"par_orders_{i}" for i in range(3)]
-                                      + [f"order_items_channel_{i}" for i in range(3)])
+    assert sorted(channels) == sorted(
+        [f"par_orders_{i}" for i in range(3)] + [f"order_items_channel_{i}" for i in range(3)]
+    )
     assert {pipe for pipe, _ in channels.values()} == {"ORDERS_PIPE", "ORDER_ITEMS_PIPE"}
     assert int(fresh.sql("SELECT COUNT(*) AS N FROM RAW.ORDERS")["N"][0]) == 30

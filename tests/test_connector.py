@@ -59,9 +59,7 @@ def test_every_column_type_reads_back_as_its_python_value(connection):
         (None,) * 10,
     ]
     first = rows[0]
-    assert (
-        type(first[0]) is Decimal and type(first[1]) is int and type(first[2]) is float
-    )
+    assert type(first[0]) is Decimal and type(first[1]) is int and type(first[2]) is float
     assert first[7].tzinfo is None and first[8].utcoffset() == dt.timedelta(0)
     assert [FIELD_ID_TO_NAME[d.type_code] for d in cur.description] == [
         "FIXED",
@@ -143,23 +141,17 @@ def test_bind_variables(connect, paramstyle, marks):
     )
     cur.execute(f"INSERT INTO {table} VALUES ({marks})", values)
     assert cur.rowcount == 1
-    assert cur.execute(
-        f"SELECT * FROM {table} WHERE S = {marks.split(', ')[0]}", (values[2],)
-    ).fetchall() == [values]
+    assert cur.execute(f"SELECT * FROM {table} WHERE S = {marks.split(', ')[0]}", (values[2],)).fetchall() == [values]
     cur.executemany(
         f"INSERT INTO {table} (I, S) VALUES ({marks.split(', ')[0]}, {marks.split(', ')[1]})",
         [(1, "a"), (2, None), (3, "c")],
     )
-    assert cur.execute(
-        f"SELECT I, S FROM {table} WHERE I > 0 ORDER BY I"
-    ).fetchall() == [(1, "a"), (2, None), (3, "c")]
+    assert cur.execute(f"SELECT I, S FROM {table} WHERE I > 0 ORDER BY I").fetchall() == [(1, "a"), (2, None), (3, "c")]
 
 
 def test_pyformat_binds_are_substituted_by_the_connector(connect):
     cur = connect().cursor()
-    assert cur.execute("SELECT %s AS A, %s AS B", (42, "o'k")).fetchall() == [
-        (42, "o'k")
-    ]
+    assert cur.execute("SELECT %s AS A, %s AS B", (42, "o'k")).fetchall() == [(42, "o'k")]
 
 
 def test_execute_string_runs_each_statement(connection):
@@ -197,12 +189,10 @@ def test_use_is_kept_per_session(connect):
         connection.cursor().execute(f"INSERT INTO SAME_NAME VALUES ('{value}')")
     assert a.cursor().execute("SELECT V FROM SAME_NAME").fetchall() == [("from a",)]
     assert b.cursor().execute("SELECT V FROM SAME_NAME").fetchall() == [("from b",)]
-    assert connect().cursor().execute(
-        "SELECT COUNT(*) FROM USE_A.SAME_NAME"
-    ).fetchone() == (1,)
-    assert a.cursor().execute(
-        "SELECT CURRENT_DATABASE(), CURRENT_SCHEMA()"
-    ).fetchall() == [("AUTOMATED_INTELLIGENCE", "USE_A")]
+    assert connect().cursor().execute("SELECT COUNT(*) FROM USE_A.SAME_NAME").fetchone() == (1,)
+    assert a.cursor().execute("SELECT CURRENT_DATABASE(), CURRENT_SCHEMA()").fetchall() == [
+        ("AUTOMATED_INTELLIGENCE", "USE_A")
+    ]
     a.cursor().execute("USE ROLE SYSADMIN")
     a.cursor().execute("USE WAREHOUSE OTHER_WH")
     assert (a.role, a.warehouse, a.schema) == ("SYSADMIN", "OTHER_WH", "USE_A")
@@ -240,9 +230,7 @@ def test_describe_only_returns_metadata_without_running(connection):
 
 def test_fetch_pandas_all_reads_json_results(connection):
     cur = connection.cursor()
-    frame = cur.execute(
-        "SELECT 1.25::NUMBER(10,2) AS N, 'x' AS S, 7 AS I"
-    ).fetch_pandas_all()
+    frame = cur.execute("SELECT 1.25::NUMBER(10,2) AS N, 'x' AS S, 7 AS I").fetch_pandas_all()
     assert list(frame.columns) == ["N", "S", "I"]
     assert frame.to_dict("records") == [{"N": 1.25, "S": "x", "I": 7}]
 
@@ -250,9 +238,7 @@ def test_fetch_pandas_all_reads_json_results(connection):
 def test_a_wrong_key_or_an_unknown_user_fails_the_same_clear_way(local_home):
     from cryptography.hazmat.primitives import serialization
 
-    other = serialization.load_pem_private_key(
-        generate_key_pair().private_key_pem.encode(), password=None
-    )
+    other = serialization.load_pem_private_key(generate_key_pair().private_key_pem.encode(), password=None)
     der = other.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,
@@ -261,9 +247,7 @@ def test_a_wrong_key_or_an_unknown_user_fails_the_same_clear_way(local_home):
     messages = []
     for user in (USER, "NOBODY"):
         with pytest.raises(DatabaseError) as refused:
-            snowflake.connector.connect(
-                **connector_arguments(local_home, user=user, private_key=der)
-            )
+            snowflake.connector.connect(**connector_arguments(local_home, user=user, private_key=der))
         assert refused.value.errno == 390144
         messages.append(refused.value.msg)
     assert messages[0] == messages[1]  # nothing tells which users exist
@@ -279,9 +263,7 @@ def test_close_ends_the_session(connect):
         connection.cursor().execute("SELECT 1")
 
 
-def test_a_session_outlives_its_token_and_a_service_restart(
-    local_home, tmp_path, monkeypatch
-):
+def test_a_session_outlives_its_token_and_a_service_restart(local_home, tmp_path, monkeypatch):
     monkeypatch.setenv("AIDEMO_LOCAL_SESSION_TTL_S", "1")
     home = share_ca(local_home, tmp_path / "home")
     with own_service(home) as backend:
@@ -290,18 +272,12 @@ def test_a_session_outlives_its_token_and_a_service_restart(
             cur = connection.cursor()
             cur.execute("CREATE SCHEMA RENEWED")
             cur.execute("USE SCHEMA RENEWED")
-            time.sleep(
-                2.5
-            )  # past the session token's one-second validity: the connector renews it
+            time.sleep(2.5)  # past the session token's one-second validity: the connector renews it
             assert cur.execute("SELECT CURRENT_SCHEMA()").fetchone() == ("RENEWED",)
             service.stop(home)
             service.start(home)
-            cur.execute(
-                "CREATE TABLE KEPT (A NUMBER)"
-            )  # still in the session's USE context
-            assert backend.sql("SELECT COUNT(*) AS N FROM RENEWED.KEPT")[
-                "N"
-            ].tolist() == [0]
+            cur.execute("CREATE TABLE KEPT (A NUMBER)")  # still in the session's USE context
+            assert backend.sql("SELECT COUNT(*) AS N FROM RENEWED.KEPT")["N"].tolist() == [0]
         finally:
             connection.close()
 
@@ -357,10 +333,7 @@ def test_session_lifecycle_on_the_wire(local_home):
     )
     assert login["success"], login
     data = login["data"]
-    assert (
-        data["sessionInfo"]["schemaName"] == "RAW"
-        and data["masterToken"] != data["token"]
-    )
+    assert data["sessionInfo"]["schemaName"] == "RAW" and data["masterToken"] != data["token"]
     token, master = data["token"], data["masterToken"]
     kept = local_home.connector_sessions.read_text()
     assert token not in kept and master not in kept  # only their hashes are kept
@@ -372,12 +345,7 @@ def test_session_lifecycle_on_the_wire(local_home):
         master,
     )
     assert renewed["success"] and renewed["data"]["sessionToken"] != token
-    assert (
-        _post(local_home, "/queries/v1/query-request", {"sqlText": "SELECT 1"}, token)[
-            "code"
-        ]
-        == "390112"
-    )
+    assert _post(local_home, "/queries/v1/query-request", {"sqlText": "SELECT 1"}, token)["code"] == "390112"
     token = renewed["data"]["sessionToken"]
     result = _post(
         local_home,
@@ -385,23 +353,10 @@ def test_session_lifecycle_on_the_wire(local_home):
         {"sqlText": "SELECT ? AS X", "bindings": {"1": {"type": "TEXT", "value": "y"}}},
         token,
     )
-    assert (
-        result["data"]["rowset"] == [["y"]]
-        and result["data"]["finalSchemaName"] == "RAW"
-    )
+    assert result["data"]["rowset"] == [["y"]] and result["data"]["finalSchemaName"] == "RAW"
     assert _post(local_home, "/session?delete=true", {}, token)["success"]
-    assert (
-        _post(local_home, "/queries/v1/query-request", {"sqlText": "SELECT 1"}, token)[
-            "code"
-        ]
-        == "390112"
-    )
-    assert (
-        _post(local_home, "/session/token-request", {"requestType": "RENEW"}, master)[
-            "code"
-        ]
-        == "390114"
-    )
+    assert _post(local_home, "/queries/v1/query-request", {"sqlText": "SELECT 1"}, token)["code"] == "390112"
+    assert _post(local_home, "/session/token-request", {"requestType": "RENEW"}, master)["code"] == "390114"
     assert _post(local_home, "/session/heartbeat", {}, "made-up")["code"] == "390112"
 
 
@@ -419,8 +374,4 @@ def test_session_lifecycle_on_the_wire(local_home):
 )
 def test_bad_login_bodies_get_a_clear_refusal(local_home, body, problem):
     reply = _post(local_home, "/session/v1/login-request", body)
-    assert (
-        not reply["success"]
-        and reply["code"].startswith("390")
-        and problem in reply["message"]
-    )
+    assert not reply["success"] and reply["code"].startswith("390") and problem in reply["message"]

@@ -64,18 +64,12 @@ def test_elastic_channel_futures_handlers_and_rows(backend, events):
     assert channel.channel_name == "ELASTIC" and client.get_elastic_channel() is channel
     handlers = Handlers(channel)
 
-    first = channel.append_rows_with_wait(
-        [{"ID": i, "NAME": f"n{i}"} for i in range(1, 6)], "a"
-    )
+    first = channel.append_rows_with_wait([{"ID": i, "NAME": f"n{i}"} for i in range(1, 6)], "a")
     second = channel.append_row_with_wait({"ID": 6, "NAME": "six"}, "b")
-    channel.append_row(
-        {"ID": 7, "NAME": "seven"}, "c"
-    )  # fire-and-forget: only the handler hears of it
+    channel.append_row({"ID": 7, "NAME": "seven"}, "c")  # fire-and-forget: only the handler hears of it
     channel.append_rows([{"ID": 8, "NAME": "eight"}], None)  # untracked
     assert first.result(timeout=30) is None and second.result(timeout=30) is None
-    big = channel.append_rows_with_wait(
-        [{"ID": 100 + i, "NAME": "x" * 150} for i in range(BIG)], "big"
-    )
+    big = channel.append_rows_with_wait([{"ID": 100 + i, "NAME": "x" * 150} for i in range(BIG)], "big")
     assert big.result(timeout=60) is None
     channel.wait_for_flush(30)
 
@@ -101,18 +95,8 @@ def test_a_rejected_row_is_counted_in_the_elastic_status(backend, events):
     client = table_client(backend, events, "el_bad_row")
     channel = client.get_elastic_channel()
     handlers = Handlers(channel)
-    assert (
-        channel.append_row_with_wait({"ID": 1, "NAME": "good"}, "good").result(
-            timeout=30
-        )
-        is None
-    )
-    assert (
-        channel.append_row_with_wait(
-            {"ID": "not a number", "NAME": "bad"}, "bad"
-        ).result(timeout=30)
-        is None
-    )
+    assert channel.append_row_with_wait({"ID": 1, "NAME": "good"}, "good").result(timeout=30) is None
+    assert channel.append_row_with_wait({"ID": "not a number", "NAME": "bad"}, "bad").result(timeout=30) is None
     assert rows(backend, events) == [(1, "good")]
     status = client.get_channel_statuses(["ELASTIC"])["ELASTIC"]
     assert (
@@ -120,10 +104,7 @@ def test_a_rejected_row_is_counted_in_the_elastic_status(backend, events):
         status.rows_inserted_count,
         status.rows_error_count,
     ) == (2, 1, 1)
-    assert (
-        "ID" in status.last_error_message
-        and "not a number" in status.last_error_message
-    )
+    assert "ID" in status.last_error_message and "not a number" in status.last_error_message
     assert handlers.ok_tokens() == ["bad", "good"]
     client.close()
 
@@ -132,21 +113,14 @@ def test_a_refused_append_reaches_the_error_handler(backend, events):
     client = table_client(backend, events, "el_refused")
     channel = client.get_elastic_channel()
     handlers = Handlers(channel)
-    assert (
-        channel.append_row_with_wait({"ID": 1, "NAME": "kept"}, "kept").result(
-            timeout=30
-        )
-        is None
-    )
+    assert channel.append_row_with_wait({"ID": 1, "NAME": "kept"}, "kept").result(timeout=30) is None
     backend.sql(f"DROP TABLE RAW.{events}")
 
     refused = channel.append_rows_with_wait([{"ID": 2, "NAME": "lost"}], "lost")
     with pytest.raises(StreamingIngestError, match=f"{events}-STREAMING"):
         refused.result(timeout=30)
     assert [d.append_tokens for d in handlers.failed] == [("lost",)]
-    assert handlers.failed[0].request_id and isinstance(
-        handlers.failed[0].error, StreamingIngestError
-    )
+    assert handlers.failed[0].request_id and isinstance(handlers.failed[0].error, StreamingIngestError)
     assert handlers.ok_tokens() == ["kept"]
     client.close(wait_for_flush=False)
 
@@ -174,9 +148,7 @@ def test_bulk_calls_of_a_table_mode_client(backend, events):
     }
     statuses = client.get_channel_statuses(names + ["nope"])
     assert [statuses[name].rows_inserted_count for name in names] == [3, 3, 3]
-    assert (
-        statuses["nope"].status_code == "ERR_CHANNEL_DOES_NOT_EXIST_OR_NOT_AUTHORIZED"
-    )
+    assert statuses["nope"].status_code == "ERR_CHANNEL_DOES_NOT_EXIST_OR_NOT_AUTHORIZED"
     client.drop_channel("ch_1")
     shown = backend.sql(f'SHOW CHANNELS IN PIPE RAW."{events}-STREAMING"')
     assert shown["name"].tolist() == ["ch_0", "ch_2"]

@@ -29,7 +29,7 @@ from aidemo.generator import InstanceSpec, first_item_id, order_batch
 from aidemo.local.faults import FaultInjector, FaultSpec
 from aidemo.local.held import HeldCommit, HeldCommits
 from aidemo.parallel import plan, run_parallel
-from aidemo.streaming import StreamOptions, Streamer
+from aidemo.streaming import Streamer, StreamOptions
 
 SEED, CUSTOMERS = 11, 20_000
 FAST = StreamOptions(batch_size=100, max_client_lag=0.2, commit_timeout=90, stall_reopen=5)
@@ -60,8 +60,10 @@ def report(request):
     table["lost_s"] = (table["wall_s"] - table["mode"].map(baseline)).round(2)
     writer = request.config.pluginmanager.get_plugin("terminalreporter")
     with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
-        writer.write_line("\nfaults: requests faulted, requests the SDK sent again, the kit's retries and "
-                          "reopens, time lost against no fault")
+        writer.write_line(
+            "\nfaults: requests faulted, requests the SDK sent again, the kit's retries and "
+            "reopens, time lost against no fault"
+        )
         writer.write_line(table.to_string(index=False))
 
 
@@ -77,8 +79,9 @@ def assert_exact(backend, total: int, n: int) -> None:
     orders = pd.concat([b.orders_frame() for b in batches], ignore_index=True)
     items = pd.concat([b.items_frame() for b in batches], ignore_index=True)
     pd.testing.assert_frame_equal(backend.sql("SELECT * FROM RAW.ORDERS ORDER BY ORDER_ID"), orders, check_dtype=False)
-    pd.testing.assert_frame_equal(backend.sql("SELECT * FROM RAW.ORDER_ITEMS ORDER BY ORDER_ITEM_ID"), items,
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        backend.sql("SELECT * FROM RAW.ORDER_ITEMS ORDER BY ORDER_ITEM_ID"), items, check_dtype=False
+    )
     channels = backend.sql(f"SHOW CHANNELS IN SCHEMA {backend.database}.RAW")
     tokens = dict(zip(channels["name"], channels["last_committed_offset_token"]))
     for spec, count in slices(total, n):
@@ -145,10 +148,15 @@ def run_under(backend, mode: str, actions) -> dict:
     after = control.status()
     assert after["active"] == [], "a fault did not reach its count before the stream ended"
     recorded = {kind: after["counts"].get(kind, 0) - before["counts"].get(kind, 0) for kind in after["counts"]}
-    return {"mode": mode, "faulted": sum(recorded.values()), "recorded": {k: n for k, n in recorded.items() if n},
-            "sdk_retries": after["sdk_retries"] - before["sdk_retries"],
-            "kit_retries": sum(s.retries for s in stats), "reopens": sum(s.reopens for s in stats),
-            "wall_s": round(wall, 2)}
+    return {
+        "mode": mode,
+        "faulted": sum(recorded.values()),
+        "recorded": {k: n for k, n in recorded.items() if n},
+        "sdk_retries": after["sdk_retries"] - before["sdk_retries"],
+        "kit_retries": sum(s.retries for s in stats),
+        "reopens": sum(s.reopens for s in stats),
+        "wall_s": round(wall, 2),
+    }
 
 
 def switch(kind: str, params: dict):
@@ -157,6 +165,7 @@ def switch(kind: str, params: dict):
             control.restart()
         else:
             control.set(kind, seed=SEED, **params)
+
     return action
 
 
@@ -210,6 +219,7 @@ def test_a_seeded_mix_of_faults_loses_and_doubles_nothing(request, seed):
 @pytest.mark.parametrize("kill", [False, True], ids=["stop", "sigkill"])
 def test_commits_held_at_a_restart_are_kept_or_replayed(fresh, kill):
     """A graceful stop commits the rows it accepted; a crash loses them and their writers send them again."""
+
     def stall_then_restart(control):
         before = control.counts().get("stall_commits", 0)
         control.set("stall_commits", seconds=30)
@@ -273,8 +283,11 @@ def test_rejected_rows_stop_the_stream_with_a_message_naming_the_channel(demo_db
     injector = Injector(demo_db, 200, lambda: control.set("reject_rows", channel="order_items_channel"))
     injector.start()
     streamer = Streamer(demo_db, InstanceSpec.single(SEED, CUSTOMERS), 2_000, dataclasses.replace(FAST, rate=400))
-    with pytest.raises(StreamingError, match=r"channel order_items_channel has \d+ rejected rows \(max_error_rows "
-                                             r"is 0\).*injected fault reject_rows.*Stopped producing"):
+    with pytest.raises(
+        StreamingError,
+        match=r"channel order_items_channel has \d+ rejected rows \(max_error_rows "
+        r"is 0\).*injected fault reject_rows.*Stopped producing",
+    ):
         streamer.run()
     injector.join(10)
     assert 0 < streamer.stats.errors and streamer.stats.orders_sent < 2_000  # it stopped producing
@@ -341,8 +354,14 @@ def test_the_cli_switches_faults_on_and_off(demo_db, tmp_path):
     env = dict(os.environ, AIDEMO_HOME=str(demo_db.home.root))
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "aidemo.cli", "local", "fault", *args], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "aidemo.cli", "local", "fault", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     on = cli("throttle", "--seconds", "30")
     assert on.returncode == 0 and "on: throttle" in on.stdout

@@ -48,7 +48,7 @@ def append(channel, first: int, last: int) -> None:
 
 
 def committed(backend, table: str) -> list[list]:
-    frame = backend.sql(f"SHOW CHANNELS IN PIPE RAW.\"{table}-STREAMING\"")
+    frame = backend.sql(f'SHOW CHANNELS IN PIPE RAW."{table}-STREAMING"')
     return frame[["name", "last_committed_offset_token", "rows_inserted", "rows_error_count"]].values.tolist()
 
 
@@ -144,7 +144,7 @@ def test_file_mode_across_a_service_restart(local_home, table):
 def _chunked(data: bytes, size: int, signed: bool, trailer: str = "") -> bytes:
     out = b""
     for i in range(0, len(data), size):
-        chunk = data[i:i + size]
+        chunk = data[i : i + size]
         ext = b";chunk-signature=" + b"ab" * 32 if signed else b""
         out += b"%x%s\r\n%s\r\n" % (len(chunk), ext, chunk)
     return out + (b"0;chunk-signature=" + b"cd" * 32 if signed else b"0") + b"\r\n" + trailer.encode() + b"\r\n"
@@ -208,12 +208,20 @@ def _upload(svc: Service, pipe, rows: list[dict], name: str = "0.ndjson") -> dic
     encryptor = Cipher(algorithms.AES(svc.pipe_key(pipe)), modes.CTR(iv)).encryptor()
     data = encryptor.update(plain) + encryptor.finalize()
     path = svc.stage.new_location() + name
-    svc.stage.put(path, _chunked(data, 4096, True, f"x-amz-checksum-crc32:{_crc(data)}"),
-                  {"content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data))})
+    svc.stage.put(
+        path,
+        _chunked(data, 4096, True, f"x-amz-checksum-crc32:{_crc(data)}"),
+        {"content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data))},
+    )
     return {
-        "file_path": path, "file_length_bytes": len(data), "fragment_start_byte_offset": 0,
-        "fragment_length_bytes": len(data), "fragment_row_count": len(rows), "iv_base64": base64.b64encode(iv).decode(),
-        "fragment_start_offset_token": str(rows[0]["ORDER_ID"]), "fragment_end_offset_token": str(rows[-1]["ORDER_ID"]),
+        "file_path": path,
+        "file_length_bytes": len(data),
+        "fragment_start_byte_offset": 0,
+        "fragment_length_bytes": len(data),
+        "fragment_row_count": len(rows),
+        "iv_base64": base64.b64encode(iv).decode(),
+        "fragment_start_offset_token": str(rows[0]["ORDER_ID"]),
+        "fragment_end_offset_token": str(rows[-1]["ORDER_ID"]),
     }
 
 
@@ -232,12 +240,16 @@ def test_a_good_fragment_loads_and_its_upload_is_deleted(offline):
     assert list(svc.home.spool.glob("*.zst")) == []
 
 
-@pytest.mark.parametrize("spoil, status, message", [
-    (lambda f: f | {"file_path": f["file_path"].replace("1.ndjson", "7.ndjson")}, 404, "no such file"),
-    (lambda f: f | {"file_length_bytes": 1}, 400, "file_length_bytes is 1 but the upload holds"),
-    (lambda f: f | {"fragment_row_count": 11}, 400, "declares 11 rows but holds 10"),
-    (lambda f: f | {"fragment_length_bytes": 10**9}, 400, "beyond the file"),
-], ids=["missing file", "wrong size", "wrong row count", "out of range"])
+@pytest.mark.parametrize(
+    "spoil, status, message",
+    [
+        (lambda f: f | {"file_path": f["file_path"].replace("1.ndjson", "7.ndjson")}, 404, "no such file"),
+        (lambda f: f | {"file_length_bytes": 1}, 400, "file_length_bytes is 1 but the upload holds"),
+        (lambda f: f | {"fragment_row_count": 11}, 400, "declares 11 rows but holds 10"),
+        (lambda f: f | {"fragment_length_bytes": 10**9}, 400, "beyond the file"),
+    ],
+    ids=["missing file", "wrong size", "wrong row count", "out of range"],
+)
 def test_a_bad_fragment_is_refused_and_nothing_is_loaded(offline, spoil, status, message):
     svc, pipe, token = offline
     good = _upload(svc, pipe, [order(i) for i in range(101, 106)], "0.ndjson")

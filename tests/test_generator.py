@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from aidemo import customers as customer_module
-from aidemo.errors import ConfigError
 from aidemo.customers import customer_segments, generate_customers
+from aidemo.errors import ConfigError
 from aidemo.generator import (
     InstanceSpec,
     first_item_id,
@@ -208,13 +208,9 @@ def test_same_call_twice(spec, orders, items):
 @pytest.mark.parametrize("bounds", [[1, 1001], list(range(1, 1002, 100)), [1, 2, 138, 139, 500, 977, 1001]])
 def test_batch_boundaries_do_not_matter(spec, orders, items, bounds):
     parts = [order_batch(spec, lo, hi - lo) for lo, hi in zip(bounds, bounds[1:])]
-    pd.testing.assert_frame_equal(
-        pd.concat([p.orders_frame() for p in parts], ignore_index=True), orders.iloc[:1000]
-    )
+    pd.testing.assert_frame_equal(pd.concat([p.orders_frame() for p in parts], ignore_index=True), orders.iloc[:1000])
     expected_items = items[items["ORDER_ID"] <= 1000]
-    pd.testing.assert_frame_equal(
-        pd.concat([p.items_frame() for p in parts], ignore_index=True), expected_items
-    )
+    pd.testing.assert_frame_equal(pd.concat([p.items_frame() for p in parts], ignore_index=True), expected_items)
     assert [r for p in parts for r in p.order_rows()] == order_batch(spec, 1, 1000).order_rows()
     for before, after in zip(parts, parts[1:]):
         assert after.first_item_id == before.last_item_id + 1
@@ -246,9 +242,7 @@ def test_bases_number_the_data_but_do_not_change_it(orders, items):
     moved_items = moved.items_frame()
     expected = items[items["ORDER_ID"] <= 100].reset_index(drop=True)
     assert (moved_items["ORDER_ITEM_ID"] == expected["ORDER_ITEM_ID"] + 4_999).all()
-    pd.testing.assert_frame_equal(
-        moved_items.drop(columns="ORDER_ITEM_ID"), expected.drop(columns="ORDER_ITEM_ID")
-    )
+    pd.testing.assert_frame_equal(moved_items.drop(columns="ORDER_ITEM_ID"), expected.drop(columns="ORDER_ITEM_ID"))
 
 
 # ----------------------------------------------------------------------------- item ids
@@ -311,6 +305,7 @@ def test_split_instances_is_contiguous():
 
 
 # ----------------------------------------------------------------------------- table contract
+
 
 def check_frame_types(frame: pd.DataFrame, table) -> None:
     assert tuple(frame.columns) == table.column_names

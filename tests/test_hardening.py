@@ -115,9 +115,7 @@ class Probe:
         return reply
 
     def jwt_headers(self, token: str | None = None) -> dict:
-        token = token or keypair_jwt(
-            ACCOUNT, USER, self.home.user_key.read_text(), role=ROLE
-        )
+        token = token or keypair_jwt(ACCOUNT, USER, self.home.user_key.read_text(), role=ROLE)
         return {
             "Authorization": f"Bearer {token}",
             "X-Snowflake-Authorization-Token-Type": "KEYPAIR_JWT",
@@ -139,16 +137,12 @@ class Probe:
         }
 
     def stage_location(self) -> str:
-        reply = self.send(
-            "POST", f"{PIPES}/ORDERS_PIPE:pipe-info", b"{}", self.oauth_headers()
-        )
+        reply = self.send("POST", f"{PIPES}/ORDERS_PIPE:pipe-info", b"{}", self.oauth_headers())
         assert reply.status == 200, reply.body
         return reply.json()["durable_stage_location"]["location"]
 
     def open_channel(self, name: str) -> str:
-        reply = self.send(
-            "PUT", f"{PIPES}/ORDERS_PIPE/channels/{name}", b"{}", self.oauth_headers()
-        )
+        reply = self.send("PUT", f"{PIPES}/ORDERS_PIPE/channels/{name}", b"{}", self.oauth_headers())
         assert reply.status == 200, reply.body
         return reply.json()["next_continuation_token"]
 
@@ -183,9 +177,7 @@ def probe(tmp_path_factory):
 def select_one(home: ServiceHome) -> list:
     """``SELECT 1`` through the SQL API of the home's running service: its rows."""
     probe = Probe(home)
-    reply = probe.send(
-        "POST", "/api/v2/statements", b'{"statement": "SELECT 1"}', probe.jwt_headers()
-    )
+    reply = probe.send("POST", "/api/v2/statements", b'{"statement": "SELECT 1"}', probe.jwt_headers())
     assert reply.status == 200, reply.body
     return reply.json()["data"]
 
@@ -201,13 +193,9 @@ def rss_kb(pid: int) -> int:
 def test_1_an_unauthenticated_upload_is_refused_before_its_body_is_read(probe):
     peak = rss_kb(probe.info.pid)
     # Not one byte of the body is sent: each answer comes from the headers alone.
-    reply = probe.send(
-        "PUT", f"/{BUCKET}/0123.4567.forged/0.ndjson", declared=256 << 20
-    )
+    reply = probe.send("PUT", f"/{BUCKET}/0123.4567.forged/0.ndjson", declared=256 << 20)
     assert reply.status == 413 and reply.s3_error()[0] == "EntityTooLarge"
-    reply = probe.send(
-        "PUT", f"/{BUCKET}/0123.4567.forged/0.ndjson", declared=LIMIT // 2
-    )
+    reply = probe.send("PUT", f"/{BUCKET}/0123.4567.forged/0.ndjson", declared=LIMIT // 2)
     assert reply.status == 403 and reply.s3_error()[0] == "AccessDenied"
     reply = probe.send("POST", "/api/v2/statements", declared=256 << 20)
     assert reply.status == 413 and reply.json()["code"] == "EntityTooLarge"
@@ -221,10 +209,7 @@ def test_1_an_over_limit_body_without_a_length_is_cut_off(probe):
     assert reply.status == 413
     assert reply.s3_error()[0] == "EntityTooLarge"
     reply = probe.send("POST", "/api/v2/statements", chunks, probe.jwt_headers())
-    assert (
-        reply.status == 413
-        and "exceeds the local service's limit" in reply.json()["message"]
-    )
+    assert reply.status == 413 and "exceeds the local service's limit" in reply.json()["message"]
     # Also on a route with its own error handling (the connector's login), unauthenticated.
     reply = probe.send("POST", "/session/v1/login-request", chunks)
     assert reply.status == 413 and reply.json()["code"] == "EntityTooLarge"
@@ -273,9 +258,7 @@ def _jwt(
         "iat": int(now * scale),
         "exp": int((now + 59 * 60) * scale),
     }
-    claims |= {
-        k: int((now + v) * scale) if v is not None else None for k, v in times.items()
-    }
+    claims |= {k: int((now + v) * scale) if v is not None else None for k, v in times.items()}
     return jwt.encode(
         {k: v for k, v in claims.items() if v is not None},
         load_private_key(key_pem),
@@ -287,9 +270,7 @@ def test_3_key_pair_jwts_live_at_most_an_hour_and_name_their_issue_time(probe):
     home = probe.home
 
     def hostname(token: str) -> Reply:
-        return probe.send(
-            "GET", "/v2/streaming/hostname", headers=probe.jwt_headers(token)
-        )
+        return probe.send("GET", "/v2/streaming/hostname", headers=probe.jwt_headers(token))
 
     assert hostname(_jwt(home)).status == 200  # the SDK's: milliseconds
     assert hostname(_jwt(home, scale=1)).status == 200  # the connector's: seconds
@@ -346,9 +327,7 @@ def test_6_7_the_home_and_everything_in_it_are_private(probe, tmp_path):
     copy.copy_ca_from(probe.home)
     assert copy.ca_key.read_bytes() == probe.home.ca_key.read_bytes()
     for path in [copy.root, *copy.root.iterdir()]:
-        assert stat.S_IMODE(path.stat().st_mode) == (
-            0o700 if path.is_dir() else 0o600
-        ), path
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
     assert pki.server_pair_ok(
         copy.ca_cert.read_text(),
         copy.server_cert.read_text(),
@@ -362,9 +341,7 @@ def test_6_7_the_home_and_everything_in_it_are_private(probe, tmp_path):
 def test_8_a_stage_prefix_expires_with_its_pipe_info(probe):
     location = probe.stage_location()
     assert probe.send("PUT", f"/{location}0.ndjson", b"{}\n").status == 200
-    time.sleep(
-        2 * TTL_MS / 1000 + 0.5
-    )  # past expiry_time_ms and its grace (here as long as the TTL)
+    time.sleep(2 * TTL_MS / 1000 + 0.5)  # past expiry_time_ms and its grace (here as long as the TTL)
     reply = probe.send("PUT", f"/{location}1.ndjson", b"{}\n")
     assert reply.status == 403
     assert reply.s3_error()[0] == "ExpiredToken"
@@ -455,9 +432,7 @@ def test_9_malformed_or_mistyped_json_gets_a_4xx_body(probe, route):
     for body in BAD_JSON + mistyped:
         if method == "PUT" and body == b"null":
             continue
-        reply = probe.send(
-            method, path, body, headers | {"Content-Type": "application/json"}
-        )
+        reply = probe.send(method, path, body, headers | {"Content-Type": "application/json"})
         assert 400 <= reply.status < 500, (body, reply.status, reply.body)
         error = reply.json()
         assert error["code"] and error["message"], (body, error)
@@ -467,21 +442,15 @@ def test_9_bad_forms_and_names_get_a_4xx_body(probe):
     reply = probe.send("POST", "/oauth/token", b"scope=\xff\xfe", probe.jwt_headers())
     assert reply.status == 400 and "URL-encoded form" in reply.json()["message"]
     for name in ["a%00b", "p" * 300]:
-        reply = probe.send(
-            "PUT", f"{PIPES}/{name}/channels/c1", b"{}", probe.oauth_headers()
-        )
+        reply = probe.send("PUT", f"{PIPES}/{name}/channels/c1", b"{}", probe.oauth_headers())
         assert reply.status == 400 and reply.json()["code"] == "000904", reply.body
-    reply = probe.send(
-        "POST", "/api/v2/statements", b'{"statement": ""}', probe.jwt_headers()
-    )
+    reply = probe.send("POST", "/api/v2/statements", b'{"statement": ""}', probe.jwt_headers())
     assert reply.status == 400 and "non-empty" in reply.json()["message"]
 
 
 def test_400_messages_do_not_name_the_servers_files(probe):
     token = probe.open_channel("paths")
-    query = urllib.parse.urlencode(
-        {"continuationToken": token, "startOffsetToken": "1", "endOffsetToken": "1"}
-    )
+    query = urllib.parse.urlencode({"continuationToken": token, "startOffsetToken": "1", "endOffsetToken": "1"})
     reply = probe.send(
         "POST",
         f"{DATA}/ORDERS_PIPE/channels/paths/rows?{query}",
@@ -489,10 +458,7 @@ def test_400_messages_do_not_name_the_servers_files(probe):
         probe.oauth_headers() | {"Content-Encoding": "zstd"},
     )
     assert 400 <= reply.status < 500, reply.body
-    assert (
-        str(probe.home.root) not in reply.body.decode()
-        and "spool" not in reply.body.decode()
-    )
+    assert str(probe.home.root) not in reply.body.decode() and "spool" not in reply.body.decode()
 
 
 # ---- 10: spool leftovers ----------------------------------------------------------------------
@@ -561,13 +527,9 @@ def test_11_a_server_certificate_of_another_ca_is_replaced(tmp_path):
     home = ServiceHome.at(tmp_path / "broken")
     home.ensure()
     other_ca = pki.make_ca()
-    home.server_cert.write_text(
-        pki.make_server_cert(*other_ca)[0]
-    )  # what a half-finished race left
+    home.server_cert.write_text(pki.make_server_cert(*other_ca)[0])  # what a half-finished race left
     with contextlib.suppress(FileNotFoundError):
-        home.ca_key.write_text(
-            home.ca_key.read_text()[:100]
-        )  # and a half-written CA key
+        home.ca_key.write_text(home.ca_key.read_text()[:100])  # and a half-written CA key
     service.start(home)
     try:
         assert pki.ca_pair_ok(home.ca_cert.read_text(), home.ca_key.read_text())
@@ -593,10 +555,7 @@ def _namespace(script: str) -> list[str]:
 def mounts():
     if (
         shutil.which("unshare") is None
-        or subprocess.run(
-            _namespace("mount -t tmpfs tmpfs /mnt"), check=False, capture_output=True
-        ).returncode
-        != 0
+        or subprocess.run(_namespace("mount -t tmpfs tmpfs /mnt"), check=False, capture_output=True).returncode != 0
     ):
         pytest.skip("cannot mount in a user namespace here (unshare)")
 
@@ -636,9 +595,7 @@ def test_12_a_full_disk_is_reported_as_such(tmp_path, mounts):
             rows,
             probe.oauth_headers(),
         )
-        assert reply.status == 507 and "disk is full" in reply.json()["message"], (
-            reply.body
-        )
+        assert reply.status == 507 and "disk is full" in reply.json()["message"], reply.body
         status = subprocess.run(
             [
                 sys.executable,
@@ -688,9 +645,7 @@ def test_12_the_sdk_names_a_full_disk(tmp_path, mounts):
         f"mount -t tmpfs -o size=1m tmpfs {home.spool}; "
         f"exec {sys.executable} -m aidemo.local --home {home.root} --log {home.log}"
     )
-    proc = subprocess.Popen(
-        _namespace(script), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
+    proc = subprocess.Popen(_namespace(script), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while (info := service.status(home)) is None:
@@ -708,9 +663,7 @@ def test_12_the_sdk_names_a_full_disk(tmp_path, mounts):
             timeout=300,
             env=env,
         )
-        assert "InsufficientStorage" in done.stdout and "disk is full" in done.stdout, (
-            done.stdout + done.stderr
-        )
+        assert "InsufficientStorage" in done.stdout and "disk is full" in done.stdout, done.stdout + done.stderr
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -731,9 +684,7 @@ def test_12_a_full_disk_at_commit_is_reported_and_loses_nothing(tmp_path, mounts
         f"mount -t tmpfs -o size=6m tmpfs {live}; cp -a {made.root}/. {live}/; "
         f"exec {sys.executable} -m aidemo.local --home {live} --log {live}/service.log"
     )
-    proc = subprocess.Popen(
-        _namespace(script), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
+    proc = subprocess.Popen(_namespace(script), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         probe = Probe(made, service.ServiceInfo(made, proc.pid, port))
         deadline = time.monotonic() + 60
@@ -750,13 +701,8 @@ def test_12_a_full_disk_at_commit_is_reported_and_loses_nothing(tmp_path, mounts
             "ORDER_STATUS": "Completed" * 2,
         }
         while True:
-            rows = "".join(
-                json.dumps(row | {"ORDER_ID": batches * 5000 + i}) + "\n"
-                for i in range(5000)
-            )
-            query = urllib.parse.urlencode(
-                {"continuationToken": token, "endOffsetToken": str(batches)}
-            )
+            rows = "".join(json.dumps(row | {"ORDER_ID": batches * 5000 + i}) + "\n" for i in range(5000))
+            query = urllib.parse.urlencode({"continuationToken": token, "endOffsetToken": str(batches)})
             reply = probe.send(
                 "POST",
                 f"{DATA}/ORDERS_PIPE/channels/full/rows?{query}",
@@ -773,9 +719,7 @@ def test_12_a_full_disk_at_commit_is_reported_and_loses_nothing(tmp_path, mounts
         full = probe.send("GET", "/aidemo/v1/health").json()["disk"]["full"]
         assert "No space left on device" in full["error"]
         # The refused batch advanced nothing: the writer's token still fits, and a small batch goes in.
-        query = urllib.parse.urlencode(
-            {"continuationToken": token, "endOffsetToken": "last"}
-        )
+        query = urllib.parse.urlencode({"continuationToken": token, "endOffsetToken": "last"})
         reply = probe.send(
             "POST",
             f"{DATA}/ORDERS_PIPE/channels/full/rows?{query}",
@@ -787,9 +731,7 @@ def test_12_a_full_disk_at_commit_is_reported_and_loses_nothing(tmp_path, mounts
             "POST",
             "/api/v2/statements",
             json.dumps(
-                {
-                    "statement": "SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM AUTOMATED_INTELLIGENCE.RAW.ORDERS"
-                }
+                {"statement": "SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM AUTOMATED_INTELLIGENCE.RAW.ORDERS"}
             ).encode(),
             probe.jwt_headers(),
         )
@@ -809,13 +751,9 @@ def test_13_a_read_only_home_is_one_clear_error(tmp_path, mounts, fresh):
         f"mount --bind {home.root} {home.root}; mount -o remount,ro,bind {home.root}; "
         f"exec {sys.executable} -m aidemo.cli local start --detach --home {home.root}"
     )
-    done = subprocess.run(
-        _namespace(script), check=False, capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run(_namespace(script), check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert done.stderr.startswith(
-        f"aidemo: error: cannot write the local service's home {home.root}"
-    )
+    assert done.stderr.startswith(f"aidemo: error: cannot write the local service's home {home.root}")
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
@@ -824,9 +762,7 @@ def test_13_a_read_only_home_is_one_clear_error(tmp_path, mounts, fresh):
 
 @pytest.mark.slow
 def test_clients_of_a_killed_service_say_it_is_gone(local_home, tmp_path):
-    home = share_ca(
-        local_home, tmp_path / "killed"
-    )  # the SDK's S3 client trusts one CA per process
+    home = share_ca(local_home, tmp_path / "killed")  # the SDK's S3 client trusts one CA per process
     backend = LocalBackend(home)
     client = LocalClient(backend.info)
     streamer = Streamer(
@@ -836,9 +772,7 @@ def test_clients_of_a_killed_service_say_it_is_gone(local_home, tmp_path):
         StreamOptions(batch_size=500, max_client_lag=0.2, rate=2000),
     )
     done = {}
-    runner = threading.Thread(
-        target=lambda: done.setdefault("error", _raised(streamer.run))
-    )
+    runner = threading.Thread(target=lambda: done.setdefault("error", _raised(streamer.run)))
     runner.start()
     while streamer.stats.orders_committed < 1000:
         assert runner.is_alive(), done
@@ -847,9 +781,7 @@ def test_clients_of_a_killed_service_say_it_is_gone(local_home, tmp_path):
     # The SDK would retry the vanished service without end; the stream stops, saying why.
     runner.join(timeout=120)
     assert not runner.is_alive()
-    assert isinstance(done["error"], LocalServiceError) and "is not running" in str(
-        done["error"]
-    )
+    assert isinstance(done["error"], LocalServiceError) and "is not running" in str(done["error"])
     with pytest.raises(local_errors.LocalServiceError, match="is not running .*stopped or killed"):
         client.faults.status()
 
@@ -862,14 +794,10 @@ def _raised(action) -> BaseException | None:
     return None
 
 
-def test_the_service_starts_the_same_from_a_folder_that_shadows_the_kit(
-    tmp_path, monkeypatch
-):
+def test_the_service_starts_the_same_from_a_folder_that_shadows_the_kit(tmp_path, monkeypatch):
     for name in ("aidemo", "sql"):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "__init__.py").write_text(
-            "raise ImportError('the wrong package')\n"
-        )
+        (tmp_path / name / "__init__.py").write_text("raise ImportError('the wrong package')\n")
     monkeypatch.chdir(tmp_path)
     home = ServiceHome.at(tmp_path / "home")
     try:

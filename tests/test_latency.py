@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 
+import conftest
 import numpy as np
 import pandas as pd
 import pytest
-
-import conftest
 
 from aidemo import latency, plots
 from aidemo.errors import ConfigError
@@ -20,8 +19,10 @@ START = 100.0
 def synthetic_trace() -> latency.Trace:
     """Two order batches and one item batch with known times (seconds after START)."""
     trace = latency.Trace()
-    trace.flushes["orders"] += [FlushRecord("o", 1, 10, 10, START + 0.0, START + 1.0),
-                                FlushRecord("o", 11, 20, 10, START + 1.0, START + 2.5)]
+    trace.flushes["orders"] += [
+        FlushRecord("o", 1, 10, 10, START + 0.0, START + 1.0),
+        FlushRecord("o", 11, 20, 10, START + 1.0, START + 2.5),
+    ]
     trace.flushes["items"] += [FlushRecord("i", 1, 30, 30, START + 0.0, START + 1.0)]
     for value, at in ((5, 1.5), (10, 2.0), (10, 2.2), (20, 4.0)):
         trace.committed["orders"].see(value, START + at)
@@ -47,9 +48,13 @@ def test_batch_frame_times_each_batch_by_its_last_id():
     orders = frame[frame["lane"] == "orders"].reset_index(drop=True)
     assert orders[["first_id", "last_id", "rows"]].values.tolist() == [[1, 10, 10], [11, 20, 10]]
     assert orders[["generated", "handed", "committed", "queryable"]].values.tolist() == [
-        pytest.approx([0.0, 1.0, 2.0, 1.8]), pytest.approx([1.0, 2.5, 4.0, 3.1])]
+        pytest.approx([0.0, 1.0, 2.0, 1.8]),
+        pytest.approx([1.0, 2.5, 4.0, 3.1]),
+    ]
     assert orders[list(latency.LATENCIES)].values.tolist() == [
-        pytest.approx([1.0, 2.0, 1.8]), pytest.approx([1.5, 3.0, 2.1])]
+        pytest.approx([1.0, 2.0, 1.8]),
+        pytest.approx([1.5, 3.0, 2.1]),
+    ]
     items = frame[frame["lane"] == "items"].iloc[0]
     assert items["committed_s"] == pytest.approx(3.0)
     assert math.isnan(items["queryable_s"])
@@ -79,20 +84,35 @@ def synthetic_batches(lag: float, size: int, latencies: list[float]) -> pd.DataF
     n = len(latencies)
     generated = np.arange(n) * lag
     committed = generated + np.array(latencies)
-    return pd.DataFrame({
-        "backend": "local", "max_client_lag": lag, "batch_size": size, "rate": 100.0, "run": 1,
-        "lane": "orders", "first_id": np.arange(n) * 100 + 1, "last_id": np.arange(1, n + 1) * 100,
-        "rows": 100, "generated": generated, "handed": generated + lag, "committed": committed,
-        "queryable": committed + 0.1, "handed_s": lag, "committed_s": latencies,
-        "queryable_s": np.array(latencies) + 0.1,
-    })
+    return pd.DataFrame(
+        {
+            "backend": "local",
+            "max_client_lag": lag,
+            "batch_size": size,
+            "rate": 100.0,
+            "run": 1,
+            "lane": "orders",
+            "first_id": np.arange(n) * 100 + 1,
+            "last_id": np.arange(1, n + 1) * 100,
+            "rows": 100,
+            "generated": generated,
+            "handed": generated + lag,
+            "committed": committed,
+            "queryable": committed + 0.1,
+            "handed_s": lag,
+            "committed_s": latencies,
+            "queryable_s": np.array(latencies) + 0.1,
+        }
+    )
 
 
 def test_summary_has_one_row_per_setting_with_percentiles_and_throughput():
     batches = pd.concat([synthetic_batches(5.0, 1000, [6.0, 7.0, 8.0]), synthetic_batches(1.0, 100, [2.0] * 4)])
     summary = latency.summarize(batches)
-    assert summary[["max_client_lag", "batch_size", "batches", "orders"]].values.tolist() == [[1.0, 100, 4, 400],
-                                                                                              [5.0, 1000, 3, 300]]
+    assert summary[["max_client_lag", "batch_size", "batches", "orders"]].values.tolist() == [
+        [1.0, 100, 4, 400],
+        [5.0, 1000, 3, 300],
+    ]
     slow = summary.iloc[1]
     assert (slow.committed_p50, slow.committed_p99) == pytest.approx((7.0, 7.98))
     assert slow.queryable_p50 == pytest.approx(7.1)
@@ -132,8 +152,12 @@ def test_plots_draw_what_the_frames_hold(tmp_path):
         plots.latency_distribution(ax, batches, stage="nope")
 
     paths = plots.write_figures(batches, summary, tmp_path)
-    assert [p.name for p in paths] == ["latency_distribution.png", "latency_stages.png", "throughput.png",
-                                       "lag_vs_latency.png"]
+    assert [p.name for p in paths] == [
+        "latency_distribution.png",
+        "latency_stages.png",
+        "throughput.png",
+        "lag_vs_latency.png",
+    ]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)
 
 
@@ -151,10 +175,12 @@ def test_measured_latency_follows_the_max_client_lag(latency_db):
     # items stays under ~1 MB, so the SDK keeps rowset mode (file mode needs the process's
     # first local CA, and another module may have started a service first).
     rate, duration = 200, 10
-    runs = {lag: latency.measure(latency_db, max_client_lag=lag, batch_size=10_000, duration=duration, rate=rate)
-            for lag in (1.0, 5.0)}
+    runs = {
+        lag: latency.measure(latency_db, max_client_lag=lag, batch_size=10_000, duration=duration, rate=rate)
+        for lag in (1.0, 5.0)
+    }
     fast, slow = runs[1.0], runs[5.0]
-    for lag, frame in runs.items():
+    for frame in runs.values():
         assert frame[list(latency.LATENCIES)].notna().all().all(), frame
         for lane, total in (("orders", rate * duration), ("items", None)):
             ids = frame[frame["lane"] == lane].sort_values("first_id")

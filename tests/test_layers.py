@@ -56,10 +56,7 @@ def imports_of(path: Path) -> set[str]:
 def import_graph() -> dict[str, set[str]]:
     """Module -> the aidemo modules it imports (only names that are modules of the package)."""
     files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
-    return {
-        name: {m for m in imports_of(path) if m in files and m != name}
-        for name, path in files.items()
-    }
+    return {name: {m for m in imports_of(path) if m in files and m != name} for name, path in files.items()}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -89,9 +86,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_the_local_service_imports_nothing_of_the_kit():
     outside = {
         _module_name(path): sorted(
-            m
-            for m in imports_of(path)
-            if m != "aidemo.local" and not m.startswith("aidemo.local.")
+            m for m in imports_of(path) if m != "aidemo.local" and not m.startswith("aidemo.local.")
         )
         for path in (PACKAGE / "local").rglob("*.py")
     }
@@ -106,9 +101,7 @@ def test_the_checks_catch_what_they_guard_against(tmp_path):
     # A kit import under aidemo/local and a two-module cycle are both seen.
     (tmp_path / "aidemo" / "local").mkdir(parents=True)
     probe = tmp_path / "aidemo" / "local" / "probe.py"
-    probe.write_text(
-        "def f():\n    from aidemo.sql import SQL_DIR\n    from ..errors import AidemoError\n"
-    )
+    probe.write_text("def f():\n    from aidemo.sql import SQL_DIR\n    from ..errors import AidemoError\n")
     assert {"aidemo.sql", "aidemo.errors"} <= imports_of_at(probe, tmp_path)
     assert find_cycle({"aidemo.a": {"aidemo.b"}, "aidemo.b": {"aidemo.a"}}) == [
         "aidemo.a",
@@ -134,26 +127,18 @@ def imports_of_at(path: Path, root: Path) -> set[str]:
 
 def test_every_package_is_installed_and_sql_ships_with_it():
     # pyproject lists packages by hand (sql/ is mapped into aidemo.local.sql): a new subpackage must be added there.
-    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"][
-        "setuptools"
-    ]
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     on_disk = {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
     assert set(setuptools["packages"]) == on_disk | {"aidemo.local.sql"}
     assert setuptools["package-dir"] == {"aidemo.local.sql": "sql"}
     patterns = (
         setuptools.get("package-data")
-        or tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
-            "package-data"
-        ]
+        or tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     )
     shipped = {
-        p.relative_to(ROOT / "sql")
-        for pattern in patterns["aidemo.local.sql"]
-        for p in (ROOT / "sql").glob(pattern)
+        p.relative_to(ROOT / "sql") for pattern in patterns["aidemo.local.sql"] for p in (ROOT / "sql").glob(pattern)
     }
-    assert shipped == {
-        p.relative_to(ROOT / "sql") for p in (ROOT / "sql").rglob("*.sql")
-    }
+    assert shipped == {p.relative_to(ROOT / "sql") for p in (ROOT / "sql").rglob("*.sql")}
 
 
 def test_the_local_services_errors_reach_the_kit_as_its_own():

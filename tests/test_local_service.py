@@ -16,8 +16,12 @@ from aidemo.local import service
 
 def order(i: int, **overrides) -> dict:
     row = {
-        "ORDER_ID": i, "CUSTOMER_ID": 1000 + i, "ORDER_DATE": f"2025-01-{1 + i % 28:02d} 10:00:00",
-        "ORDER_STATUS": "Completed", "TOTAL_AMOUNT": round(10 + i * 1.25, 2), "DISCOUNT_PERCENT": 5.0,
+        "ORDER_ID": i,
+        "CUSTOMER_ID": 1000 + i,
+        "ORDER_DATE": f"2025-01-{1 + i % 28:02d} 10:00:00",
+        "ORDER_STATUS": "Completed",
+        "TOTAL_AMOUNT": round(10 + i * 1.25, 2),
+        "DISCOUNT_PERCENT": 5.0,
         "SHIPPING_COST": 7.5,
     }
     row.update(overrides)
@@ -63,10 +67,10 @@ def test_whole_lifecycle(backend, table):
     channel, status = client.open_channel("ch_1", offset_token="42")
     assert status.latest_committed_offset_token == "42"
 
-    channels = backend.sql(f"SHOW CHANNELS IN PIPE RAW.\"{table}-STREAMING\"")
+    channels = backend.sql(f'SHOW CHANNELS IN PIPE RAW."{table}-STREAMING"')
     assert channels[["name", "last_committed_offset_token"]].values.tolist() == [["ch_1", "42"]]
     client.drop_channel("ch_1")
-    assert backend.sql(f"SHOW CHANNELS IN PIPE RAW.\"{table}-STREAMING\"").empty
+    assert backend.sql(f'SHOW CHANNELS IN PIPE RAW."{table}-STREAMING"').empty
     client.close()
     assert client.is_closed()
     assert ids(backend, table) == list(range(1, 601))
@@ -98,12 +102,13 @@ def test_rows_that_do_not_fit_are_counted_and_the_rest_goes_in(backend, table):
     channel.append_rows(
         [
             order(1),
-            order(2, BOGUS=1),                 # unknown column
-            order(3, TOTAL_AMOUNT="lots"),     # wrong type
-            {"CUSTOMER_ID": 7},                # NOT NULL ORDER_ID missing
+            order(2, BOGUS=1),  # unknown column
+            order(3, TOTAL_AMOUNT="lots"),  # wrong type
+            {"CUSTOMER_ID": 7},  # NOT NULL ORDER_ID missing
             {k.lower(): v for k, v in order(5, ORDER_STATUS="Shipped").items()},  # names match case-insensitively
         ],
-        "1", "5",
+        "1",
+        "5",
     )
     channel.wait_for_commit(lambda token: token == "5", 30)
     st = client.get_channel_statuses(["ch"])["ch"]

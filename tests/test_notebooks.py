@@ -20,11 +20,18 @@ from aidemo.notebook import PROJECT_ROOT
 pytestmark = pytest.mark.slow
 
 PARAMETERS = {
-    "NUM_CUSTOMERS": 1_000, "SEED": 11,
+    "NUM_CUSTOMERS": 1_000,
+    "SEED": 11,
     "NUM_ORDERS": 1_500,  # 02, 03 and 05
-    "INSTANCES": 3, "BATCH_SIZE": 200, "MAX_CLIENT_LAG": 1,
-    "LAGS": [0.5, 1], "BATCH_SIZES": [100, 1_000], "DURATION": 2.5, "RATE": 200,  # 04
-    "KILL_AFTER": 500, "FAULT_SECONDS": 2,  # 05 (RATE paces the stream that gets killed and the faults)
+    "INSTANCES": 3,
+    "BATCH_SIZE": 200,
+    "MAX_CLIENT_LAG": 1,
+    "LAGS": [0.5, 1],
+    "BATCH_SIZES": [100, 1_000],
+    "DURATION": 2.5,
+    "RATE": 200,  # 04
+    "KILL_AFTER": 500,
+    "FAULT_SECONDS": 2,  # 05 (RATE paces the stream that gets killed and the faults)
     "PANEL_SECONDS": 2,  # 02, 03 (no panel runs headless)
     "SNOWFLAKE_USER": "DEMO_USER",  # 00
 }
@@ -86,8 +93,11 @@ def assert_exactly_once(checks: list[dict], orders: int, items: int) -> None:
     table = by_table(checks)
     assert (table["ORDERS"]["ROW_COUNT"], table["ORDER_ITEMS"]["ROW_COUNT"]) == (orders, items)
     for name in ("ORDERS", "ORDER_ITEMS"):
-        assert {k: table[name][k] for k in ("DUPLICATES", "MISSING", "UNMATCHED")} == \
-            {"DUPLICATES": 0, "MISSING": 0, "UNMATCHED": 0}, table[name]
+        assert {k: table[name][k] for k in ("DUPLICATES", "MISSING", "UNMATCHED")} == {
+            "DUPLICATES": 0,
+            "MISSING": 0,
+            "UNMATCHED": 0,
+        }, table[name]
         assert table[name]["FIRST_ID"] == 1
 
 
@@ -166,8 +176,9 @@ def test_03_parallel(backend_runs):
     plan = split_instances(PARAMETERS["SEED"], n, PARAMETERS["INSTANCES"], PARAMETERS["NUM_CUSTOMERS"])
     items = sum(first_item_id(spec, spec.order_base + count) - spec.item_base for spec, count in plan)
     assert (results["requested"], results["orders_committed"], results["errors"]) == (n, n, {})
-    assert [(row["instance"], row["orders_committed"]) for row in results["summary"]] == \
-        [(spec.instance, count) for spec, count in plan]
+    assert [(row["instance"], row["orders_committed"]) for row in results["summary"]] == [
+        (spec.instance, count) for spec, count in plan
+    ]
     assert results["rows_committed"] == n + items
     assert counts(results["counts"])["ORDER_ITEMS"] == items
     assert_exactly_once(results["checks"], n, items)
@@ -210,8 +221,9 @@ def test_05_exactly_once_recovery(runs):
 
 
 def test_cli_entry_runs_the_chosen_notebook_with_parameters(runs, tmp_path, capsys):
-    args = argparse.Namespace(output_dir=str(tmp_path), parameters=[("SNOWFLAKE_USER", "PRESENTER")],
-                              notebook=["00_setup"])
+    args = argparse.Namespace(
+        output_dir=str(tmp_path), parameters=[("SNOWFLAKE_USER", "PRESENTER")], notebook=["00_setup"]
+    )
     assert runbook.run_cli(args) == 0
     out = capsys.readouterr().out
     assert "00_setup" in out and "all 1 notebooks ran" in out

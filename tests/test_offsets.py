@@ -59,7 +59,8 @@ def test_bad_order_token(token):
 
 
 @pytest.mark.parametrize(
-    "token", [t.replace("order_", "item_") if isinstance(t, str) else t for t in BAD_ORDER_TOKENS[3:]]
+    "token",
+    [t.replace("order_", "item_") if isinstance(t, str) else t for t in BAD_ORDER_TOKENS[3:]]
     + ["order_5", "item_abc", "items_5"],
 )
 def test_bad_item_token(token):

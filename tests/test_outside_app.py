@@ -48,18 +48,12 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 def printed_env(home) -> dict[str, str]:
     out = cli("env", "--home", str(home.root))
     assert out.returncode == 0, out.stderr
-    exports = [
-        line.removeprefix("export ")
-        for line in out.stdout.splitlines()
-        if line.startswith("export ")
-    ]
+    exports = [line.removeprefix("export ") for line in out.stdout.splitlines() if line.startswith("export ")]
     assert str(home.profile) in out.stdout
     return dict(line.split("=", 1) for line in exports)
 
 
-def run_app(
-    tmp_path, env: dict[str, str], profile, table: str
-) -> subprocess.CompletedProcess:
+def run_app(tmp_path, env: dict[str, str], profile, table: str) -> subprocess.CompletedProcess:
     app = tmp_path / "app.py"
     app.write_text(APP)
     bare = {
@@ -86,9 +80,7 @@ def app_table(backend) -> str:
     return name
 
 
-def test_an_outside_sdk_app_streams_with_only_the_printed_settings(
-    backend, local_home, app_table, tmp_path
-):
+def test_an_outside_sdk_app_streams_with_only_the_printed_settings(backend, local_home, app_table, tmp_path):
     env = printed_env(local_home)
     assert set(env) == {
         "SSL_CERT_FILE",
@@ -99,19 +91,13 @@ def test_an_outside_sdk_app_streams_with_only_the_printed_settings(
     done = run_app(tmp_path, env, local_home.profile, app_table)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["SUCCESS", str(ROWS), str(ROWS + 1), "0"]
-    assert (
-        fragments_loaded(local_home, f"{app_table}-STREAMING", "app") >= 1
-    )  # the batch went in file mode
+    assert fragments_loaded(local_home, f"{app_table}-STREAMING", "app") >= 1  # the batch went in file mode
     frame = backend.sql(f"SELECT ID, NAME FROM RAW.{app_table} ORDER BY ID")
     assert frame["ID"].tolist() == list(range(ROWS + 1))
-    assert frame["NAME"].tolist() == ["first"] + [
-        f"row {i:>95}" for i in range(1, ROWS + 1)
-    ]
+    assert frame["NAME"].tolist() == ["first"] + [f"row {i:>95}" for i in range(1, ROWS + 1)]
 
 
-def test_an_app_with_a_foreign_key_fails_at_once_saying_why(
-    local_home, app_table, tmp_path
-):
+def test_an_app_with_a_foreign_key_fails_at_once_saying_why(local_home, app_table, tmp_path):
     # A profile whose key the service does not know (say, copied from another home).
     profile = json.loads(local_home.profile.read_text())
     profile["private_key"] = generate_key_pair().private_key_pem
@@ -119,9 +105,7 @@ def test_an_app_with_a_foreign_key_fails_at_once_saying_why(
     wrong.write_text(json.dumps(profile))
     failed = run_app(tmp_path, printed_env(local_home), wrong, app_table)
     assert failed.returncode != 0
-    assert "390144" in failed.stderr and "JWT token is invalid" in failed.stderr, (
-        failed.stderr[-2000:]
-    )
+    assert "390144" in failed.stderr and "JWT token is invalid" in failed.stderr, failed.stderr[-2000:]
 
 
 def test_local_run_sets_the_exports_for_a_command(local_home):

@@ -47,10 +47,13 @@ def test_plan_minds_the_channels_per_pipe_limit():
 
 
 def expected(total: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    batches = [order_batch(spec, spec.order_base, count)
-               for spec, count in plan(total, n, seed=SEED, num_customers=CUSTOMERS)]
-    return (pd.concat([b.orders_frame() for b in batches], ignore_index=True),
-            pd.concat([b.items_frame() for b in batches], ignore_index=True))
+    batches = [
+        order_batch(spec, spec.order_base, count) for spec, count in plan(total, n, seed=SEED, num_customers=CUSTOMERS)
+    ]
+    return (
+        pd.concat([b.orders_frame() for b in batches], ignore_index=True),
+        pd.concat([b.items_frame() for b in batches], ignore_index=True),
+    )
 
 
 def assert_exact(backend, total: int, n: int) -> None:
@@ -63,14 +66,16 @@ def assert_exact(backend, total: int, n: int) -> None:
 
 @pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
 def test_five_instances_stream_the_job_exactly_once(own_backend, processes):
-    result = run_parallel(2_000, 5, backend=own_backend, seed=SEED, num_customers=CUSTOMERS, options=FAST,
-                          processes=processes)
+    result = run_parallel(
+        2_000, 5, backend=own_backend, seed=SEED, num_customers=CUSTOMERS, options=FAST, processes=processes
+    )
     assert result.errors == {}
     assert [s.orders_committed for s in result.stats] == [400] * 5
     assert_exact(own_backend, 2_000, 5)
     channels = own_backend.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
     assert sorted(channels["name"]) == sorted(
-        [f"orders_channel_{i}" for i in range(5)] + [f"order_items_channel_{i}" for i in range(5)])
+        [f"orders_channel_{i}" for i in range(5)] + [f"order_items_channel_{i}" for i in range(5)]
+    )
 
 
 def test_one_slice_at_a_time_finishes_the_same_job(demo_db):
@@ -91,8 +96,23 @@ def test_another_job_on_the_same_channels_is_refused(demo_db):
 def test_killed_midway_then_rerun_is_exact(fresh, tmp_path):
     total, n = 6_000, 5
     env = dict(os.environ, AIDEMO_HOME=str(fresh.home.root))
-    cmd = [sys.executable, "-m", "aidemo.cli", "parallel", str(total), str(n), "--batch-size", "100",
-           "--max-client-lag", "0.2", "--rate", "300", "--seed", str(SEED), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "aidemo.cli",
+        "parallel",
+        str(total),
+        str(n),
+        "--batch-size",
+        "100",
+        "--max-client-lag",
+        "0.2",
+        "--rate",
+        "300",
+        "--seed",
+        str(SEED),
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     try:

@@ -1,4 +1,5 @@
-"""aidemo.provision (`aidemo setup`): objects and customers on a backend of the test's own (local, or a real account)."""
+"""aidemo.provision (`aidemo setup`): objects and customers on a backend of the test's own
+(local, or a real account)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from test_sql import stream
 
 from aidemo import customers as customer_module
 from aidemo.config import load_settings
-from aidemo.errors import ConfigError
 from aidemo.customers import customer_segments, generate_customers
+from aidemo.errors import ConfigError
 from aidemo.generator import InstanceSpec, order_batch
 from aidemo.models import SEGMENTS
 from aidemo.offsets import order_token
@@ -42,8 +43,13 @@ def test_setup_loads_the_generators_customers_once(own_backend):
 
     # A committed channel on one pipe, the other pipe gone: a second setup recreates only the
     # missing pipe, loads nothing and keeps the channel with its offset token.
-    stream(own_backend, "ORDERS_PIPE", "orders_channel_0", order_batch(
-        InstanceSpec.single(SEED, 500), 1, 5).order_rows(), order_token).close()
+    stream(
+        own_backend,
+        "ORDERS_PIPE",
+        "orders_channel_0",
+        order_batch(InstanceSpec.single(SEED, 500), 1, 5).order_rows(),
+        order_token,
+    ).close()
     own_backend.sql("DROP PIPE ORDER_ITEMS_PIPE")
     again = setup(own_backend, seed=SEED)
     assert (again.customers_loaded, again.pipes_created, again.reset) == (0, ("ORDER_ITEMS_PIPE",), False)
@@ -98,7 +104,7 @@ def test_names_with_quotes_and_backslashes_round_trip(own_backend, monkeypatch):
         frame = generate_customers(seed, count, first_id)
         frame.loc[0, "LAST_NAME"] = "O'Brien"
         frame.loc[1, "FIRST_NAME"] = "D'Arcy \\ Jr."
-        frame.loc[2, "ADDRESS"] = "1 Quote \"Lane\"; DROP TABLE CUSTOMERS; --"
+        frame.loc[2, "ADDRESS"] = '1 Quote "Lane"; DROP TABLE CUSTOMERS; --'
         return frame
 
     monkeypatch.setattr(customer_module, "generate_customers", awkward)
@@ -112,7 +118,8 @@ def test_default_count_loads(own_backend):
     report = setup(own_backend, reset=True)
     assert report.customers_loaded == report.tables["CUSTOMERS"] == settings.num_customers
     pd.testing.assert_frame_equal(
-        customers(own_backend), generate_customers(settings.seed, settings.num_customers), check_dtype=False)
+        customers(own_backend), generate_customers(settings.seed, settings.num_customers), check_dtype=False
+    )
 
 
 @pytest.mark.parametrize("bad, key", [({"num_customers": 0}, "num_customers"), ({"seed": -1}, "seed")])

@@ -48,9 +48,7 @@ def run_example(admin, tmp_path):
     # The example's objects: its README creates the table in a database and schema of the user's.
     admin.sql("CREATE DATABASE MY_DATABASE")
     admin.sql("CREATE SCHEMA MY_DATABASE.MY_SCHEMA")
-    admin.sql(
-        "CREATE OR REPLACE TABLE MY_DATABASE.MY_SCHEMA.MY_TABLE (c1 NUMBER, c2 VARCHAR, ts TIMESTAMP_NTZ)"
-    )
+    admin.sql("CREATE OR REPLACE TABLE MY_DATABASE.MY_SCHEMA.MY_TABLE (c1 NUMBER, c2 VARCHAR, ts TIMESTAMP_NTZ)")
     shutil.copy(admin.home.profile, tmp_path / "profile.json")
     (tmp_path / "streaming_ingest_example.py").write_text(EXAMPLE)
 

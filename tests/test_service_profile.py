@@ -10,9 +10,7 @@ from snowflake.ingest.streaming import StreamingIngestClient
 from aidemo.config import load_profile
 
 
-def test_profile_names_the_local_backend_and_the_sdk_ignores_that_key(
-    backend, table, tmp_path
-):
+def test_profile_names_the_local_backend_and_the_sdk_ignores_that_key(backend, table, tmp_path):
     profile = json.loads(backend.home.profile.read_text())
     assert profile["backend"] == "local"
 
@@ -29,12 +27,8 @@ def test_profile_names_the_local_backend_and_the_sdk_ignores_that_key(
         channel.wait_for_commit(lambda token: token == "1", 60)
     finally:
         client.close()
-    assert backend.sql(
-        f"SELECT ORDER_ID, ORDER_STATUS FROM RAW.{table}"
-    ).values.tolist() == [[1, "from profile.json"]]
+    assert backend.sql(f"SELECT ORDER_ID, ORDER_STATUS FROM RAW.{table}").values.tolist() == [[1, "from profile.json"]]
 
-    copied = (
-        tmp_path / "profile.json"
-    )  # next to an app, as the SDK's examples tell users to do
+    copied = tmp_path / "profile.json"  # next to an app, as the SDK's examples tell users to do
     shutil.copy(backend.home.profile, copied)
     assert load_profile(copied, env={}).backend == "local"

@@ -61,7 +61,8 @@ def test_every_sql_file_runs_and_leaves_its_objects(own_backend, name):
     assert set(TABLES) <= set(tables) and set(PIPES) <= set(pipes)
     if name == "monitoring/row_counts.sql":
         assert result.values.tolist() == [
-            [t, int(own_backend.sql(f"SELECT COUNT(*) FROM RAW.{t}").iloc[0, 0])] for t in TABLES]
+            [t, int(own_backend.sql(f"SELECT COUNT(*) FROM RAW.{t}").iloc[0, 0])] for t in TABLES
+        ]
     if name == "monitoring/show_pipes.sql":
         assert set(PIPES) <= set(result["name"])
     if name == "03_pipes.sql":
@@ -72,8 +73,14 @@ def test_every_sql_file_runs_and_leaves_its_objects(own_backend, name):
 def test_columns_of_the_tables_are_those_of_the_design(backend):
     columns = backend.sql("DESCRIBE TABLE AUTOMATED_INTELLIGENCE.RAW.ORDER_ITEMS")
     assert columns.iloc[:, 0].tolist() == [
-        "ORDER_ITEM_ID", "ORDER_ID", "PRODUCT_ID", "PRODUCT_NAME", "PRODUCT_CATEGORY", "QUANTITY",
-        "UNIT_PRICE", "LINE_TOTAL",
+        "ORDER_ITEM_ID",
+        "ORDER_ID",
+        "PRODUCT_ID",
+        "PRODUCT_NAME",
+        "PRODUCT_CATEGORY",
+        "QUANTITY",
+        "UNIT_PRICE",
+        "LINE_TOTAL",
     ]
 
 
@@ -113,21 +120,29 @@ def test_monitoring_matches_what_the_sdk_streamed(own_backend):
         if own_backend.name == "local":  # Snowflake's SHOW CHANNELS has no status columns
             assert row["last_committed_offset_token"] == sdk.latest_committed_offset_token
             assert (row["rows_inserted"], row["rows_parsed"], row["rows_error_count"]) == (
-                sdk.rows_inserted_count, sdk.rows_parsed_count, sdk.rows_error_count)
+                sdk.rows_inserted_count,
+                sdk.rows_parsed_count,
+                sdk.rows_error_count,
+            )
             assert row["last_error_offset_upper_bound"] == sdk.last_error_offset_token_upper_bound
             assert row["channel_status_code"] == sdk.status_code
         client.close()
     items_row = channels.loc["order_items_channel_0"]
     assert (items_row["table_name"], items_row["parent_domain"], items_row["parent_name"]) == (
-        "ORDER_ITEMS", "PIPE", "ORDER_ITEMS_PIPE")
+        "ORDER_ITEMS",
+        "PIPE",
+        "ORDER_ITEMS_PIPE",
+    )
 
     # channel_status.sql lists each pipe's channels; the script's result is the last statement's.
     status = run_file("monitoring/channel_status.sql", own_backend)
     assert status["name"].tolist() == ["order_items_channel_0"]
     assert own_backend.sql("SHOW CHANNELS IN TABLE AUTOMATED_INTELLIGENCE.RAW.ORDERS")["name"].tolist() == [
-        "orders_channel_0"]
+        "orders_channel_0"
+    ]
     assert own_backend.sql("SHOW CHANNELS LIKE 'ORDER_ITEMS%' IN SCHEMA RAW")["name"].tolist() == [
-        "order_items_channel_0"]
+        "order_items_channel_0"
+    ]
 
 
 # ---- pipes in the DATA_SOURCE form ---------------------------------------------------------
@@ -136,16 +151,17 @@ def test_monitoring_matches_what_the_sdk_streamed(own_backend):
 def test_data_source_pipe_maps_keys_and_casts_values(backend):
     n = next(_names)
     table, pipe = f"T_MAPPED_{n}", f"T_MAPPED_{n}_PIPE"
-    backend.sql(f"CREATE TABLE RAW.{table} (ID NUMBER(38,0) NOT NULL, AMOUNT NUMBER(10,2), "
-                "LABEL VARCHAR(20), SEEN DATE)")
+    backend.sql(
+        f"CREATE TABLE RAW.{table} (ID NUMBER(38,0) NOT NULL, AMOUNT NUMBER(10,2), LABEL VARCHAR(20), SEEN DATE)"
+    )
     backend.sql(f"""CREATE PIPE RAW.{pipe} AS COPY INTO RAW.{table} (ID, AMOUNT, LABEL, SEEN) FROM (
                     SELECT $1:id::NUMBER, $1:amt::NUMBER(10,2), $1:Name::VARCHAR, $1:when::DATE
                     FROM TABLE(DATA_SOURCE(TYPE => 'STREAMING')))""")
     rows = [
         {"id": "1", "amt": "12.345", "Name": "O'Brien", "when": "2025-02-03", "ignored": 1},
         {"id": 2, "amt": 7, "Name": None, "when": None},
-        {"id": 3, "amt": "lots", "Name": "bad", "when": "2025-02-03"},   # cannot cast: an error row
-        {"ID": 4, "amt": 1, "Name": "key case matters", "when": None},   # $1:id does not read ID: NULL id
+        {"id": 3, "amt": "lots", "Name": "bad", "when": "2025-02-03"},  # cannot cast: an error row
+        {"ID": 4, "amt": 1, "Name": "key case matters", "when": None},  # $1:id does not read ID: NULL id
     ]
     client = stream(backend, pipe, "mapped", rows, str)
     status = client.get_channel_statuses(["mapped"])["mapped"]
@@ -159,8 +175,10 @@ def test_data_source_pipe_maps_keys_and_casts_values(backend):
 
 
 # The original demo's README creates its pipes in this short form, with RAW in use.
-README_PIPES = "CREATE OR REPLACE PIPE ORDERS_PIPE AS COPY INTO ORDERS;\n" \
+README_PIPES = (
+    "CREATE OR REPLACE PIPE ORDERS_PIPE AS COPY INTO ORDERS;\n"
     "CREATE OR REPLACE PIPE ORDER_ITEMS_PIPE AS COPY INTO ORDER_ITEMS;"
+)
 
 
 def test_orders_stream_through_the_pipes_of_the_original_readme(fresh):
@@ -180,12 +198,15 @@ def test_orders_stream_through_the_pipes_of_the_original_readme(fresh):
 # ---- bad statements --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("statement, problem", [
-    ("CREATE STAGE RAW.MY_STAGE", "not supported"),
-    ("SELEC * FROM RAW.ORDERS", "Cannot parse"),
-    ("SELECT * FROM RAW.NO_SUCH_TABLE", "NO_SUCH_TABLE"),
-    ("DESCRIBE PIPE RAW.NO_SUCH_PIPE", "does not exist"),
-])
+@pytest.mark.parametrize(
+    "statement, problem",
+    [
+        ("CREATE STAGE RAW.MY_STAGE", "not supported"),
+        ("SELEC * FROM RAW.ORDERS", "Cannot parse"),
+        ("SELECT * FROM RAW.NO_SUCH_TABLE", "NO_SUCH_TABLE"),
+        ("DESCRIBE PIPE RAW.NO_SUCH_PIPE", "does not exist"),
+    ],
+)
 def test_a_bad_statement_fails_naming_it(backend, statement, problem):
     with pytest.raises(SqlError, match=problem) as caught:
         backend.sql(f"SELECT 1; {statement}")
@@ -197,8 +218,10 @@ def test_a_script_stops_at_the_statement_that_fails(backend, third):
     """As on Snowflake, each statement of a script commits on its own: the error names the
     failing statement, and the statements after it do not run."""
     table = f"T_SCRIPT_{next(_names)}"
-    script = (f"CREATE TABLE RAW.{table} (I NUMBER); INSERT INTO RAW.{table} VALUES (1); {third}; "
-              f"INSERT INTO RAW.{table} VALUES (2)")
+    script = (
+        f"CREATE TABLE RAW.{table} (I NUMBER); INSERT INTO RAW.{table} VALUES (1); {third}; "
+        f"INSERT INTO RAW.{table} VALUES (2)"
+    )
     with pytest.raises(SqlError, match=re.escape(third)):
         backend.sql(script)
     assert backend.sql(f"SELECT I FROM RAW.{table}")["I"].tolist() == [1]
@@ -215,13 +238,16 @@ def test_an_unknown_file_is_named_with_the_known_ones():
 def test_literals_survive_the_round_trip(backend):
     table = f"T_LITERALS_{next(_names)}"
     backend.sql(f"CREATE TABLE RAW.{table} (I NUMBER, S VARCHAR, D DATE, F FLOAT, B BOOLEAN)")
-    frame = pd.DataFrame({
-        "I": [-2, 1, None],
-        "S": ["O'Brien", "back\\slash 'n' \"quotes\"\nnewline", "ünïcødé;--"],
-        "D": [dt.date(2024, 2, 29), None, dt.date(1999, 12, 31)],
-        "F": [1.5, float("nan"), -0.25],
-        "B": [True, False, None],
-    }, dtype=object)
+    frame = pd.DataFrame(
+        {
+            "I": [-2, 1, None],
+            "S": ["O'Brien", "back\\slash 'n' \"quotes\"\nnewline", "ünïcødé;--"],
+            "D": [dt.date(2024, 2, 29), None, dt.date(1999, 12, 31)],
+            "F": [1.5, float("nan"), -0.25],
+            "B": [True, False, None],
+        },
+        dtype=object,
+    )
     backend.sql(insert_script(f"RAW.{table}", frame, batch_rows=2))
     back = backend.sql(f"SELECT * FROM RAW.{table} ORDER BY I")
     for column in frame.columns:

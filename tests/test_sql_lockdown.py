@@ -56,38 +56,23 @@ def test_sql_cannot_read_files(backend, statement):
         backend.sql(statement.format(home=backend.home.root))
 
 
-@pytest.mark.parametrize(
-    "path", ["{home}/profile.json", "{home}/databases/AUTOMATED_INTELLIGENCE.duckdb"]
-)
+@pytest.mark.parametrize("path", ["{home}/profile.json", "{home}/databases/AUTOMATED_INTELLIGENCE.duckdb"])
 def test_a_file_named_as_a_table_is_refused(backend, path):
-    with pytest.raises(
-        SqlError, match="as a table: SQL in the local service cannot read files"
-    ):
+    with pytest.raises(SqlError, match="as a table: SQL in the local service cannot read files"):
         backend.sql(f"SELECT * FROM '{path.format(home=backend.home.root)}'")
 
 
 @pytest.mark.parametrize("statement", ENGINE)
-def test_sql_cannot_write_files_attach_load_extensions_or_change_settings(
-    backend, statement
-):
-    with pytest.raises(
-        SqlError, match="not supported by the local service|Cannot parse"
-    ):
+def test_sql_cannot_write_files_attach_load_extensions_or_change_settings(backend, statement):
+    with pytest.raises(SqlError, match="not supported by the local service|Cannot parse"):
         backend.sql(statement)
 
 
 @pytest.mark.parametrize("statement", OWN_STATE)
 def test_sql_cannot_name_the_services_own_schema(backend, statement):
-    with pytest.raises(
-        SqlError, match="names _AIDEMO, which holds the local service's own bookkeeping"
-    ):
+    with pytest.raises(SqlError, match="names _AIDEMO, which holds the local service's own bookkeeping"):
         backend.sql(statement)
-    assert (
-        "_AIDEMO"
-        not in backend.sql("SHOW SCHEMAS IN DATABASE AUTOMATED_INTELLIGENCE")[
-            "name"
-        ].tolist()
-    )
+    assert "_AIDEMO" not in backend.sql("SHOW SCHEMAS IN DATABASE AUTOMATED_INTELLIGENCE")["name"].tolist()
 
 
 def test_the_engine_itself_refuses_files_extensions_and_settings(tmp_path):
@@ -115,21 +100,15 @@ def test_the_engine_itself_refuses_files_extensions_and_settings(tmp_path):
         ):
             with pytest.raises(duckdb.Error, match="locked|Cannot change"):
                 cur.execute(sql)
-        (tmp_path / "spool" / "batch.ndjson").write_text(
-            '{"A": 1}\n'
-        )  # the loader's own files still read
-        assert cur.execute(
-            f"SELECT A FROM read_json('{tmp_path}/spool/batch.ndjson')"
-        ).fetchall() == [(1,)]
+        (tmp_path / "spool" / "batch.ndjson").write_text('{"A": 1}\n')  # the loader's own files still read
+        assert cur.execute(f"SELECT A FROM read_json('{tmp_path}/spool/batch.ndjson')").fetchall() == [(1,)]
     finally:
         store.close()
 
 
 def _post(backend, path: str, body: bytes, headers: dict) -> tuple[int, dict | str]:
     context = ssl.create_default_context(cafile=str(backend.home.ca_cert))
-    request = urllib.request.Request(
-        backend.info.url + path, data=body, method="POST", headers=headers
-    )
+    request = urllib.request.Request(backend.info.url + path, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, context=context, timeout=30) as resp:
             return resp.status, resp.read().decode()

@@ -17,7 +17,7 @@ from aidemo.faults import fault_switch
 from aidemo.generator import InstanceSpec, first_item_id, order_batch, order_of_item
 from aidemo.models import SEGMENTS
 from aidemo.offsets import item_token, order_token
-from aidemo.streaming import StreamOptions, Streamer
+from aidemo.streaming import Streamer, StreamOptions
 
 SEED, CUSTOMERS = 42, 20_000
 SPEC = InstanceSpec.single(SEED, CUSTOMERS)
@@ -49,7 +49,8 @@ def commit_by_hand(backend, orders_upto: int, items_upto: int) -> None:
         client = backend.create_client(f"byhand_{channel}", pipe)
         ch, _ = client.open_channel(channel)
         ch.append_rows(rows, token(1), token(upto))
-        ch.wait_for_commit(lambda t, want=token(upto): t == want, 30)
+        want = token(upto)
+        ch.wait_for_commit(lambda t, want=want: t == want, 30)
         client.close()
 
 
@@ -82,8 +83,13 @@ def test_max_client_lag_decides_when_rows_leave_the_kit(demo_db):
     # 120 orders at 20/s take at least 6 s; a batch never fills, so only the 2 s lag flushes them
     # (and the end of the job): each flush before the last holds rows that waited out the lag.
     records = []
-    streamer = Streamer(demo_db, SPEC, 120, StreamOptions(batch_size=10_000, max_client_lag=2, rate=20),
-                        on_flush=lambda record: records.append(record) if record.channel == "orders_channel" else None)
+    streamer = Streamer(
+        demo_db,
+        SPEC,
+        120,
+        StreamOptions(batch_size=10_000, max_client_lag=2, rate=20),
+        on_flush=lambda record: records.append(record) if record.channel == "orders_channel" else None,
+    )
     stats = streamer.run()
     assert stats.orders_committed == 120
     assert [r.first_id for r in records[1:]] == [r.last_id + 1 for r in records[:-1]] and records[-1].last_id == 120
@@ -114,8 +120,22 @@ def test_sigkill_at_any_point_then_rerun_is_exact(fresh, tmp_path):
     """`aidemo stream` killed with SIGKILL in several phases, rerun until done: exactly once."""
     n = 3000
     env = dict(os.environ, AIDEMO_HOME=str(fresh.home.root))
-    cmd = [sys.executable, "-m", "aidemo.cli", "stream", str(n), "--batch-size", "50",
-           "--max-client-lag", "0.2", "--rate", "600", "--seed", str(SEED), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "aidemo.cli",
+        "stream",
+        str(n),
+        "--batch-size",
+        "50",
+        "--max-client-lag",
+        "0.2",
+        "--rate",
+        "600",
+        "--seed",
+        str(SEED),
+        "--no-progress",
+    ]
     items_total = first_item_id(SPEC, n + 1) - 1
 
     def items_lag(o, i):  # items committed belong to orders before the last committed order
@@ -143,8 +163,10 @@ def test_sigkill_at_any_point_then_rerun_is_exact(fresh, tmp_path):
             proc.send_signal(signal.SIGKILL)
             proc.wait()
         seen.append((phase, o, i))  # what was committed when the kill was decided
-        counts = fresh.sql("SELECT (SELECT COUNT(*) - COUNT(DISTINCT ORDER_ID) FROM RAW.ORDERS) AS DUP_ORDERS, "
-                           "(SELECT COUNT(*) - COUNT(DISTINCT ORDER_ITEM_ID) FROM RAW.ORDER_ITEMS) AS DUP_ITEMS")
+        counts = fresh.sql(
+            "SELECT (SELECT COUNT(*) - COUNT(DISTINCT ORDER_ID) FROM RAW.ORDERS) AS DUP_ORDERS, "
+            "(SELECT COUNT(*) - COUNT(DISTINCT ORDER_ITEM_ID) FROM RAW.ORDER_ITEMS) AS DUP_ITEMS"
+        )
         assert counts.values.tolist() == [[0, 0]], seen
 
     assert any(items_lag(o, i) for _, o, i in seen), f"never caught items behind orders: {seen}"
@@ -175,8 +197,15 @@ def test_rows_in_flight_stay_within_max_in_flight(demo_db):
     fault_switch(demo_db).set("delay_commits", seconds=60, delay=1.0)
     options = StreamOptions(batch_size=100, max_client_lag=0.2, max_in_flight=1_000)
     handed = []  # rows a lane has handed over beyond what the stream has seen committed
-    streamer = Streamer(demo_db, SPEC, 2_000, options, on_flush=lambda record: handed.append(
-        record.last_id - (stats.orders_committed if record.channel == "orders_channel" else stats.items_committed)))
+    streamer = Streamer(
+        demo_db,
+        SPEC,
+        2_000,
+        options,
+        on_flush=lambda record: handed.append(
+            record.last_id - (stats.orders_committed if record.channel == "orders_channel" else stats.items_committed)
+        ),
+    )
     stats = streamer.stats
     streamer.run()
     assert_exact(demo_db, 2_000)

@@ -11,12 +11,12 @@ import pytest
 
 from aidemo.local.errors import SqlError
 from aidemo.local.translate import (
-    DropSchema,
     CreateDatabase,
     CreatePipe,
     CreateSchema,
     DescribePipe,
     DropPipe,
+    DropSchema,
     DuckSql,
     NoOp,
     PipeColumn,
@@ -69,9 +69,14 @@ def con():
 def test_sql_files_exist():
     names = {p.relative_to(SQL_DIR).as_posix() for p in SQL_FILES}
     assert {
-        "01_database.sql", "02_tables.sql", "03_pipes.sql",
-        "04_grants.sql", "monitoring/row_counts.sql", "monitoring/latest_orders.sql",
-        "monitoring/channel_status.sql", "monitoring/show_pipes.sql",
+        "01_database.sql",
+        "02_tables.sql",
+        "03_pipes.sql",
+        "04_grants.sql",
+        "monitoring/row_counts.sql",
+        "monitoring/latest_orders.sql",
+        "monitoring/channel_status.sql",
+        "monitoring/show_pipes.sql",
         "monitoring/show_channels.sql",
     } <= names
 
@@ -113,8 +118,14 @@ def test_tables_have_the_design_columns_and_types(con):
         ("SHIPPING_COST", "DECIMAL(8,2)", "YES"),
     ]
     assert [c for c, _, _ in columns["ORDER_ITEMS"]] == [
-        "ORDER_ITEM_ID", "ORDER_ID", "PRODUCT_ID", "PRODUCT_NAME", "PRODUCT_CATEGORY",
-        "QUANTITY", "UNIT_PRICE", "LINE_TOTAL",
+        "ORDER_ITEM_ID",
+        "ORDER_ID",
+        "PRODUCT_ID",
+        "PRODUCT_NAME",
+        "PRODUCT_CATEGORY",
+        "QUANTITY",
+        "UNIT_PRICE",
+        "LINE_TOTAL",
     ]
     assert columns["ORDER_ITEMS"][0] == ("ORDER_ITEM_ID", "BIGINT", "NO")
     assert columns["ORDER_ITEMS"][7] == ("LINE_TOTAL", "DECIMAL(12,2)", "YES")
@@ -162,9 +173,7 @@ def test_snowflake_functions_translate_and_run(con):
     cur = con.execute(query.sql)
     assert [d[0] for d in cur.description] == ["ORDER_STATUS", "ORDERS", "REVENUE", "LOAD", "OLD_ENOUGH"]
     rows = cur.fetchall()
-    assert [(r[0], r[1], float(r[2]), r[3], r[4]) for r in rows] == [
-        ("Completed", 2, 110.0, "busy", True)
-    ]
+    assert [(r[0], r[1], float(r[2]), r[3], r[4]) for r in rows] == [("Completed", 2, 110.0, "busy", True)]
 
 
 # --- type mapping and constraints -------------------------------------------------------
@@ -207,17 +216,13 @@ def test_unqualified_names_get_the_session_context():
         f'SELECT * FROM "{DB}"."{SCHEMA}"."ORDERS" AS "O" '
         f'JOIN "{DB}"."{SCHEMA}"."ORDER_ITEMS" AS "I" USING ("ORDER_ID")'
     )
-    assert tr("INSERT INTO other.t (a) VALUES (1)", "D", "S").sql == (
-        'INSERT INTO "D"."OTHER"."T" ("A") VALUES (1)'
-    )
+    assert tr("INSERT INTO other.t (a) VALUES (1)", "D", "S").sql == ('INSERT INTO "D"."OTHER"."T" ("A") VALUES (1)')
     assert tr('DROP TABLE IF EXISTS "Mixed"', "D", "S").sql == 'DROP TABLE IF EXISTS "D"."S"."Mixed"'
     assert tr("DROP SCHEMA x", "D", "S") == DropSchema("D", "X", if_exists=False)
 
 
 def test_cte_and_information_schema_names_stay_unqualified():
-    assert tr("WITH x AS (SELECT 1 AS a) SELECT a FROM x").sql == (
-        'WITH "X" AS (SELECT 1 AS "A") SELECT "A" FROM "X"'
-    )
+    assert tr("WITH x AS (SELECT 1 AS a) SELECT a FROM x").sql == ('WITH "X" AS (SELECT 1 AS "A") SELECT "A" FROM "X"')
     assert tr(f"SELECT table_name FROM {DB}.information_schema.tables").sql == (
         'SELECT "TABLE_NAME" FROM "INFORMATION_SCHEMA"."TABLES"'
     )
@@ -260,8 +265,14 @@ def test_use_schema_without_database_is_an_error():
 
 @pytest.mark.parametrize(
     "statement",
-    ["USE ROLE ACCOUNTADMIN", "USE WAREHOUSE COMPUTE_WH", "GRANT USAGE ON DATABASE D TO ROLE R",
-     "REVOKE INSERT ON TABLE T FROM ROLE R", "CREATE ROLE IF NOT EXISTS R", "CREATE OR REPLACE ROLE R"],
+    [
+        "USE ROLE ACCOUNTADMIN",
+        "USE WAREHOUSE COMPUTE_WH",
+        "GRANT USAGE ON DATABASE D TO ROLE R",
+        "REVOKE INSERT ON TABLE T FROM ROLE R",
+        "CREATE ROLE IF NOT EXISTS R",
+        "CREATE OR REPLACE ROLE R",
+    ],
 )
 def test_roles_warehouses_and_grants_are_no_ops(statement):
     assert isinstance(tr(statement), NoOp)
@@ -272,14 +283,24 @@ def test_roles_warehouses_and_grants_are_no_ops(statement):
 
 def test_plain_pipe():
     assert tr("create pipe if not exists p as copy into orders") == CreatePipe(
-        DB, SCHEMA, "P", DB, SCHEMA, "ORDERS", or_replace=False, if_not_exists=True,
-        columns=None, definition="copy into orders",
+        DB,
+        SCHEMA,
+        "P",
+        DB,
+        SCHEMA,
+        "ORDERS",
+        or_replace=False,
+        if_not_exists=True,
+        columns=None,
+        definition="copy into orders",
     )
 
 
 # The original demo's README creates its pipes in the short form, with the schema in use.
-README_PIPES = "CREATE OR REPLACE PIPE ORDERS_PIPE AS COPY INTO ORDERS;\n" \
+README_PIPES = (
+    "CREATE OR REPLACE PIPE ORDERS_PIPE AS COPY INTO ORDERS;\n"
     "CREATE OR REPLACE PIPE ORDER_ITEMS_PIPE AS COPY INTO ORDER_ITEMS;"
+)
 
 
 def test_pipe_file_in_the_data_source_form_and_the_readmes_short_form():
@@ -315,14 +336,18 @@ def test_data_source_pipe_with_quoted_names_and_properties():
 
 
 def test_data_source_pipe_without_column_list_maps_by_position():
-    result = tr("CREATE PIPE P AS COPY INTO T FROM (SELECT $1:A, $1:B::TIMESTAMP_NTZ "
-                "FROM TABLE(DATA_SOURCE(TYPE => 'STREAMING')))")
+    result = tr(
+        "CREATE PIPE P AS COPY INTO T FROM (SELECT $1:A, $1:B::TIMESTAMP_NTZ "
+        "FROM TABLE(DATA_SOURCE(TYPE => 'STREAMING')))"
+    )
     assert result.columns == (PipeColumn(None, "A", None), PipeColumn(None, "B", "TIMESTAMP"))
 
 
 def test_match_by_column_name_pipe_maps_by_name():
-    result = tr("CREATE PIPE P AS COPY INTO T FROM TABLE(DATA_SOURCE(TYPE => 'STREAMING')) "
-                "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE")
+    result = tr(
+        "CREATE PIPE P AS COPY INTO T FROM TABLE(DATA_SOURCE(TYPE => 'STREAMING')) "
+        "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
+    )
     assert result.columns is None
     assert result.definition.endswith("MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE")
 
@@ -331,12 +356,12 @@ def test_match_by_column_name_pipe_maps_by_name():
     ("statement", "problem"),
     [
         ("CREATE PIPE P AS COPY INTO T FROM @stage", "staged files"),
-        (f"CREATE PIPE P AS COPY INTO T (A, B) FROM (SELECT $1:A FROM {STREAMING})",
-         "lists 2 columns but the SELECT has 1"),
-        (f"CREATE PIPE P AS COPY INTO T FROM (SELECT UPPER($1:A) FROM {STREAMING})",
-         r"\$1:KEY or \$1:KEY::TYPE"),
-        (f"CREATE PIPE P AS COPY INTO T FROM (SELECT $1:A FROM {STREAMING} WHERE $1:A > 0)",
-         "remove WHERE"),
+        (
+            f"CREATE PIPE P AS COPY INTO T (A, B) FROM (SELECT $1:A FROM {STREAMING})",
+            "lists 2 columns but the SELECT has 1",
+        ),
+        (f"CREATE PIPE P AS COPY INTO T FROM (SELECT UPPER($1:A) FROM {STREAMING})", r"\$1:KEY or \$1:KEY::TYPE"),
+        (f"CREATE PIPE P AS COPY INTO T FROM (SELECT $1:A FROM {STREAMING} WHERE $1:A > 0)", "remove WHERE"),
         ("CREATE OR REPLACE PIPE IF NOT EXISTS P AS COPY INTO T", "cannot be used together"),
         ("CREATE PIPE P COPY INTO T", "expected AS"),
     ],
@@ -365,10 +390,8 @@ def test_drop_and_describe_pipe():
         ("show pipes in schema automated_intelligence.raw", ShowPipes(DB, SCHEMA, None)),
         ("SHOW PIPES IN SCHEMA", ShowPipes(DB, SCHEMA, None)),
         ("SHOW PIPES IN staging", ShowPipes(DB, "STAGING", None)),
-        ("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW",
-         ShowChannels(DB, SCHEMA, None, None, None)),
-        ("SHOW CHANNELS LIKE 'orders%' IN PIPE ORDERS_PIPE",
-         ShowChannels(DB, SCHEMA, "ORDERS_PIPE", None, "orders%")),
+        ("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW", ShowChannels(DB, SCHEMA, None, None, None)),
+        ("SHOW CHANNELS LIKE 'orders%' IN PIPE ORDERS_PIPE", ShowChannels(DB, SCHEMA, "ORDERS_PIPE", None, "orders%")),
         ("SHOW CHANNELS IN TABLE d.s.t", ShowChannels("D", "S", None, "T", None)),
         ("SHOW CHANNELS IN DATABASE other", ShowChannels("OTHER", None, None, None, None)),
         ("SHOW TABLES LIKE 'ORD%' IN SCHEMA RAW", ShowTables(DB, SCHEMA, "ORD%")),
@@ -389,8 +412,7 @@ def test_show_channels_file_uses_pipes():
     ]
 
 
-@pytest.mark.parametrize("statement", ["SHOW STAGES", "SHOW PIPES IN SCHEMA RAW LIMIT 5",
-                                       "SHOW SCHEMAS IN SCHEMA RAW"])
+@pytest.mark.parametrize("statement", ["SHOW STAGES", "SHOW PIPES IN SCHEMA RAW LIMIT 5", "SHOW SCHEMAS IN SCHEMA RAW"])
 def test_unsupported_show(statement):
     with pytest.raises(SqlError, match="SHOW"):
         tr(statement)
@@ -401,9 +423,13 @@ def test_unsupported_show(statement):
 
 @pytest.mark.parametrize(
     "statement",
-    ["CREATE STAGE my_stage", "PUT file:///tmp/x.csv @my_stage", "ALTER WAREHOUSE COMPUTE_WH SUSPEND",
-     "ALTER USER ME SET RSA_PUBLIC_KEY = 'MIIB'",
-     "CREATE WAREHOUSE W"],
+    [
+        "CREATE STAGE my_stage",
+        "PUT file:///tmp/x.csv @my_stage",
+        "ALTER WAREHOUSE COMPUTE_WH SUSPEND",
+        "ALTER USER ME SET RSA_PUBLIC_KEY = 'MIIB'",
+        "CREATE WAREHOUSE W",
+    ],
 )
 def test_unsupported_statements_name_the_statement(statement):
     with pytest.raises(SqlError, match="not supported by the local service") as info:
@@ -442,7 +468,7 @@ def test_split_respects_quotes_and_comments():
     ;
     -- only a comment;
     """
-    assert split_statements(script) == ['SELECT \'a;b\' AS "x;y"', "SELECT $$ dollar; quoted $$"]
+    assert split_statements(script) == ["SELECT 'a;b' AS \"x;y\"", "SELECT $$ dollar; quoted $$"]
 
 
 def test_split_reports_unclosed_quotes():
@@ -453,38 +479,48 @@ def test_split_reports_unclosed_quotes():
 def test_pipe_columns_are_the_tables_columns_with_their_types():
     tables = {
         name: re.findall(r"^\s+(\w+) ([A-Z_]+(?:\(\d+(?:,\d+)?\))?)", body, re.M)
-        for name, body in re.findall(r"CREATE TABLE IF NOT EXISTS \S+\.(\w+) \((.*?)\n\);",
-                                     (SQL_DIR / "02_tables.sql").read_text(), re.S)
+        for name, body in re.findall(
+            r"CREATE TABLE IF NOT EXISTS \S+\.(\w+) \((.*?)\n\);", (SQL_DIR / "02_tables.sql").read_text(), re.S
+        )
     }
-    pipes = dict(re.findall(r"COPY INTO \S+\.(\w+) \(.*?SELECT(.*?)FROM TABLE",
-                            (SQL_DIR / "03_pipes.sql").read_text(), re.S))
+    pipes = dict(
+        re.findall(r"COPY INTO \S+\.(\w+) \(.*?SELECT(.*?)FROM TABLE", (SQL_DIR / "03_pipes.sql").read_text(), re.S)
+    )
     assert set(pipes) == {"ORDERS", "ORDER_ITEMS"}
     for table, select in pipes.items():
         assert re.findall(r"\$1:(\w+)::([A-Z_]+(?:\(\d+(?:,\d+)?\))?)", select) == tables[table], table
 
 
-@pytest.mark.parametrize("statement, fast", [
-    ("insert into raw.t (a, \"b c\") values (1, 'it''s;'),\n (-2.5e3, NULL) ;", True),
-    ("INSERT INTO T VALUES (1., TRUE, 'x'), (2, false, '--')", True),
-    ("INSERT INTO T VALUES ('back\\\\slash')", False),  # Snowflake's escapes: the tokenizer's turn
-    ("INSERT INTO T VALUES (1, CURRENT_DATE())", False),
-    ("INSERT INTO T SELECT 1", False),
-    ("INSERT INTO T VALUES (1); INSERT INTO T VALUES (2)", False),
-])
+@pytest.mark.parametrize(
+    "statement, fast",
+    [
+        ("insert into raw.t (a, \"b c\") values (1, 'it''s;'),\n (-2.5e3, NULL) ;", True),
+        ("INSERT INTO T VALUES (1., TRUE, 'x'), (2, false, '--')", True),
+        ("INSERT INTO T VALUES ('back\\\\slash')", False),  # Snowflake's escapes: the tokenizer's turn
+        ("INSERT INTO T VALUES (1, CURRENT_DATE())", False),
+        ("INSERT INTO T SELECT 1", False),
+        ("INSERT INTO T VALUES (1); INSERT INTO T VALUES (2)", False),
+    ],
+)
 def test_a_bulk_insert_of_plain_literals_skips_the_tokenizer_with_the_same_result(statement, fast):
     from aidemo.local.translate import _bulk_insert
 
     plan = translate_script(statement, database=DB, schema=SCHEMA)
     assert (_bulk_insert(statement, DB, SCHEMA) is not None) == fast
     if fast:
-        (text, command), = plan
+        ((text, command),) = plan
         assert text == split_statements(statement)[0]
         con = duckdb.connect()
         con.execute('ATTACH \':memory:\' AS "AUTOMATED_INTELLIGENCE"; CREATE SCHEMA "AUTOMATED_INTELLIGENCE"."RAW"')
-        con.execute('CREATE TABLE "AUTOMATED_INTELLIGENCE"."RAW"."T" ("A" DOUBLE, "b c" VARCHAR, "C" VARCHAR)'
-                    if '"b c"' in statement else
-                    'CREATE TABLE "AUTOMATED_INTELLIGENCE"."RAW"."T" (A DOUBLE, B BOOLEAN, C VARCHAR)')
+        con.execute(
+            'CREATE TABLE "AUTOMATED_INTELLIGENCE"."RAW"."T" ("A" DOUBLE, "b c" VARCHAR, "C" VARCHAR)'
+            if '"b c"' in statement
+            else 'CREATE TABLE "AUTOMATED_INTELLIGENCE"."RAW"."T" (A DOUBLE, B BOOLEAN, C VARCHAR)'
+        )
         con.execute(command.sql)
         rows = con.execute('SELECT * FROM "AUTOMATED_INTELLIGENCE"."RAW"."T"').fetchall()
-        assert rows == ([(1.0, "it's;", None), (-2500.0, None, None)] if '"b c"' in statement
-                        else [(1.0, True, "x"), (2.0, False, "--")])
+        assert rows == (
+            [(1.0, "it's;", None), (-2500.0, None, None)]
+            if '"b c"' in statement
+            else [(1.0, True, "x"), (2.0, False, "--")]
+        )

@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from aidemo.local.errors import ConfigError, SqlError
 from aidemo.local import auth, connector, routes_elastic, sqlexec
+from aidemo.local.errors import ConfigError, SqlError
 from aidemo.local.faults import FaultInjector, FaultMiddleware, FaultSpec
 from aidemo.local.home import ACCOUNT, ServiceHome
 from aidemo.local.replies import (
@@ -113,7 +113,9 @@ def build_app(service: Service) -> Starlette:
                     return await handler(request, principal)
                 except Exception as exc:  # noqa: BLE001 - every failure gets a body the client can read
                     return refusal(request, exc, str(service.home.root), service.note_disk_full)
+
             return route
+
         return wrap
 
     store = service.store
@@ -143,8 +145,11 @@ def build_app(service: Service) -> Starlette:
         if action == "pipe-info":
             host, port = request.scope["server"]
             expiry_ms = int(time.time() * 1000) + service.pipe_info_ttl_ms
-            return JSONResponse(_pipe_info(pipe, service.stage.new_location(expiry_ms), f"{host}:{port}",
-                                           service.pipe_key(pipe), expiry_ms))
+            return JSONResponse(
+                _pipe_info(
+                    pipe, service.stage.new_location(expiry_ms), f"{host}:{port}", service.pipe_key(pipe), expiry_ms
+                )
+            )
         if action == "bulk-channel-status":
             names = field(await read_json(request), "channel_names", list, [])
             if not all(isinstance(n, str) for n in names):
@@ -162,7 +167,9 @@ def build_app(service: Service) -> Starlette:
             token = await run_in_threadpool(store.drop_channel, pipe, p["channel"])
             return JSONResponse({"last_committed_offset_token": token})
         body = await read_json(request, empty={})
-        token, status = await run_in_threadpool(store.open_channel, pipe, p["channel"], field(body, "offset_token", str))
+        token, status = await run_in_threadpool(
+            store.open_channel, pipe, p["channel"], field(body, "offset_token", str)
+        )
         return JSONResponse({"next_continuation_token": token, "channel_status": status})
 
     @endpoint(OAUTH)
@@ -173,8 +180,14 @@ def build_app(service: Service) -> Starlette:
         if encoding not in ("", "identity", "zstd"):
             raise ServiceError(415, "UNSUPPORTED_CONTENT_ENCODING", f"Content-Encoding {encoding!r} is not supported.")
         token = await run_in_threadpool(
-            store.append_rows, pipe, p["channel"], q.get("continuationToken", ""), await request.body(),
-            "zstd" if encoding == "zstd" else "none", q.get("startOffsetToken"), q.get("endOffsetToken"),
+            store.append_rows,
+            pipe,
+            p["channel"],
+            q.get("continuationToken", ""),
+            await request.body(),
+            "zstd" if encoding == "zstd" else "none",
+            q.get("startOffsetToken"),
+            q.get("endOffsetToken"),
         )
         return JSONResponse({"next_continuation_token": token})
 
@@ -185,7 +198,9 @@ def build_app(service: Service) -> Starlette:
         fragments = await read_json(request, list)
         if not fragments:
             raise ServiceError(400, "ERR_INVALID_FRAGMENT", "body must be a non-empty JSON array of file fragments")
-        token = await run_in_threadpool(load_fragments, service, pipe, p["channel"], q.get("continuationToken", ""), fragments)
+        token = await run_in_threadpool(
+            load_fragments, service, pipe, p["channel"], q.get("continuationToken", ""), fragments
+        )
         return JSONResponse({"next_continuation_token": token})
 
     @endpoint()
@@ -202,16 +217,23 @@ def build_app(service: Service) -> Starlette:
 
     @endpoint()
     async def health(request, principal):
-        return JSONResponse({"status": "ok", "pid": os.getpid(), "started": service.started,
-                             "home": str(service.home.root), "file_fragments_loaded": service.fragments,
-                             "disk": service.disk()})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "pid": os.getpid(),
+                "started": service.started,
+                "home": str(service.home.root),
+                "file_fragments_loaded": service.fragments,
+                "disk": service.disk(),
+            }
+        )
 
     @endpoint(KEYPAIR_JWT, OAUTH)
     async def flush_tick(request, principal):
         p = request.path_params
         ms = field(await read_json(request), "ms", int)
         if ms is None:
-            raise ServiceError(400, "INVALID_PARAMETER", "body must be {\"ms\": <integer milliseconds>}")
+            raise ServiceError(400, "INVALID_PARAMETER", 'body must be {"ms": <integer milliseconds>}')
         await run_in_threadpool(store.set_flush_tick, p["db"], p["schema"], p["pipe"], ms)
         return JSONResponse({"pipe": p["pipe"], "flush_tick_ms": ms})
 
@@ -232,7 +254,7 @@ def build_app(service: Service) -> Starlette:
         body = await read_json(request)
         statement = field(body, "statement", str, "")
         if not statement.strip():
-            raise ServiceError(400, "000001", "body must hold a non-empty \"statement\"")
+            raise ServiceError(400, "000001", 'body must hold a non-empty "statement"')
         database, schema = field(body, "database", str), field(body, "schema", str)
         try:
             session = sqlexec.Session.named(database or store.database, schema)
@@ -253,10 +275,16 @@ def build_app(service: Service) -> Starlette:
         Route(base + "/{pipe}/channels/{channel}", channel, methods=["PUT", "DELETE"]),
         Route(base + "/{pipe_action}", pipe_action, methods=["POST"]),
         *routes_elastic.routes(service, endpoint(OAUTH), load_fragments),
-        Route("/v2/streaming/data/databases/{db}/schemas/{schema}/pipes/{pipe}/channels/{channel}/rows",
-              rows, methods=["POST"]),
-        Route("/v2/streaming/data/databases/{db}/schemas/{schema}/pipes/{pipe}/channels/{channel}/filebuffer",
-              filebuffer, methods=["POST"]),
+        Route(
+            "/v2/streaming/data/databases/{db}/schemas/{schema}/pipes/{pipe}/channels/{channel}/rows",
+            rows,
+            methods=["POST"],
+        ),
+        Route(
+            "/v2/streaming/data/databases/{db}/schemas/{schema}/pipes/{pipe}/channels/{channel}/filebuffer",
+            filebuffer,
+            methods=["POST"],
+        ),
         Route("/api/v2/statements", statements, methods=["POST"]),
         Route("/aidemo/v1/health", health, methods=["GET"]),
         Route("/aidemo/v1/pipes/{db}/{schema}/{pipe}/flush-tick", flush_tick, methods=["POST"]),
@@ -272,7 +300,10 @@ def build_app(service: Service) -> Starlette:
         await run_in_threadpool(store.commit_held)  # no request is in flight any more
         service.injector.save()
 
-    middleware = [Middleware(BodyLimit, max_bytes=service.max_body_bytes), Middleware(FaultMiddleware, injector=service.injector)]
+    middleware = [
+        Middleware(BodyLimit, max_bytes=service.max_body_bytes),
+        Middleware(FaultMiddleware, injector=service.injector),
+    ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 

@@ -61,7 +61,9 @@ def verify_keypair_jwt(token: str, account: str, public_keys: dict[str, str]) ->
     if exp is None or iat is None:
         raise AuthError("390144", "JWT token is invalid: it needs numeric 'iat' and 'exp' claims")
     if exp - iat > MAX_JWT_LIFETIME_S:
-        raise AuthError("390144", f"JWT token is invalid: it lives {exp - iat:.0f} s; at most {MAX_JWT_LIFETIME_S} s are allowed")
+        raise AuthError(
+            "390144", f"JWT token is invalid: it lives {exp - iat:.0f} s; at most {MAX_JWT_LIFETIME_S} s are allowed"
+        )
     now = time.time()
     if exp < now - CLOCK_SKEW_S:
         raise AuthError("390144", "JWT token is invalid: expired")
@@ -71,7 +73,12 @@ def verify_keypair_jwt(token: str, account: str, public_keys: dict[str, str]) ->
     if public_pem is None or fingerprint(public_pem) != fp:
         raise AuthError("390144", _NOT_AUTHENTICATED)
     try:
-        jwt.decode(token, public_pem, algorithms=["RS256"], options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
+        jwt.decode(
+            token,
+            public_pem,
+            algorithms=["RS256"],
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )
     except jwt.PyJWTError as exc:
         raise AuthError("390144", _NOT_AUTHENTICATED) from exc
     scope = str(claims.get("scp", ""))

@@ -23,9 +23,7 @@ class BindError(ValueError):
     """The bindings do not fit the statement (missing, malformed or of an unknown shape)."""
 
 
-def substitute(
-    sql: str, bindings: dict | None, missing_as_null: bool = False
-) -> list[str]:
+def substitute(sql: str, bindings: dict | None, missing_as_null: bool = False) -> list[str]:
     """The statement with its bind variables replaced, once per bound row.
 
     Array-bound ``INSERT ... VALUES (?, ...)`` becomes one multi-row INSERT rather than a
@@ -39,15 +37,9 @@ def substitute(
     if not places:
         return [sql]
     bindings = bindings or {}
-    if not isinstance(bindings, dict) or not all(
-        isinstance(b, dict) for b in bindings.values()
-    ):
-        raise BindError(
-            'bindings must map "1", "2", ... to {"type": ..., "value": ...}'
-        )
-    sizes = {
-        len(b["value"]) for b in bindings.values() if isinstance(b.get("value"), list)
-    }
+    if not isinstance(bindings, dict) or not all(isinstance(b, dict) for b in bindings.values()):
+        raise BindError('bindings must map "1", "2", ... to {"type": ..., "value": ...}')
+    sizes = {len(b["value"]) for b in bindings.values() if isinstance(b.get("value"), list)}
     if len(sizes) > 1:
         raise BindError("array bindings must all hold the same number of values")
     count = sizes.pop() if sizes else None
@@ -56,15 +48,9 @@ def substitute(
     values = _values_tuple(tokens, places) if count else None
     if values:
         start, end = values
-        rows = ", ".join(
-            _fill(sql, start, end, places, bindings, row, missing_as_null)
-            for row in range(count)
-        )
+        rows = ", ".join(_fill(sql, start, end, places, bindings, row, missing_as_null) for row in range(count))
         return [sql[:start] + rows + sql[end:]]
-    return [
-        _fill(sql, 0, len(sql), places, bindings, row, missing_as_null)
-        for row in range(count or 1)
-    ]
+    return [_fill(sql, 0, len(sql), places, bindings, row, missing_as_null) for row in range(count or 1)]
 
 
 def _fill(
@@ -81,9 +67,7 @@ def _fill(
     for position, (begin, finish, number) in enumerate(places, 1):
         key = str(number or position)
         if key not in bindings and not missing_as_null:
-            raise BindError(
-                f"Bind variable {'?' if number is None else ':' + key} not set."
-            )
+            raise BindError(f"Bind variable {'?' if number is None else ':' + key} not set.")
         binding = bindings.get(key, {})
         value = binding.get("value")
         value = value[row] if isinstance(value, list) else value
@@ -159,14 +143,10 @@ def literal(kind: str, value) -> str:
             number = float(text)
             if not math.isfinite(number):
                 return f"CAST('{number!r}' AS DOUBLE)"
-            digits = (
-                repr(number) if "e" in repr(number) else f"{number!r}e0"
-            )  # an exponent makes it FLOAT
+            digits = repr(number) if "e" in repr(number) else f"{number!r}e0"  # an exponent makes it FLOAT
             return f"({digits})" if number < 0 else digits
         if kind == "BOOLEAN":
-            return {"true": "TRUE", "1": "TRUE", "false": "FALSE", "0": "FALSE"}[
-                text.lower()
-            ]
+            return {"true": "TRUE", "1": "TRUE", "false": "FALSE", "0": "FALSE"}[text.lower()]
         if kind == "DATE":
             return f"CAST('{(_EPOCH + dt.timedelta(milliseconds=int(text))).date()}' AS DATE)"
         if kind == "TIME":
@@ -175,11 +155,7 @@ def literal(kind: str, value) -> str:
             return f"CAST('{_EPOCH + _nanos(text)}' AS TIMESTAMP_NTZ)"
         if kind in ("TIMESTAMP_LTZ", "TIMESTAMP_TZ"):
             nanos, _, offset = text.partition(" ")
-            zone = (
-                dt.timezone(dt.timedelta(minutes=int(offset) - 1440))
-                if offset
-                else dt.UTC
-            )
+            zone = dt.timezone(dt.timedelta(minutes=int(offset) - 1440)) if offset else dt.UTC
             at = (_EPOCH + _nanos(nanos)).replace(tzinfo=dt.UTC).astimezone(zone)
             return f"CAST('{at.isoformat(' ')}' AS {kind})"
         if kind == "BINARY":

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aidemo.local.home import DATABASE, SCHEMA, USER, ServiceHome
-from aidemo.local.sqlfiles import SQL_DIR
 from aidemo.local.sqlexec import Session, run_script
+from aidemo.local.sqlfiles import SQL_DIR
 from aidemo.local.store import Store
 
 # Run on a fresh home so that a new service already holds the demo's tables and pipes.

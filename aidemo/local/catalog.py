@@ -178,9 +178,7 @@ class Catalog:
     def _meta(self, database: str, table: str) -> str:
         return f"{quote(database)}.{META}.{table}"
 
-    def _dropped(
-        self, database: str, schema: str | None = None, pipes: list[str] | None = None
-    ) -> None:
+    def _dropped(self, database: str, schema: str | None = None, pipes: list[str] | None = None) -> None:
         """Called (write lock held) when a database, schema or pipes are gone: forget their channels' state."""
 
     # ---- users -------------------------------------------------------------------------
@@ -201,18 +199,14 @@ class Catalog:
     def has_database(self, name: str) -> bool:
         return name in self._databases
 
-    def create_database(
-        self, name: str, if_not_exists: bool = False, or_replace: bool = False
-    ) -> bool:
+    def create_database(self, name: str, if_not_exists: bool = False, or_replace: bool = False) -> bool:
         """Create a database with its PUBLIC schema; False if it existed and IF NOT EXISTS said keep it."""
         with self._write_lock:
             if name in self._databases:
                 if if_not_exists:
                     return False
                 if not or_replace:
-                    raise ServiceError(
-                        409, "002002", f"Object '{name}' already exists."
-                    )
+                    raise ServiceError(409, "002002", f"Object '{name}' already exists.")
                 self._detach(name)
             self._attach(name, self.root / _file_name(name))
             self._writer.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(name)}.{PUBLIC}")
@@ -239,11 +233,7 @@ class Catalog:
         )
 
     def has_schema(self, database: str, schema: str) -> bool:
-        return (
-            (database, schema) in self.schemas(database)
-            if self.has_database(database)
-            else False
-        )
+        return (database, schema) in self.schemas(database) if self.has_database(database) else False
 
     def drop_schema(self, database: str, schema: str) -> bool:
         """Drop a schema with its tables, pipes and channels; False if there is none."""
@@ -272,9 +262,7 @@ class Catalog:
 
     # ---- tables ------------------------------------------------------------------------
 
-    def tables(
-        self, database: str | None = None, schema: str | None = None
-    ) -> list[tuple]:
+    def tables(self, database: str | None = None, schema: str | None = None) -> list[tuple]:
         """(database, schema, table, estimated rows) of the tables in a scope."""
         return (
             self.cursor()
@@ -287,9 +275,7 @@ class Catalog:
             .fetchall()
         )
 
-    def table_columns(
-        self, database: str, schema: str, table: str, cur=None
-    ) -> tuple[Column, ...]:
+    def table_columns(self, database: str, schema: str, table: str, cur=None) -> tuple[Column, ...]:
         rows = (
             (cur or self.cursor())
             .execute(
@@ -304,9 +290,7 @@ class Catalog:
             for name, type_, nullable, comment, default in rows
         )
 
-    def find_table(
-        self, database: str, schema: str, table: str, cur=None
-    ) -> str | None:
+    def find_table(self, database: str, schema: str, table: str, cur=None) -> str | None:
         """The table's stored name (lookups are case-insensitive), or None."""
         if schema.upper() == META or not self.has_database(database):
             return None
@@ -336,9 +320,7 @@ class Catalog:
     def _attach(self, name: str, file: Path) -> None:
         try:
             self._writer.execute(f"ATTACH {literal(str(file))} AS {quote(name)}")
-        except (
-            duckdb.BinderException
-        ) as exc:  # DuckDB compares catalog names case-insensitively
+        except duckdb.BinderException as exc:  # DuckDB compares catalog names case-insensitively
             raise ServiceError(
                 409,
                 "002002",

@@ -11,11 +11,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from aidemo.local.errors import ConfigError, LocalServiceError
-from aidemo.local.keys import keypair_jwt
 from aidemo.local import service
+from aidemo.local.errors import ConfigError, LocalServiceError
 from aidemo.local.faults import KINDS, FaultSpec, record_restart
 from aidemo.local.home import ACCOUNT, ROLE, USER
+from aidemo.local.keys import keypair_jwt
 from aidemo.local.service import ServiceInfo
 
 SQL_TIMEOUT_S = 600
@@ -33,16 +33,21 @@ class LocalClient:
         self._request(path, {"ms": milliseconds}, LocalServiceError)
 
     @property
-    def faults(self) -> "FaultControl":
+    def faults(self) -> FaultControl:
         """Switch the service's injected faults on and off (see :mod:`aidemo.local.faults`)."""
         return FaultControl(self)
 
     def _request(self, path: str, body: dict | None, error: type[Exception], method: str = "POST") -> dict:
         token = keypair_jwt(ACCOUNT, USER, self.info.home.user_key.read_text(), role=ROLE)
         request = urllib.request.Request(
-            self.info.url + path, data=None if body is None else json.dumps(body).encode(), method=method,
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}",
-                     "X-Snowflake-Authorization-Token-Type": "KEYPAIR_JWT"},
+            self.info.url + path,
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {token}",
+                "X-Snowflake-Authorization-Token-Type": "KEYPAIR_JWT",
+            },
         )
         try:
             with urllib.request.urlopen(request, timeout=SQL_TIMEOUT_S, context=self._context) as resp:
@@ -105,6 +110,8 @@ class FaultControl:
         time.sleep(downtime)
         self.client.info = service.start(home)
         if self.client.info.port != port:
-            raise LocalServiceError(f"the local service came back on port {self.client.info.port}, not {port} "
-                                    "(the port was taken meanwhile): clients holding the old URL cannot reconnect")
+            raise LocalServiceError(
+                f"the local service came back on port {self.client.info.port}, not {port} "
+                "(the port was taken meanwhile): clients holding the old URL cannot reconnect"
+            )
         return self.status()

@@ -66,9 +66,7 @@ def routes(service) -> list[Route]:
         async def route(request: Request) -> JSONResponse:
             try:
                 data = await handler(request)
-                return JSONResponse(
-                    {"success": True, "code": None, "message": None, "data": data}
-                )
+                return JSONResponse({"success": True, "code": None, "message": None, "data": data})
             except ConnectorError as exc:
                 return _failure(exc)
 
@@ -88,13 +86,9 @@ def routes(service) -> list[Route]:
                 "(authenticator SNOWFLAKE_JWT: pass private_key to connect()).",
             )
         try:
-            principal = auth.verify_keypair_jwt(
-                str(data.get("TOKEN") or ""), ACCOUNT, service.store.user_keys()
-            )
+            principal = auth.verify_keypair_jwt(str(data.get("TOKEN") or ""), ACCOUNT, service.store.user_keys())
             if str(data.get("LOGIN_NAME") or principal.user).upper() != principal.user:
-                raise auth.AuthError(
-                    "390144", "login name does not match the JWT's user"
-                )
+                raise auth.AuthError("390144", "login name does not match the JWT's user")
         except auth.AuthError as exc:
             # The reason stays in the log: the reply must not tell which users exist.
             log.info("connector login refused: %s", exc.message)
@@ -141,9 +135,7 @@ def routes(service) -> list[Route]:
             outcome = await run(session, body)
         except QueryFailed as exc:
             outcome = exc
-        kept = session.keep(
-            AsyncOutcome(body["sqlText"], outcome, started, time.time())
-        )
+        kept = session.keep(AsyncOutcome(body["sqlText"], outcome, started, time.time()))
         return {
             "queryId": kept.query_id,
             "getResultUrl": f"/queries/{kept.query_id}/result",
@@ -229,13 +221,9 @@ async def _json(request: Request, limit: int):
         try:
             raw = inflate.decompress(raw, limit)
         except zlib.error:
-            raise ConnectorError(
-                "390400", "The request body is not valid gzip."
-            ) from None
+            raise ConnectorError("390400", "The request body is not valid gzip.") from None
         if inflate.unconsumed_tail:
-            raise ConnectorError(
-                "390400", f"The request body inflates past the limit of {limit} bytes."
-            )
+            raise ConnectorError("390400", f"The request body inflates past the limit of {limit} bytes.")
     try:
         return json.loads(raw) if raw else {}
     except ValueError:
@@ -247,9 +235,7 @@ def _token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     prefix = 'snowflake token="'
     if not header.lower().startswith(prefix) or not header.endswith('"'):
-        raise ConnectorError(
-            "390101", 'Authorization header must be Snowflake Token="<token>".'
-        )
+        raise ConnectorError("390101", 'Authorization header must be Snowflake Token="<token>".')
     return header[len(prefix) : -1]
 
 

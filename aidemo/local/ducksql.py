@@ -56,9 +56,7 @@ _DUCK_STATEMENTS = (
 )
 
 
-def translate_with_sqlglot(
-    text: str, database: str | None, schema: str | None
-) -> Translation:
+def translate_with_sqlglot(text: str, database: str | None, schema: str | None) -> Translation:
     tree = parse(text, text)
     if isinstance(tree, exp.Create) and tree.kind in ("DATABASE", "SCHEMA"):
         _check_tree(tree, text)
@@ -95,23 +93,12 @@ def translate_with_sqlglot(
     sql = tree.sql(dialect="duckdb", identify=True)
     if target is not None and lengths:
         ref = ".".join(ident(part) for part in target)
-        sql += "".join(
-            f"; COMMENT ON COLUMN {ref}.{ident(column)} IS '{declared}'"
-            for column, declared in lengths
-        )
-    dropped = (
-        target
-        if isinstance(tree, exp.Drop) and str(tree.args.get("kind")).upper() == "TABLE"
-        else None
-    )
-    return DuckSql(
-        sql, returns_rows, database=target[0] if target else None, dropped=dropped
-    )
+        sql += "".join(f"; COMMENT ON COLUMN {ref}.{ident(column)} IS '{declared}'" for column, declared in lengths)
+    dropped = target if isinstance(tree, exp.Drop) and str(tree.args.get("kind")).upper() == "TABLE" else None
+    return DuckSql(sql, returns_rows, database=target[0] if target else None, dropped=dropped)
 
 
-def _session_context(
-    tree: exp.Expression, database: str | None, schema: str | None
-) -> None:
+def _session_context(tree: exp.Expression, database: str | None, schema: str | None) -> None:
     """CURRENT_DATABASE() and CURRENT_SCHEMA() name the session's context, not DuckDB's.
 
     An unaliased one keeps Snowflake's column name (``CURRENT_DATABASE()``).
@@ -136,14 +123,8 @@ def _check_tree(tree: exp.Expression, text: str) -> None:
                 "SQL in the local service cannot read files."
             )
     for function in tree.find_all(exp.Func):
-        name = (
-            function.name
-            if isinstance(function, exp.Anonymous)
-            else function.sql_name()
-        ).lower()
-        if name.startswith(
-            ("read_", "glob", "parquet_", "sniff_", "query")
-        ) or name.endswith("_scan"):
+        name = (function.name if isinstance(function, exp.Anonymous) else function.sql_name()).lower()
+        if name.startswith(("read_", "glob", "parquet_", "sniff_", "query")) or name.endswith("_scan"):
             raise SqlError(
                 f"{quote_statement(text)} calls {name}(), which the local service does not allow: "
                 "SQL cannot read files or run SQL text."
@@ -177,29 +158,19 @@ def _declared_lengths(tree: exp.Expression) -> list[tuple[str, str]]:
     lengths = []
     for column in tree.find_all(exp.ColumnDef):
         kind = column.args.get("kind")
-        if (
-            isinstance(kind, exp.DataType)
-            and kind.this in _TEXT_TYPES
-            and kind.expressions
-        ):
+        if isinstance(kind, exp.DataType) and kind.this in _TEXT_TYPES and kind.expressions:
             name, limit = name_of(column.this), int(kind.expressions[0].name)
             lengths.append((name, f"VARCHAR({limit})"))
             if isinstance(tree, exp.Create):
                 length = exp.Length(this=exp.column(quoted(name)))
-                check = exp.CheckColumnConstraint(
-                    this=exp.LTE(this=length, expression=exp.Literal.number(limit))
-                )
+                check = exp.CheckColumnConstraint(this=exp.LTE(this=length, expression=exp.Literal.number(limit)))
                 column.append("constraints", exp.ColumnConstraint(kind=check))
     return lengths
 
 
 def _target(tree: exp.Expression) -> tuple[str, str, str] | None:
     """(database, schema, table) a statement writes to, once qualified."""
-    table = (
-        tree.args["tables"][0]
-        if isinstance(tree, exp.Drop) and tree.args.get("tables")
-        else tree.this
-    )
+    table = tree.args["tables"][0] if isinstance(tree, exp.Drop) and tree.args.get("tables") else tree.this
     if isinstance(table, exp.Schema):
         table = table.this
     if not isinstance(table, exp.Table) or not table.args.get("catalog"):
@@ -234,9 +205,7 @@ def _relax_constraints(table: exp.Schema) -> None:
                 if isinstance(kind, _UNENFORCED_COLUMN_CONSTRAINTS):
                     constraint.pop()
             continue
-        inner = (
-            element.expressions if isinstance(element, exp.Constraint) else [element]
-        )
+        inner = element.expressions if isinstance(element, exp.Constraint) else [element]
         for constraint in inner:
             if isinstance(constraint, exp.PrimaryKey):
                 key_columns.update(name_of(column) for column in constraint.expressions)
@@ -244,14 +213,11 @@ def _relax_constraints(table: exp.Schema) -> None:
             element.pop()
     for column in table.find_all(exp.ColumnDef):
         not_null = any(
-            isinstance(c.args.get("kind"), exp.NotNullColumnConstraint)
-            and not c.args["kind"].args.get("allow_null")
+            isinstance(c.args.get("kind"), exp.NotNullColumnConstraint) and not c.args["kind"].args.get("allow_null")
             for c in column.constraints
         )
         if name_of(column.this) in key_columns and not not_null:
-            column.append(
-                "constraints", exp.ColumnConstraint(kind=exp.NotNullColumnConstraint())
-            )
+            column.append("constraints", exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
 
 
 def duck_type(datatype: exp.DataType) -> exp.DataType:
@@ -273,9 +239,7 @@ def duck_type(datatype: exp.DataType) -> exp.DataType:
     return datatype
 
 
-def _qualify_tables(
-    tree: exp.Expression, database: str | None, schema: str | None, text: str
-) -> None:
+def _qualify_tables(tree: exp.Expression, database: str | None, schema: str | None, text: str) -> None:
     """Give every table (and schema) reference its database and schema from the session.
 
     CTE names are left alone, and so is INFORMATION_SCHEMA: DuckDB has one for all
@@ -287,12 +251,8 @@ def _qualify_tables(
         if isinstance(db, exp.Identifier) and name_of(db) == "INFORMATION_SCHEMA":
             table.set("catalog", None)
             continue
-        is_schema = name is None and isinstance(
-            db, exp.Identifier
-        )  # as in DROP SCHEMA s
-        if table.args.get("catalog") or not (
-            is_schema or isinstance(name, exp.Identifier)
-        ):
+        is_schema = name is None and isinstance(db, exp.Identifier)  # as in DROP SCHEMA s
+        if table.args.get("catalog") or not (is_schema or isinstance(name, exp.Identifier)):
             continue
         if db is None:
             if name_of(name) in ctes:

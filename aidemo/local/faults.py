@@ -77,13 +77,14 @@ class FaultSpec:
             raise ConfigError(f"fault seed must be an integer, got {self.seed!r}")
 
     @classmethod
-    def from_dict(cls, body: dict) -> "FaultSpec":
+    def from_dict(cls, body: dict) -> FaultSpec:
         if not isinstance(body, dict):
-            raise ConfigError("a fault must be a JSON object such as {\"kind\": \"throttle\", \"seconds\": 2}")
+            raise ConfigError('a fault must be a JSON object such as {"kind": "throttle", "seconds": 2}')
         unknown = set(body) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ConfigError(f"unknown fault parameter(s) {', '.join(sorted(unknown))}; "
-                              f"known: {', '.join(cls.__dataclass_fields__)}")
+            raise ConfigError(
+                f"unknown fault parameter(s) {', '.join(sorted(unknown))}; known: {', '.join(cls.__dataclass_fields__)}"
+            )
         if "kind" not in body:
             raise ConfigError(f"a fault needs a kind, one of {', '.join(KINDS)}")
         return cls(**body)
@@ -122,7 +123,8 @@ class FaultInjector:
         self._numbered = 0
         saved = self._load()
         self.counts: collections.Counter = collections.Counter(
-            {k: v for k, v in saved.get("counts", {}).items() if k in KINDS and isinstance(v, int)})
+            {k: v for k, v in saved.get("counts", {}).items() if k in KINDS and isinstance(v, int)}
+        )
         self.sdk_retries = int(saved.get("sdk_retries", 0))  # requests the SDK sent again (retryCount > 0)
         self.recent: collections.deque = collections.deque(maxlen=RECENT)
         store.commit_hold = self.commit_hold
@@ -131,8 +133,10 @@ class FaultInjector:
     def set(self, spec: FaultSpec) -> dict:
         """Switch a fault on (``invalidate`` acts at once); returns the status."""
         if spec.kind == "restart":
-            raise ConfigError("a restart is done by the client (it stops and starts the service): "
-                              "use FaultControl.restart() or `aidemo local fault restart`")
+            raise ConfigError(
+                "a restart is done by the client (it stops and starts the service): "
+                "use FaultControl.restart() or `aidemo local fault restart`"
+            )
         if spec.kind == "invalidate":
             fenced = self._store.fence_channels(spec.channel)
             if spec.channel and not fenced:
@@ -277,11 +281,20 @@ class FaultMiddleware:
             await asyncio.sleep(spec.delay)
             return await self.app(scope, receive, send)
         if spec.kind == "throttle":
-            return await _answer(send, 429, "ERR_RECEIVER_SATURATED",
-                                 "Too many requests: the receiver is saturated, retry later (injected fault throttle).")
+            return await _answer(
+                send,
+                429,
+                "ERR_RECEIVER_SATURATED",
+                "Too many requests: the receiver is saturated, retry later (injected fault throttle).",
+            )
         if spec.kind == "error":
-            return await _answer(send, spec.status, "ERR_SERVICE_UNAVAILABLE",
-                                 f"The service is temporarily unavailable (injected fault error {spec.status}).")
+            return await _answer(
+                send,
+                spec.status,
+                "ERR_SERVICE_UNAVAILABLE",
+                f"The service is temporarily unavailable (injected fault error {spec.status}).",
+            )
+
         # drop: handle the request, then close the connection instead of answering.
         async def swallow(message):
             pass
@@ -293,8 +306,13 @@ class FaultMiddleware:
 
 async def _answer(send, status: int, code: str, message: str) -> None:
     body = json.dumps({"code": code, "message": message}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -26,9 +26,7 @@ class HeldCommit:
 
     key: tuple[str, ...]
     cursor: duckdb.DuckDBPyConnection  # holds the staged temp tables
-    commit: Callable[
-        [], None
-    ]  # inserts the staged rows and advances the channel (write lock held)
+    commit: Callable[[], None]  # inserts the staged rows and advances the channel (write lock held)
     due: float  # time.monotonic() when it may commit
     cancelled: bool = field(default=False)
 
@@ -57,9 +55,7 @@ class HeldCommits:
         with self._ready:
             self._queue.append(job)
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="aidemo-commits", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="aidemo-commits", daemon=True)
                 self._thread.start()
             self._ready.notify_all()
 
@@ -93,9 +89,7 @@ class HeldCommits:
     def _run(self) -> None:
         while True:
             with self._ready:
-                while not self._closed and not (
-                    self._queue and self._queue[0].due <= time.monotonic()
-                ):
+                while not self._closed and not (self._queue and self._queue[0].due <= time.monotonic()):
                     due = self._queue[0].due if self._queue else math.inf
                     # a stall without an end (due = inf) waits for release() to notify
                     self._ready.wait(None if due == math.inf else due - time.monotonic())

@@ -38,9 +38,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from aidemo.local import pki
 from aidemo.local.errors import LocalError
 from aidemo.local.keys import generate_key_pair, public_key_of
-from aidemo.local import pki
 
 ACCOUNT = "AIDEMO_LOCAL"
 USER = "AIDEMO"
@@ -64,7 +64,7 @@ class _File:
     def __init__(self, name: str):
         self.name = name
 
-    def __get__(self, home: "ServiceHome | None", owner: type | None = None):
+    def __get__(self, home: ServiceHome | None, owner: type | None = None):
         return self if home is None else home.root / self.name
 
 
@@ -75,7 +75,7 @@ class ServiceHome:
     root: Path
 
     @classmethod
-    def at(cls, root: str | os.PathLike | None = None) -> "ServiceHome":
+    def at(cls, root: str | os.PathLike | None = None) -> ServiceHome:
         return cls(Path(root).absolute() if root else default_home())
 
     # The files of the home (the module docstring says what each holds).
@@ -125,7 +125,9 @@ class ServiceHome:
             write_private(self.ca_cert, cert)
         if not pki.server_pair_ok(_read(self.ca_cert), _read(self.server_cert), _read(self.server_key)):
             if self.server_cert.exists():
-                log.warning("%s: server.pem is not signed by ca.pem or does not fit server.key; made a new one", self.root)
+                log.warning(
+                    "%s: server.pem is not signed by ca.pem or does not fit server.key; made a new one", self.root
+                )
             cert, key = pki.make_server_cert(self.ca_cert.read_text(), self.ca_key.read_text())
             write_private(self.server_key, key)
             write_private(self.server_cert, cert)
@@ -141,7 +143,7 @@ class ServiceHome:
             if path.stat().st_mode & 0o777 != mode:
                 path.chmod(mode)
 
-    def copy_ca_from(self, other: "ServiceHome") -> None:
+    def copy_ca_from(self, other: ServiceHome) -> None:
         """Use the CA of another home (before this one's first start).
 
         The SDK loads its S3 client's trust roots once per process, so every local service
@@ -171,8 +173,6 @@ class ServiceHome:
     def write_profile(self, port: int) -> None:
         """profile.json: the SDK's properties, and ``"backend": "local"`` for the kit (the SDK ignores it)."""
         write_private(self.profile, json.dumps({"backend": "local", **self.sdk_properties(port)}, indent=2))
-
-
 
 
 def write_private(path: Path, data: str | bytes) -> None:

@@ -46,13 +46,9 @@ def generate_key_pair(passphrase: str | None = None, bits: int = 2048) -> KeyPai
     """Make a new RSA key pair; the private key is encrypted when ``passphrase`` is given."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     encryption = (
-        serialization.BestAvailableEncryption(passphrase.encode())
-        if passphrase
-        else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
     )
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-    ).decode()
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption).decode()
     return KeyPair(private_pem, _public_pem(key))
 
 
@@ -65,9 +61,7 @@ def load_private_key(pem: str | bytes, passphrase: str | None = None) -> rsa.RSA
             "'-----BEGIN PRIVATE KEY-----' and '-----END PRIVATE KEY-----' lines"
         )
     try:
-        key = serialization.load_pem_private_key(
-            data, password=passphrase.encode() if passphrase else None
-        )
+        key = serialization.load_pem_private_key(data, password=passphrase.encode() if passphrase else None)
     except TypeError as exc:
         if passphrase:
             raise KeyPairError("the private key is not encrypted: remove private_key_passphrase") from exc
@@ -85,9 +79,11 @@ def load_private_key(pem: str | bytes, passphrase: str | None = None) -> rsa.RSA
 
 def unencrypted_pkcs8(pem: str, passphrase: str | None = None) -> str:
     """The key as unencrypted PKCS#8 PEM text, the form the SDK's ``private_key`` property takes."""
-    return load_private_key(pem, passphrase).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    return (
+        load_private_key(pem, passphrase)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
 
 
 def public_key_of(private_pem: str, passphrase: str | None = None) -> str:
@@ -107,13 +103,22 @@ def fingerprint(public_pem: str) -> str:
 
 
 def _public_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
-def keypair_jwt(account: str, user: str, private_key_pem: str, *, role: str | None = None,
-                passphrase: str | None = None, lifetime_s: int = 3540) -> str:
+def keypair_jwt(
+    account: str,
+    user: str,
+    private_key_pem: str,
+    *,
+    role: str | None = None,
+    passphrase: str | None = None,
+    lifetime_s: int = 3540,
+) -> str:
     """A key-pair JWT as Snowflake's SQL API and the SDK send it (RS256, times in milliseconds)."""
     import time
 

@@ -40,9 +40,7 @@ class Batch:
     compression: str
     start_token: str | None
     end_token: str | None
-    row_count: int | None = (
-        None  # declared by a file-mode fragment; checked before anything is loaded
-    )
+    row_count: int | None = None  # declared by a file-mode fragment; checked before anything is loaded
     source: str = "the request body"  # how error messages name it
 
 
@@ -54,9 +52,7 @@ class LoadResult:
     error_message: str | None
 
 
-def stage(
-    cur, columns: tuple[Column, ...], mapping, n: int, batch: Batch
-) -> tuple[list[Field], LoadResult]:
+def stage(cur, columns: tuple[Column, ...], mapping, n: int, batch: Batch) -> tuple[list[Field], LoadResult]:
     """Parse one batch for a table's ``columns`` (``mapping``: a DATA_SOURCE pipe's items, or None)."""
     source = f"{literal(str(batch.path))}, compression = {literal(batch.compression)}"
     staged = _stage_typed(cur, columns, n, source) if not mapping else None
@@ -78,9 +74,7 @@ def insert_sql(table_ref: str, fields: list[Field], n: int) -> str:
     return f"INSERT INTO {table_ref} ({targets}) SELECT {picks} FROM _typed{n} WHERE NOT _bad"
 
 
-def _stage_typed(
-    cur, columns, n: int, source: str
-) -> tuple[list[Field], LoadResult] | None:
+def _stage_typed(cur, columns, n: int, source: str) -> tuple[list[Field], LoadResult] | None:
     """The fast path, one pass of DuckDB's JSON reader: when every row is an object whose keys
     all name a column (each column by one spelling), every value converts and fits, and no
     row leaves a column with a DEFAULT empty; None otherwise.
@@ -90,11 +84,7 @@ def _stage_typed(
     """
     read = f"read_json({source}, format = 'newline_delimited', sample_size = {_SAMPLE_ROWS})"
     try:
-        detected = dict(
-            cur.execute(
-                f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {read})"
-            ).fetchall()
-        )
+        detected = dict(cur.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {read})").fetchall())
     except duckdb.Error:
         return None  # not NDJSON objects: the validating path finds and counts the bad rows
     fields, unknown = _fields(columns, None, list(detected))
@@ -102,20 +92,14 @@ def _stage_typed(
         return None
     if not all(_reads_as(detected[f.keys[0]], f.type) for f in fields if f.keys):
         return None
-    values = ", ".join(
-        f"{_typed_value(f, detected)} AS v{i}" for i, f in enumerate(fields)
-    )
+    values = ", ".join(f"{_typed_value(f, detected)} AS v{i}" for i, f in enumerate(fields))
     try:
-        cur.execute(
-            f"CREATE OR REPLACE TEMP TABLE _typed{n} AS SELECT {values}, false AS _bad FROM {read}"
-        )
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _typed{n} AS SELECT {values}, false AS _bad FROM {read}")
     except duckdb.Error:
         return None  # an unknown key, or a value that does not convert: found and counted row by row
     misfits = []
     for i, f in enumerate(fields):
-        if not f.column.nullable or (
-            f.keys and f.column.default is not None
-        ):  # an omitted key needs its DEFAULT
+        if not f.column.nullable or (f.keys and f.column.default is not None):  # an omitted key needs its DEFAULT
             misfits.append(f"v{i} IS NULL")
         if f.column.max_length is not None:
             misfits.append(f"length(v{i}) > {f.column.max_length}")
@@ -138,26 +122,15 @@ def _typed_value(f: Field, detected: dict[str, str]) -> str:
     return f"CAST({key} AS {f.type})"
 
 
-def _stage_validating(
-    cur, columns, mapping, n: int, source: str
-) -> tuple[list[Field], LoadResult]:
+def _stage_validating(cur, columns, mapping, n: int, source: str) -> tuple[list[Field], LoadResult]:
     """Row by row: insert what fits the table, count and explain the rows that do not."""
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE _batch{n} AS SELECT json AS j FROM read_ndjson_objects({source})"
-    )
-    keys = [
-        k
-        for (k,) in cur.execute(
-            f"SELECT DISTINCT unnest(json_keys(j)) FROM _batch{n}"
-        ).fetchall()
-    ]
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _batch{n} AS SELECT json AS j FROM read_ndjson_objects({source})")
+    keys = [k for (k,) in cur.execute(f"SELECT DISTINCT unnest(json_keys(j)) FROM _batch{n}").fetchall()]
     fields, unknown = _fields(columns, mapping, keys)
     values = ", ".join(f"{_checked_value(f)} AS v{i}" for i, f in enumerate(fields))
     bad = ["json_type(j) <> 'OBJECT'"]
     if unknown:
-        bad.append(
-            f"len(list_intersect(json_keys(j), [{', '.join(literal(k) for k in unknown)}])) > 0"
-        )
+        bad.append(f"len(list_intersect(json_keys(j), [{', '.join(literal(k) for k in unknown)}])) > 0")
     for i, f in enumerate(fields):
         bad.append(f"({_raw(f)} IS NOT NULL AND v{i} IS NULL)")
         if not f.column.nullable:
@@ -189,20 +162,14 @@ def _default(f: Field) -> str:
     return f"CAST({f.column.default or 'NULL'} AS {f.type})"
 
 
-def _fields(
-    columns: tuple[Column, ...], mapping, keys: list[str]
-) -> tuple[list[Field], list[str]]:
+def _fields(columns: tuple[Column, ...], mapping, keys: list[str]) -> tuple[list[Field], list[str]]:
     """Target columns with the batch's JSON keys that feed them, and the keys nothing takes."""
     by_name = {c.name.upper(): c for c in columns}
     if mapping:  # DATA_SOURCE form: explicit $1:KEY::TYPE list; other keys are ignored
         fields = []
         for position, m in enumerate(mapping):
-            column = (
-                by_name[m["target"].upper()] if m.get("target") else columns[position]
-            )
-            fields.append(
-                Field(column, (m["source_key"],), m.get("cast_type") or column.type)
-            )
+            column = by_name[m["target"].upper()] if m.get("target") else columns[position]
+            fields.append(Field(column, (m["source_key"],), m.get("cast_type") or column.type))
         return fields, []
     matched: dict[str, list[str]] = {}
     unknown = []

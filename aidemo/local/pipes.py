@@ -31,9 +31,7 @@ class Pipe:
     name: str
     table: str
     columns: tuple[Column, ...]
-    mapping: (
-        tuple[dict, ...] | None
-    )  # DATA_SOURCE form: [{"target", "source_key", "cast_type"}]
+    mapping: tuple[dict, ...] | None  # DATA_SOURCE form: [{"target", "source_key", "cast_type"}]
     flush_tick_ms: int
 
     @property
@@ -108,7 +106,8 @@ class Pipes(Catalog):
                 )
             key = [database, schema, name]
             exists = self._writer.execute(
-                f"SELECT count(*) FROM {self._meta(database, 'PIPES')} WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ?",
+                f"SELECT count(*) FROM {self._meta(database, 'PIPES')} "
+                "WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ?",
                 key,
             ).fetchone()[0]
             if exists and not replace:
@@ -152,17 +151,13 @@ class Pipes(Catalog):
     def _delete_pipe(self, key: list[str]) -> bool:
         where = "WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ?"
         pipes, channels = self._meta(key[0], "PIPES"), self._meta(key[0], "CHANNELS")
-        found = self._writer.execute(
-            f"SELECT count(*) FROM {pipes} {where}", key
-        ).fetchone()[0]
+        found = self._writer.execute(f"SELECT count(*) FROM {pipes} {where}", key).fetchone()[0]
         self._writer.execute(f"DELETE FROM {pipes} {where}", key)
         self._writer.execute(f"DELETE FROM {channels} {where}", key)
         self._dropped(key[0], key[1], [key[2]])
         return bool(found)
 
-    def list_pipes(
-        self, database: str | None = None, schema: str | None = None
-    ) -> list[dict]:
+    def list_pipes(self, database: str | None = None, schema: str | None = None) -> list[dict]:
         """Pipes of a scope (None: every database or schema), default pipes once they have been used."""
         keys = (
             "created_on_ms",
@@ -183,9 +178,7 @@ class Pipes(Catalog):
             )
         ]
 
-    def _each_database(
-        self, sql: str, database: str | None, params: list
-    ) -> list[tuple]:
+    def _each_database(self, sql: str, database: str | None, params: list) -> list[tuple]:
         """Rows of ``sql`` (naming {PIPES} and {CHANNELS}) run on one database, or on each in turn."""
         cur, rows = self.cursor(), []
         for name in [database] if database else self.databases():
@@ -194,9 +187,7 @@ class Pipes(Catalog):
                 rows += cur.execute(sql.format(**tables), params).fetchall()
         return rows
 
-    def set_flush_tick(
-        self, database: str, schema: str, name: str, tick_ms: int
-    ) -> None:
+    def set_flush_tick(self, database: str, schema: str, name: str, tick_ms: int) -> None:
         """Set the SDK's flush cadence for a pipe (sent as max_append_request_buffer_duration_ms)."""
         if not 10 <= tick_ms <= 600_000:
             raise ServiceError(
@@ -207,17 +198,14 @@ class Pipes(Catalog):
         pipe = self.pipe(database, schema, name)
         with self._write_lock:
             updated = self._writer.execute(
-                f"UPDATE {self._meta(pipe.database, 'PIPES')} SET FLUSH_TICK_MS = ? WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ? RETURNING 1",
+                f"UPDATE {self._meta(pipe.database, 'PIPES')} SET FLUSH_TICK_MS = ? "
+                "WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ? RETURNING 1",
                 [tick_ms, pipe.database, pipe.schema, pipe.name],
             ).fetchall()
-            if (
-                not updated
-            ):  # a table's default pipe gets a row the first time it is used or tuned
+            if not updated:  # a table's default pipe gets a row the first time it is used or tuned
                 self._add_default_pipe(pipe, tick_ms)
 
-    def _add_default_pipe(
-        self, pipe: Pipe, tick_ms: int = DEFAULT_FLUSH_TICK_MS
-    ) -> None:
+    def _add_default_pipe(self, pipe: Pipe, tick_ms: int = DEFAULT_FLUSH_TICK_MS) -> None:
         self._writer.execute(
             f"INSERT INTO {self._meta(pipe.database, 'PIPES')} VALUES (?, ?, ?, ?, NULL, NULL, ?, ?)",
             [pipe.database, pipe.schema, pipe.name, pipe.table, now_ms(), tick_ms],

@@ -57,16 +57,10 @@ def create_pipe(c: Cursor, or_replace: bool) -> CreatePipe:
     )
 
 
-def _pipe_columns(
-    c: Cursor, definition: str, targets: list[str] | None
-) -> tuple[PipeColumn, ...] | None:
+def _pipe_columns(c: Cursor, definition: str, targets: list[str] | None) -> tuple[PipeColumn, ...] | None:
     """The ``$1:KEY::TYPE`` items of a DATA_SOURCE pipe, or None for the match-by-name form."""
     copy = parse(definition, c.text)
-    source = (
-        copy.args["files"][0]
-        if isinstance(copy, exp.Copy) and copy.args.get("files")
-        else None
-    )
+    source = copy.args["files"][0] if isinstance(copy, exp.Copy) and copy.args.get("files") else None
     if isinstance(source, exp.Table) and _is_streaming_source(source.this):
         return None
     select = source.this if isinstance(source, exp.Subquery) else None
@@ -77,23 +71,13 @@ def _pipe_columns(
             "FROM (SELECT ... FROM TABLE(DATA_SOURCE(TYPE => 'STREAMING'))); staged files "
             "exist only in Snowflake"
         )
-    extra = sorted(
-        k for k, v in select.args.items() if v and k not in ("expressions", "from_")
-    )
+    extra = sorted(k for k, v in select.args.items() if v and k not in ("expressions", "from_"))
     if extra:
-        c.fail(
-            f"the local service maps columns only; remove {', '.join(extra).upper()} "
-            "from the pipe's SELECT"
-        )
+        c.fail(f"the local service maps columns only; remove {', '.join(extra).upper()} from the pipe's SELECT")
     items = select.expressions
     if targets is not None and len(targets) != len(items):
-        c.fail(
-            f"COPY INTO lists {len(targets)} columns but the SELECT has {len(items)} items"
-        )
-    return tuple(
-        _pipe_column(c, item, targets[i] if targets else None)
-        for i, item in enumerate(items)
-    )
+        c.fail(f"COPY INTO lists {len(targets)} columns but the SELECT has {len(items)} items")
+    return tuple(_pipe_column(c, item, targets[i] if targets else None) for i, item in enumerate(items))
 
 
 def _pipe_column(c: Cursor, item: exp.Expression, target: str | None) -> PipeColumn:
@@ -121,8 +105,6 @@ def _is_streaming_source(node: exp.Expression | None) -> bool:
     call = node.this if isinstance(node, exp.TableFromRows) else None
     if not isinstance(call, exp.Anonymous) or call.name.upper() != "DATA_SOURCE":
         return False
-    return [
-        (a.this.name.upper(), a.expression.name.upper())
-        for a in call.expressions
-        if isinstance(a, exp.Kwarg)
-    ] == [("TYPE", "STREAMING")]
+    return [(a.this.name.upper(), a.expression.name.upper()) for a in call.expressions if isinstance(a, exp.Kwarg)] == [
+        ("TYPE", "STREAMING")
+    ]

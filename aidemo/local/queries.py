@@ -26,19 +26,13 @@ def run_query(store, session: ConnectorSession, body: dict) -> dict:
     try:
         _check_request(body, _count_statements(sql))
         kind = rs.statement_type(sql)
-        statements = binds.substitute(
-            sql, body.get("bindings"), missing_as_null=describe
-        )
+        statements = binds.substitute(sql, body.get("bindings"), missing_as_null=describe)
         with session.lock:
             columns, rows, stats = _execute(store, session, kind, statements, describe)
     except ConnectorError as exc:
-        raise QueryFailed(
-            exc.code, exc.sql_state or "42000", exc.message, query_id
-        ) from None
+        raise QueryFailed(exc.code, exc.sql_state or "42000", exc.message, query_id) from None
     except binds.BindError as exc:
-        raise QueryFailed(
-            "002049", "42601", f"SQL compilation error: {exc}", query_id
-        ) from None
+        raise QueryFailed("002049", "42601", f"SQL compilation error: {exc}", query_id) from None
     except sqlexec.SqlError as exc:
         code, state, message = snowflake_error(exc)
         raise QueryFailed(code, state, message, query_id) from None
@@ -78,9 +72,7 @@ def _count_statements(sql: str) -> int:
 def _check_request(body: dict, count: int) -> None:
     """Refuse what the local service does not run: many statements in one request."""
     if count == 0:
-        raise ConnectorError(
-            "000900", "SQL compilation error:\nEmpty SQL statement.", "42000"
-        )
+        raise ConnectorError("000900", "SQL compilation error:\nEmpty SQL statement.", "42000")
     wanted = (body.get("parameters") or {}).get("MULTI_STATEMENT_COUNT", 1)
     if count > 1 and str(wanted) != "1":
         raise ConnectorError(
@@ -92,15 +84,12 @@ def _check_request(body: dict, count: int) -> None:
     if count > 1:
         raise ConnectorError(
             "000008",
-            f"Actual statement count {count} did not match the desired "
-            "statement count 1.",
+            f"Actual statement count {count} did not match the desired statement count 1.",
             "0A000",
         )
 
 
-def _execute(
-    store, session: ConnectorSession, kind: int, statements: list[str], describe: bool
-):
+def _execute(store, session: ConnectorSession, kind: int, statements: list[str], describe: bool):
     """(columns, rows, stats) of a statement (one per bound row), as Snowflake answers it."""
     if describe and not rs.returns_rows(kind):
         if kind in rs.DML_COLUMNS:

@@ -79,9 +79,7 @@ def refusal(
     if isinstance(exc, duckdb.Error):
         # Retrying will not fix a database error: answer 4xx so the SDK fails fast.
         log.warning("database error on %s: %s", path, exc)
-        return error_response(
-            path, 400, "DATABASE_ERROR", scrub(str(exc).splitlines()[0], home_root)
-        )
+        return error_response(path, 400, "DATABASE_ERROR", scrub(str(exc).splitlines()[0], home_root))
     log.error("%s %s failed", request.method, path, exc_info=exc)
     return error_response(
         path,
@@ -131,9 +129,7 @@ async def read_json(request: Request, shape: type = dict, *, empty=None):
     try:
         value = json.loads(body)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise ServiceError(
-            400, "000003", f"the request body is not valid JSON: {exc}"
-        ) from None
+        raise ServiceError(400, "000003", f"the request body is not valid JSON: {exc}") from None
     if not isinstance(value, shape):
         kind = "an object" if shape is dict else "an array"
         raise ServiceError(
@@ -149,15 +145,9 @@ def field(body: dict, name: str, kind: type | tuple[type, ...], default=None):
     value = body.get(name)
     if value is None:
         return default
-    if (
-        not isinstance(value, kind)
-        or isinstance(value, bool)
-        and bool not in _tuple(kind)
-    ):
+    if not isinstance(value, kind) or isinstance(value, bool) and bool not in _tuple(kind):
         names = " or ".join(k.__name__ for k in _tuple(kind))
-        raise ServiceError(
-            400, "000003", f"{name!r} must be {names}, got {json.dumps(value)[:80]}"
-        )
+        raise ServiceError(400, "000003", f"{name!r} must be {names}, got {json.dumps(value)[:80]}")
     return value
 
 
@@ -226,11 +216,7 @@ class BodyLimit:
 
         try:
             await self.app(scope, bounded, tracked)
-        except (
-            BodyTooLarge
-        ) as exc:  # from a route that does not answer ServiceError itself
+        except BodyTooLarge as exc:  # from a route that does not answer ServiceError itself
             if started:
                 raise
-            await error_response(scope["path"], exc.status, exc.code, exc.message)(
-                scope, receive, send
-            )
+            await error_response(scope["path"], exc.status, exc.code, exc.message)(scope, receive, send)

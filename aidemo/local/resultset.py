@@ -44,9 +44,7 @@ _BY_KEYWORD = {
     "ALTER": ALTER,
     "DROP": DROP,
 }
-_FIRST_WORD = re.compile(
-    r"\s*(?:(?:--|//)[^\n]*\n\s*|/\*.*?\*/\s*)*(\(|[A-Za-z_]+)", re.DOTALL
-)
+_FIRST_WORD = re.compile(r"\s*(?:(?:--|//)[^\n]*\n\s*|/\*.*?\*/\s*)*(\(|[A-Za-z_]+)", re.DOTALL)
 
 # The columns Snowflake answers DML with; the connector sums them into cursor.rowcount.
 DML_COLUMNS = {
@@ -61,9 +59,7 @@ def statement_type(sql: str) -> int:
     """Snowflake's statementTypeId for one statement, from its first keyword."""
     match = _FIRST_WORD.match(sql)
     word = match.group(1).upper() if match else ""
-    if word == "ALTER" and re.match(
-        r"\s*ALTER\s+SESSION\b", sql[match.start(1) :], re.IGNORECASE
-    ):
+    if word == "ALTER" and re.match(r"\s*ALTER\s+SESSION\b", sql[match.start(1) :], re.IGNORECASE):
         return ALTER_SESSION
     return _BY_KEYWORD.get(word, DDL)
 
@@ -73,21 +69,15 @@ def returns_rows(statement_type_id: int) -> bool:
     return statement_type_id in (SELECT, SHOW, DESCRIBE)
 
 
-def encode(
-    columns: list[tuple[str, str]], rows: list[tuple]
-) -> tuple[list[dict], list[list]]:
+def encode(columns: list[tuple[str, str]], rows: list[tuple]) -> tuple[list[dict], list[list]]:
     """(rowtype, rowset) for columns given as (name, DuckDB type) and their rows."""
     rowtype = [row_type(name, duck) for name, duck in columns]
     cells = [_CELLS[col["type"]] for col in rowtype]
-    rowset = [
-        [None if v is None else cell(v) for cell, v in zip(cells, row)] for row in rows
-    ]
+    rowset = [[None if v is None else cell(v) for cell, v in zip(cells, row)] for row in rows]
     return rowtype, rowset
 
 
-def dml_result(
-    statement_type_id: int, count: int
-) -> tuple[list[tuple[str, str]], list[tuple], dict]:
+def dml_result(statement_type_id: int, count: int) -> tuple[list[tuple[str, str]], list[tuple], dict]:
     """Snowflake's answer to INSERT, UPDATE or DELETE: count columns, one row, and stats."""
     names = DML_COLUMNS[statement_type_id]
     row = (count,) + (0,) * (len(names) - 1)
@@ -165,9 +155,7 @@ _EPOCH_UTC = _EPOCH.replace(tzinfo=dt.UTC)
 
 def _seconds(delta: dt.timedelta) -> str:
     """A duration as seconds with nine decimals (DuckDB keeps microseconds)."""
-    nanos = (
-        (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    ) * 1000
+    nanos = ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds) * 1000
     sign, nanos = ("-", -nanos) if nanos < 0 else ("", nanos)
     return f"{sign}{nanos // 1_000_000_000}.{nanos % 1_000_000_000:09d}"
 

@@ -32,10 +32,7 @@ from aidemo.local.replies import read_json
 from aidemo.local.store import Pipe, ServiceError, Store
 
 ELASTIC = "ELASTIC"
-_DATA = (
-    "/v2/streaming/data/databases/{db}/schemas/{schema}/pipes/{pipe}/channels/"
-    + ELASTIC
-)
+_DATA = "/v2/streaming/data/databases/{db}/schemas/{schema}/pipes/{pipe}/channels/" + ELASTIC
 _create_lock = threading.Lock()
 
 
@@ -74,9 +71,7 @@ def routes(service, endpoint, load_fragments) -> list[Route]:
             )
         compression = "zstd" if encoding == "zstd" else "none"
         body = await request.body()
-        token = await run_in_threadpool(
-            store.append_rows, pipe, ELASTIC, None, body, compression, None, None
-        )
+        token = await run_in_threadpool(store.append_rows, pipe, ELASTIC, None, body, compression, None, None)
         # The SDK requires next_continuation_token in the reply but never sends it back.
         return JSONResponse({"next_continuation_token": token})
 
@@ -90,9 +85,7 @@ def routes(service, endpoint, load_fragments) -> list[Route]:
                 "ERR_INVALID_FRAGMENT",
                 "body must be a non-empty JSON array of file fragments",
             )
-        token = await run_in_threadpool(
-            load_fragments, service, pipe, ELASTIC, None, fragments
-        )
+        token = await run_in_threadpool(load_fragments, service, pipe, ELASTIC, None, fragments)
         return JSONResponse({"next_continuation_token": token})
 
     return [

@@ -74,8 +74,11 @@ def serve(home: ServiceHome, log_file: str | None = None) -> None:
     store = open_store(home)
     service = Service(home, store)
     config = uvicorn.Config(
-        build_app(service), ssl_certfile=str(home.server_cert), ssl_keyfile=str(home.server_key),
-        log_level=os.environ.get("AIDEMO_LOCAL_LOG_LEVEL", "warning"), access_log=False,
+        build_app(service),
+        ssl_certfile=str(home.server_cert),
+        ssl_keyfile=str(home.server_key),
+        log_level=os.environ.get("AIDEMO_LOCAL_LOG_LEVEL", "warning"),
+        access_log=False,
         log_config=None,  # uvicorn logs through the root logger: to service.log, rotated, or the console
         timeout_keep_alive=30,
     )
@@ -126,7 +129,11 @@ def start(home: ServiceHome) -> ServiceInfo:
             # directory would shadow it (``-m`` puts the working directory first on sys.path).
             proc = subprocess.Popen(
                 [sys.executable, "-m", "aidemo.local", "--home", str(home.root), "--log", str(home.log)],
-                cwd=home.root, env=_child_env(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                cwd=home.root,
+                env=_child_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -152,7 +159,8 @@ def check_running(home: ServiceHome, patience_s: float = GONE_AFTER_S) -> None:
         if time.monotonic() >= deadline:
             raise LocalServiceError(
                 f"the local service of {home.root} is not running (it was stopped or killed): start it with "
-                f"`aidemo local start --detach --home {home.root}`, then rerun to resume")
+                f"`aidemo local start --detach --home {home.root}`, then rerun to resume"
+            )
         time.sleep(0.5)
 
 
@@ -234,13 +242,17 @@ def _home_errors(home: ServiceHome):
     try:
         yield
     except PermissionError as exc:
-        raise LocalServiceError(f"cannot write the local service's home {home.root} ({exc.strerror}): "
-                                "make it writable or set AIDEMO_HOME to a folder you can write") from None
+        raise LocalServiceError(
+            f"cannot write the local service's home {home.root} ({exc.strerror}): "
+            "make it writable or set AIDEMO_HOME to a folder you can write"
+        ) from None
     except OSError as exc:
         if exc.errno not in (errno.EROFS, errno.ENOSPC, errno.EDQUOT):
             raise
-        raise LocalServiceError(f"cannot write the local service's home {home.root} ({exc.strerror}): "
-                                "free some space, make it writable or set AIDEMO_HOME elsewhere") from None
+        raise LocalServiceError(
+            f"cannot write the local service's home {home.root} ({exc.strerror}): "
+            "free some space, make it writable or set AIDEMO_HOME elsewhere"
+        ) from None
 
 
 @contextlib.contextmanager

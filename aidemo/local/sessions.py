@@ -193,9 +193,7 @@ class Sessions:
                     SESSION_EXPIRED,
                     "Session token expired. Renew it with the master token.",
                 )
-            session.master_expires = (
-                now + self.master_ttl_s
-            )  # kept on disk at the next change
+            session.master_expires = now + self.master_ttl_s  # kept on disk at the next change
             return session
 
     def renew(self, master_token: str) -> tuple[ConnectorSession, str]:

@@ -7,7 +7,6 @@ Names are normalised as Snowflake does (unquoted upper-case, quoted as written).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 
 @dataclass(frozen=True)
@@ -195,8 +194,8 @@ class ShowColumns:
     like: str | None
 
 
-Translation = Union[
-    DuckSql, UseContext, NoOp, CreateDatabase, CreateSchema, DropDatabase, DropSchema,
-    CreatePipe, DropPipe, DescribePipe, DescribeTable, ShowPipes, ShowChannels, ShowTables,
-    ShowSchemas, ShowDatabases, ShowColumns,
-]  # fmt: skip
+Translation = (
+    DuckSql | UseContext | NoOp | CreateDatabase | CreateSchema | DropDatabase | DropSchema
+    | CreatePipe | DropPipe | DescribePipe | DescribeTable | ShowPipes | ShowChannels | ShowTables
+    | ShowSchemas | ShowDatabases | ShowColumns
+)  # fmt: skip

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import duckdb
 
-from aidemo.local.errors import SqlError
 from aidemo.local import sqlresults as listings
 from aidemo.local import translate as t
 from aidemo.local.catalog import PUBLIC, snowflake_message
+from aidemo.local.errors import SqlError
 from aidemo.local.sqlresults import Result
 from aidemo.local.store import ServiceError, Store, normalize, quote
 
@@ -66,9 +66,7 @@ def run_script(store: Store, script: str, session: Session) -> list[Result]:
             written = {plan[start][1].database} - {None}
             while end < len(plan) and isinstance(plan[end][1], t.DuckSql):
                 written.add(plan[end][1].database)
-                if (
-                    len(written - {None}) > 1
-                ):  # DuckDB writes to one database per transaction
+                if len(written - {None}) > 1:  # DuckDB writes to one database per transaction
                     break
                 end += 1
             results.extend(_duck(store, plan[start:end]))
@@ -86,9 +84,7 @@ def _named(statement: str):
     try:
         yield
     except duckdb.Error as exc:
-        raise SqlError(
-            f"{_short(statement)}: {snowflake_message(str(exc).splitlines()[0])}"
-        ) from exc
+        raise SqlError(f"{_short(statement)}: {snowflake_message(str(exc).splitlines()[0])}") from exc
     except (SqlError, ServiceError) as exc:
         raise SqlError(f"{_short(statement)}: {exc}") from exc
 
@@ -99,20 +95,14 @@ def _run(store: Store, command, session: Session) -> Result:
     if isinstance(command, t.NoOp):
         return Result(message=command.reason)
     if isinstance(command, t.CreateDatabase):
-        created = store.create_database(
-            command.name, command.if_not_exists, command.or_replace
-        )
+        created = store.create_database(command.name, command.if_not_exists, command.or_replace)
         if not created:
-            return Result(
-                message=f"{command.name} already exists, statement succeeded."
-            )
+            return Result(message=f"{command.name} already exists, statement succeeded.")
         session.database, session.schema = command.name, PUBLIC  # as Snowflake does
         return Result(message=f"Database {command.name} successfully created.")
     if isinstance(command, t.DropDatabase):
         if not store.drop_database(command.name) and not command.if_exists:
-            raise SqlError(
-                f"Database '{command.name}' does not exist or not authorized."
-            )
+            raise SqlError(f"Database '{command.name}' does not exist or not authorized.")
         if session.database == command.name:
             session.database = session.schema = None
         return _dropped(command.name)
@@ -124,13 +114,8 @@ def _run(store: Store, command, session: Session) -> Result:
         )  # as Snowflake does
         return result
     if isinstance(command, t.DropSchema):
-        if (
-            not store.drop_schema(command.database, command.name)
-            and not command.if_exists
-        ):
-            raise SqlError(
-                f"Schema '{command.database}.{command.name}' does not exist or not authorized."
-            )
+        if not store.drop_schema(command.database, command.name) and not command.if_exists:
+            raise SqlError(f"Schema '{command.database}.{command.name}' does not exist or not authorized.")
         if (session.database, session.schema) == (command.database, command.name):
             session.schema = None
         return _dropped(command.name)
@@ -158,15 +143,11 @@ def _run(store: Store, command, session: Session) -> Result:
 
 def _use(store: Store, command: t.UseContext, session: Session) -> Result:
     if not store.has_database(command.database):
-        raise SqlError(
-            f"Database '{command.database}' does not exist or not authorized."
-        )
+        raise SqlError(f"Database '{command.database}' does not exist or not authorized.")
     schema = command.schema
     if not store.has_schema(command.database, schema):
         if schema != PUBLIC:  # USE DATABASE picks PUBLIC, which a database may lack
-            raise SqlError(
-                f"Schema '{command.database}.{schema}' does not exist or not authorized."
-            )
+            raise SqlError(f"Schema '{command.database}.{schema}' does not exist or not authorized.")
         schema = None
     session.database, session.schema = command.database, schema
     return Result(message="Statement executed successfully.")
@@ -193,9 +174,7 @@ def _duck(store: Store, block: list[tuple[str, t.DuckSql]]) -> list[Result]:
                     w.execute(command.sql)
                     results.append(_result(w))
                     if command.dropped and store.has_database(command.dropped[0]):
-                        store.forget_table(
-                            w, *command.dropped
-                        )  # its pipes and channels go with it
+                        store.forget_table(w, *command.dropped)  # its pipes and channels go with it
             w.execute("COMMIT")
         except BaseException:
             w.execute("ROLLBACK")
@@ -211,18 +190,12 @@ def _result(cur: duckdb.DuckDBPyConnection) -> Result:
 
 def _create_schema(store: Store, command: t.CreateSchema) -> Result:
     if not store.has_database(command.database):
-        raise SqlError(
-            f"Database '{command.database}' does not exist or not authorized."
-        )
+        raise SqlError(f"Database '{command.database}' does not exist or not authorized.")
     if store.has_schema(command.database, command.name):
         if command.if_not_exists:
-            return Result(
-                message=f"{command.name} already exists, statement succeeded."
-            )
+            return Result(message=f"{command.name} already exists, statement succeeded.")
         if not command.or_replace:
-            raise SqlError(
-                f"Object '{command.database}.{command.name}' already exists."
-            )
+            raise SqlError(f"Object '{command.database}.{command.name}' already exists.")
         store.drop_schema(command.database, command.name)
     with store.writing() as w:
         w.execute(f"CREATE SCHEMA {quote(command.database)}.{quote(command.name)}")
@@ -234,28 +207,18 @@ def _create_pipe(store: Store, command: t.CreatePipe) -> Result:
         command.database,
         command.schema,
     ):
-        raise SqlError(
-            "the local service needs a pipe and its table in the same schema"
-        )
-    exists = any(
-        p["name"] == command.name
-        for p in store.list_pipes(command.database, command.schema)
-    )
+        raise SqlError("the local service needs a pipe and its table in the same schema")
+    exists = any(p["name"] == command.name for p in store.list_pipes(command.database, command.schema))
     if exists and command.if_not_exists:
         return Result(message=f"{command.name} already exists, statement succeeded.")
     mapping = (
-        [
-            {"target": c.target, "source_key": c.source_key, "cast_type": c.cast_type}
-            for c in command.columns
-        ]
+        [{"target": c.target, "source_key": c.source_key, "cast_type": c.cast_type} for c in command.columns]
         if command.columns
         else None
     )
     table = store.find_table(command.database, command.schema, command.table)
     if table is None:
-        raise SqlError(
-            f"Table '{command.database}.{command.schema}.{command.table}' does not exist or not authorized."
-        )
+        raise SqlError(f"Table '{command.database}.{command.schema}.{command.table}' does not exist or not authorized.")
     store.create_pipe(
         command.database,
         command.schema,

@@ -114,17 +114,12 @@ _CHANNEL_COLUMNS = [
 
 def channels(store: Store, command: ShowChannels) -> Result:
     """SHOW CHANNELS."""
-    tables = {
-        (p["database_name"], p["schema_name"], p["name"]): p["table_name"]
-        for p in store.list_pipes()
-    }
+    tables = {(p["database_name"], p["schema_name"], p["name"]): p["table_name"] for p in store.list_pipes()}
     rows = []
     for c in store.list_channels(command.database, command.schema, command.pipe):
         pipe = c["pipe_name"]
         # A table's default pipe <TABLE>-STREAMING has a row of its own once it has been used.
-        table = tables.get(
-            (c["database_name"], c["schema_name"], pipe)
-        ) or pipe.removesuffix(STREAMING_SUFFIX)
+        table = tables.get((c["database_name"], c["schema_name"], pipe)) or pipe.removesuffix(STREAMING_SUFFIX)
         if command.table and table != command.table:
             continue
         if not _like(c["channel_name"], command.like):
@@ -162,17 +157,13 @@ def objects(store: Store, command) -> Result:
         columns = [("name", "VARCHAR")]
     elif isinstance(command, ShowSchemas):
         _known(store, command.database)
-        rows = [
-            (schema, database) for database, schema in store.schemas(command.database)
-        ]
+        rows = [(schema, database) for database, schema in store.schemas(command.database)]
         columns = [("name", "VARCHAR"), ("database_name", "VARCHAR")]
     else:
         _known(store, command.database, command.schema)
         rows = [
             (table, database, schema, size)
-            for database, schema, table, size in store.tables(
-                command.database, command.schema
-            )
+            for database, schema, table, size in store.tables(command.database, command.schema)
         ]
         columns = [
             ("name", "VARCHAR"),
@@ -199,9 +190,7 @@ def describe_table(store: Store, command: DescribeTable) -> Result:
     """DESCRIBE TABLE: each column with its Snowflake type (NUMBER(38,0), VARCHAR(10), ...)."""
     table = store.find_table(command.database, command.schema, command.name)
     if table is None:
-        raise SqlError(
-            f"Table '{command.database}.{command.schema}.{command.name}' does not exist or not authorized."
-        )
+        raise SqlError(f"Table '{command.database}.{command.schema}.{command.name}' does not exist or not authorized.")
     rows = [
         (
             c.name,
@@ -231,9 +220,7 @@ def columns(store: Store, command: ShowColumns) -> Result:
             continue
         for c in store.table_columns(database, schema, table):
             if _like(c.name, command.like):
-                data_type = json.dumps(
-                    {"type": c.declared.split("(")[0], "nullable": c.nullable}
-                )
+                data_type = json.dumps({"type": c.declared.split("(")[0], "nullable": c.nullable})
                 rows.append(
                     (
                         table,
@@ -249,14 +236,8 @@ def columns(store: Store, command: ShowColumns) -> Result:
                         "",
                     )
                 )
-    if (
-        command.table
-        and not rows
-        and not store.find_table(command.database, command.schema, command.table)
-    ):
-        raise SqlError(
-            f"Table '{command.database}.{command.schema}.{command.table}' does not exist or not authorized."
-        )
+    if command.table and not rows and not store.find_table(command.database, command.schema, command.table):
+        raise SqlError(f"Table '{command.database}.{command.schema}.{command.table}' does not exist or not authorized.")
     return Result(list(_COLUMN_COLUMNS), rows)
 
 
@@ -264,11 +245,7 @@ def _default(column: Column) -> str | None:
     """A DEFAULT in Snowflake's spelling (DuckDB writes CURRENT_TIMESTAMP without parentheses)."""
     default = column.default
     if default and default.upper() in ("CURRENT_TIMESTAMP", "CURRENT_DATE", "NOW()"):
-        return (
-            "CURRENT_TIMESTAMP()"
-            if default.upper() != "CURRENT_DATE"
-            else "CURRENT_DATE()"
-        )
+        return "CURRENT_TIMESTAMP()" if default.upper() != "CURRENT_DATE" else "CURRENT_DATE()"
     return default
 
 
@@ -276,25 +253,17 @@ def _known(store: Store, database: str | None, schema: str | None = None) -> Non
     """Refuse a scope that names a database or schema that does not exist."""
     if database is not None and not store.has_database(database):
         raise SqlError(f"Database '{database}' does not exist or not authorized.")
-    if (
-        database is not None
-        and schema is not None
-        and not store.has_schema(database, schema)
-    ):
-        raise SqlError(
-            f"Schema '{database}.{schema}' does not exist or not authorized."
-        )
+    if database is not None and schema is not None and not store.has_schema(database, schema):
+        raise SqlError(f"Schema '{database}.{schema}' does not exist or not authorized.")
 
 
 def _from_ms(ms: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
 
 
 def _like(name: str, pattern: str | None) -> bool:
     """Snowflake's SHOW ... LIKE: case-insensitive, % and _ wildcards."""
     if pattern is None:
         return True
-    regex = "".join(
-        ".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern
-    )
+    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
     return re.fullmatch(regex, name, re.IGNORECASE | re.DOTALL) is not None

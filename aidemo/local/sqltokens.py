@@ -15,22 +15,16 @@ from aidemo.local.errors import SqlError
 
 DIALECT = Snowflake()
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")
-TOKEN_REPR = re.compile(
-    r"<Token token_type: [^,]*, text: (.*?), line: \d+, col: \d+, .*?>"
-)
+TOKEN_REPR = re.compile(r"<Token token_type: [^,]*, text: (.*?), line: \d+, col: \d+, .*?>")
 
 
 class Cursor:
     """A position in the tokens of one statement, with the session's context."""
 
-    def __init__(
-        self, text: str, tokens: list[Token], database: str | None, schema: str | None
-    ):
+    def __init__(self, text: str, tokens: list[Token], database: str | None, schema: str | None):
         self.text, self.tokens, self.i = text, tokens, 0
         self.database, self.schema = database, schema
-        self.base = tokens[
-            0
-        ].start  # tokens may come from a whole script; text is their statement
+        self.base = tokens[0].start  # tokens may come from a whole script; text is their statement
 
     def _token(self, offset: int = 0) -> Token | None:
         j = self.i + offset
@@ -61,11 +55,7 @@ class Cursor:
 
     def rest(self) -> str:
         """The statement's text from the position to its end."""
-        return (
-            self.text[self.tokens[self.i].start - self.base :]
-            if not self.at_end()
-            else ""
-        )
+        return self.text[self.tokens[self.i].start - self.base :] if not self.at_end() else ""
 
     def accept(self, *words: str) -> bool:
         if all(self.word(k) == w for k, w in enumerate(words)):
@@ -83,10 +73,7 @@ class Cursor:
 
     def end(self) -> None:
         if not self.at_end():
-            self.fail(
-                f"unexpected {self._token().text!r}; the local service does not support "
-                "this clause"
-            )
+            self.fail(f"unexpected {self._token().text!r}; the local service does not support this clause")
 
     def string(self) -> str:
         token = self._token()
@@ -117,11 +104,7 @@ class Cursor:
     def schema_name(self) -> tuple[str, str]:
         """A schema name as (database, schema), filled in from the session."""
         parts = self.name_parts(max_parts=2)
-        return (
-            (parts[0], parts[1])
-            if len(parts) == 2
-            else (self.current_database(), parts[0])
-        )
+        return (parts[0], parts[1]) if len(parts) == 2 else (self.current_database(), parts[0])
 
     def current_database(self) -> str:
         return context(self.database, "database", self.text)
@@ -145,20 +128,14 @@ class Cursor:
 
     def _where(self) -> str:
         token = self._token()
-        return (
-            f"at {token.text!r} (character {token.start - self.base + 1})"
-            if token
-            else "at the end"
-        )
+        return f"at {token.text!r} (character {token.start - self.base + 1})" if token else "at the end"
 
 
 def tokenize(sql: str, statement: str) -> list[Token]:
     try:
         return DIALECT.tokenize(sql)
     except TokenError as exc:
-        raise SqlError(
-            f"Cannot read {quote_statement(statement)}: {exc} (an unclosed quote or comment?)"
-        ) from exc
+        raise SqlError(f"Cannot read {quote_statement(statement)}: {exc} (an unclosed quote or comment?)") from exc
 
 
 def parse(sql: str, statement: str) -> exp.Expression:
@@ -166,16 +143,10 @@ def parse(sql: str, statement: str) -> exp.Expression:
         return sqlglot.parse_one(sql, read=DIALECT)
     except ParseError as exc:
         detail = exc.errors[0] if exc.errors else {}
-        where = (
-            f" at line {detail['line']}, column {detail['col']}"
-            if "line" in detail
-            else ""
-        )
+        where = f" at line {detail['line']}, column {detail['col']}" if "line" in detail else ""
         # sqlglot names the offending token by its repr; keep only its text.
         message = TOKEN_REPR.sub(r"'\1'", detail.get("description") or str(exc))
-        raise SqlError(
-            f"Cannot parse {quote_statement(statement)}: {message}{where}."
-        ) from exc
+        raise SqlError(f"Cannot parse {quote_statement(statement)}: {message}{where}.") from exc
 
 
 def quote_statement(statement: str, limit: int = 80) -> str:
@@ -186,11 +157,7 @@ def quote_statement(statement: str, limit: int = 80) -> str:
 
 def name_of(identifier: exp.Expression) -> str:
     """A sqlglot identifier, normalised the Snowflake way."""
-    return (
-        identifier.name
-        if getattr(identifier, "quoted", False)
-        else identifier.name.upper()
-    )
+    return identifier.name if getattr(identifier, "quoted", False) else identifier.name.upper()
 
 
 def ident(name: str) -> str:

@@ -56,7 +56,7 @@ def decode_aws_chunked(body: bytes) -> tuple[bytes, dict[str, str]]:
         if size == 0:
             break
         end = pos + size
-        if body[end:end + 2] != b"\r\n":
+        if body[end : end + 2] != b"\r\n":
             raise ValueError(f"aws-chunked chunk of {size} bytes at byte {pos} is truncated or not followed by CRLF")
         data += view[pos:end]
         pos = end + 2
@@ -131,10 +131,15 @@ class Stage:
                 raise ServiceError(400, "IncompleteBody", str(exc)) from None
         declared = headers.get("x-amz-decoded-content-length")
         if declared is not None and not declared.strip().isdigit():
-            raise ServiceError(400, "InvalidArgument", f"x-amz-decoded-content-length must be an integer, got {declared[:40]!r}")
+            raise ServiceError(
+                400, "InvalidArgument", f"x-amz-decoded-content-length must be an integer, got {declared[:40]!r}"
+            )
         if declared is not None and int(declared) != len(data):
-            raise ServiceError(400, "IncompleteBody",
-                               f"x-amz-decoded-content-length is {declared} but the body holds {len(data)} bytes")
+            raise ServiceError(
+                400,
+                "IncompleteBody",
+                f"x-amz-decoded-content-length is {declared} but the body holds {len(data)} bytes",
+            )
         crc = trailers.get("x-amz-checksum-crc32") or headers.get("x-amz-checksum-crc32")
         if crc:
             check_crc32(data, crc)
@@ -184,8 +189,9 @@ def remove_leftovers(spool: Path) -> int:
     """
     doomed = [p for p in spool.glob("*") if p.is_file()]
     doomed += [p for p in (spool / "duckdb").rglob("*") if p.is_file()]
-    doomed += [p for p in (spool / "stage").rglob("*")
-               if p.is_file() and (p.name.endswith(".part") or p.stat().st_size == 0)]
+    doomed += [
+        p for p in (spool / "stage").rglob("*") if p.is_file() and (p.name.endswith(".part") or p.stat().st_size == 0)
+    ]
     for path in doomed:
         path.unlink(missing_ok=True)
     return len(doomed)
@@ -201,11 +207,15 @@ def fragment_batch(stage: Stage, fragment: dict, key: bytes, spool: Path) -> tup
     the file, a fragment whose upload is missing or whose sizes do not match it.
     """
     if not isinstance(fragment, dict) or not isinstance(fragment.get("file_path"), str):
-        raise ServiceError(400, "ERR_INVALID_FRAGMENT", f"each fragment must be an object with a file_path, got {str(fragment)[:100]}")
+        raise ServiceError(
+            400, "ERR_INVALID_FRAGMENT", f"each fragment must be an object with a file_path, got {str(fragment)[:100]}"
+        )
     name = fragment["file_path"]
     for field in _FRAGMENT_INTS:
         if not isinstance(fragment.get(field), int) or fragment[field] < 0:
-            raise ServiceError(400, "ERR_INVALID_FRAGMENT", f"fragment {name!r}: {field} must be a non-negative integer")
+            raise ServiceError(
+                400, "ERR_INVALID_FRAGMENT", f"fragment {name!r}: {field} must be a non-negative integer"
+            )
     try:
         iv = base64.b64decode(fragment.get("iv_base64") or "", validate=True)
     except (TypeError, binascii.Error):
@@ -216,14 +226,23 @@ def fragment_batch(stage: Stage, fragment: dict, key: bytes, spool: Path) -> tup
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise ServiceError(404, "ERR_FILE_NOT_FOUND", f"fragment {name!r}: no such file was uploaded to the stage") from None
+        raise ServiceError(
+            404, "ERR_FILE_NOT_FOUND", f"fragment {name!r}: no such file was uploaded to the stage"
+        ) from None
     if size != fragment["file_length_bytes"]:
-        raise ServiceError(400, "ERR_FILE_LENGTH_MISMATCH",
-                           f"fragment {name!r}: file_length_bytes is {fragment['file_length_bytes']} but the upload holds {size} bytes")
+        raise ServiceError(
+            400,
+            "ERR_FILE_LENGTH_MISMATCH",
+            f"fragment {name!r}: file_length_bytes is {fragment['file_length_bytes']} "
+            f"but the upload holds {size} bytes",
+        )
     start, length = fragment["fragment_start_byte_offset"], fragment["fragment_length_bytes"]
     if start + length > size:
-        raise ServiceError(400, "ERR_FRAGMENT_OUT_OF_RANGE",
-                           f"fragment {name!r}: bytes {start}..{start + length} lie beyond the file's {size} bytes")
+        raise ServiceError(
+            400,
+            "ERR_FRAGMENT_OUT_OF_RANGE",
+            f"fragment {name!r}: bytes {start}..{start + length} lie beyond the file's {size} bytes",
+        )
     with open(path, "rb") as f:
         f.seek(start)
         plain = decrypt_ctr(f.read(length), key, iv, start)
@@ -233,6 +252,12 @@ def fragment_batch(stage: Stage, fragment: dict, key: bytes, spool: Path) -> tup
     except OSError:
         out.unlink(missing_ok=True)
         raise
-    batch = Batch(out, "zstd", fragment.get("fragment_start_offset_token"), fragment.get("fragment_end_offset_token"),
-                  fragment["fragment_row_count"], f"fragment {name!r}")
+    batch = Batch(
+        out,
+        "zstd",
+        fragment.get("fragment_start_offset_token"),
+        fragment.get("fragment_end_offset_token"),
+        fragment["fragment_row_count"],
+        f"fragment {name!r}",
+    )
     return batch, path

@@ -69,28 +69,18 @@ class Store(Pipes):
         """Let every held commit go now (a delay or stall ended early). Any thread."""
         self._held.release()
 
-    def _dropped(
-        self, database: str, schema: str | None = None, pipes: list[str] | None = None
-    ) -> None:
+    def _dropped(self, database: str, schema: str | None = None, pipes: list[str] | None = None) -> None:
         self._held.cancel(
-            lambda key: (
-                key[0] == database
-                and schema in (None, key[1])
-                and (pipes is None or key[2] in pipes)
-            )
+            lambda key: key[0] == database and schema in (None, key[1]) and (pipes is None or key[2] in pipes)
         )
 
     # ---- channels ----------------------------------------------------------------------
 
-    def open_channel(
-        self, pipe: Pipe, channel: str, offset_token: str | None
-    ) -> tuple[str, dict]:
+    def open_channel(self, pipe: Pipe, channel: str, offset_token: str | None) -> tuple[str, dict]:
         """Open (create or reopen) a channel; a reopen fences the previous writer."""
         key = [pipe.database, pipe.schema, pipe.name, channel]
         with self._write_lock:
-            self._held.cancel(
-                lambda k: k == tuple(key)
-            )  # a reopen discards what the old writer had in flight
+            self._held.cancel(lambda k: k == tuple(key))  # a reopen discards what the old writer had in flight
             if (
                 pipe.mapping is None
                 and not self._writer.execute(
@@ -98,32 +88,26 @@ class Store(Pipes):
                     [pipe.schema, pipe.name],
                 ).fetchone()
             ):
-                self._add_default_pipe(
-                    pipe
-                )  # SHOW PIPES lists a default pipe once it has been used
+                self._add_default_pipe(pipe)  # SHOW PIPES lists a default pipe once it has been used
             row = self._writer.execute(
                 f"SELECT OPEN_SEQ FROM {self._meta(pipe.database, 'CHANNELS')} {_CHANNEL_WHERE}",
                 key,
             ).fetchone()
             if row is None:
                 self._writer.execute(
-                    f"INSERT INTO {self._meta(pipe.database, 'CHANNELS')} (DATABASE_NAME, SCHEMA_NAME, PIPE_NAME, CHANNEL_NAME, "
+                    f"INSERT INTO {self._meta(pipe.database, 'CHANNELS')} "
+                    "(DATABASE_NAME, SCHEMA_NAME, PIPE_NAME, CHANNEL_NAME, "
                     "CREATED_ON_MS, LAST_COMMITTED_OFFSET_TOKEN, OPEN_SEQ, ROW_SEQ) VALUES (?, ?, ?, ?, ?, ?, 1, 0)",
                     key + [now_ms(), offset_token],
                 )
                 seq = 1
             else:
                 seq = row[0] + 1
-                token_sql = (
-                    ", LAST_COMMITTED_OFFSET_TOKEN = ?"
-                    if offset_token is not None
-                    else ""
-                )
-                params = (
-                    [seq] + ([offset_token] if offset_token is not None else []) + key
-                )
+                token_sql = ", LAST_COMMITTED_OFFSET_TOKEN = ?" if offset_token is not None else ""
+                params = [seq] + ([offset_token] if offset_token is not None else []) + key
                 self._writer.execute(
-                    f"UPDATE {self._meta(pipe.database, 'CHANNELS')} SET OPEN_SEQ = ?, ROW_SEQ = 0{token_sql} {_CHANNEL_WHERE}",
+                    f"UPDATE {self._meta(pipe.database, 'CHANNELS')} "
+                    f"SET OPEN_SEQ = ?, ROW_SEQ = 0{token_sql} {_CHANNEL_WHERE}",
                     params,
                 )
             status = self._channel_rows(self._writer, pipe, [channel])[channel]
@@ -156,7 +140,8 @@ class Store(Pipes):
         with self._write_lock:
             self._held.cancel(lambda k: k == tuple(key))
             row = self._writer.execute(
-                f"DELETE FROM {self._meta(pipe.database, 'CHANNELS')} {_CHANNEL_WHERE} RETURNING LAST_COMMITTED_OFFSET_TOKEN",
+                f"DELETE FROM {self._meta(pipe.database, 'CHANNELS')} {_CHANNEL_WHERE} "
+                "RETURNING LAST_COMMITTED_OFFSET_TOKEN",
                 key,
             ).fetchone()
         if row is None:
@@ -188,9 +173,7 @@ class Store(Pipes):
             "AND PIPE_NAME = ? AND list_contains(?, CHANNEL_NAME)",
             [pipe.database, pipe.schema, pipe.name, channels],
         ).fetchall()
-        return {
-            row[3]: _status(dict(zip(_CHANNEL_STATUS_COLUMNS, row))) for row in rows
-        }
+        return {row[3]: _status(dict(zip(_CHANNEL_STATUS_COLUMNS, row))) for row in rows}
 
     # ---- rows --------------------------------------------------------------------------
 
@@ -234,33 +217,19 @@ class Store(Pipes):
         """
         received = time.perf_counter()
         key = [pipe.database, pipe.schema, pipe.name, channel]
-        cur = (
-            self.cursor()
-        )  # a connection of its own: batches are parsed outside the write lock
+        cur = self.cursor()  # a connection of its own: batches are parsed outside the write lock
         try:
-            results = [
-                stage(cur, pipe.columns, pipe.mapping, n, batch)
-                for n, batch in enumerate(batches)
-            ]
+            results = [stage(cur, pipe.columns, pipe.mapping, n, batch) for n, batch in enumerate(batches)]
             reason = self.rejection(channel)
             if reason:
-                results = [
-                    (fields, LoadResult(r.rows_parsed, 0, r.rows_parsed, reason))
-                    for fields, r in results
-                ]
+                results = [(fields, LoadResult(r.rows_parsed, 0, r.rows_parsed, reason)) for fields, r in results]
             with self._write_lock:
-                seq, row_seq = self._check_continuation(
-                    cur, key, channel, continuation_token
-                )
+                seq, row_seq = self._check_continuation(cur, key, channel, continuation_token)
                 hold = self.commit_hold(channel)
                 # behind held batches, a batch waits its turn
                 if hold > 0 or self._held.waiting(tuple(key)):
-                    commit = functools.partial(
-                        self._commit, cur, pipe, key, batches, results, received
-                    )
-                    self._held.hold(
-                        HeldCommit(tuple(key), cur, commit, time.monotonic() + hold)
-                    )
+                    commit = functools.partial(self._commit, cur, pipe, key, batches, results, received)
+                    self._held.hold(HeldCommit(tuple(key), cur, commit, time.monotonic() + hold))
                     cur = None  # the pending commit owns the cursor and its staged tables now
                 else:
                     self._commit(cur, pipe, key, batches, results, received)
@@ -269,9 +238,7 @@ class Store(Pipes):
                 cur.close()
         return _continuation(seq, row_seq + 1)
 
-    def _commit(
-        self, cur, pipe: Pipe, key, batches: list[Batch], results: list, received: float
-    ) -> None:
+    def _commit(self, cur, pipe: Pipe, key, batches: list[Batch], results: list, received: float) -> None:
         """Insert the staged rows and advance the channel in one transaction (write lock held)."""
         cur.execute("BEGIN")
         try:
@@ -301,9 +268,7 @@ class Store(Pipes):
             batch, result = failed[-1]
             error_sql = ", LAST_ERROR_OFFSET_UPPER_BOUND = ?, LAST_ERROR_MESSAGE = ?, LAST_ERROR_TIMESTAMP_MS = ?"
             error_params = [batch.end_token, result.error_message, now_ms()]
-        end_token = next(
-            (b.end_token for b in reversed(batches) if b.end_token is not None), None
-        )
+        end_token = next((b.end_token for b in reversed(batches) if b.end_token is not None), None)
         cur.execute(
             f"UPDATE {self._meta(key[0], 'CHANNELS')} SET ROW_SEQ = ROW_SEQ + 1, "
             "LAST_COMMITTED_OFFSET_TOKEN = coalesce(?, LAST_COMMITTED_OFFSET_TOKEN), "
@@ -321,9 +286,7 @@ class Store(Pipes):
             + key,
         )
 
-    def _check_continuation(
-        self, cur, key: list[str], channel: str, token: str | None
-    ) -> tuple[int, int]:
+    def _check_continuation(self, cur, key: list[str], channel: str, token: str | None) -> tuple[int, int]:
         row = cur.execute(
             f"SELECT OPEN_SEQ, ROW_SEQ FROM {self._meta(key[0], 'CHANNELS')} {_CHANNEL_WHERE}",
             key,
@@ -345,9 +308,7 @@ class Store(Pipes):
         return row
 
 
-_CHANNEL_WHERE = (
-    "WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ? AND CHANNEL_NAME = ?"
-)
+_CHANNEL_WHERE = "WHERE DATABASE_NAME = ? AND SCHEMA_NAME = ? AND PIPE_NAME = ? AND CHANNEL_NAME = ?"
 
 
 def _continuation(open_seq: int, row_seq: int) -> str:
@@ -371,9 +332,5 @@ def _status(row: dict) -> dict:
         "last_error_offset_upper_bound": row["LAST_ERROR_OFFSET_UPPER_BOUND"],
         "last_error_message": row["LAST_ERROR_MESSAGE"],
         "last_error_timestamp_ms": row["LAST_ERROR_TIMESTAMP_MS"],
-        "snowflake_avg_processing_latency_ms": round(
-            row["PROCESSING_MS_TOTAL"] / batches
-        )
-        if batches
-        else None,
+        "snowflake_avg_processing_latency_ms": round(row["PROCESSING_MS_TOTAL"] / batches) if batches else None,
     }

@@ -41,8 +41,8 @@ import re
 
 from sqlglot.tokens import Token, TokenType
 
-from aidemo.local.errors import SqlError
 from aidemo.local.ducksql import RESERVED, reserved, translate_with_sqlglot
+from aidemo.local.errors import SqlError
 from aidemo.local.pipesql import create_pipe
 from aidemo.local.sqlcommands import (
     CreateDatabase,
@@ -105,9 +105,7 @@ def split_statements(script: str) -> list[str]:
     return [text for text, _ in _statements(script)]
 
 
-def translate(
-    statement: str, *, database: str | None, schema: str | None
-) -> Translation:
+def translate(statement: str, *, database: str | None, schema: str | None) -> Translation:
     """Translate one Snowflake statement for a session whose context is ``database.schema``.
 
     Unqualified names are resolved against that context, so the result does not depend
@@ -124,14 +122,10 @@ def translate(
             f"{quote_statement(statement)} holds more than one statement; split the script "
             "with split_statements() and translate each statement."
         )
-    return _translate(
-        statement[tokens[0].start : tokens[-1].end + 1], tokens, database, schema
-    )
+    return _translate(statement[tokens[0].start : tokens[-1].end + 1], tokens, database, schema)
 
 
-def translate_script(
-    script: str, *, database: str | None, schema: str | None
-) -> list[tuple[str, Translation]]:
+def translate_script(script: str, *, database: str | None, schema: str | None) -> list[tuple[str, Translation]]:
     """Every statement of a script with its translation, each in the context that the
     script's earlier USE statements set. Raises SqlError at the first statement that
     does not translate, so a caller can run nothing unless everything translates.
@@ -166,9 +160,7 @@ def _statements(script: str) -> list[tuple[str, list[Token]]]:
     return statements
 
 
-def _translate(
-    text: str, tokens: list[Token], database: str | None, schema: str | None
-) -> Translation:
+def _translate(text: str, tokens: list[Token], database: str | None, schema: str | None) -> Translation:
     command = _command(Cursor(text, tokens, database, schema))
     if command is None:
         return translate_with_sqlglot(text, database, schema)
@@ -225,11 +217,7 @@ def _command(c: Cursor) -> Translation | None:
             database, name = c.schema_name()
         c.accept("CASCADE") or c.accept("RESTRICT")
         c.end()
-        return (
-            DropDatabase(name, if_exists)
-            if kind == "DATABASE"
-            else DropSchema(database, name, if_exists)
-        )
+        return DropDatabase(name, if_exists) if kind == "DATABASE" else DropSchema(database, name, if_exists)
     if first == "DROP" and c.word(1) == "ROLE":
         return NoOp(f"roles are not needed: {_NO_PRIVILEGES}")
     if first == "CREATE":
@@ -246,15 +234,9 @@ def _command(c: Cursor) -> Translation | None:
 
 def _use(c: Cursor) -> Translation:
     c.advance(1)
-    kind = (
-        c.word()
-        if c.word() in ("DATABASE", "SCHEMA", "ROLE", "WAREHOUSE", "SECONDARY")
-        else None
-    )
+    kind = c.word() if c.word() in ("DATABASE", "SCHEMA", "ROLE", "WAREHOUSE", "SECONDARY") else None
     if kind in ("ROLE", "WAREHOUSE", "SECONDARY"):
-        return NoOp(
-            f"USE {kind} is not needed: the local service has one role and no warehouses"
-        )
+        return NoOp(f"USE {kind} is not needed: the local service has one role and no warehouses")
     if kind:
         c.advance(1)
     parts = c.name_parts()
@@ -274,9 +256,7 @@ def _show(c: Cursor) -> Translation:
     c.advance(1)
     kind = c.word()
     if kind not in ("PIPES", "CHANNELS", "TABLES", "SCHEMAS", "DATABASES", "COLUMNS"):
-        c.fail(
-            "the local service supports SHOW PIPES, CHANNELS, TABLES, SCHEMAS, DATABASES and COLUMNS"
-        )
+        c.fail("the local service supports SHOW PIPES, CHANNELS, TABLES, SCHEMAS, DATABASES and COLUMNS")
     c.advance(1)
     like = c.string() if c.accept("LIKE") else None
     if kind == "DATABASES":
@@ -357,9 +337,7 @@ def _insert_head(c: Cursor) -> tuple[str, str, str, list[str]] | None:
 def _insert_sql(head: tuple[str, str, str, list[str]], values: str) -> DuckSql:
     database, schema, name, columns = head
     target = ".".join(ident(part) for part in (database, schema, name))
-    column_list = (
-        f" ({', '.join(ident(column) for column in columns)})" if columns else ""
-    )
+    column_list = f" ({', '.join(ident(column) for column in columns)})" if columns else ""
     return DuckSql(
         f"INSERT INTO {target}{column_list} VALUES {values}",
         returns_rows=False,

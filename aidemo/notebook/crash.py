@@ -18,13 +18,11 @@ if TYPE_CHECKING:
     from aidemo.streaming import StreamOptions
 
 
-def channel_tokens(backend: "StreamingBackend") -> "pd.DataFrame":
+def channel_tokens(backend: StreamingBackend) -> pd.DataFrame:
     """Every channel of the schema: name, pipe, last committed offset token, rows inserted (``SHOW CHANNELS``)."""
     from aidemo.sql import run_file
 
-    frame = run_file("monitoring/show_channels.sql", backend).rename(
-        columns={"parent_name": "pipe"}
-    )
+    frame = run_file("monitoring/show_channels.sql", backend).rename(columns={"parent_name": "pipe"})
     columns = ["name", "pipe", "last_committed_offset_token", "rows_inserted"]
     return frame.reindex(columns=columns).sort_values("name", ignore_index=True)
 
@@ -63,17 +61,16 @@ class Crash:
                 f"channel resumes after order {orders:,}, the items channel after order {through:,}."
             )
         return where + (
-            "This time **both channels stopped at the same order**; each still resumes after its own "
-            "token."
+            "This time **both channels stopped at the same order**; each still resumes after its own token."
         )
 
 
 def crash_stream(
-    backend: "StreamingBackend",
+    backend: StreamingBackend,
     num_orders: int,
     *,
     kill_after: int,
-    options: "StreamOptions",
+    options: StreamOptions,
     seed: int,
     num_customers: int,
     timeout: float = 120.0,
@@ -96,9 +93,7 @@ def crash_stream(
     from aidemo.offsets import parse_item_token, parse_order_token
 
     if not isinstance(kill_after, int) or not 0 < kill_after < num_orders:
-        raise ConfigError(
-            f"kill_after must be between 1 and {num_orders - 1} orders, got {kill_after!r}"
-        )
+        raise ConfigError(f"kill_after must be between 1 and {num_orders - 1} orders, got {kill_after!r}")
     env = dict(
         os.environ,
         **backend.child_environment(),
@@ -126,9 +121,7 @@ def crash_stream(
     switch = fault_switch(backend) if backend.supports_faults else None
     held = False
     started = time.monotonic()
-    proc = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         while _orders_in_table(backend) < kill_after:
             if proc.poll() is not None:
@@ -137,9 +130,7 @@ def crash_stream(
                     f"orders were committed: {proc.stderr.read().strip()[-500:]}"
                 )
             if time.monotonic() - started > timeout:
-                raise StreamingError(
-                    f"fewer than {kill_after} orders committed within {timeout:g} s"
-                )
+                raise StreamingError(f"fewer than {kill_after} orders committed within {timeout:g} s")
             time.sleep(0.05)
         if switch is not None:
             switch.set("stall_commits", channel=options.items_channel)
@@ -168,9 +159,7 @@ def crash_stream(
     seconds = time.monotonic() - started
     order_token, item_token = _settled_tokens(backend, timeout, options)
     items = parse_item_token(item_token) or 0
-    complete_through = (
-        order_of_item(InstanceSpec.single(seed, num_customers), items + 1)[0] - 1
-    )
+    complete_through = order_of_item(InstanceSpec.single(seed, num_customers), items + 1)[0] - 1
     return Crash(
         parse_order_token(order_token) or 0,
         items,
@@ -181,9 +170,7 @@ def crash_stream(
     )
 
 
-def _settled_tokens(
-    backend: "StreamingBackend", timeout: float, options: "StreamOptions"
-) -> tuple[str | None, str | None]:
+def _settled_tokens(backend: StreamingBackend, timeout: float, options: StreamOptions) -> tuple[str | None, str | None]:
     """The single instance's committed tokens once they stop moving.
 
     What the dead process had already sent can still be committed by the server for a
@@ -199,15 +186,12 @@ def _settled_tokens(
         time.sleep(1.0)
 
 
-def _tokens(backend: "StreamingBackend", options: "StreamOptions") -> tuple[Any, Any]:
-    tokens = {
-        row.name: row.last_committed_offset_token
-        for row in channel_tokens(backend).itertuples()
-    }
+def _tokens(backend: StreamingBackend, options: StreamOptions) -> tuple[Any, Any]:
+    tokens = {row.name: row.last_committed_offset_token for row in channel_tokens(backend).itertuples()}
     return tokens.get(options.orders_channel), tokens.get(options.items_channel)
 
 
-def _orders_in_table(backend: "StreamingBackend") -> int:
+def _orders_in_table(backend: StreamingBackend) -> int:
     from aidemo.sql import run_file
 
     counts = run_file("monitoring/row_counts.sql", backend)

@@ -32,13 +32,9 @@ class Fault:
 
 SCHEDULE = (
     # Late commits first, while the stream runs clean: every batch accepted meanwhile is held.
-    Fault(
-        "delay_commits", "rows accepted at once but committed 2 s later", {"delay": 2.0}
-    ),
+    Fault("delay_commits", "rows accepted at once but committed 2 s later", {"delay": 2.0}),
     Fault("throttle", "ingestion requests answered 429 (receiver saturated)"),
-    Fault(
-        "error", "the next 3 requests answered 503 (service unavailable)", {"count": 3}
-    ),
+    Fault("error", "the next 3 requests answered 503 (service unavailable)", {"count": 3}),
     Fault(
         "drop",
         "the next 2 answers lost (connection closed after the work was done)",
@@ -62,13 +58,13 @@ class FaultStep:
 class FaultRun:
     """A stream under :data:`SCHEDULE`: its stats, the steps and the live view's samples."""
 
-    stats: "StreamStats"
+    stats: StreamStats
     steps: list[FaultStep]
     seconds: float
     rate: float
-    view: "LiveView"
+    view: LiveView
 
-    def frame(self) -> "pd.DataFrame":
+    def frame(self) -> pd.DataFrame:
         """Per fault: injected, what the SDK and the kit did, and the seconds lost."""
         import pandas as pd
 
@@ -76,22 +72,15 @@ class FaultRun:
         rows = []
         for step in self.steps:
             after = step.counts_after or step.counts_before
-            window = behind.loc[
-                (behind.index >= step.start_s)
-                & (behind.index < step.start_s + 2 * self.seconds)
-            ]
+            window = behind.loc[(behind.index >= step.start_s) & (behind.index < step.start_s + 2 * self.seconds)]
             # How much further behind the schedule the commits fell while the fault was on (and after).
-            lost = (
-                max(0.0, float(window.max() - window.iloc[0])) if len(window) else None
-            )
+            lost = max(0.0, float(window.max() - window.iloc[0])) if len(window) else None
             rows.append(
                 {
                     "fault": step.fault.kind,
                     "injected": step.fault.what,
-                    "hits": after.get(step.fault.kind, 0)
-                    - step.counts_before.get(step.fault.kind, 0),
-                    "sdk_resent": after["sdk_retries"]
-                    - step.counts_before["sdk_retries"],
+                    "hits": after.get(step.fault.kind, 0) - step.counts_before.get(step.fault.kind, 0),
+                    "sdk_resent": after["sdk_retries"] - step.counts_before["sdk_retries"],
                     "kit_retries": step.kit_after[0] - step.kit_before[0],
                     "kit_reopens": step.kit_after[1] - step.kit_before[1],
                     "time_lost_s": lost,
@@ -99,7 +88,7 @@ class FaultRun:
             )
         return pd.DataFrame(rows)
 
-    def table(self) -> "Styler":
+    def table(self) -> Styler:
         from aidemo.notebook.tables import COUNT, SECONDS, TEXT, styled
 
         return styled(
@@ -118,7 +107,7 @@ class FaultRun:
             **{"text-align": "left", "white-space": "normal"},
         )
 
-    def _behind(self) -> "pd.Series":
+    def _behind(self) -> pd.Series:
         """Seconds the committed orders trail the paced schedule, by seconds since the channels opened."""
         import pandas as pd
 
@@ -127,15 +116,13 @@ class FaultRun:
         at = samples["at_s"] - opened
         target = self.stats.orders_target - self.stats.orders_resumed
         expected = (at * self.rate).clip(lower=0, upper=target)
-        return pd.Series(
-            ((expected - samples["orders"]) / self.rate).to_numpy(), index=at.to_numpy()
-        )
+        return pd.Series(((expected - samples["orders"]) / self.rate).to_numpy(), index=at.to_numpy())
 
 
 def run_with_faults(
-    backend: "StreamingBackend",
+    backend: StreamingBackend,
     *,
-    options: "StreamOptions",
+    options: StreamOptions,
     seed: int,
     num_customers: int,
     seconds: float,
@@ -158,9 +145,7 @@ def run_with_faults(
         print(f"no faults on this backend: {exc}")
         return None
     control.clear()
-    tokens = dict(
-        zip(*channel_tokens(backend)[["name", "last_committed_offset_token"]].T.values)
-    )
+    tokens = dict(zip(*channel_tokens(backend)[["name", "last_committed_offset_token"]].T.values))
     done = parse_order_token(tokens.get(options.orders_channel) or None) or 0
     total = done + round(options.rate * seconds * (2 * len(schedule) + 1))
     steps: list[FaultStep] = []
@@ -169,7 +154,7 @@ def run_with_faults(
         reply = control.status()
         return reply["counts"] | {"sdk_retries": reply["sdk_retries"]}
 
-    def drive(view: "LiveView") -> None:
+    def drive(view: LiveView) -> None:
         while not view.current() or view.current()[0].opened is None:
             time.sleep(0.05)
         stats = view.current()[0]
@@ -207,7 +192,7 @@ def run_with_faults(
     return FaultRun(stats, steps, seconds, float(options.rate), view)
 
 
-def _sleep_until(moment: float, stats: "StreamStats") -> bool:
+def _sleep_until(moment: float, stats: StreamStats) -> bool:
     """Sleep until ``moment`` (monotonic); True when the stream finished first."""
     while time.monotonic() < moment:
         if stats.finished is not None:

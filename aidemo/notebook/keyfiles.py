@@ -14,19 +14,13 @@ if TYPE_CHECKING:
     from aidemo.keys import KeyPair
 
 
-def write_key_pair(
-    keys: "KeyPair", directory: str | os.PathLike | None = None
-) -> tuple[Path, Path]:
+def write_key_pair(keys: KeyPair, directory: str | os.PathLike | None = None) -> tuple[Path, Path]:
     """Write ``rsa_key.p8`` (owner-only) and ``rsa_key.pub`` into ``directory`` (None: a new temporary one).
 
     Refuses a directory inside the project: keys never belong in the repository. Point
     ``profile.json`` (itself outside version control) at the private key's text.
     """
-    target = (
-        Path(directory or tempfile.mkdtemp(prefix="aidemo-keys-"))
-        .expanduser()
-        .resolve()
-    )
+    target = Path(directory or tempfile.mkdtemp(prefix="aidemo-keys-")).expanduser().resolve()
     if target == PROJECT_ROOT or PROJECT_ROOT in target.parents:
         raise ConfigError(
             f"KEY_DIR {str(target)!r} is inside the project ({PROJECT_ROOT}); "

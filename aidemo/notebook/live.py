@@ -13,7 +13,8 @@ import io
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aidemo.notebook.session import has_front_end
 from aidemo.offsets import parse_item_token, parse_order_token
@@ -26,9 +27,7 @@ if TYPE_CHECKING:
     from aidemo.parallel import ParallelResult
     from aidemo.streaming import FlushRecord, StreamOptions, StreamStats
 
-RATE_WINDOW_S = (
-    2.0  # the rate over time is the committed count's slope over this window
-)
+RATE_WINDOW_S = 2.0  # the rate over time is the committed count's slope over this window
 _INSTANCE = re.compile(r"_(\d+)$")
 
 
@@ -52,16 +51,14 @@ class LiveView:
         from aidemo.config import ORDER_ITEMS_CHANNEL
 
         self.title, self.interval, self.table = title, interval, table
-        self.items_channel = (
-            items_channel or ORDER_ITEMS_CHANNEL
-        )  # tells the two lanes' flushes apart
+        self.items_channel = items_channel or ORDER_ITEMS_CHANNEL  # tells the two lanes' flushes apart
         self.live = has_front_end() if live is None else live
         self.samples: list[tuple[float, int, int]] = []
         self.latencies: list[dict] = []
         self.spans: list[tuple[float, float | None, str]] = []
         self.started = time.monotonic()
-        self._stats: list["StreamStats"] = []
-        self._pending: list[tuple[int, str, "FlushRecord"]] = []
+        self._stats: list[StreamStats] = []
+        self._pending: list[tuple[int, str, FlushRecord]] = []
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
@@ -69,21 +66,17 @@ class LiveView:
 
     # ---- what the stream calls ------------------------------------------------------------
 
-    def update(self, stats: "StreamStats | list[StreamStats]") -> None:
+    def update(self, stats: StreamStats | list[StreamStats]) -> None:
         """The streams' progress callback: keep the latest stats (live objects or fresh copies)."""
         with self._lock:
-            self._stats = (
-                sorted(stats, key=lambda s: s.instance)
-                if isinstance(stats, list)
-                else [stats]
-            )
+            self._stats = sorted(stats, key=lambda s: s.instance) if isinstance(stats, list) else [stats]
 
-    def current(self) -> "list[StreamStats]":
+    def current(self) -> list[StreamStats]:
         """The stats the view shows (the streams' own objects when they run in this process)."""
         with self._lock:
             return list(self._stats)
 
-    def on_flush(self, record: "FlushRecord") -> None:
+    def on_flush(self, record: FlushRecord) -> None:
         """The streamer's flush callback: a batch handed to the SDK, waiting for its commit."""
         match = _INSTANCE.search(record.channel)
         lane = "items" if record.channel.startswith(self.items_channel) else "orders"
@@ -110,24 +103,18 @@ class LiveView:
 
     # ---- running -----------------------------------------------------------------------
 
-    def __enter__(self) -> "LiveView":
+    def __enter__(self) -> LiveView:
         self.started = time.monotonic()
         if self.live:
             import ipywidgets as widgets
             from IPython.display import display
 
-            self._image = widgets.Image(
-                format="png", layout=widgets.Layout(width="100%", max_width="1000px")
-            )
+            self._image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="1000px"))
             self._html = widgets.HTML()
-            self.widget = widgets.VBox(
-                [self._image, self._html] if self.table else [self._image]
-            )
+            self.widget = widgets.VBox([self._image, self._html] if self.table else [self._image])
             self._draw()
             display(self.widget)
-        self._thread = threading.Thread(
-            target=self._loop, name="aidemo-live-view", daemon=True
-        )
+        self._thread = threading.Thread(target=self._loop, name="aidemo-live-view", daemon=True)
         self._thread.start()
         return self
 
@@ -161,14 +148,8 @@ class LiveView:
                     sum(s.rows_committed_now for s in stats),
                 )
             )
-            committed = {
-                (s.instance, "orders"): parse_order_token(s.last_order_token) or 0
-                for s in stats
-            }
-            committed |= {
-                (s.instance, "items"): parse_item_token(s.last_item_token) or 0
-                for s in stats
-            }
+            committed = {(s.instance, "orders"): parse_order_token(s.last_order_token) or 0 for s in stats}
+            committed |= {(s.instance, "items"): parse_item_token(s.last_item_token) or 0 for s in stats}
             waiting = []
             for instance, lane, record in self._pending:
                 if committed.get((instance, lane), 0) >= record.last_id:
@@ -201,7 +182,7 @@ class LiveView:
         target = sum(s.orders_target for s in stats)
         return f"committed {committed:,} of {target:,} orders · {rates_text(stats)}"
 
-    def instances(self) -> "pd.DataFrame":
+    def instances(self) -> pd.DataFrame:
         """One row per instance: target, committed orders and items, and whether it is done."""
         import pandas as pd
 
@@ -227,7 +208,7 @@ class LiveView:
             ],
         )
 
-    def rates(self) -> "pd.DataFrame":
+    def rates(self) -> pd.DataFrame:
         """Committed orders/s and rows/s over time (slope over :data:`RATE_WINDOW_S`)."""
         import numpy as np
         import pandas as pd
@@ -240,15 +221,11 @@ class LiveView:
         before = np.searchsorted(t, t - RATE_WINDOW_S)
         span = np.maximum(t - t[before], 1e-9)
         return frame.assign(
-            orders_per_s=(
-                frame["orders"].to_numpy() - frame["orders"].to_numpy()[before]
-            )
-            / span,
-            rows_per_s=(frame["rows"].to_numpy() - frame["rows"].to_numpy()[before])
-            / span,
+            orders_per_s=(frame["orders"].to_numpy() - frame["orders"].to_numpy()[before]) / span,
+            rows_per_s=(frame["rows"].to_numpy() - frame["rows"].to_numpy()[before]) / span,
         ).iloc[1:]
 
-    def figure(self) -> "Figure":
+    def figure(self) -> Figure:
         """The figure as it stands: throughput over time (left) and latency per stage (right)."""
         import pandas as pd
 
@@ -257,9 +234,7 @@ class LiveView:
         figure = figure_class()(figsize=(11, 3.6), layout="constrained")
         throughput, latency = figure.subplots(1, 2, width_ratios=[3, 2])
         rates = self.rates()
-        throughput.plot(
-            rates["at_s"], rates["orders_per_s"], label="orders/s", color="tab:blue"
-        )
+        throughput.plot(rates["at_s"], rates["orders_per_s"], label="orders/s", color="tab:blue")
         throughput.plot(
             rates["at_s"],
             rates["rows_per_s"],
@@ -268,9 +243,7 @@ class LiveView:
         )
         throughput.set_xlabel("seconds since start")
         throughput.set_ylabel("committed per second")
-        throughput.set_title(
-            f"Committed throughput ({RATE_WINDOW_S:g} s window)", fontsize="medium"
-        )
+        throughput.set_title(f"Committed throughput ({RATE_WINDOW_S:g} s window)", fontsize="medium")
         with self._lock:
             marks = pd.DataFrame(self.latencies, columns=["at_s", "stage", "seconds"])
             spans = list(self.spans)
@@ -281,8 +254,7 @@ class LiveView:
                 points["seconds"],
                 s=10,
                 color=color,
-                label=f"generated → {stage}"
-                + (" to the SDK" if stage == "handed" else ""),
+                label=f"generated → {stage}" + (" to the SDK" if stage == "handed" else ""),
             )
         latency.set_xlabel("seconds since start")
         latency.set_ylabel("latency per batch (s)")
@@ -290,9 +262,7 @@ class LiveView:
         right = max([1.0, *rates["at_s"], *marks["at_s"]])
         for ax in (throughput, latency):
             for start, end, label in spans:
-                ax.axvspan(
-                    start, right if end is None else end, color="grey", alpha=0.15
-                )
+                ax.axvspan(start, right if end is None else end, color="grey", alpha=0.15)
                 ax.text(
                     start,
                     1.0,
@@ -318,7 +288,7 @@ class LiveView:
         return buffer.getvalue()
 
 
-def _state(stats: "StreamStats") -> str:
+def _state(stats: StreamStats) -> str:
     if stats.finished is not None:
         return "stopped" if stats.stopped else "done"
     if stats.opened is None:
@@ -332,16 +302,16 @@ def _state(stats: "StreamStats") -> str:
 
 
 def stream_live(
-    backend: "StreamingBackend",
+    backend: StreamingBackend,
     num_orders: int,
     *,
-    options: "StreamOptions",
+    options: StreamOptions,
     seed: int,
     num_customers: int,
     title: str = "One instance",
     view: LiveView | None = None,
     during: Callable[[LiveView], None] | None = None,
-) -> "StreamStats":
+) -> StreamStats:
     """Stream orders 1..num_orders on one instance under a :class:`LiveView` (``view``, or a new
     one titled ``title``); the final stats.
 
@@ -360,11 +330,7 @@ def stream_live(
             on_flush=view.on_flush,
         )
         view.update(streamer.stats)
-        helper = (
-            threading.Thread(target=during, args=(view,), daemon=True)
-            if during
-            else None
-        )
+        helper = threading.Thread(target=during, args=(view,), daemon=True) if during else None
         if helper:
             helper.start()
         try:
@@ -375,21 +341,19 @@ def stream_live(
 
 
 def parallel_live(
-    backend: "StreamingBackend",
+    backend: StreamingBackend,
     total_orders: int,
     instances: int,
     *,
-    options: "StreamOptions",
+    options: StreamOptions,
     seed: int,
     num_customers: int,
     processes: bool = False,
-) -> "ParallelResult":
+) -> ParallelResult:
     """:func:`aidemo.parallel.run_parallel` under a :class:`LiveView` with a per-instance table."""
     from aidemo.parallel import run_parallel
 
-    with LiveView(
-        f"{instances} instances", table=True, items_channel=options.items_channel
-    ) as view:
+    with LiveView(f"{instances} instances", table=True, items_channel=options.items_channel) as view:
         return run_parallel(
             total_orders,
             instances,

@@ -33,11 +33,7 @@ class Knob:
 
     def check(self, value: Any) -> None:
         kinds = (int,) if self.integer else (int, float)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, kinds)
-            or not self.low <= value <= self.high
-        ):
+        if isinstance(value, bool) or not isinstance(value, kinds) or not self.low <= value <= self.high:
             kind = "an integer" if self.integer else "a number"
             raise ConfigError(
                 f"{self.parameter} must be {kind} between {self.low:g} and {self.high:g} for the "
@@ -152,15 +148,9 @@ class ControlPanel:
         """What the Run button does: call the action with the sliders' values; its result, or None on error."""
         if self.busy:
             return None
-        values = {
-            parameter.lower(): slider.value
-            for parameter, slider in self.sliders.items()
-        }
+        values = {parameter.lower(): slider.value for parameter, slider in self.sliders.items()}
         number = len(self.runs) + 1
-        described = ", ".join(
-            f"{knob.label} {self.sliders[knob.parameter].value:,g}"
-            for knob in self.knobs
-        )
+        described = ", ".join(f"{knob.label} {self.sliders[knob.parameter].value:,g}" for knob in self.knobs)
         self._set_busy(True, f"run {number} running: {described}")
         failure = None
         with self.output:  # what the action displays (a live view) goes below the panel
@@ -170,11 +160,7 @@ class ControlPanel:
                 failure = exc
         if failure is not None:
             exc = failure
-            message = (
-                str(exc)
-                if isinstance(exc, AidemoError)
-                else f"{type(exc).__name__}: {exc}"
-            )
+            message = str(exc) if isinstance(exc, AidemoError) else f"{type(exc).__name__}: {exc}"
             self.output.append_stderr(f"run {number} failed: {message}\n")
             self.runs.append((values, exc))
             self._set_busy(False, f"run {number} failed")
@@ -207,19 +193,13 @@ class ControlPanel:
         }
         for column in frame.columns:
             if column not in formats:
-                unit = (
-                    RATE
-                    if column.endswith("/s")
-                    else SECONDS
-                    if column.endswith("(s)")
-                    else COUNT
-                )
+                unit = RATE if column.endswith("/s") else SECONDS if column.endswith("(s)") else COUNT
                 formats[column] = (column, unit)
         return styled(frame, formats)
 
 
 def stream_panel(
-    backend: "StreamingBackend",
+    backend: StreamingBackend,
     namespace: MutableMapping[str, Any],
     instances: int | None = None,
 ) -> ControlPanel:
@@ -241,9 +221,7 @@ def stream_panel(
             num_customers=namespace["NUM_CUSTOMERS"],
             seed=namespace["SEED"],
         )
-        options = StreamOptions(
-            batch_size=batch_size, max_client_lag=max_client_lag, rate=rate
-        )
+        options = StreamOptions(batch_size=batch_size, max_client_lag=max_client_lag, rate=rate)
         common = dict(
             options=options,
             seed=namespace["SEED"],
@@ -251,9 +229,7 @@ def stream_panel(
         )
         orders = max(1, round(rate * seconds))
         if instances:
-            stats = list(
-                parallel_live(backend, orders * instances, instances, **common).stats
-            )
+            stats = list(parallel_live(backend, orders * instances, instances, **common).stats)
         else:
             stats = [stream_live(backend, orders, **common)]
         from aidemo.streaming import combined_rates
@@ -271,9 +247,7 @@ def stream_panel(
     return ControlPanel(namespace, stream, (lag_knob(seconds), BATCH_KNOB, RATE_KNOB))
 
 
-def latency_panel(
-    backend: "StreamingBackend", namespace: MutableMapping[str, Any]
-) -> ControlPanel:
+def latency_panel(backend: StreamingBackend, namespace: MutableMapping[str, Any]) -> ControlPanel:
     """A panel whose Run measures latency (:func:`aidemo.latency.measure`) with the sliders' settings.
 
     Each run streams ``RATE`` orders/s for ``DURATION`` s (both read at Run time, with ``SEED``
@@ -300,14 +274,10 @@ def latency_panel(
         }
         for stage in latency.LATENCIES:
             for p in (50, 99):
-                row[f"{stage.removesuffix('_s')} p{p} (s)"] = summary[
-                    latency.percentile_column(stage, p)
-                ]
+                row[f"{stage.removesuffix('_s')} p{p} (s)"] = summary[latency.percentile_column(stage, p)]
         return row, figure_image(lambda ax: plots.latency_distribution(ax, batches))
 
-    return ControlPanel(
-        namespace, measure, (lag_knob(namespace["DURATION"]), BATCH_KNOB)
-    )
+    return ControlPanel(namespace, measure, (lag_knob(namespace["DURATION"]), BATCH_KNOB))
 
 
 def figure_image(draw: Callable[..., Any], size: tuple[float, float] = (7, 3.5)):

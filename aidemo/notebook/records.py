@@ -30,20 +30,14 @@ def record(**results: Any) -> None:
     from IPython.display import display
 
     data = {name: _jsonable(value) for name, value in results.items()}
-    display(
-        {RECORD_MIMETYPE: data, "text/plain": f"recorded: {', '.join(data)}"}, raw=True
-    )
+    display({RECORD_MIMETYPE: data, "text/plain": f"recorded: {', '.join(data)}"}, raw=True)
 
 
-def read_records(notebook: "NotebookNode | str | os.PathLike") -> dict:
+def read_records(notebook: NotebookNode | str | os.PathLike) -> dict:
     """Everything :func:`record` left in an executed notebook (a path or a node), later cells winning."""
     import nbformat
 
-    node = (
-        notebook
-        if isinstance(notebook, Mapping)
-        else nbformat.read(os.fspath(notebook), as_version=4)
-    )
+    node = notebook if isinstance(notebook, Mapping) else nbformat.read(os.fspath(notebook), as_version=4)
     found: dict = {}
     for cell in node.get("cells", []):
         for output in cell.get("outputs", []):
@@ -77,6 +71,4 @@ def _jsonable(value: Any) -> Any:
         return value
     if isinstance(value, Path):
         return str(value)
-    raise ConfigError(
-        f"cannot record {type(value).__name__} values; record numbers, text, lists, dicts or DataFrames"
-    )
+    raise ConfigError(f"cannot record {type(value).__name__} values; record numbers, text, lists, dicts or DataFrames")

@@ -42,18 +42,16 @@ def version_of(package: str) -> str | None:
         return None
 
 
-def environment() -> "pd.DataFrame":
+def environment() -> pd.DataFrame:
     """Python and the kit's packages with their installed versions (``missing`` when absent)."""
     import pandas as pd
 
     rows = [{"package": "python", "version": platform.python_version()}]
-    rows += [
-        {"package": name, "version": version_of(name) or "missing"} for name in PACKAGES
-    ]
+    rows += [{"package": name, "version": version_of(name) or "missing"} for name in PACKAGES]
     return pd.DataFrame(rows)
 
 
-def banner(backend: "StreamingBackend") -> str:
+def banner(backend: StreamingBackend) -> str:
     """One line: aidemo and SDK versions, Python, and the backend in use."""
     from aidemo import __version__
 
@@ -63,7 +61,7 @@ def banner(backend: "StreamingBackend") -> str:
     )
 
 
-def start(backend: str | None = "local") -> "StreamingBackend":
+def start(backend: str | None = "local") -> StreamingBackend:
     """The setup cell: open the backend ``backend`` names (None: as the profile says) and print the banner.
 
     A notebook opened in JupyterLab runs in ``notebooks/``; the kit's files (``profile.json``,
@@ -78,9 +76,7 @@ def start(backend: str | None = "local") -> "StreamingBackend":
     # The SDK's Python layer logs an error whenever a channel is reopened, as the kit does on purpose
     # after a fault (05); that one line is dropped, every other SDK error still shows.
     logging.getLogger("snowflake.ingest").setLevel(logging.ERROR)
-    logging.getLogger("snowflake.ingest.streaming.streaming_ingest_client").addFilter(
-        _reopen_notice
-    )
+    logging.getLogger("snowflake.ingest.streaming.streaming_ingest_client").addFilter(_reopen_notice)
     if Path.cwd().resolve() == NOTEBOOK_DIR:
         os.chdir(PROJECT_ROOT)
     opened = open_backend(load_profile(backend=backend))
@@ -90,9 +86,7 @@ def start(backend: str | None = "local") -> "StreamingBackend":
 
 def _reopen_notice(record: logging.LogRecord) -> bool:
     """False for the SDK's "callback was already registered" line: a reopened channel, expected."""
-    return not str(record.msg).startswith(
-        "An acknowledgement callback was already registered"
-    )
+    return not str(record.msg).startswith("An acknowledgement callback was already registered")
 
 
 def has_front_end() -> bool:

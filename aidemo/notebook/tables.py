@@ -6,7 +6,8 @@ notebooks); the frames behind them stay plain for :func:`aidemo.notebook.record`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,15 +19,13 @@ COUNT, SECONDS, RATE, TEXT = "{:,.0f}", "{:,.2f}", "{:,.0f}", "{}"
 
 
 def styled(
-    frame: "pd.DataFrame",
+    frame: pd.DataFrame,
     columns: dict[str, tuple[str, str]],
     caption: str | None = None,
-) -> "Styler":
+) -> Styler:
     """``frame`` with only ``columns`` (name -> (label, format)), relabelled and formatted; no index."""
     present = {name: spec for name, spec in columns.items() if name in frame.columns}
-    shown = frame[list(present)].rename(
-        columns={name: label for name, (label, _) in present.items()}
-    )
+    shown = frame[list(present)].rename(columns={name: label for name, (label, _) in present.items()})
     formats = {label: fmt for label, fmt in present.values() if fmt is not TEXT}
     style = shown.style.format(formats, na_rep="–").hide(axis="index")
     style = style.set_table_styles(
@@ -56,10 +55,10 @@ STREAM_COLUMNS = {
 
 
 def stream_table(
-    stats: "StreamStats | Iterable[StreamStats]",
+    stats: StreamStats | Iterable[StreamStats],
     caption: str | None = None,
     errors: dict[int, str] | None = None,
-) -> "Styler":
+) -> Styler:
     """One row per instance (and a total row for several): what this run committed, how fast.
 
     Rates are :attr:`~aidemo.streaming.StreamStats.orders_per_s` and ``rows_per_s``, the
@@ -70,10 +69,7 @@ def stream_table(
     from aidemo.streaming import StreamStats, combined_rates
 
     stats = [stats] if isinstance(stats, StreamStats) else list(stats)
-    rows = [
-        s.summary() | ({"error": errors.get(s.instance)} if errors else {})
-        for s in stats
-    ]
+    rows = [s.summary() | ({"error": errors.get(s.instance)} if errors else {}) for s in stats]
     if len(stats) > 1:
         orders_rate, rows_rate = combined_rates(stats)
         total = {
@@ -104,7 +100,7 @@ def stream_table(
     return styled(pd.DataFrame(rows), columns, caption)
 
 
-def crash_table(crash) -> "Styler":
+def crash_table(crash) -> Styler:
     """Where each channel stood after the kill (a :class:`~aidemo.notebook.crash.Crash`)."""
     import pandas as pd
 
@@ -134,7 +130,7 @@ def crash_table(crash) -> "Styler":
     )
 
 
-def latency_table(summary: "pd.DataFrame") -> "Styler":
+def latency_table(summary: pd.DataFrame) -> Styler:
     """A latency summary (:func:`aidemo.latency.summarize`): per setting, p50 and p99 of each stage."""
     from aidemo.latency import LATENCIES, percentile_column
 
@@ -155,7 +151,7 @@ def latency_table(summary: "pd.DataFrame") -> "Styler":
     return styled(summary, columns)
 
 
-def pipes_table(frame: "pd.DataFrame") -> "Styler":
+def pipes_table(frame: pd.DataFrame) -> Styler:
     """``SHOW PIPES`` narrowed to what a presenter needs: name, table, definition."""
     frame = frame.rename(columns=str.lower)
     return styled(
@@ -166,14 +162,10 @@ def pipes_table(frame: "pd.DataFrame") -> "Styler":
             "schema_name": ("schema", TEXT),
             "definition": ("definition", TEXT),
         },
-    ).set_properties(
-        subset=["definition"], **{"text-align": "left", "white-space": "normal"}
-    )
+    ).set_properties(subset=["definition"], **{"text-align": "left", "white-space": "normal"})
 
 
-def plan_frame(
-    total_orders: int, instances: int, *, seed: int, num_customers: int
-) -> "pd.DataFrame":
+def plan_frame(total_orders: int, instances: int, *, seed: int, num_customers: int) -> pd.DataFrame:
     """How :func:`aidemo.parallel.run_parallel` splits a job: per instance its channels, ids and customers."""
     import pandas as pd
 
@@ -190,8 +182,6 @@ def plan_frame(
             "item_ids": f"{spec.item_base}..{first_item_id(spec, spec.order_base + count) - 1}",
             "customers": f"{spec.customer_lo}..{spec.customer_hi}",
         }
-        for spec, count in plan(
-            total_orders, instances, seed=seed, num_customers=num_customers
-        )
+        for spec, count in plan(total_orders, instances, seed=seed, num_customers=num_customers)
     ]
     return pd.DataFrame(rows)
