@@ -72,22 +72,18 @@ class Column:
         return int(match.group(1)) if match else None
 
 
+#: DuckDB's integer types: all of them are Snowflake's NUMBER(38,0).
+INTEGER_TYPES = frozenset(
+    ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "UHUGEINT")
+)
+
+
 def snowflake_type(duck: str) -> str:
     """The Snowflake name of a DuckDB column type (NUMBER(38,0) for BIGINT, ...)."""
     duck = duck.upper()
     if duck.startswith("DECIMAL("):
         return "NUMBER" + duck[len("DECIMAL") :].replace(" ", "")
-    if duck in (
-        "BIGINT",
-        "INTEGER",
-        "SMALLINT",
-        "TINYINT",
-        "HUGEINT",
-        "UBIGINT",
-        "UINTEGER",
-        "USMALLINT",
-        "UTINYINT",
-    ):
+    if duck in INTEGER_TYPES:
         return "NUMBER(38,0)"
     if duck in ("DOUBLE", "FLOAT", "REAL"):
         return "FLOAT"

@@ -17,6 +17,8 @@ import json
 import math
 import re
 
+from aidemo.local.catalog import INTEGER_TYPES
+
 # Snowflake's statement type ids (level-3 family in the high nibble).
 SELECT, INSERT, UPDATE, DELETE, MERGE = 0x1000, 0x3100, 0x3200, 0x3300, 0x3400
 ALTER_SESSION, USE, SHOW, DESCRIBE = 0x4100, 0x4300, 0x4400, 0x4500
@@ -106,7 +108,7 @@ def row_type(name: str, duck: str) -> dict:
             "precision": int(precision),
             "scale": int(scale or 0),
         }
-    if duck in _INTEGERS:
+    if duck in INTEGER_TYPES:
         return meta | {"type": "fixed", "precision": 38, "scale": 0}
     if duck in ("DOUBLE", "FLOAT", "REAL"):
         return meta | {"type": "real"}
@@ -137,18 +139,6 @@ def row_type(name: str, duck: str) -> dict:
 
 _MAX_TEXT = 16_777_216
 _MAX_BINARY = 8_388_608
-_INTEGERS = {
-    "BIGINT",
-    "INTEGER",
-    "SMALLINT",
-    "TINYINT",
-    "HUGEINT",
-    "UBIGINT",
-    "UINTEGER",
-    "USMALLINT",
-    "UTINYINT",
-    "UHUGEINT",
-}
 _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_UTC = _EPOCH.replace(tzinfo=dt.UTC)
 

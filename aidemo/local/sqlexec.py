@@ -17,7 +17,7 @@ import duckdb
 
 from aidemo.local import sqlresults as listings
 from aidemo.local import translate as t
-from aidemo.local.catalog import PUBLIC, snowflake_message
+from aidemo.local.catalog import INTEGER_TYPES, PUBLIC, snowflake_message
 from aidemo.local.errors import SqlError
 from aidemo.local.sqlresults import Result
 from aidemo.local.store import ServiceError, Store, normalize, quote
@@ -268,18 +268,7 @@ def _row_type(name: str, duck: str) -> dict:
             "precision": int(precision),
             "scale": int(scale or 0),
         }
-    if duck in (
-        "BIGINT",
-        "INTEGER",
-        "SMALLINT",
-        "TINYINT",
-        "HUGEINT",
-        "UBIGINT",
-        "UINTEGER",
-        "USMALLINT",
-        "UTINYINT",
-        "UHUGEINT",
-    ):
+    if duck in INTEGER_TYPES:
         return meta | {"type": "fixed", "precision": 38, "scale": 0}
     if duck in ("DOUBLE", "FLOAT", "REAL"):
         return meta | {"type": "real"}
