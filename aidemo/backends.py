@@ -152,6 +152,7 @@ class LocalBackend(StreamingBackend):
             role=props.get("role"),
             database=self.database,
             schema=self.schema,
+            trust_bundle=str(self.home.trust_bundle),
         )
 
     def check_reachable(self) -> None:

@@ -49,6 +49,9 @@ class Endpoint:
     warehouse: str | None = None
     database: str | None = None
     schema: str | None = None
+    # A PEM bundle the connection trusts (the local service's CA); None: the connector's defaults.
+    # Given per connection because the connector's native core reads SSL_CERT_FILE only once.
+    trust_bundle: str | None = None
 
     def __repr__(self) -> str:
         return f"Endpoint({self.user}@{self.url}, role={self.role}, {self.database}.{self.schema})"
@@ -76,6 +79,7 @@ class Endpoint:
             "warehouse": self.warehouse,
             "database": self.database,
             "schema": self.schema,
+            "custom_root_store_path": self.trust_bundle,
             "login_timeout": LOGIN_TIMEOUT_S,
             # Log out on close (the kit runs no async queries); saying so also silences 5.x's warning.
             "enable_server_session_keep_alive_auto_detection": False,
