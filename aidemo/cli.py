@@ -302,7 +302,7 @@ def _parallel(args) -> int:
     from aidemo.backends import open_backend
     from aidemo.parallel import plan, run_parallel
     from aidemo.progress import StreamProgress
-    from aidemo.streaming import StreamStats
+    from aidemo.stats import StreamStats
 
     if args.instances and args.of and args.instances != args.of:
         raise AidemoError("give the number of instances once: `parallel TOTAL N` or `parallel TOTAL --of N`")

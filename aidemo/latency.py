@@ -44,7 +44,8 @@ from aidemo.errors import AidemoError, ConfigError, StreamingError
 from aidemo.generator import InstanceSpec
 from aidemo.offsets import parse_item_token, parse_order_token
 from aidemo.sdk import sdk_errors
-from aidemo.streaming import FlushRecord, Streamer, StreamOptions
+from aidemo.stats import FlushRecord
+from aidemo.streaming import Streamer, StreamOptions
 
 if TYPE_CHECKING:
     from aidemo.backends import StreamingBackend

@@ -23,7 +23,8 @@ from aidemo.backends import StreamingBackend
 from aidemo.config import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from aidemo.errors import AidemoError, ConfigError
 from aidemo.generator import InstanceSpec, split_instances
-from aidemo.streaming import FlushRecord, Streamer, StreamOptions, StreamStats
+from aidemo.stats import FlushRecord, StreamStats
+from aidemo.streaming import Streamer, StreamOptions
 
 CHANNELS_PER_PIPE_LIMIT = 2000  # Snowflake's documented limit of channels per pipe
 _WARN_SHARE = 0.9

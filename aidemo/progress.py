@@ -6,7 +6,7 @@ import sys
 
 from tqdm.auto import tqdm
 
-from aidemo.streaming import StreamStats, combined_rates
+from aidemo.stats import StreamStats, combined_rates
 
 
 class StreamProgress:

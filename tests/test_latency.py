@@ -11,7 +11,7 @@ import pytest
 
 from aidemo import latency, plots
 from aidemo.errors import ConfigError
-from aidemo.streaming import FlushRecord
+from aidemo.stats import FlushRecord
 
 START = 100.0
 

@@ -23,7 +23,7 @@ from aidemo.keys import generate_key_pair, load_private_key
 from aidemo.notebook import ControlPanel, LiveView
 from aidemo.provision import setup
 from aidemo.sql import sql_file
-from aidemo.streaming import StreamStats
+from aidemo.stats import StreamStats
 
 SQL_KEYWORDS = re.compile(r"\b(SELECT|SHOW|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|MERGE)\b")
 

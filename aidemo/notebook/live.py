@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
     from aidemo.backends import StreamingBackend
     from aidemo.parallel import ParallelResult
-    from aidemo.streaming import FlushRecord, StreamOptions, StreamStats
+    from aidemo.stats import FlushRecord, StreamStats
+    from aidemo.streaming import StreamOptions
 
 RATE_WINDOW_S = 2.0  # the rate over time is the committed count's slope over this window
 _INSTANCE = re.compile(r"_(\d+)$")

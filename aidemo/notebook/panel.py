@@ -232,7 +232,7 @@ def stream_panel(
             stats = list(parallel_live(backend, orders * instances, instances, **common).stats)
         else:
             stats = [stream_live(backend, orders, **common)]
-        from aidemo.streaming import combined_rates
+        from aidemo.stats import combined_rates
 
         orders_rate, rows_rate = combined_rates(stats)
         return {

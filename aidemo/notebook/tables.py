@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from pandas.io.formats.style import Styler
 
-    from aidemo.streaming import StreamStats
+    from aidemo.stats import StreamStats
 
 COUNT, SECONDS, RATE, TEXT = "{:,.0f}", "{:,.2f}", "{:,.0f}", "{}"
 
@@ -66,7 +66,7 @@ def stream_table(
     """
     import pandas as pd
 
-    from aidemo.streaming import StreamStats, combined_rates
+    from aidemo.stats import StreamStats, combined_rates
 
     stats = [stats] if isinstance(stats, StreamStats) else list(stats)
     rows = [s.summary() | ({"error": errors.get(s.instance)} if errors else {}) for s in stats]
