@@ -9,7 +9,7 @@ chosen by ``profile.json``. The public API::
 """
 
 from aidemo.backends import StreamingBackend, open_backend
-from aidemo.config import Profile, Settings, load_profile, load_settings
+from aidemo.config import Profile, load_profile
 from aidemo.errors import (
     AidemoError,
     BackendError,
@@ -24,6 +24,7 @@ from aidemo.errors import (
     TransientStreamingError,
 )
 from aidemo.keys import KeyPair, generate_key_pair
+from aidemo.settings import Settings, load_settings
 from aidemo.sql import run_file, run_sql
 
 __version__ = "0.1.0"

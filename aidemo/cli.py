@@ -119,7 +119,7 @@ def _stream_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings_and_options(args):
-    from aidemo.config import load_settings
+    from aidemo.settings import load_settings
     from aidemo.streaming import StreamOptions
 
     settings = load_settings(orders_batch_size=args.batch_size, max_client_lag=args.max_client_lag, seed=args.seed)
@@ -245,9 +245,9 @@ def _latency(args) -> int:
     from pathlib import Path
 
     from aidemo.backends import open_backend
-    from aidemo.config import load_settings
     from aidemo.latency import measure_grid, parse_numbers, summarize
     from aidemo.plots import write_figures
+    from aidemo.settings import load_settings
     from aidemo.streaming import StreamOptions
 
     lags = parse_numbers("--lags", args.lags, float)

@@ -1,17 +1,14 @@
-"""Configuration in layers: file, then environment, then explicit arguments (later wins).
+"""The connection profile, and what reading both configuration files shares.
 
-Two frozen, validated dataclasses:
+Configuration comes in layers: file, then environment, then explicit arguments (later wins).
+:class:`Profile` is the connection profile from ``profile.json`` (which backend, and for a real
+account the key-pair credentials), a frozen, validated dataclass; no profile file means the
+local backend. The run settings from ``config.properties`` are :mod:`aidemo.settings`.
 
-* :class:`Profile`, the connection profile from ``profile.json`` (which backend, and for a
-  real account the key-pair credentials). No profile file means the local backend.
-* :class:`Settings`, the run settings from ``config.properties`` (batch size, max client lag,
-  channel and pipe names, ...).
-
-Environment variables: ``AIDEMO_<KEY>`` for every settings key (upper case, dots become
-underscores, e.g. ``AIDEMO_MAX_CLIENT_LAG=5``); ``AIDEMO_PROFILE`` (path of profile.json),
-``AIDEMO_BACKEND`` (``local`` or ``snowflake``) and ``PRIVATE_KEY_PASSPHRASE`` (the passphrase
-of an encrypted private key) for the profile. Every error is a :class:`~aidemo.errors.ConfigError`
-that names the key and where the value came from (file and line, variable, or argument).
+Environment variables: ``AIDEMO_PROFILE`` (path of profile.json), ``AIDEMO_BACKEND``
+(``local`` or ``snowflake``) and ``PRIVATE_KEY_PASSPHRASE`` (the passphrase of an encrypted
+private key). Every error is a :class:`~aidemo.errors.ConfigError` that names the key and where
+the value came from (file and line, variable, or argument).
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,29 +30,9 @@ BACKENDS = ("local", "snowflake")
 #: The keys a ``profile.json`` may hold (exactly those of ``profile.json.template``).
 PROFILE_KEYS = ("backend", "account", "user", "url", "private_key", "database", "schema", "warehouse", "role")
 PROFILE_FILE = "profile.json"
-SETTINGS_FILE = "config.properties"
-ENV_PREFIX = "AIDEMO_"
 ENV_PROFILE = "AIDEMO_PROFILE"
 ENV_BACKEND = "AIDEMO_BACKEND"
 ENV_PASSPHRASE = "PRIVATE_KEY_PASSPHRASE"
-
-# The run settings' defaults and bounds (config.properties documents them); the kit imports them from here.
-DEFAULT_BATCH_SIZE = 10_000
-BATCH_SIZE_RANGE = (1, 1_000_000)  # orders per append_rows call
-DEFAULT_MAX_CLIENT_LAG = 60.0
-MAX_CLIENT_LAG_RANGE = (0.1, 600.0)  # seconds
-DEFAULT_ORDERS_PER_RUN = 100
-DEFAULT_CUSTOMERS = 20_000
-DEFAULT_SEED = 42
-DEFAULT_INSTANCES = 1
-MAX_INSTANCES = 1000
-#: Channel name prefixes: a single stream writes ``orders_channel``, instance i of a parallel job
-#: ``orders_channel_<i>``.
-ORDERS_CHANNEL = "orders_channel"
-ORDER_ITEMS_CHANNEL = "order_items_channel"
-#: The pipes the channels write through (sql/03_pipes.sql creates them).
-ORDERS_PIPE = "ORDERS_PIPE"
-ORDER_ITEMS_PIPE = "ORDER_ITEMS_PIPE"
 
 # The account URL pattern of the Snowpipe Streaming SDK.
 _ACCOUNT_URL = re.compile(r"^(https?://)?((([\w\d-]+)(\.[\w\d-]+){2,})(:(\d+))?)/?$")
@@ -68,7 +45,8 @@ def _did_you_mean(name: str, valid: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _check_names(given: Iterable[str], valid: tuple[str, ...], what: str, prefix: str = "") -> None:
+def check_names(given: Iterable[str], valid: tuple[str, ...], what: str, prefix: str = "") -> None:
+    """ConfigError naming each of ``given`` not in ``valid`` (with the closest valid name), listing the valid ones."""
     unknown = [name for name in given if name not in valid]
     if unknown:
         listed = ", ".join(repr(name) + _did_you_mean(name, valid) for name in unknown)
@@ -76,7 +54,12 @@ def _check_names(given: Iterable[str], valid: tuple[str, ...], what: str, prefix
         raise ConfigError(f"{prefix}unknown {what}{plural} {listed}; valid {what}s: {', '.join(valid)}")
 
 
-# --------------------------------------------------------------------------- profile
+def read_text(path: Path) -> str:
+    """The text of a configuration file; ConfigError if it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
 
 
 def _check_backend(value: object, where: str) -> str:
@@ -199,7 +182,7 @@ def find_profile(path: str | os.PathLike | None = None, env: Mapping[str, str] |
 
 
 def _read_profile(path: Path) -> dict[str, Any]:
-    text = _read_text(path)
+    text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -210,7 +193,7 @@ def _read_profile(path: Path) -> dict[str, Any]:
         raise ConfigError(f'{path}: must be a JSON object {{"key": value, ...}}, got {type(data).__name__}')
     if "private_key_passphrase" in data:
         raise ConfigError(f"{path}: keep the passphrase out of the file; set {ENV_PASSPHRASE} instead")
-    _check_names(data, PROFILE_KEYS, "key", prefix=f"{path}: ")
+    check_names(data, PROFILE_KEYS, "key", prefix=f"{path}: ")
     return data
 
 
@@ -226,7 +209,7 @@ def load_profile(
     """
     env = os.environ if env is None else env
     fields = tuple(f.name for f in dataclasses.fields(Profile) if f.name != "source")
-    _check_names(overrides, fields, "profile field")
+    check_names(overrides, fields, "profile field")
     overrides = {key: value for key, value in overrides.items() if value is not None}
     found = find_profile(path, env)
     values = _read_profile(found) if found else {}
@@ -244,165 +227,3 @@ def load_profile(
         values["backend"] = "snowflake"
     source = str(found) if found else ("arguments" if overrides else "default")
     return Profile(**values, source=source)
-
-
-# --------------------------------------------------------------------------- settings
-
-
-class _Rule:
-    """How one setting is read from text and checked; ``description`` completes "must be ..."."""
-
-    description = ""
-
-    def parse(self, text: str) -> Any:
-        return text
-
-    def coerce(self, value: Any) -> Any:
-        """The checked value; ValueError when it is not allowed."""
-        raise NotImplementedError
-
-    def check(self, value: Any, where: str) -> Any:
-        try:
-            return self.coerce(value)
-        except ValueError:
-            raise ConfigError(f"{where} must be {self.description}, got {value!r}") from None
-
-    def read(self, text: str, where: str) -> Any:
-        try:
-            return self.coerce(self.parse(text))
-        except ValueError:
-            raise ConfigError(f"{where} must be {self.description}, got {text!r}") from None
-
-
-class _Integer(_Rule):
-    def __init__(self, low: int, high: int | None = None) -> None:
-        self.low, self.high = low, high
-        self.description = f"an integer >= {low}" if high is None else f"an integer between {low} and {high}"
-
-    parse = staticmethod(int)
-
-    def coerce(self, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(value)
-        if value < self.low or (self.high is not None and value > self.high):
-            raise ValueError(value)
-        return value
-
-
-class _Seconds(_Rule):
-    def __init__(self, low: float, high: float) -> None:
-        self.low, self.high = low, high
-        self.description = f"a number of seconds between {low:g} and {high:g}"
-
-    parse = staticmethod(float)
-
-    def coerce(self, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(value)
-        if not self.low <= value <= self.high:  # also rejects NaN
-            raise ValueError(value)
-        return float(value)
-
-
-class _Pattern(_Rule):
-    def __init__(self, pattern: str, description: str) -> None:
-        self.pattern, self.description = re.compile(pattern), description
-
-    def coerce(self, value: Any) -> str:
-        if not isinstance(value, str) or not self.pattern.fullmatch(value):
-            raise ValueError(value)
-        return value
-
-
-_CHANNEL_PREFIX = _Pattern(r"[A-Za-z0-9_]+", "a non-empty name of letters, digits and underscores")
-_IDENTIFIER = _Pattern(r"[A-Za-z_][A-Za-z0-9_$]*", "an unquoted Snowflake identifier such as ORDERS_PIPE")
-
-
-def _setting(key: str, default: Any, rule: _Rule) -> Any:
-    return field(default=default, metadata={"key": key, "rule": rule})
-
-
-@dataclass(frozen=True, kw_only=True)
-class Settings:
-    """Run settings; field names are the ``config.properties`` keys with dots as underscores."""
-
-    orders_batch_size: int = _setting("orders.batch.size", DEFAULT_BATCH_SIZE, _Integer(*BATCH_SIZE_RANGE))
-    max_client_lag: float = _setting("max.client.lag", DEFAULT_MAX_CLIENT_LAG, _Seconds(*MAX_CLIENT_LAG_RANGE))
-    num_orders_per_batch: int = _setting("num.orders.per.batch", DEFAULT_ORDERS_PER_RUN, _Integer(1))
-    num_customers: int = _setting("num.customers", DEFAULT_CUSTOMERS, _Integer(1))
-    seed: int = _setting("seed", DEFAULT_SEED, _Integer(0))
-    instances: int = _setting("instances", DEFAULT_INSTANCES, _Integer(1, MAX_INSTANCES))
-    channel_prefix_orders: str = _setting("channel.prefix.orders", ORDERS_CHANNEL, _CHANNEL_PREFIX)
-    channel_prefix_order_items: str = _setting("channel.prefix.order_items", ORDER_ITEMS_CHANNEL, _CHANNEL_PREFIX)
-    orders_pipe: str = _setting("orders.pipe", ORDERS_PIPE, _IDENTIFIER)
-    order_items_pipe: str = _setting("order_items.pipe", ORDER_ITEMS_PIPE, _IDENTIFIER)
-
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            object.__setattr__(self, f.name, f.metadata["rule"].check(getattr(self, f.name), f.name))
-
-
-_SETTING_FIELDS = {f.metadata["key"]: f for f in dataclasses.fields(Settings)}
-#: The ``config.properties`` keys, in file order.
-SETTINGS_KEYS = tuple(_SETTING_FIELDS)
-
-
-def settings_env_var(key: str) -> str:
-    """The environment variable for a settings key: ``max.client.lag`` -> ``AIDEMO_MAX_CLIENT_LAG``."""
-    return ENV_PREFIX + key.upper().replace(".", "_")
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-
-
-def _read_properties(path: Path) -> dict[str, Any]:
-    """Settings from a Java-properties-style file: ``key=value`` lines, ``#``/``!`` comments."""
-    values: dict[str, Any] = {}
-    lines: dict[str, int] = {}
-    for number, raw in enumerate(_read_text(path).splitlines(), start=1):
-        line = raw.strip()
-        if not line or line[0] in "#!":
-            continue
-        key, sep, text = (part.strip() for part in line.partition("="))
-        where = f"{path} line {number}"
-        if not sep or not key:
-            raise ConfigError(f"{where}: expected key=value, got {line!r}")
-        if key not in _SETTING_FIELDS:
-            raise ConfigError(
-                f"{where}: unknown key {key!r}{_did_you_mean(key, SETTINGS_KEYS)}; "
-                f"valid keys: {', '.join(SETTINGS_KEYS)}"
-            )
-        if key in lines:
-            raise ConfigError(f"{where}: {key} is set twice (first on line {lines[key]})")
-        f = _SETTING_FIELDS[key]
-        values[f.name] = f.metadata["rule"].read(text, f"{where}: {key}")
-        lines[key] = number
-    return values
-
-
-def load_settings(
-    path: str | os.PathLike | None = None, *, env: Mapping[str, str] | None = None, **overrides: Any
-) -> Settings:
-    """Run settings: ``path`` (default ``./config.properties`` if present, else built-in
-    defaults), then ``AIDEMO_<KEY>`` environment variables, then ``overrides`` by field
-    name (None values are ignored).
-    """
-    env = os.environ if env is None else env
-    _check_names(overrides, tuple(f.name for f in _SETTING_FIELDS.values()), "setting")
-    if path is not None:
-        file = Path(path).expanduser()
-        if not file.is_file():
-            raise ConfigError(f"settings file {str(file)!r}: no such file")
-    else:
-        file = Path(SETTINGS_FILE)
-    values = _read_properties(file) if file.is_file() else {}
-    for key, f in _SETTING_FIELDS.items():
-        var = settings_env_var(key)
-        if var in env:
-            values[f.name] = f.metadata["rule"].read(env[var], var)
-    values.update({name: value for name, value in overrides.items() if value is not None})
-    return Settings(**values)

@@ -39,11 +39,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from aidemo.config import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from aidemo.errors import AidemoError, ConfigError, StreamingError
 from aidemo.generator import InstanceSpec
 from aidemo.offsets import parse_item_token, parse_order_token
 from aidemo.sdk import sdk_errors
+from aidemo.settings import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from aidemo.stats import FlushRecord
 from aidemo.streaming import Streamer, StreamOptions
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aidemo.config import (
+from aidemo.errors import ConfigError
+from aidemo.settings import (
     BATCH_SIZE_RANGE,
     DEFAULT_BATCH_SIZE,
     DEFAULT_MAX_CLIENT_LAG,
@@ -15,7 +16,6 @@ from aidemo.config import (
     ORDERS_PIPE,
     Settings,
 )
-from aidemo.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aidemo.backends import StreamingBackend
-from aidemo.config import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from aidemo.errors import AidemoError, ConfigError
 from aidemo.generator import InstanceSpec, split_instances
+from aidemo.settings import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from aidemo.stats import FlushRecord, StreamStats
 from aidemo.streaming import Streamer, StreamOptions
 

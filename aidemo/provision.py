@@ -75,7 +75,7 @@ def setup(
     a count other than the one loaded raises ConfigError, since reloading needs ``reset``.
     """
     from aidemo.backends import open_backend
-    from aidemo.config import load_settings
+    from aidemo.settings import load_settings
 
     settings = load_settings(num_customers=num_customers, seed=seed)
     backend = backend or open_backend()

@@ -13,8 +13,8 @@ import argparse
 import statistics
 import time
 
-from aidemo.config import DEFAULT_CUSTOMERS
 from aidemo.generator import InstanceSpec, order_batch
+from aidemo.settings import DEFAULT_CUSTOMERS
 
 
 def _batches(spec: InstanceSpec, orders: int, size: int):

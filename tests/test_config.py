@@ -1,4 +1,4 @@
-"""Configuration layers (aidemo.config): file, then environment, then explicit arguments."""
+"""Configuration layers (aidemo.config, aidemo.settings): file, then environment, then explicit arguments."""
 
 from __future__ import annotations
 
@@ -9,18 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from aidemo.config import (
-    PROFILE_KEYS,
-    SETTINGS_KEYS,
-    Profile,
-    Settings,
-    find_profile,
-    load_profile,
-    load_settings,
-    settings_env_var,
-)
+from aidemo.config import PROFILE_KEYS, Profile, find_profile, load_profile
 from aidemo.errors import ConfigError, KeyPairError
 from aidemo.keys import load_private_key
+from aidemo.settings import SETTINGS_KEYS, Settings, load_settings, settings_env_var
 
 REPO = Path(__file__).resolve().parents[1]
 

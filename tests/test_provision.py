@@ -9,13 +9,13 @@ import pytest
 from test_sql import stream
 
 from aidemo import customers as customer_module
-from aidemo.config import load_settings
 from aidemo.customers import customer_segments, generate_customers
 from aidemo.errors import ConfigError
 from aidemo.generator import InstanceSpec, order_batch
 from aidemo.models import SEGMENTS
 from aidemo.offsets import order_token
 from aidemo.provision import setup
+from aidemo.settings import load_settings
 
 SEED = 11
 PIPES = ("ORDERS_PIPE", "ORDER_ITEMS_PIPE")

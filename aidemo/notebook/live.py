@@ -49,7 +49,7 @@ class LiveView:
         table: bool = False,
         items_channel: str | None = None,
     ):
-        from aidemo.config import ORDER_ITEMS_CHANNEL
+        from aidemo.settings import ORDER_ITEMS_CHANNEL
 
         self.title, self.interval, self.table = title, interval, table
         self.items_channel = items_channel or ORDER_ITEMS_CHANNEL  # tells the two lanes' flushes apart

@@ -169,9 +169,9 @@ def plan_frame(total_orders: int, instances: int, *, seed: int, num_customers: i
     """How :func:`aidemo.parallel.run_parallel` splits a job: per instance its channels, ids and customers."""
     import pandas as pd
 
-    from aidemo.config import ORDER_ITEMS_CHANNEL, ORDERS_CHANNEL
     from aidemo.generator import first_item_id
     from aidemo.parallel import plan
+    from aidemo.settings import ORDER_ITEMS_CHANNEL, ORDERS_CHANNEL
 
     rows = [
         {
