@@ -1,4 +1,4 @@
-"""Tests for aidemo.local.translate: the sql/ files, pipes, USE, SHOW, DuckDB translation."""
+"""Tests for aidemo.local.translate (and insertsql): the sql/ files, pipes, USE, SHOW, DuckDB translation."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from aidemo.local.errors import SqlError
-from aidemo.local.translate import (
+from aidemo.local.insertsql import bulk_insert
+from aidemo.local.sqlcommands import (
     CreateDatabase,
     CreatePipe,
     CreateSchema,
@@ -26,10 +27,8 @@ from aidemo.local.translate import (
     ShowSchemas,
     ShowTables,
     UseContext,
-    split_statements,
-    translate,
-    translate_script,
 )
+from aidemo.local.translate import split_statements, translate, translate_script
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 SQL_FILES = sorted(SQL_DIR.rglob("*.sql"))
@@ -503,10 +502,8 @@ def test_pipe_columns_are_the_tables_columns_with_their_types():
     ],
 )
 def test_a_bulk_insert_of_plain_literals_skips_the_tokenizer_with_the_same_result(statement, fast):
-    from aidemo.local.translate import _bulk_insert
-
     plan = translate_script(statement, database=DB, schema=SCHEMA)
-    assert (_bulk_insert(statement, DB, SCHEMA) is not None) == fast
+    assert (bulk_insert(statement, DB, SCHEMA) is not None) == fast
     if fast:
         ((text, command),) = plan
         assert text == split_statements(statement)[0]

@@ -12,10 +12,10 @@ import uuid
 
 from aidemo.local import binds, sqlexec
 from aidemo.local import resultset as rs
-from aidemo.local import translate as t
 from aidemo.local.sessions import ConnectorError, ConnectorSession, QueryFailed
 from aidemo.local.sqlerrors import snowflake_error
 from aidemo.local.store import normalize
+from aidemo.local.translate import split_statements
 
 
 def run_query(store, session: ConnectorSession, body: dict) -> dict:
@@ -66,7 +66,7 @@ def _count_statements(sql: str) -> int:
     # once more (translating it tokenizes it anyway).
     if sql.strip() and not any(mark in sql for mark in (";", "--", "/*", "//")):
         return 1
-    return len(t.split_statements(sql))
+    return len(split_statements(sql))
 
 
 def _check_request(body: dict, count: int) -> None:

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 import duckdb
 
+from aidemo.local import sqlcommands as cmd
 from aidemo.local import sqlresults as listings
-from aidemo.local import translate as t
 from aidemo.local.catalog import INTEGER_TYPES, PUBLIC, snowflake_message
 from aidemo.local.errors import SqlError
 from aidemo.local.sqlresults import Result
 from aidemo.local.store import ServiceError, Store, normalize, quote
+from aidemo.local.translate import translate_script
 
 __all__ = ["Result", "Session", "run_script", "to_reply"]
 
@@ -55,16 +56,16 @@ def run_script(store: Store, script: str, session: Session) -> list[Result]:
     commands (pipes, databases, schemas) apply one by one, as statements of a Snowflake
     multi-statement request do. A USE statement updates ``session`` when it runs.
     """
-    plan = t.translate_script(script, database=session.database, schema=session.schema)
+    plan = translate_script(script, database=session.database, schema=session.schema)
     if not plan:
         raise SqlError("the SQL text holds no statement")
     results: list[Result] = []
     start = 0
     while start < len(plan):
         end = start + 1
-        if isinstance(plan[start][1], t.DuckSql):
+        if isinstance(plan[start][1], cmd.DuckSql):
             written = {plan[start][1].database} - {None}
-            while end < len(plan) and isinstance(plan[end][1], t.DuckSql):
+            while end < len(plan) and isinstance(plan[end][1], cmd.DuckSql):
                 written.add(plan[end][1].database)
                 if len(written - {None}) > 1:  # DuckDB writes to one database per transaction
                     break
@@ -90,58 +91,58 @@ def _named(statement: str):
 
 
 def _run(store: Store, command, session: Session) -> Result:
-    if isinstance(command, t.UseContext):
+    if isinstance(command, cmd.UseContext):
         return _use(store, command, session)
-    if isinstance(command, t.NoOp):
+    if isinstance(command, cmd.NoOp):
         return Result(message=command.reason)
-    if isinstance(command, t.CreateDatabase):
+    if isinstance(command, cmd.CreateDatabase):
         created = store.create_database(command.name, command.if_not_exists, command.or_replace)
         if not created:
             return Result(message=f"{command.name} already exists, statement succeeded.")
         session.database, session.schema = command.name, PUBLIC  # as Snowflake does
         return Result(message=f"Database {command.name} successfully created.")
-    if isinstance(command, t.DropDatabase):
+    if isinstance(command, cmd.DropDatabase):
         if not store.drop_database(command.name) and not command.if_exists:
             raise SqlError(f"Database '{command.name}' does not exist or not authorized.")
         if session.database == command.name:
             session.database = session.schema = None
         return _dropped(command.name)
-    if isinstance(command, t.CreateSchema):
+    if isinstance(command, cmd.CreateSchema):
         result = _create_schema(store, command)
         session.database, session.schema = (
             command.database,
             command.name,
         )  # as Snowflake does
         return result
-    if isinstance(command, t.DropSchema):
+    if isinstance(command, cmd.DropSchema):
         if not store.drop_schema(command.database, command.name) and not command.if_exists:
             raise SqlError(f"Schema '{command.database}.{command.name}' does not exist or not authorized.")
         if (session.database, session.schema) == (command.database, command.name):
             session.schema = None
         return _dropped(command.name)
-    if isinstance(command, t.CreatePipe):
+    if isinstance(command, cmd.CreatePipe):
         return _create_pipe(store, command)
-    if isinstance(command, t.DropPipe):
+    if isinstance(command, cmd.DropPipe):
         found = store.drop_pipe(command.database, command.schema, command.name)
         if not found and not command.if_exists:
             raise SqlError(
                 f"Pipe '{command.database}.{command.schema}.{command.name}' does not exist or not authorized."
             )
         return _dropped(command.name)
-    if isinstance(command, (t.ShowPipes, t.DescribePipe)):
+    if isinstance(command, (cmd.ShowPipes, cmd.DescribePipe)):
         return listings.pipes(store, command)
-    if isinstance(command, t.ShowChannels):
+    if isinstance(command, cmd.ShowChannels):
         return listings.channels(store, command)
-    if isinstance(command, (t.ShowTables, t.ShowSchemas, t.ShowDatabases)):
+    if isinstance(command, (cmd.ShowTables, cmd.ShowSchemas, cmd.ShowDatabases)):
         return listings.objects(store, command)
-    if isinstance(command, t.DescribeTable):
+    if isinstance(command, cmd.DescribeTable):
         return listings.describe_table(store, command)
-    if isinstance(command, t.ShowColumns):
+    if isinstance(command, cmd.ShowColumns):
         return listings.columns(store, command)
     raise SqlError(f"the local service cannot run {type(command).__name__}")
 
 
-def _use(store: Store, command: t.UseContext, session: Session) -> Result:
+def _use(store: Store, command: cmd.UseContext, session: Session) -> Result:
     if not store.has_database(command.database):
         raise SqlError(f"Database '{command.database}' does not exist or not authorized.")
     schema = command.schema
@@ -157,7 +158,7 @@ def _dropped(name: str) -> Result:
     return Result([("status", "VARCHAR")], [(f"{name} successfully dropped.",)])
 
 
-def _duck(store: Store, block: list[tuple[str, t.DuckSql]]) -> list[Result]:
+def _duck(store: Store, block: list[tuple[str, cmd.DuckSql]]) -> list[Result]:
     """Consecutive DuckDB statements, all or nothing; a lone query reads without the write lock."""
     if len(block) == 1 and block[0][1].returns_rows:
         statement, command = block[0]
@@ -188,7 +189,7 @@ def _result(cur: duckdb.DuckDBPyConnection) -> Result:
     return Result([(d[0], str(d[1])) for d in cur.description], cur.fetchall())
 
 
-def _create_schema(store: Store, command: t.CreateSchema) -> Result:
+def _create_schema(store: Store, command: cmd.CreateSchema) -> Result:
     if not store.has_database(command.database):
         raise SqlError(f"Database '{command.database}' does not exist or not authorized.")
     if store.has_schema(command.database, command.name):
@@ -202,7 +203,7 @@ def _create_schema(store: Store, command: t.CreateSchema) -> Result:
     return Result(message=f"Schema {command.name} successfully created.")
 
 
-def _create_pipe(store: Store, command: t.CreatePipe) -> Result:
+def _create_pipe(store: Store, command: cmd.CreatePipe) -> Result:
     if (command.table_database, command.table_schema) != (
         command.database,
         command.schema,

@@ -9,7 +9,7 @@ module is pure: it parses and rewrites, it never touches a database.
 Names come back normalised as Snowflake does: unquoted identifiers upper-case, quoted
 ones exactly as written.
 
-Statement forms handled as commands:
+Statement forms handled as commands (the classes of :mod:`aidemo.local.sqlcommands`):
 
 - ``USE [DATABASE] d``, ``USE [SCHEMA] [d.]s`` -> :class:`UseContext`;
   ``USE ROLE``/``USE WAREHOUSE``/``USE SECONDARY ROLES``, ``GRANT``, ``REVOKE``,
@@ -32,30 +32,27 @@ Statement forms handled as commands:
 Other queries and table DDL/DML become :class:`DuckSql` (see :mod:`aidemo.local.ducksql`);
 no statement may name ``_AIDEMO``, the service's own schema. Everything else (stages, PUT,
 warehouses, users, ...) raises :class:`~aidemo.local.errors.SqlError`. ``INSERT ... VALUES``
-with literal rows only (bulk loads) is translated from its tokens, without sqlglot's parser.
+with literal rows only (bulk loads) is translated without sqlglot's parser (see
+:mod:`aidemo.local.insertsql`).
 """
 
 from __future__ import annotations
-
-import re
 
 from sqlglot.tokens import Token, TokenType
 
 from aidemo.local.ducksql import RESERVED, reserved, translate_with_sqlglot
 from aidemo.local.errors import SqlError
+from aidemo.local.insertsql import bulk_insert, insert_values
 from aidemo.local.pipesql import create_pipe
 from aidemo.local.sqlcommands import (
     CreateDatabase,
-    CreatePipe,
     CreateSchema,
     DescribePipe,
     DescribeTable,
     DropDatabase,
     DropPipe,
     DropSchema,
-    DuckSql,
     NoOp,
-    PipeColumn,
     ShowChannels,
     ShowColumns,
     ShowDatabases,
@@ -65,33 +62,7 @@ from aidemo.local.sqlcommands import (
     Translation,
     UseContext,
 )
-
-__all__ = [
-    "CreateDatabase",
-    "CreatePipe",
-    "CreateSchema",
-    "DescribePipe",
-    "DescribeTable",
-    "DropDatabase",
-    "DropPipe",
-    "DropSchema",
-    "DuckSql",
-    "NoOp",
-    "PipeColumn",
-    "ShowChannels",
-    "ShowColumns",
-    "ShowDatabases",
-    "ShowPipes",
-    "ShowSchemas",
-    "ShowTables",
-    "Translation",
-    "UseContext",
-    "split_statements",
-    "translate",
-    "translate_script",
-]
-
-from aidemo.local.sqltokens import Cursor, ident, quote_statement, tokenize
+from aidemo.local.sqltokens import Cursor, quote_statement, tokenize
 
 _NO_PRIVILEGES = "the local service has a single user that holds every privilege"
 
@@ -130,7 +101,7 @@ def translate_script(script: str, *, database: str | None, schema: str | None) -
     script's earlier USE statements set. Raises SqlError at the first statement that
     does not translate, so a caller can run nothing unless everything translates.
     """
-    fast = _bulk_insert(script, database, schema)
+    fast = bulk_insert(script, database, schema)
     if fast is not None:
         return [fast]
     plan = []
@@ -188,7 +159,7 @@ def _command(c: Cursor) -> Translation | None:
     if first == "USE":
         return _use(c)
     if first == "INSERT":
-        return _insert_values(c)
+        return insert_values(c)
     if first == "SHOW":
         return _show(c)
     if first in ("DESC", "DESCRIBE") and c.word(1) == "PIPE":
@@ -294,123 +265,3 @@ def _show(c: Cursor) -> Translation:
     if kind == "COLUMNS":
         return ShowColumns(database, schema, table, like)
     return (ShowPipes if kind == "PIPES" else ShowTables)(database, schema, like)
-
-
-def _insert_values(c: Cursor) -> DuckSql | None:
-    """``INSERT INTO t [(c, ...)] VALUES (<literal>, ...), ...`` mapped token by token.
-
-    Bulk loads send thousands of rows in this form; parsing and regenerating them with
-    sqlglot costs about 0.5 s per 1,000 rows. Any other INSERT returns None (sqlglot's turn).
-    """
-    head = _insert_head(c)
-    values = _values(c.tokens[c.i :]) if head else None
-    if values is None:
-        c.rewind()
-        return None
-    return _insert_sql(head, values)
-
-
-def _insert_head(c: Cursor) -> tuple[str, str, str, list[str]] | None:
-    """Database, schema, table and columns of ``INSERT INTO t [(c, ...)] VALUES``, the cursor
-    after VALUES; None if the statement does not start so."""
-    c.advance(1)
-    try:
-        c.expect("INTO")
-        database, schema, name = c.object_name()
-        if RESERVED in (database.upper(), schema.upper()):
-            reserved(c.text)
-        columns = []
-        if c.token_type() == TokenType.L_PAREN:
-            c.advance(1)
-            columns.append(c.name_parts(max_parts=1)[0])
-            while c.token_type() == TokenType.COMMA:
-                c.advance(1)
-                columns.append(c.name_parts(max_parts=1)[0])
-            c.expect_type(TokenType.R_PAREN, "')'")
-            c.advance(1)
-        c.expect("VALUES")
-    except SqlError:
-        return None
-    return database, schema, name, columns
-
-
-def _insert_sql(head: tuple[str, str, str, list[str]], values: str) -> DuckSql:
-    database, schema, name, columns = head
-    target = ".".join(ident(part) for part in (database, schema, name))
-    column_list = f" ({', '.join(ident(column) for column in columns)})" if columns else ""
-    return DuckSql(
-        f"INSERT INTO {target}{column_list} VALUES {values}",
-        returns_rows=False,
-        database=database,
-    )
-
-
-# One literal of a bulk INSERT's rows: a string without backslash escapes ('' is a quote in
-# Snowflake and DuckDB alike), a number, NULL, TRUE or FALSE. Such rows mean the same to DuckDB
-# as written, so they pass through without being tokenized.
-_LITERAL = r"(?:'(?:[^'\\]|'')*'|-?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|(?i:NULL|TRUE|FALSE))"
-_ROW = rf"\(\s*{_LITERAL}(?:\s*,\s*{_LITERAL})*\s*\)"
-_ROWS = re.compile(rf"\s*({_ROW}(?:\s*,\s*{_ROW})*)\s*;?\s*")
-_VALUES = re.compile(r"\bVALUES\b", re.IGNORECASE)
-
-
-def _bulk_insert(script: str, database: str | None, schema: str | None) -> tuple[str, DuckSql] | None:
-    """``INSERT INTO t [(c, ...)] VALUES`` followed only by rows of plain literals, translated with
-    only its head tokenized (sqlglot's tokenizer takes most of the time of a big INSERT), or None."""
-    if not script.lstrip()[:6].upper() == "INSERT":
-        return None
-    found = _VALUES.search(script)
-    rows = found and _ROWS.fullmatch(script, found.end())
-    if not rows:
-        return None
-    head_text = script[: found.end()].strip()
-    tokens = tokenize(head_text, head_text)
-    head = _insert_head(Cursor(head_text, tokens, database, schema))
-    if head is None:
-        return None
-    text = script[script.index(head_text[0]) : rows.end(1)]
-    return text, _insert_sql(head, rows.group(1))
-
-
-def _values(tokens: list[Token]) -> str | None:
-    """DuckDB text of a VALUES list of literal rows, or None if it holds anything else."""
-    rows, i, n = [], 0, len(tokens)
-    while i < n and tokens[i].token_type == TokenType.L_PAREN:
-        row = []
-        i += 1
-        while True:
-            sign = "-" if i < n and tokens[i].token_type == TokenType.DASH else ""
-            i += bool(sign)
-            value = _literal(tokens[i], sign) if i < n else None
-            if value is None:
-                return None
-            row.append(value)
-            i += 1
-            if i < n and tokens[i].token_type == TokenType.COMMA:
-                i += 1
-                continue
-            break
-        if i >= n or tokens[i].token_type != TokenType.R_PAREN:
-            return None
-        rows.append(f"({', '.join(row)})")
-        i += 1
-        if i == n:
-            return ", ".join(rows)
-        if tokens[i].token_type != TokenType.COMMA:
-            return None
-        i += 1
-    return None
-
-
-def _literal(token: Token, sign: str) -> str | None:
-    """A literal token in DuckDB spelling (the tokenizer has already undone Snowflake's escapes)."""
-    kind = token.token_type
-    if kind == TokenType.NUMBER:
-        return sign + token.text
-    if sign:
-        return None
-    if kind in (TokenType.STRING, TokenType.RAW_STRING):
-        return "'" + token.text.replace("'", "''") + "'"
-    if kind in (TokenType.NULL, TokenType.TRUE, TokenType.FALSE):
-        return token.text.upper()
-    return None
