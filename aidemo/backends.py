@@ -116,7 +116,7 @@ class StreamingBackend(ABC):
 
     def child_environment(self) -> dict[str, str]:
         """Environment variables under which an ``aidemo`` command in a child process opens this backend."""
-        return {"AIDEMO_BACKEND": self.name}
+        return {"AIDEMO_BACKEND": self.name, "AIDEMO_DATABASE": self.database, "AIDEMO_SCHEMA": self.schema}
 
     def describe(self) -> str:
         return f"{self.name} ({self.database}.{self.schema})"
@@ -127,16 +127,21 @@ class LocalBackend(StreamingBackend):
 
     name = "local"
 
-    def __init__(self, home: ServiceHome | str | os.PathLike | None = None, database: str | None = None):
-        """``database``: the demo's database in the service (default AUTOMATED_INTELLIGENCE); another one
-        holds the demo's objects only if they were created there (the tests give each test its own)."""
+    def __init__(
+        self,
+        home: ServiceHome | str | os.PathLike | None = None,
+        database: str | None = None,
+        schema: str | None = None,
+    ):
+        """``database`` and ``schema``: where the demo's objects are (default AUTOMATED_INTELLIGENCE.RAW,
+        which a fresh service holds); ``aidemo setup`` creates them anywhere else."""
         from aidemo.local.home import DATABASE, SCHEMA, ServiceHome
         from aidemo.local.service import ensure_running
 
         self.home = home if isinstance(home, ServiceHome) else ServiceHome.at(home)
         with from_local():
             self.info = ensure_running(self.home)
-        self.database, self.schema = database or DATABASE, SCHEMA
+        self.database, self.schema = database or DATABASE, schema or SCHEMA
         super().__init__()
         _trust(self.home)
 
@@ -189,7 +194,7 @@ class LocalBackend(StreamingBackend):
 
     def __reduce__(self):
         # A worker process reopens the same service home (started already, so no second start).
-        return (LocalBackend, (str(self.home.root), self.database))
+        return (LocalBackend, (str(self.home.root), self.database, self.schema))
 
 
 class SnowflakeBackend(StreamingBackend):
@@ -229,7 +234,7 @@ def open_backend(profile: Profile | None = None, *, home=None) -> StreamingBacke
     """The backend the profile selects: no profile or ``"backend": "local"`` means local."""
     profile = profile or load_profile()
     if profile.backend == "local":
-        return LocalBackend(home)
+        return LocalBackend(home, profile.database, profile.schema)
     return SnowflakeBackend(profile)
 
 

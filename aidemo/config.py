@@ -6,9 +6,10 @@ account the key-pair credentials), a frozen, validated dataclass; no profile fil
 local backend. The run settings from ``config.properties`` are :mod:`aidemo.settings`.
 
 Environment variables: ``AIDEMO_PROFILE`` (path of profile.json), ``AIDEMO_BACKEND``
-(``local`` or ``snowflake``) and ``PRIVATE_KEY_PASSPHRASE`` (the passphrase of an encrypted
-private key). Every error is a :class:`~aidemo.errors.ConfigError` that names the key and where
-the value came from (file and line, variable, or argument).
+(``local`` or ``snowflake``), ``AIDEMO_DATABASE`` and ``AIDEMO_SCHEMA`` (where the demo's objects
+live) and ``PRIVATE_KEY_PASSPHRASE`` (the passphrase of an encrypted private key). Every error is a
+:class:`~aidemo.errors.ConfigError` that names the key and where the value came from (file and
+line, variable, or argument).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ PROFILE_KEYS = ("backend", "account", "user", "url", "private_key", "database", 
 PROFILE_FILE = "profile.json"
 ENV_PROFILE = "AIDEMO_PROFILE"
 ENV_BACKEND = "AIDEMO_BACKEND"
+#: Profile keys the environment may override, by variable.
+ENV_PROFILE_KEYS = {"AIDEMO_DATABASE": "database", "AIDEMO_SCHEMA": "schema"}
 ENV_PASSPHRASE = "PRIVATE_KEY_PASSPHRASE"
 
 # The account URL pattern of the Snowpipe Streaming SDK.
@@ -204,8 +207,9 @@ def load_profile(
 
     No profile file gives the local backend (``source="default"``). A file without
     ``backend`` but with account, user or private_key means a real account (snowflake).
-    ``AIDEMO_BACKEND`` overrides the file's backend and ``PRIVATE_KEY_PASSPHRASE`` gives the
-    key's passphrase; keyword overrides (any :class:`Profile` field but ``source``) win.
+    ``AIDEMO_BACKEND``, ``AIDEMO_DATABASE`` and ``AIDEMO_SCHEMA`` override the file's values and
+    ``PRIVATE_KEY_PASSPHRASE`` gives the key's passphrase; keyword overrides (any :class:`Profile`
+    field but ``source``) win.
     """
     env = os.environ if env is None else env
     fields = tuple(f.name for f in dataclasses.fields(Profile) if f.name != "source")
@@ -220,6 +224,11 @@ def load_profile(
                 f"{ENV_BACKEND} is 'snowflake' but there is no profile: copy profile.json.template "
                 f"to {PROFILE_FILE} and fill it in, or set {ENV_PROFILE}"
             )
+    for variable, key in ENV_PROFILE_KEYS.items():
+        if variable in env:
+            if not env[variable].strip():
+                raise ConfigError(f"{variable} is set but empty: name the {key}, or unset it")
+            values[key] = env[variable].strip()
     if env.get(ENV_PASSPHRASE):
         values["private_key_passphrase"] = env[ENV_PASSPHRASE]
     values.update(overrides)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from aidemo.errors import ConfigError, SqlError
 from aidemo.models import CUSTOMERS, TABLES
-from aidemo.sql import insert_statements, run_sql, sql_file
+from aidemo.sql import insert_statements, run_file, sql_text
 
 if TYPE_CHECKING:
     from aidemo.backends import StreamingBackend
@@ -83,7 +83,7 @@ def setup(
     if reset:
         _reset(backend, keep_customers=_customers_match(backend, settings.num_customers, settings.seed))
     for name in DDL_FILES:
-        run_sql(sql_file(name).read_text(), backend)
+        run_file(name, backend)
     created = _create_missing_pipes(backend)
     existing = _count(backend, CUSTOMERS.name)
     loaded = 0
@@ -106,9 +106,9 @@ def setup(
 
 
 def _reset(backend: StreamingBackend, keep_customers: bool) -> None:
-    run_sql(sql_file(RESET_FILE).read_text(), backend)
+    run_file(RESET_FILE, backend)
     if not keep_customers:
-        run_sql(f"DROP TABLE IF EXISTS {backend.database}.{backend.schema}.{CUSTOMERS.name}", backend)
+        backend.sql(f"DROP TABLE IF EXISTS {backend.database}.{backend.schema}.{CUSTOMERS.name}")
 
 
 #: Columns compared between loaded and generated customers (the generator's seed shows in each).
@@ -141,7 +141,7 @@ def _create_missing_pipes(backend: StreamingBackend) -> tuple[str, ...]:
 
     existing = set(_pipes(backend))
     missing = {}
-    script = io.StringIO(sql_file(PIPES_FILE).read_text())
+    script = io.StringIO(sql_text(PIPES_FILE, backend))
     for statement, _ in split_statements(script, remove_comments=True):
         created = _CREATE_PIPE.match(statement)
         if not created:
@@ -150,7 +150,7 @@ def _create_missing_pipes(backend: StreamingBackend) -> tuple[str, ...]:
         if name not in existing:
             missing[name] = statement.rstrip().rstrip(";")
     if missing:
-        run_sql(";\n".join(missing.values()), backend)
+        backend.sql(";\n".join(missing.values()))
     return tuple(missing)
 
 

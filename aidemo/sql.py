@@ -1,11 +1,17 @@
 """SQL on the active backend, from strings or from the files in ``sql/`` (Snowflake dialect),
-and literals for writing rows as SQL."""
+and literals for writing rows as SQL.
+
+The files name the demo's objects ``AUTOMATED_INTELLIGENCE.RAW.<name>``, so that they run as
+they are in a Snowflake worksheet; run through a backend, they act on the database and schema
+of its profile instead (:func:`sql_text`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 import numbers
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +35,18 @@ def sql_file(name: str) -> Path:
     return path
 
 
+# The database and schema as the files write them: qualified names, and the database after DATABASE
+# (CREATE DATABASE, GRANT ... ON DATABASE); a role of the same name is left alone.
+_QUALIFIED = re.compile(r"\bAUTOMATED_INTELLIGENCE\.RAW\b")
+_DATABASE = re.compile(r"(\bDATABASE\s+(?:IF\s+NOT\s+EXISTS\s+)?)AUTOMATED_INTELLIGENCE\b", re.I)
+
+
+def sql_text(name: str, backend: StreamingBackend) -> str:
+    """The text of a file of ``sql/`` with the backend's database and schema in place of the files'."""
+    text = _QUALIFIED.sub(f"{backend.database}.{backend.schema}", sql_file(name).read_text())
+    return _DATABASE.sub(lambda match: match[1] + backend.database, text)
+
+
 def run_sql(statement: str, backend: StreamingBackend | None = None) -> pandas.DataFrame:
     """Run a statement or script on the backend (default: the profile's); the last result as a DataFrame."""
     from aidemo.backends import open_backend
@@ -40,8 +58,13 @@ def run_sql(statement: str, backend: StreamingBackend | None = None) -> pandas.D
 
 
 def run_file(name: str, backend: StreamingBackend | None = None) -> pandas.DataFrame:
-    """Run one file of ``sql/``."""
-    return run_sql(sql_file(name).read_text(), backend)
+    """Run one file of ``sql/`` on the backend's database and schema (see :func:`sql_text`)."""
+    from aidemo.backends import open_backend
+
+    if backend is not None:
+        return backend.sql(sql_text(name, backend))
+    with open_backend() as own:
+        return own.sql(sql_text(name, own))
 
 
 def insert_statements(table: str, frame: pandas.DataFrame, batch_rows: int = 1000) -> list[str]:

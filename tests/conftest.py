@@ -16,7 +16,7 @@ from aidemo.faults import fault_switch
 from aidemo.keys import generate_key_pair
 from aidemo.local import service
 from aidemo.local.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER, ServiceHome
-from aidemo.sql import run_file, sql_file
+from aidemo.sql import run_file
 
 os.environ.setdefault("SS_LOG_LEVEL", "error")
 
@@ -119,10 +119,10 @@ _databases = itertools.count(1)
 def demo_database(home: ServiceHome, database: str) -> LocalBackend:
     """A backend on the service of ``home`` whose demo tables and pipes (those of sql/, as a fresh
     service holds them in AUTOMATED_INTELLIGENCE) are created in ``database``."""
-    with LocalBackend(home) as admin:
-        for name in ("01_database.sql", "02_tables.sql", "03_pipes.sql"):
-            admin.sql(sql_file(name).read_text().replace(DATABASE, database))
-    return LocalBackend(home, database)
+    backend = LocalBackend(home, database)
+    for name in ("01_database.sql", "02_tables.sql", "03_pipes.sql"):
+        run_file(name, backend)
+    return backend
 
 
 @pytest.fixture
@@ -138,34 +138,34 @@ def demo_db(local_home) -> LocalBackend:
 
 
 def write_snowflake_profile(local: LocalBackend, path: Path) -> Path:
-    """A profile.json for the snowflake backend that points at a local service: its URL, user and key."""
-    profile = {**local.info.sdk_properties(), "backend": "snowflake"}
+    """A profile.json for the snowflake backend that points at a local service (its URL, user and
+    key) and at the database and schema of ``local``."""
+    profile = {**local.info.sdk_properties(), "backend": "snowflake", "database": local.database}
     path.write_text(json.dumps(profile, indent=2))
     return path
 
 
 @pytest.fixture(params=["local", pytest.param("snowflake", marks=pytest.mark.snowflake)])
-def own_backend(request, local_home, tmp_path, monkeypatch):
-    """A backend whose demo objects the test may change, in the state of a fresh local service.
+def own_backend(request, demo_db, tmp_path, monkeypatch):
+    """A backend whose demo objects the test may change, freshly created in a database of its own.
 
-    ``local``: a local service of its own. ``snowflake``: the Snowflake backend, on the account
-    of the profile that AIDEMO_SNOWFLAKE_PROFILE names (its demo objects dropped and created
-    again first), or else on a local service of its own through a snowflake profile: the same
-    connector, SDK calls and SQL as on an account.
+    ``local``: the local backend on that database of the session's service. ``snowflake``: the
+    Snowflake backend, on the account of the profile that AIDEMO_SNOWFLAKE_PROFILE names (its demo
+    objects dropped and created again first), or else on that same database through a snowflake
+    profile: the same connector, SDK calls and SQL as on an account.
     """
-    with own_service(share_ca(local_home, tmp_path / "home")) as local:
-        if request.param == "local":
-            yield local
-            return
-        path = os.environ.get("AIDEMO_SNOWFLAKE_PROFILE")
-        if not path:
-            monkeypatch.setenv("SSL_CERT_FILE", str(local.home.trust_bundle))
-            path = write_snowflake_profile(local, tmp_path / "profile.json")
-        with SnowflakeBackend(load_profile(path)) as backend:
-            if os.environ.get("AIDEMO_SNOWFLAKE_PROFILE"):
-                for name in ("reset.sql", "01_database.sql", "02_tables.sql", "03_pipes.sql"):
-                    run_file(name, backend)
-            yield backend
+    if request.param == "local":
+        yield demo_db
+        return
+    path = os.environ.get("AIDEMO_SNOWFLAKE_PROFILE")
+    if not path:
+        monkeypatch.setenv("SSL_CERT_FILE", str(demo_db.home.trust_bundle))
+        path = write_snowflake_profile(demo_db, tmp_path / "profile.json")
+    with SnowflakeBackend(load_profile(path)) as backend:
+        if os.environ.get("AIDEMO_SNOWFLAKE_PROFILE"):
+            for name in ("reset.sql", "01_database.sql", "02_tables.sql", "03_pipes.sql"):
+                run_file(name, backend)
+        yield backend
 
 
 @pytest.fixture(scope="session")

@@ -314,6 +314,16 @@ def test_environment_backend_can_select_snowflake(tmp_path, plain):
     assert load_profile(path, env={"AIDEMO_BACKEND": "snowflake"}).backend == "snowflake"
 
 
+def test_environment_names_the_database_and_schema_over_the_file(tmp_path, plain):
+    path = write_json(tmp_path / "profile.json", account_profile(plain, database="FILE_DB"))
+    assert (load_profile(path, env={}).database, load_profile(path, env={}).schema) == ("FILE_DB", "RAW")
+    profile = load_profile(path, env={"AIDEMO_DATABASE": "ENV_DB", "AIDEMO_SCHEMA": "ENV_SCHEMA"})
+    assert (profile.database, profile.schema) == ("ENV_DB", "ENV_SCHEMA")
+    assert load_profile(path, env={"AIDEMO_DATABASE": "ENV_DB"}, database="ARG_DB").database == "ARG_DB"
+    with pytest.raises(ConfigError, match=r"^AIDEMO_SCHEMA is set but empty: name the schema, or unset it$"):
+        load_profile(path, env={"AIDEMO_SCHEMA": " "})
+
+
 def test_bad_environment_backend_names_the_variable(in_empty_dir):
     with pytest.raises(ConfigError, match=r"^AIDEMO_BACKEND must be 'local' or 'snowflake', got 'Snowflake'$"):
         load_profile(env={"AIDEMO_BACKEND": "Snowflake"})

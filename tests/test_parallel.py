@@ -72,7 +72,7 @@ def test_five_instances_stream_the_job_exactly_once(own_backend, processes):
     assert result.errors == {}
     assert [s.orders_committed for s in result.stats] == [400] * 5
     assert_exact(own_backend, 2_000, 5)
-    channels = own_backend.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
+    channels = own_backend.sql(f"SHOW CHANNELS IN SCHEMA {own_backend.database}.RAW")
     assert sorted(channels["name"]) == sorted(
         [f"orders_channel_{i}" for i in range(5)] + [f"order_items_channel_{i}" for i in range(5)]
     )

@@ -26,7 +26,7 @@ def customers(backend) -> pd.DataFrame:
 
 
 def channels(backend) -> dict[str, str]:
-    frame = backend.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
+    frame = backend.sql(f"SHOW CHANNELS IN SCHEMA {backend.database}.RAW")
     return dict(zip(frame["name"], frame["offset_token"]))
 
 
@@ -67,14 +67,14 @@ def test_reset_drops_rows_channels_and_pipes(own_backend):
     batch = order_batch(InstanceSpec.single(SEED, 300), 1, 20)
     stream(own_backend, "ORDERS_PIPE", "orders_channel_0", batch.order_rows(), order_token).close()
     stream(own_backend, "ORDERS-STREAMING", "default_pipe_channel", batch.order_rows(), order_token).close()
-    before = own_backend.sql("SHOW PIPES IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
+    before = own_backend.sql(f"SHOW PIPES IN SCHEMA {own_backend.database}.RAW")
     assert len(channels(own_backend)) == 2
 
     report = setup(own_backend, reset=True, num_customers=200, seed=SEED + 1)
     assert report.tables == {"CUSTOMERS": 200, "ORDERS": 0, "ORDER_ITEMS": 0}
     assert set(report.pipes_created) == set(PIPES) and report.customers_loaded == 200
     assert channels(own_backend) == {}
-    after = own_backend.sql("SHOW PIPES IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
+    after = own_backend.sql(f"SHOW PIPES IN SCHEMA {own_backend.database}.RAW")
     assert sorted(after["name"]) == sorted(PIPES)
     assert after["created_on"].min() > before["created_on"].max()
     pd.testing.assert_frame_equal(customers(own_backend), generate_customers(SEED + 1, 200), check_dtype=False)

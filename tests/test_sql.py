@@ -1,6 +1,6 @@
 """The files of sql/ on a backend, checked against what the real SDK streamed.
 
-Tests that own the demo's tables run on ``own_backend``: a local service of their own,
+Tests that own the demo's tables run on ``own_backend``: a database of their own on the local service,
 or, with AIDEMO_SNOWFLAKE_PROFILE naming a profile file, the real account of that profile
 (``-m snowflake``; those runs drop and recreate the demo's pipes and tables there).
 """
@@ -18,7 +18,7 @@ import pytest
 from aidemo.errors import SqlError
 from aidemo.generator import InstanceSpec, order_batch
 from aidemo.offsets import item_token, order_token
-from aidemo.sql import SQL_DIR, insert_script, run_file, run_sql, sql_file, sql_literal
+from aidemo.sql import SQL_DIR, insert_script, run_file, run_sql, sql_file, sql_literal, sql_text
 
 SQL_FILES = sorted(str(p.relative_to(SQL_DIR)) for p in SQL_DIR.rglob("*.sql"))
 DDL_FILES = ("01_database.sql", "02_tables.sql", "03_pipes.sql")
@@ -52,8 +52,8 @@ def test_every_sql_file_runs_and_leaves_its_objects(own_backend, name):
     for ddl in DDL_FILES:
         run_file(ddl, own_backend)
     result = run_file(name, own_backend)
-    tables = names(own_backend.sql("SHOW TABLES IN SCHEMA AUTOMATED_INTELLIGENCE.RAW"))
-    pipes = names(own_backend.sql("SHOW PIPES IN SCHEMA AUTOMATED_INTELLIGENCE.RAW"))
+    tables = names(own_backend.sql(f"SHOW TABLES IN SCHEMA {own_backend.database}.RAW"))
+    pipes = names(own_backend.sql(f"SHOW PIPES IN SCHEMA {own_backend.database}.RAW"))
     if name == "reset.sql":
         # The streamed tables and the pipes go; CUSTOMERS is setup's to keep or drop.
         assert set(TABLES) & set(tables) == {"CUSTOMERS"} and not set(PIPES) & set(pipes)
@@ -66,12 +66,12 @@ def test_every_sql_file_runs_and_leaves_its_objects(own_backend, name):
     if name == "monitoring/show_pipes.sql":
         assert set(PIPES) <= set(result["name"])
     if name == "03_pipes.sql":
-        definition = own_backend.sql("DESCRIBE PIPE AUTOMATED_INTELLIGENCE.RAW.ORDERS_PIPE")["definition"][0]
+        definition = own_backend.sql(f"DESCRIBE PIPE {own_backend.database}.RAW.ORDERS_PIPE")["definition"][0]
         assert "$1:ORDER_ID::NUMBER(38,0)" in definition and "DATA_SOURCE" in definition
 
 
 def test_columns_of_the_tables_are_those_of_the_design(backend):
-    columns = backend.sql("DESCRIBE TABLE AUTOMATED_INTELLIGENCE.RAW.ORDER_ITEMS")
+    columns = backend.sql(f"DESCRIBE TABLE {backend.database}.RAW.ORDER_ITEMS")
     assert columns.iloc[:, 0].tolist() == [
         "ORDER_ITEM_ID",
         "ORDER_ID",
@@ -137,7 +137,7 @@ def test_monitoring_matches_what_the_sdk_streamed(own_backend):
     # channel_status.sql lists each pipe's channels; the script's result is the last statement's.
     status = run_file("monitoring/channel_status.sql", own_backend)
     assert status["name"].tolist() == ["order_items_channel_0"]
-    assert own_backend.sql("SHOW CHANNELS IN TABLE AUTOMATED_INTELLIGENCE.RAW.ORDERS")["name"].tolist() == [
+    assert own_backend.sql(f"SHOW CHANNELS IN TABLE {own_backend.database}.RAW.ORDERS")["name"].tolist() == [
         "orders_channel_0"
     ]
     assert own_backend.sql("SHOW CHANNELS LIKE 'ORDER_ITEMS%' IN SCHEMA RAW")["name"].tolist() == [
@@ -181,16 +181,16 @@ README_PIPES = (
 )
 
 
-def test_orders_stream_through_the_pipes_of_the_original_readme(fresh):
+def test_orders_stream_through_the_pipes_of_the_original_readme(demo_db):
     """The local service also takes the README's short form (Snowflake documents the DATA_SOURCE
     form of 03_pipes.sql): each row's keys are matched to the columns by name."""
-    fresh.sql(README_PIPES)
-    assert "DATA_SOURCE" not in fresh.sql("DESCRIBE PIPE ORDERS_PIPE")["definition"][0]
+    demo_db.sql(README_PIPES)
+    assert "DATA_SOURCE" not in demo_db.sql("DESCRIBE PIPE ORDERS_PIPE")["definition"][0]
     batch = order_batch(SPEC, 1, 60)
-    stream(fresh, "ORDERS_PIPE", "orders_channel_0", batch.order_rows(), order_token).close()
-    stream(fresh, "ORDER_ITEMS_PIPE", "order_items_channel_0", batch.item_rows(), item_token).close()
-    orders = fresh.sql("SELECT * FROM ORDERS ORDER BY ORDER_ID").reset_index(drop=True)
-    items = fresh.sql("SELECT * FROM ORDER_ITEMS ORDER BY ORDER_ITEM_ID").reset_index(drop=True)
+    stream(demo_db, "ORDERS_PIPE", "orders_channel_0", batch.order_rows(), order_token).close()
+    stream(demo_db, "ORDER_ITEMS_PIPE", "order_items_channel_0", batch.item_rows(), item_token).close()
+    orders = demo_db.sql("SELECT * FROM ORDERS ORDER BY ORDER_ID").reset_index(drop=True)
+    items = demo_db.sql("SELECT * FROM ORDER_ITEMS ORDER BY ORDER_ITEM_ID").reset_index(drop=True)
     pd.testing.assert_frame_equal(orders, batch.orders_frame(), check_dtype=False)
     pd.testing.assert_frame_equal(items, batch.items_frame(), check_dtype=False)
 
@@ -225,6 +225,38 @@ def test_a_script_stops_at_the_statement_that_fails(backend, third):
     with pytest.raises(SqlError, match=re.escape(third)):
         backend.sql(script)
     assert backend.sql(f"SELECT I FROM RAW.{table}")["I"].tolist() == [1]
+
+
+def test_files_run_on_the_database_and_schema_of_the_backend():
+    class Elsewhere:
+        database, schema = "MY_DB", "MY_SCHEMA"
+
+    database = sql_text("01_database.sql", Elsewhere())
+    assert "CREATE DATABASE IF NOT EXISTS MY_DB;" in database
+    assert "CREATE SCHEMA IF NOT EXISTS MY_DB.MY_SCHEMA;" in database
+    grants = sql_text("04_grants.sql", Elsewhere())
+    assert "GRANT USAGE ON DATABASE MY_DB TO ROLE AUTOMATED_INTELLIGENCE;" in grants  # the role keeps its name
+    assert "ON PIPE MY_DB.MY_SCHEMA.ORDERS_PIPE" in grants
+    counts = sql_text("monitoring/row_counts.sql", Elsewhere())
+    assert "AUTOMATED_INTELLIGENCE" not in counts and counts.count("FROM MY_DB.MY_SCHEMA.") == 3
+
+
+def test_a_profile_naming_another_database_gets_the_demo_there(local_home, tmp_path, monkeypatch):
+    """``aidemo setup`` and ``aidemo stream`` on a local profile whose database is not the default."""
+    from aidemo.backends import open_backend
+    from aidemo.cli import main
+
+    database = f"OTHER_{next(_names)}"
+    monkeypatch.setenv("AIDEMO_HOME", str(local_home.root))
+    monkeypatch.setenv("AIDEMO_DATABASE", database)
+    monkeypatch.setenv("AIDEMO_NUM_CUSTOMERS", "50")
+    monkeypatch.chdir(tmp_path)
+    assert main(["setup"]) == 0
+    assert main(["stream", "20"]) == 0
+    with open_backend() as backend:
+        assert backend.database == database
+        counts = run_file("monitoring/row_counts.sql", backend).set_index("TABLE_NAME")["ROW_COUNT"].to_dict()
+    assert (counts["CUSTOMERS"], counts["ORDERS"]) == (50, 20) and counts["ORDER_ITEMS"] >= 20
 
 
 def test_an_unknown_file_is_named_with_the_known_ones():
