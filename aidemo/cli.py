@@ -97,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     nbs.set_defaults(run=_notebooks)
 
     lab = sub.add_parser("lab", help="open the walkthrough (notebooks/) in JupyterLab on 127.0.0.1")
+    lab.add_argument(
+        "--dir",
+        default=".",
+        help="working directory: its notebooks/ gets the kit's notebooks that it lacks (none is overwritten); "
+        "profile.json, config.properties and .aidemo/ are found there (default: the current directory)",
+    )
     lab.add_argument("--port", type=int, default=8888, help="port (default 8888; the next free one if taken)")
     lab.add_argument("--no-browser", action="store_true", help="print the URL only, do not open a browser")
     lab.add_argument("lab_args", nargs="*", metavar="JUPYTER_ARG", help="more JupyterLab options, after --")
@@ -289,38 +295,46 @@ def _notebooks(args) -> int:
 
 
 def _lab(args) -> int:
-    """``aidemo lab``: JupyterLab on 127.0.0.1 at the walkthrough; it prints the URL (with its token)."""
+    """``aidemo lab``: JupyterLab on 127.0.0.1 at the walkthrough; it prints the URL (with its token).
+
+    It opens a working copy (``--dir``'s ``notebooks/``), never the kit's installed notebooks.
+    """
     import os
     import subprocess
 
     from aidemo.errors import ConfigError
-    from aidemo.notebook import NOTEBOOK_DIR, PROJECT_ROOT
+    from aidemo.notebook import working_copy
     from aidemo.notebook.session import SDK_LOG_LEVEL
+    from aidemo.notebook.walkthrough import FIRST
 
     try:
         import jupyterlab  # noqa: F401
     except ImportError as exc:
-        raise ConfigError("aidemo lab needs JupyterLab: pip install -e '.[notebooks]'") from exc
-    first = NOTEBOOK_DIR / "00_setup.ipynb"
+        raise ConfigError("aidemo lab needs JupyterLab: pip install 'aidemo[notebooks]'") from exc
+    notebooks, copied = working_copy(args.dir)
+    root = notebooks.parent
+    if copied:
+        print(f"aidemo: copied {len(copied)} notebooks of the kit into {notebooks}", flush=True)
+    first = (notebooks / FIRST).relative_to(root)
     command = [
         sys.executable,
         "-m",
         "jupyterlab",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={args.port}",
-        f"--ServerApp.root_dir={PROJECT_ROOT}",
+        f"--ServerApp.root_dir={root}",
         *(["--no-browser"] if args.no_browser else []),
         *args.lab_args,
-        str(first.relative_to(PROJECT_ROOT)),
+        str(first),
     ]
     print(
-        f"aidemo: opening {first.relative_to(PROJECT_ROOT)} in JupyterLab on http://127.0.0.1:{args.port}/ "
+        f"aidemo: opening {first} in {root} in JupyterLab on http://127.0.0.1:{args.port}/ "
         "(the URL with its token follows; Ctrl-C stops it)",
         flush=True,
     )
     env = dict(os.environ, SS_LOG_LEVEL=os.environ.get("SS_LOG_LEVEL", SDK_LOG_LEVEL))
     try:
-        return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
+        return subprocess.call(command, cwd=root, env=env)
     except KeyboardInterrupt:
         return 130
 

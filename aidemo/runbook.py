@@ -1,8 +1,11 @@
-"""Running the notebooks of ``notebooks/`` headless with papermill, as ``aidemo notebooks`` and the tests do.
+"""Running the kit's notebooks headless with papermill, as ``aidemo notebooks`` and the tests do.
 
-Each notebook runs in a fresh kernel (``python3``, the kernel ipykernel installs, started
-with this interpreter) from the project root, with ``AIDEMO_HEADLESS=1`` so that widgets
-stay hidden, and gets those of the given parameters that its ``parameters`` cell declares.
+The notebooks are the kit's own copies (:data:`~aidemo.notebook.NOTEBOOK_DIR`: installed with
+the package, or a checkout's ``notebooks/``). Each runs in a fresh kernel (``python3``, the
+kernel ipykernel installs, started with this interpreter) in the current directory (where
+``profile.json``, ``config.properties`` and ``.aidemo/`` are found, as for the command line),
+with ``AIDEMO_HEADLESS=1`` so that widgets stay hidden, and gets those of the given
+parameters that its ``parameters`` cell declares.
 The executed copies go to ``output_dir``; what each notebook recorded with
 :func:`aidemo.notebook.record` comes back in its :class:`NotebookRun`.
 """
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aidemo.errors import AidemoError, ConfigError
-from aidemo.notebook import HEADLESS_ENV, NOTEBOOK_DIR, PROJECT_ROOT, read_records
+from aidemo.notebook import HEADLESS_ENV, NOTEBOOK_DIR, read_records
 
 NOTEBOOKS = (
     "00_setup",
@@ -53,7 +56,7 @@ def _papermill():
 
 
 def notebook_path(name: str) -> Path:
-    """The notebook called ``name`` (with or without ``.ipynb``) in ``notebooks/``."""
+    """The kit's notebook called ``name`` (with or without ``.ipynb``)."""
     stem = name.removesuffix(".ipynb")
     if stem not in NOTEBOOKS:
         raise ConfigError(f"no notebook {name!r}; the notebooks are {', '.join(NOTEBOOKS)}")
@@ -120,7 +123,7 @@ def run_notebooks(
                     str(target),
                     parameters=mine,
                     kernel_name=kernel_name,
-                    cwd=str(PROJECT_ROOT),
+                    cwd=os.getcwd(),
                     progress_bar=False,
                     log_output=log_output,
                     execution_timeout=timeout,

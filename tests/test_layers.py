@@ -5,7 +5,6 @@ imports inside functions do (they run, just later)."""
 from __future__ import annotations
 
 import ast
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -123,22 +122,6 @@ def imports_of_at(path: Path, root: Path) -> set[str]:
         return imports_of(path)
     finally:
         ROOT = saved
-
-
-def test_every_package_is_installed_and_sql_ships_with_it():
-    # pyproject lists packages by hand (sql/ is mapped into aidemo.local.sql): a new subpackage must be added there.
-    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    on_disk = {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
-    assert set(setuptools["packages"]) == on_disk | {"aidemo.local.sql"}
-    assert setuptools["package-dir"] == {"aidemo.local.sql": "sql"}
-    patterns = (
-        setuptools.get("package-data")
-        or tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    )
-    shipped = {
-        p.relative_to(ROOT / "sql") for pattern in patterns["aidemo.local.sql"] for p in (ROOT / "sql").glob(pattern)
-    }
-    assert shipped == {p.relative_to(ROOT / "sql") for p in (ROOT / "sql").rglob("*.sql")}
 
 
 def test_the_local_services_errors_reach_the_kit_as_its_own():

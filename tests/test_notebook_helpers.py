@@ -21,6 +21,7 @@ from aidemo.errors import ConfigError
 from aidemo.faults import fault_switch
 from aidemo.keys import generate_key_pair, load_private_key
 from aidemo.notebook import ControlPanel, LiveView
+from aidemo.notebook.walkthrough import working_directory
 from aidemo.provision import setup
 from aidemo.sql import sql_file
 from aidemo.stats import StreamStats
@@ -243,7 +244,7 @@ def test_write_key_pair_writes_owner_only_keys_outside_the_project(tmp_path):
     assert load_private_key(private.read_text()).key_size == 2048
     assert public.read_text() == keys.public_key_pem
     temporary, _ = notebook.write_key_pair(keys)
-    assert temporary.parent != notebook.PROJECT_ROOT and temporary.is_file()
+    assert temporary.parent != notebook.SOURCE_CHECKOUT and temporary.is_file()
     with pytest.raises(ConfigError, match="KEY_DIR .* is inside the project"):
         notebook.write_key_pair(keys, notebook.NOTEBOOK_DIR / "keys")
     assert not (notebook.NOTEBOOK_DIR / "keys").exists()
@@ -312,11 +313,30 @@ def test_environment_lists_python_and_the_kit():
     assert re.fullmatch(r"3\.\d+\.\d+.*", versions["python"])
 
 
-def test_start_opens_the_named_backend_from_the_project_root(fresh, monkeypatch, capsys):
+def test_a_working_copy_gets_the_missing_notebooks_and_keeps_edited_ones(tmp_path):
+    folder, copied = notebook.working_copy(tmp_path)
+    assert folder == tmp_path.resolve() / "notebooks"
+    assert [path.name for path in copied] == [f"{name}.ipynb" for name in runbook.NOTEBOOKS]
+    edited, removed = folder / "02_single_channel.ipynb", folder / "04_latency.ipynb"
+    edited.write_text("edited")
+    removed.unlink()
+    assert notebook.working_copy(tmp_path) == (folder, [removed])
+    assert edited.read_text() == "edited"
+    assert removed.read_bytes() == (notebook.NOTEBOOK_DIR / removed.name).read_bytes()
+    # A kernel started in a walkthrough folder (a copy, the checkout's) works from its parent; elsewhere, where it is.
+    assert working_directory(folder) == tmp_path.resolve()
+    assert working_directory(notebook.NOTEBOOK_DIR) == notebook.NOTEBOOK_DIR.parent
+    other = tmp_path / "elsewhere" / "notebooks"
+    other.mkdir(parents=True)
+    assert working_directory(other) == other and working_directory(tmp_path) == tmp_path
+
+
+def test_start_opens_the_named_backend_from_the_working_directory(fresh, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("AIDEMO_HOME", str(fresh.home.root))
-    monkeypatch.chdir(notebook.NOTEBOOK_DIR)  # where JupyterLab starts a notebook's kernel
+    folder, _ = notebook.working_copy(tmp_path)
+    monkeypatch.chdir(folder)  # where JupyterLab starts a notebook's kernel
     backend = notebook.start("local")
-    assert Path.cwd() == notebook.PROJECT_ROOT
+    assert Path.cwd() == tmp_path.resolve()
     assert backend.name == "local" and backend.home == fresh.home
     line = capsys.readouterr().out.strip()
     assert line == notebook.banner(backend)

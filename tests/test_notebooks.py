@@ -15,7 +15,7 @@ from aidemo.generator import InstanceSpec, first_item_id, split_instances
 from aidemo.keys import load_private_key, public_key_body
 from aidemo.local import service
 from aidemo.local.home import ServiceHome
-from aidemo.notebook import PROJECT_ROOT
+from aidemo.notebook import SOURCE_CHECKOUT
 
 pytestmark = pytest.mark.slow
 
@@ -136,7 +136,7 @@ def test_00_setup(backend_runs):
     versions = {row["package"]: row["version"] for row in results["versions"]}
     assert versions["aidemo"] == __version__ and versions["snowpipe-streaming"] == "1.9.1"
     private, public = map(Path, results["key_files"])
-    assert PROJECT_ROOT not in private.parents
+    assert SOURCE_CHECKOUT not in private.parents
     load_private_key(private.read_text())
     assert results["alter_user"] == f"ALTER USER DEMO_USER SET RSA_PUBLIC_KEY='{public_key_body(public.read_text())}';"
     assert results["fingerprint"].startswith("SHA256:")

@@ -9,7 +9,9 @@
 * :mod:`~aidemo.notebook.panel`: the knobs panel (max client lag, batch size, rate; 02-04);
 * :mod:`~aidemo.notebook.crash`: 05's killed stream and the channels' tokens;
 * :mod:`~aidemo.notebook.faults`: 05's stream under a schedule of faults and what each did;
-* :mod:`~aidemo.notebook.keyfiles`: 00's key pair on disk.
+* :mod:`~aidemo.notebook.keyfiles`: 00's key pair on disk;
+* :mod:`~aidemo.notebook.walkthrough`: where the notebooks are (installed or in a checkout) and
+  a presenter's working copy of them (``aidemo lab``).
 
 Widgets appear only when a person drives the kernel; papermill runs (``aidemo notebooks``,
 which sets ``AIDEMO_HEADLESS=1``) execute the same cells headless and keep static figures.
@@ -23,8 +25,6 @@ from aidemo.notebook.panel import ControlPanel, latency_panel, stream_panel
 from aidemo.notebook.records import RECORD_MIMETYPE, read_records, record
 from aidemo.notebook.session import (
     HEADLESS_ENV,
-    NOTEBOOK_DIR,
-    PROJECT_ROOT,
     banner,
     environment,
     has_front_end,
@@ -38,6 +38,7 @@ from aidemo.notebook.tables import (
     stream_table,
     styled,
 )
+from aidemo.notebook.walkthrough import NOTEBOOK_DIR, SOURCE_CHECKOUT, working_copy
 
 __all__ = [
     "Crash",
@@ -47,7 +48,7 @@ __all__ = [
     "HEADLESS_ENV",
     "LiveView",
     "NOTEBOOK_DIR",
-    "PROJECT_ROOT",
+    "SOURCE_CHECKOUT",
     "RECORD_MIMETYPE",
     "banner",
     "channel_tokens",
@@ -67,5 +68,6 @@ __all__ = [
     "stream_panel",
     "stream_table",
     "styled",
+    "working_copy",
     "write_key_pair",
 ]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aidemo.errors import ConfigError
-from aidemo.notebook.session import PROJECT_ROOT
+from aidemo.notebook.walkthrough import SOURCE_CHECKOUT
 
 if TYPE_CHECKING:
     from aidemo.keys import KeyPair
@@ -17,13 +17,14 @@ if TYPE_CHECKING:
 def write_key_pair(keys: KeyPair, directory: str | os.PathLike | None = None) -> tuple[Path, Path]:
     """Write ``rsa_key.p8`` (owner-only) and ``rsa_key.pub`` into ``directory`` (None: a new temporary one).
 
-    Refuses a directory inside the project: keys never belong in the repository. Point
-    ``profile.json`` (itself outside version control) at the private key's text.
+    Refuses a directory inside the kit's source checkout, when it runs from one: keys never
+    belong in the repository. Point ``profile.json`` (itself outside version control) at the
+    private key's text.
     """
     target = Path(directory or tempfile.mkdtemp(prefix="aidemo-keys-")).expanduser().resolve()
-    if target == PROJECT_ROOT or PROJECT_ROOT in target.parents:
+    if SOURCE_CHECKOUT and (target == SOURCE_CHECKOUT or SOURCE_CHECKOUT in target.parents):
         raise ConfigError(
-            f"KEY_DIR {str(target)!r} is inside the project ({PROJECT_ROOT}); "
+            f"KEY_DIR {str(target)!r} is inside the project ({SOURCE_CHECKOUT}); "
             "choose a directory outside it so that keys are never committed"
         )
     target.mkdir(parents=True, exist_ok=True)

@@ -9,13 +9,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aidemo.notebook.walkthrough import working_directory
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from aidemo.backends import StreamingBackend
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 HEADLESS_ENV = "AIDEMO_HEADLESS"
 #: The SDK's Rust core logs to stdout at this level (``SS_LOG_LEVEL``); notebooks show none of it.
 #: Errors still reach the notebook as the kit's exceptions (:mod:`aidemo.errors`).
@@ -64,9 +64,10 @@ def banner(backend: StreamingBackend) -> str:
 def start(backend: str | None = "local") -> StreamingBackend:
     """The setup cell: open the backend ``backend`` names (None: as the profile says) and print the banner.
 
-    A notebook opened in JupyterLab runs in ``notebooks/``; the kit's files (``profile.json``,
-    ``config.properties``, the local service's ``.aidemo/``) are relative to the project
-    root, as for the command line, so the kernel moves there first. The SDK's own log lines
+    A notebook opened in JupyterLab runs in its folder, ``notebooks/``; the kit's files
+    (``profile.json``, ``config.properties``, the local service's ``.aidemo/``) sit beside
+    that folder, as for the command line, so the kernel moves there first
+    (:func:`~aidemo.notebook.walkthrough.working_directory`). The SDK's own log lines
     are switched off for the kernel (unless ``SS_LOG_LEVEL`` is set) before the SDK loads.
     """
     from aidemo.backends import open_backend
@@ -77,8 +78,7 @@ def start(backend: str | None = "local") -> StreamingBackend:
     # after a fault (05); that one line is dropped, every other SDK error still shows.
     logging.getLogger("snowflake.ingest").setLevel(logging.ERROR)
     logging.getLogger("snowflake.ingest.streaming.streaming_ingest_client").addFilter(_reopen_notice)
-    if Path.cwd().resolve() == NOTEBOOK_DIR:
-        os.chdir(PROJECT_ROOT)
+    os.chdir(working_directory(Path.cwd().resolve()))
     opened = open_backend(load_profile(backend=backend))
     print(banner(opened))
     return opened
