@@ -49,11 +49,21 @@ def pytest_runtest_protocol(item):
         _running.remove(item)
 
 
+_started: list[str] = []  # the tests (or the session) that started a local service in this process
+
+
 def _start_refused_in_unit_tests(home: ServiceHome):
     """service.start for the tests: a unit test (or a fixture it uses) that starts a service fails."""
     if _running and _running[-1].get_closest_marker("unit"):
         raise AssertionError(f"{_running[-1].nodeid} starts a local service: mark it integration (or use local_home)")
+    _started.append(_running[-1].nodeid if _running else "session")
     return _start(home)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many local services the run started in this process (the session's one included)."""
+    if _started:
+        terminalreporter.write_line(f"local services started: {len(_started)} (in {len(set(_started))} tests)")
 
 
 service.start = _start_refused_in_unit_tests
@@ -137,10 +147,10 @@ def demo_db(local_home) -> LocalBackend:
             fault_switch(backend).clear()
 
 
-def write_snowflake_profile(local: LocalBackend, path: Path) -> Path:
+def write_snowflake_profile(local: LocalBackend, path: Path, **change) -> Path:
     """A profile.json for the snowflake backend that points at a local service (its URL, user and
-    key) and at the database and schema of ``local``."""
-    profile = {**local.info.sdk_properties(), "backend": "snowflake", "database": local.database}
+    key) and at the database of ``local``; ``change`` replaces values."""
+    profile = {**local.info.sdk_properties(), "backend": "snowflake", "database": local.database, **change}
     path.write_text(json.dumps(profile, indent=2))
     return path
 

@@ -4,12 +4,12 @@ dtypes from both, errors that say what to fix, and connections closed without wa
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import subprocess
 import sys
 
 import pytest
+from conftest import write_snowflake_profile
 
 from aidemo.backends import SnowflakeBackend
 from aidemo.config import load_profile
@@ -64,10 +64,8 @@ def test_an_unknown_object_is_an_sql_error_naming_statement_and_fix(own_backend)
 
 
 def profile_of(backend, tmp_path, **change) -> str:
-    """A snowflake profile for the local service of ``backend``, with some values changed."""
-    path = tmp_path / "profile.json"
-    path.write_text(json.dumps({**backend.info.sdk_properties(), "backend": "snowflake", **change}))
-    return str(path)
+    """A snowflake profile for the local service and database of ``backend``, with some values changed."""
+    return str(write_snowflake_profile(backend, tmp_path / "profile.json", **change))
 
 
 @pytest.mark.parametrize(
@@ -75,17 +73,17 @@ def profile_of(backend, tmp_path, **change) -> str:
     [{"private_key": generate_key_pair().private_key_pem}, {"user": "NOBODY"}],
     ids=["wrong key", "unknown user"],
 )
-def test_a_refused_login_is_a_backend_error_saying_what_to_fix(fresh, tmp_path, monkeypatch, change):
-    monkeypatch.setenv("SSL_CERT_FILE", str(fresh.home.trust_bundle))
-    backend = SnowflakeBackend(load_profile(profile_of(fresh, tmp_path, **change)))
+def test_a_refused_login_is_a_backend_error_saying_what_to_fix(demo_db, tmp_path, monkeypatch, change):
+    monkeypatch.setenv("SSL_CERT_FILE", str(demo_db.home.trust_bundle))
+    backend = SnowflakeBackend(load_profile(profile_of(demo_db, tmp_path, **change)))
     user = change.get("user", "AIDEMO")
     with pytest.raises(BackendError, match=rf"as {user}: .*390144.*private key does not match .* user {user}"):
         backend.sql("SELECT 1")
 
 
-def test_an_unreachable_url_is_a_backend_error_naming_it(fresh, tmp_path, monkeypatch):
-    monkeypatch.setenv("SSL_CERT_FILE", str(fresh.home.trust_bundle))
-    backend = SnowflakeBackend(load_profile(profile_of(fresh, tmp_path, url="https://127.0.0.1:1")))
+def test_an_unreachable_url_is_a_backend_error_naming_it(demo_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(demo_db.home.trust_bundle))
+    backend = SnowflakeBackend(load_profile(profile_of(demo_db, tmp_path, url="https://127.0.0.1:1")))
     with pytest.raises(BackendError, match=r"cannot reach https://127.0.0.1:1"):
         backend.sql("SELECT 1")
 
@@ -97,17 +95,17 @@ def aidemo(profile: str, trust, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_cli_says_what_to_fix_without_a_traceback_and_exits_without_warnings(fresh, tmp_path):
+def test_the_cli_says_what_to_fix_without_a_traceback_and_exits_without_warnings(demo_db, tmp_path):
     wrong = aidemo(
-        profile_of(fresh, tmp_path, private_key=generate_key_pair().private_key_pem),
-        fresh.home.trust_bundle,
+        profile_of(demo_db, tmp_path, private_key=generate_key_pair().private_key_pem),
+        demo_db.home.trust_bundle,
         "sql",
         "SELECT 1",
     )
     assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
     assert wrong.stderr.startswith("aidemo: error: connecting to ") and "private key does not match" in wrong.stderr
 
-    right = aidemo(profile_of(fresh, tmp_path), fresh.home.trust_bundle, "sql", "SELECT COUNT(*) AS N FROM ORDERS")
+    right = aidemo(profile_of(demo_db, tmp_path), demo_db.home.trust_bundle, "sql", "SELECT COUNT(*) AS N FROM ORDERS")
     assert (right.returncode, right.stderr) == (0, "")  # no warning from the connector or at exit
     assert right.stdout.split() == ["N", "0"]
 

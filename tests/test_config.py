@@ -572,45 +572,47 @@ def test_stream_options_take_every_streaming_key_from_the_settings():
 
 def _with_pipes(backend, orders_pipe: str, items_pipe: str) -> None:
     """Pipes of other names on the same tables, made from sql/03_pipes.sql."""
-    from aidemo.sql import sql_file
+    from aidemo.sql import sql_text
 
-    script = sql_file("03_pipes.sql").read_text()
+    script = sql_text("03_pipes.sql", backend)
     backend.sql(script.replace("ORDERS_PIPE", orders_pipe).replace("ORDER_ITEMS_PIPE", items_pipe))
 
 
 def _channels(backend) -> dict[str, tuple[str, str]]:
-    shown = backend.sql("SHOW CHANNELS IN SCHEMA AUTOMATED_INTELLIGENCE.RAW")
+    shown = backend.sql(f"SHOW CHANNELS IN SCHEMA {backend.database}.RAW")
     return {row["name"]: (row["parent_name"], row["last_committed_offset_token"]) for _, row in shown.iterrows()}
 
 
-def test_a_stream_writes_the_channels_and_pipes_config_properties_names(fresh, tmp_path, monkeypatch):
+def test_a_stream_writes_the_channels_and_pipes_config_properties_names(demo_db, tmp_path, monkeypatch):
     from aidemo.cli import main
 
-    _with_pipes(fresh, "SHOP_ORDERS_PIPE", "SHOP_ITEMS_PIPE")
+    _with_pipes(demo_db, "SHOP_ORDERS_PIPE", "SHOP_ITEMS_PIPE")
     (tmp_path / "config.properties").write_text(
         "channel.prefix.orders=shop_orders\nchannel.prefix.order_items=shop_items\n"
         "orders.pipe=SHOP_ORDERS_PIPE\norder_items.pipe=SHOP_ITEMS_PIPE\nmax.client.lag=0.2\n"
     )
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AIDEMO_HOME", str(fresh.home.root))
+    monkeypatch.setenv("AIDEMO_HOME", str(demo_db.home.root))
+    monkeypatch.setenv("AIDEMO_DATABASE", demo_db.database)
     assert main(["stream", "5", "--no-progress"]) == 0
-    channels = _channels(fresh)
+    channels = _channels(demo_db)
     assert set(channels) == {"shop_orders", "shop_items"}
     assert channels["shop_orders"] == ("SHOP_ORDERS_PIPE", "order_5")
     assert channels["shop_items"][0] == "SHOP_ITEMS_PIPE"
-    assert int(fresh.sql("SELECT COUNT(*) AS N FROM RAW.ORDERS")["N"][0]) == 5
+    assert int(demo_db.sql("SELECT COUNT(*) AS N FROM RAW.ORDERS")["N"][0]) == 5
 
 
-def test_parallel_runs_as_many_instances_as_config_properties_says(fresh, tmp_path, monkeypatch):
+def test_parallel_runs_as_many_instances_as_config_properties_says(demo_db, tmp_path, monkeypatch):
     from aidemo.cli import main
 
     (tmp_path / "config.properties").write_text("instances=3\nchannel.prefix.orders=par_orders\nmax.client.lag=0.2\n")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AIDEMO_HOME", str(fresh.home.root))
+    monkeypatch.setenv("AIDEMO_HOME", str(demo_db.home.root))
+    monkeypatch.setenv("AIDEMO_DATABASE", demo_db.database)
     assert main(["parallel", "30", "--no-progress"]) == 0
-    channels = _channels(fresh)
+    channels = _channels(demo_db)
     assert sorted(channels) == sorted(
         [f"par_orders_{i}" for i in range(3)] + [f"order_items_channel_{i}" for i in range(3)]
     )
     assert {pipe for pipe, _ in channels.values()} == {"ORDERS_PIPE", "ORDER_ITEMS_PIPE"}
-    assert int(fresh.sql("SELECT COUNT(*) AS N FROM RAW.ORDERS")["N"][0]) == 30
+    assert int(demo_db.sql("SELECT COUNT(*) AS N FROM RAW.ORDERS")["N"][0]) == 30

@@ -177,8 +177,8 @@ def test_widgets_only_with_a_front_end(monkeypatch):
     assert not notebook.has_front_end()
 
 
-def test_latency_panel_measures_the_setting_the_sliders_show(fresh):
-    setup(fresh, reset=True, num_customers=200, seed=7)
+def test_latency_panel_measures_the_setting_the_sliders_show(demo_db):
+    setup(demo_db, reset=True, num_customers=200, seed=7)
     namespace = {
         "MAX_CLIENT_LAG": 0.5,
         "BATCH_SIZE": 10_000,
@@ -187,7 +187,7 @@ def test_latency_panel_measures_the_setting_the_sliders_show(fresh):
         "SEED": 7,
         "NUM_CUSTOMERS": 200,
     }
-    panel = notebook.latency_panel(fresh, namespace)
+    panel = notebook.latency_panel(demo_db, namespace)
     assert panel.max_client_lag.max == 0.75  # half of DURATION: a longer lag shows nothing more in 1.5 s
     panel.max_client_lag.value = 0.75
     panel.batch_size.value = 100
@@ -256,7 +256,7 @@ def test_crash_stream_wants_a_kill_point_inside_the_job(kill_after):
         notebook.crash_stream(None, 100, kill_after=kill_after, options=None, seed=1, num_customers=10)
 
 
-def test_a_crash_leaves_the_orders_ahead_and_the_rerun_fills_the_items_in_exactly_once(fresh):
+def test_a_crash_leaves_the_orders_ahead_and_the_rerun_fills_the_items_in_exactly_once(demo_db):
     """On the local service the items channel's commits are held at the kill: the orders channel
     is ahead, the held items are lost with the writer, and the same job again completes both."""
     from test_faults import CUSTOMERS, SEED, assert_exact
@@ -265,18 +265,18 @@ def test_a_crash_leaves_the_orders_ahead_and_the_rerun_fills_the_items_in_exactl
     from aidemo.streaming import Streamer, StreamOptions
 
     options = StreamOptions(batch_size=50, max_client_lag=0.2, rate=400)
-    crash = notebook.crash_stream(fresh, 1_200, kill_after=300, options=options, seed=SEED, num_customers=CUSTOMERS)
+    crash = notebook.crash_stream(demo_db, 1_200, kill_after=300, options=options, seed=SEED, num_customers=CUSTOMERS)
     assert crash.orders_committed > crash.items_complete_through  # the orders channel is ahead
     assert crash.last_order_token == f"order_{crash.orders_committed}"
     assert crash.last_item_token == f"item_{crash.items_committed}"
-    counts = fresh.sql("SELECT (SELECT COUNT(*) FROM RAW.ORDERS) AS O, (SELECT COUNT(*) FROM RAW.ORDER_ITEMS) AS I")
+    counts = demo_db.sql("SELECT (SELECT COUNT(*) FROM RAW.ORDERS) AS O, (SELECT COUNT(*) FROM RAW.ORDER_ITEMS) AS I")
     assert (counts["O"][0], counts["I"][0]) == (crash.orders_committed, crash.items_committed)
-    assert fault_switch(fresh).status()["active"] == []  # the hold ended with the crash
+    assert fault_switch(demo_db).status()["active"] == []  # the hold ended with the crash
     spec = InstanceSpec.single(SEED, CUSTOMERS)
-    stats = Streamer(fresh, spec, 1_200, options).run()
+    stats = Streamer(demo_db, spec, 1_200, options).run()
     assert stats.summary()["orders_sent"] == 1_200 - crash.orders_committed
     assert stats.summary()["items_sent"] == first_item_id(spec, 1_201) - 1 - crash.items_committed
-    assert_exact(fresh, 1_200, 1)
+    assert_exact(demo_db, 1_200, 1)
 
 
 def test_run_notebooks_rejects_unknown_parameters_and_notebooks(tmp_path):
@@ -331,16 +331,17 @@ def test_a_working_copy_gets_the_missing_notebooks_and_keeps_edited_ones(tmp_pat
     assert working_directory(other) == other and working_directory(tmp_path) == tmp_path
 
 
-def test_start_opens_the_named_backend_from_the_working_directory(fresh, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("AIDEMO_HOME", str(fresh.home.root))
+def test_start_opens_the_named_backend_from_the_working_directory(demo_db, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AIDEMO_HOME", str(demo_db.home.root))
+    monkeypatch.setenv("AIDEMO_DATABASE", demo_db.database)
     folder, _ = notebook.working_copy(tmp_path)
     monkeypatch.chdir(folder)  # where JupyterLab starts a notebook's kernel
     backend = notebook.start("local")
     assert Path.cwd() == tmp_path.resolve()
-    assert backend.name == "local" and backend.home == fresh.home
+    assert backend.name == "local" and backend.home == demo_db.home
     line = capsys.readouterr().out.strip()
     assert line == notebook.banner(backend)
-    assert "snowpipe-streaming 1.9.1" in line and line.endswith("backend: local (AUTOMATED_INTELLIGENCE.RAW)")
+    assert "snowpipe-streaming 1.9.1" in line and line.endswith(f"backend: local ({demo_db.database}.RAW)")
     # The SDK's line about a reopened channel (the kit reopens on purpose) stays out; its other errors show.
     sdk = logging.getLogger("snowflake.ingest.streaming.streaming_ingest_client")
     record = sdk.makeRecord(

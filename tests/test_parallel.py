@@ -93,9 +93,9 @@ def test_another_job_on_the_same_channels_is_refused(demo_db):
 
 
 @pytest.mark.slow
-def test_killed_midway_then_rerun_is_exact(fresh, tmp_path):
+def test_killed_midway_then_rerun_is_exact(demo_db, tmp_path):
     total, n = 6_000, 5
-    env = dict(os.environ, AIDEMO_HOME=str(fresh.home.root))
+    env = dict(os.environ, AIDEMO_HOME=str(demo_db.home.root), AIDEMO_DATABASE=demo_db.database)
     cmd = [
         sys.executable,
         "-m",
@@ -117,7 +117,7 @@ def test_killed_midway_then_rerun_is_exact(fresh, tmp_path):
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
-            count = fresh.sql("SELECT COUNT(*) AS N FROM RAW.ORDERS")["N"][0]
+            count = demo_db.sql("SELECT COUNT(*) AS N FROM RAW.ORDERS")["N"][0]
             if count >= total // 3:
                 break
             time.sleep(0.05)
@@ -127,4 +127,4 @@ def test_killed_midway_then_rerun_is_exact(fresh, tmp_path):
     assert total // 3 <= count < total
     done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert_exact(fresh, total, n)
+    assert_exact(demo_db, total, n)

@@ -116,10 +116,10 @@ def committed(backend) -> tuple[int, int]:
 
 
 @pytest.mark.slow
-def test_sigkill_at_any_point_then_rerun_is_exact(fresh, tmp_path):
+def test_sigkill_at_any_point_then_rerun_is_exact(demo_db, tmp_path):
     """`aidemo stream` killed with SIGKILL in several phases, rerun until done: exactly once."""
     n = 3000
-    env = dict(os.environ, AIDEMO_HOME=str(fresh.home.root))
+    env = dict(os.environ, AIDEMO_HOME=str(demo_db.home.root), AIDEMO_DATABASE=demo_db.database)
     cmd = [
         sys.executable,
         "-m",
@@ -155,7 +155,7 @@ def test_sigkill_at_any_point_then_rerun_is_exact(fresh, tmp_path):
         started = time.monotonic()
         try:
             while proc.poll() is None and time.monotonic() - started < 60:
-                o, i = committed(fresh)
+                o, i = committed(demo_db)
                 if due(o, i, time.monotonic() - started):
                     break
                 time.sleep(0.02)
@@ -163,7 +163,7 @@ def test_sigkill_at_any_point_then_rerun_is_exact(fresh, tmp_path):
             proc.send_signal(signal.SIGKILL)
             proc.wait()
         seen.append((phase, o, i))  # what was committed when the kill was decided
-        counts = fresh.sql(
+        counts = demo_db.sql(
             "SELECT (SELECT COUNT(*) - COUNT(DISTINCT ORDER_ID) FROM RAW.ORDERS) AS DUP_ORDERS, "
             "(SELECT COUNT(*) - COUNT(DISTINCT ORDER_ITEM_ID) FROM RAW.ORDER_ITEMS) AS DUP_ITEMS"
         )
@@ -172,8 +172,8 @@ def test_sigkill_at_any_point_then_rerun_is_exact(fresh, tmp_path):
     assert any(items_lag(o, i) for _, o, i in seen), f"never caught items behind orders: {seen}"
     done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert committed(fresh) == (n, items_total)
-    assert_exact(fresh, n)
+    assert committed(demo_db) == (n, items_total)
+    assert_exact(demo_db, n)
 
 
 def test_a_fenced_channel_is_reopened_and_replayed(demo_db):
