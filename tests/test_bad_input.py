@@ -15,12 +15,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import share_ca
+from conftest import demo_database
 
-from aidemo.backends import LocalBackend
 from aidemo.keys import generate_key_pair
-from aidemo.local import service
-from aidemo.sql import SQL_DIR
+from aidemo.sql import run_file
 
 ENCRYPTED = generate_key_pair(passphrase="s3cret").private_key_pem
 NOT_A_KEY = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"
@@ -31,12 +29,10 @@ def snowflake_profile(key: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def backend(local_home, tmp_path_factory):
-    """A service of its own: the CLI streams into AUTOMATED_INTELLIGENCE, the one database it knows."""
-    home = share_ca(local_home, tmp_path_factory.mktemp("bad-input") / "home")
-    service.start(home)
-    yield LocalBackend(home)
-    service.stop(home)
+def backend(local_home):
+    """The demo's objects in a database of the session's service that the CLI runs write to."""
+    with demo_database(local_home, "BAD_INPUT") as backend:
+        yield backend
 
 
 @pytest.fixture
@@ -47,7 +43,7 @@ def cli(backend, tmp_path):
         for name, text in (files or {}).items():
             (tmp_path / name).write_text(text)
         environ = {k: v for k, v in os.environ.items() if not k.startswith("AIDEMO_") and k != "PRIVATE_KEY_PASSPHRASE"}
-        environ |= {"AIDEMO_HOME": str(backend.home.root)} | (env or {})
+        environ |= {"AIDEMO_HOME": str(backend.home.root), "AIDEMO_DATABASE": backend.database} | (env or {})
         return subprocess.run(
             [sys.executable, "-m", "aidemo.cli", *args],
             cwd=tmp_path,
@@ -200,10 +196,10 @@ def test_an_unknown_pipe_is_named(cli, backend):
     try:
         done = cli("stream", "10", "--no-progress")
         assert done.returncode == 1 and "Traceback" not in done.stderr
-        assert "Pipe 'AUTOMATED_INTELLIGENCE.RAW.ORDERS_PIPE' does not exist or not authorized" in done.stderr
+        assert f"Pipe '{backend.database}.RAW.ORDERS_PIPE' does not exist or not authorized" in done.stderr
         assert orders(backend) == before
     finally:
-        backend.sql((SQL_DIR / "03_pipes.sql").read_text())
+        run_file("03_pipes.sql", backend)
 
 
 def test_another_total_on_the_same_channels_is_refused_and_the_first_job_stays_whole(cli, backend):
