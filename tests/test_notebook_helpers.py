@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 import stat
+import subprocess
+import sys
 import tokenize
 from pathlib import Path
 
@@ -329,6 +332,36 @@ def test_a_working_copy_gets_the_missing_notebooks_and_keeps_edited_ones(tmp_pat
     other = tmp_path / "elsewhere" / "notebooks"
     other.mkdir(parents=True)
     assert working_directory(other) == other and working_directory(tmp_path) == tmp_path
+
+
+# A kernel: the setup cell, then a stream under a fault the SDK retries (a WARN line per retry).
+KERNEL_UNDER_FAULTS = """
+from aidemo import notebook
+from aidemo.faults import fault_switch
+from aidemo.generator import InstanceSpec
+from aidemo.streaming import Streamer, StreamOptions
+
+backend = notebook.start("local")
+fault_switch(backend).set("throttle", count=3)
+Streamer(backend, InstanceSpec.single(1, 100), 200, StreamOptions(batch_size=50, max_client_lag=0.2)).run()
+"""
+
+
+@pytest.mark.parametrize("level, warnings_show", [(None, False), ("warn", True)])
+def test_the_kernels_sdk_logs_its_errors_but_not_the_retries_of_a_fault(demo_db, tmp_path, level, warnings_show):
+    """The SDK's Rust core writes to the kernel's stdout, which a headless run inherits from the terminal;
+    the setup cell keeps its retry warnings out unless ``SS_LOG_LEVEL`` asks for them. Its errors show at
+    every level the SDK knows (info, warn, error; anything else counts as warn)."""
+    env = {key: value for key, value in os.environ.items() if key != "SS_LOG_LEVEL"}
+    env |= demo_db.child_environment() | ({"SS_LOG_LEVEL": level} if level else {})
+    before = fault_switch(demo_db).counts().get("throttle", 0)
+    done = subprocess.run(
+        [sys.executable, "-c", KERNEL_UNDER_FAULTS], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert fault_switch(demo_db).counts()["throttle"] == before + 3
+    warnings = [line for line in done.stdout.splitlines() if "| WARN |" in line]
+    assert bool(warnings) == warnings_show, done.stdout
 
 
 def test_start_opens_the_named_backend_from_the_working_directory(demo_db, tmp_path, monkeypatch, capsys):

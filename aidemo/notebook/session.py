@@ -17,9 +17,11 @@ if TYPE_CHECKING:
     from aidemo.backends import StreamingBackend
 
 HEADLESS_ENV = "AIDEMO_HEADLESS"
-#: The SDK's Rust core logs to stdout at this level (``SS_LOG_LEVEL``); notebooks show none of it.
-#: Errors still reach the notebook as the kit's exceptions (:mod:`aidemo.errors`).
-SDK_LOG_LEVEL = "off"
+#: The level at which the SDK's Rust core logs to the kernel's stdout (``SS_LOG_LEVEL``): its
+#: warnings (every retry of a 429/5xx, a stale continuation token) stay out, its errors show.
+#: The SDK knows ``info``, ``warn`` and ``error`` only; any other value (``off`` too) means ``warn``.
+#: Errors also reach the notebook as the kit's exceptions (:mod:`aidemo.errors`).
+SDK_LOG_LEVEL = "error"
 #: The packages the setup cell and 00_setup's environment check report.
 PACKAGES = (
     "aidemo",
@@ -68,7 +70,7 @@ def start(backend: str | None = "local") -> StreamingBackend:
     (``profile.json``, ``config.properties``, the local service's ``.aidemo/``) sit beside
     that folder, as for the command line, so the kernel moves there first
     (:func:`~aidemo.notebook.walkthrough.working_directory`). The SDK's own log lines
-    are switched off for the kernel (unless ``SS_LOG_LEVEL`` is set) before the SDK loads.
+    below ERROR are switched off for the kernel (unless ``SS_LOG_LEVEL`` is set) before the SDK loads.
     """
     from aidemo.backends import open_backend
     from aidemo.config import load_profile
