@@ -60,8 +60,20 @@ def _start_refused_in_unit_tests(home: ServiceHome):
     return _start(home)
 
 
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: tell the controller its starts
+        session.config.workeroutput["services_started"] = _started
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist's controller: gather the starts of a worker that finished."""
+    _started.extend(getattr(node, "workeroutput", {}).get("services_started", ()))
+
+
 def pytest_terminal_summary(terminalreporter):
-    """How many local services the run started in this process (the session's one included)."""
+    """How many local services the run started (each worker's session service included); services
+    that a test's child processes start are not counted."""
     if _started:
         terminalreporter.write_line(f"local services started: {len(_started)} (in {len(set(_started))} tests)")
 
@@ -69,12 +81,24 @@ def pytest_terminal_summary(terminalreporter):
 service.start = _start_refused_in_unit_tests
 
 
-@pytest.fixture(scope="session")
-def local_home(tmp_path_factory) -> ServiceHome:
+@pytest.fixture(scope="session", autouse=True)
+def session_home(tmp_path_factory) -> ServiceHome:
+    """The home of the session's service, made (not started) before any test runs, and its CA in
+    SSL_CERT_FILE from the start, as ``aidemo local env`` exports it: the connector's native core
+    reads that variable once per process, at its first connection, whichever test makes it."""
     home = ServiceHome.at(tmp_path_factory.mktemp("aidemo-home"))
-    service.start(home)
-    yield home
-    service.stop(home)
+    home.ensure()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SSL_CERT_FILE", str(home.trust_bundle))
+        yield home
+
+
+@pytest.fixture(scope="session")
+def local_home(session_home) -> ServiceHome:
+    """The session's local service, started by the first test that needs it."""
+    service.start(session_home)
+    yield session_home
+    service.stop(session_home)
 
 
 def share_ca(source: ServiceHome, root) -> ServiceHome:

@@ -371,6 +371,7 @@ def test_session_lifecycle_on_the_wire(local_home):
             "key-pair authentication only",
         ),
     ],
+    ids=["not gzip", "not json", "not an object", "a password"],
 )
 def test_bad_login_bodies_get_a_clear_refusal(local_home, body, problem):
     reply = _post(local_home, "/session/v1/login-request", body)
