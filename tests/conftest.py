@@ -140,9 +140,8 @@ def own_service(home: ServiceHome):
 
 @pytest.fixture
 def fresh(local_home, tmp_path) -> LocalBackend:
-    """A service of its own, for tests about the service process (restart, kill, its home) or that
-    use AUTOMATED_INTELLIGENCE itself (a CLI or an app that knows no other database); otherwise
-    ``demo_db``."""
+    """A service of its own, for tests about the service process (a restart, its fault counts);
+    otherwise ``demo_db`` (a CLI or an app in a child process reaches it with AIDEMO_DATABASE)."""
     with own_service(share_ca(local_home, tmp_path / "home")) as backend:
         yield backend
 
