@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 from aidemo.config import Profile, load_profile
-from aidemo.errors import ConfigError, from_local
+from aidemo.errors import AidemoError, ConfigError, from_local
 from aidemo.sdk import new_client
 
 if TYPE_CHECKING:
@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
     from aidemo.connector import Endpoint
     from aidemo.local.home import ServiceHome
+
+
+# How Snowflake (and the local service) says that a pipe is missing or out of the role's reach.
+_MISSING = "does not exist or not authorized"
 
 
 class StreamingBackend(ABC):
@@ -42,9 +46,23 @@ class StreamingBackend(ABC):
     def client_properties(self) -> dict[str, str]:
         """Properties for ``StreamingIngestClient``."""
 
-    def create_client(self, client_name: str, pipe: str) -> StreamingIngestClient:
-        """An SDK client for ``pipe``; SDK errors come back as :class:`StreamingError`."""
-        return new_client(client_name, self.database, self.schema, pipe, self.client_properties())
+    def create_client(self, client_name: str, pipe: str, flush_tick_ms: int | None = None) -> StreamingIngestClient:
+        """An SDK client for ``pipe``; SDK errors come back as :class:`StreamingError`.
+
+        ``flush_tick_ms`` first asks the server for that flush cadence (see :meth:`set_flush_tick`).
+        A pipe that does not exist fails saying how to create it.
+        """
+        try:
+            if flush_tick_ms is not None:
+                self.set_flush_tick(pipe, flush_tick_ms)
+            return new_client(client_name, self.database, self.schema, pipe, self.client_properties())
+        except AidemoError as exc:
+            if _MISSING not in str(exc):
+                raise
+            raise type(exc)(
+                f"{exc} Run `aidemo setup` to create the demo's tables and pipes in {self.database}.{self.schema}, "
+                "or check the pipe names in config.properties and the role's privileges (sql/04_grants.sql)"
+            ) from exc
 
     @abstractmethod
     def endpoint(self) -> Endpoint:

@@ -159,8 +159,7 @@ class Streamer:
         name = client_name or f"aidemo_{spec.instance}"
         self._clients = []
         for pipe in (options.orders_pipe, options.items_pipe):
-            backend.set_flush_tick(pipe, tick)
-            self._clients.append(backend.create_client(f"{name}_{pipe.lower()}", pipe))
+            self._clients.append(backend.create_client(f"{name}_{pipe.lower()}", pipe, flush_tick_ms=tick))
         self.orders = _Lane(
             self._clients[0], options.orders_channel + channel_suffix, order_token, parse_order_token, spec.order_base
         )

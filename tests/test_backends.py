@@ -14,7 +14,7 @@ from conftest import write_snowflake_profile
 from aidemo.backends import SnowflakeBackend
 from aidemo.config import load_profile
 from aidemo.connector import Endpoint
-from aidemo.errors import BackendError, SqlError
+from aidemo.errors import AidemoError, BackendError, SqlError
 from aidemo.keys import generate_key_pair
 
 TYPED = (
@@ -108,6 +108,15 @@ def test_the_cli_says_what_to_fix_without_a_traceback_and_exits_without_warnings
     right = aidemo(profile_of(demo_db, tmp_path), demo_db.home.trust_bundle, "sql", "SELECT COUNT(*) AS N FROM ORDERS")
     assert (right.returncode, right.stderr) == (0, "")  # no warning from the connector or at exit
     assert right.stdout.split() == ["N", "0"]
+
+
+@pytest.mark.parametrize("tick", [None, 200], ids=["sdk", "with a flush tick"])
+def test_a_missing_pipe_says_how_to_create_it(own_backend, tick):
+    db = own_backend.database
+    with pytest.raises(
+        AidemoError, match=rf"Pipe '{db}.RAW.NO_SUCH_PIPE' does not exist.*Run `aidemo setup` to create .* in {db}\.RAW"
+    ):
+        own_backend.create_client("missing", "NO_SUCH_PIPE", flush_tick_ms=tick)
 
 
 def test_close_closes_and_the_next_statement_reconnects(own_backend):

@@ -197,6 +197,7 @@ def test_an_unknown_pipe_is_named(cli, backend):
         done = cli("stream", "10", "--no-progress")
         assert done.returncode == 1 and "Traceback" not in done.stderr
         assert f"Pipe '{backend.database}.RAW.ORDERS_PIPE' does not exist or not authorized" in done.stderr
+        assert f"Run `aidemo setup` to create the demo's tables and pipes in {backend.database}.RAW" in done.stderr
         assert orders(backend) == before
     finally:
         run_file("03_pipes.sql", backend)
