@@ -42,7 +42,7 @@ def test_every_package_is_listed_and_every_data_file_matches_its_patterns():
 
 def test_the_wheel_ships_the_sql_files_and_the_notebooks(tmp_path):
     if importlib.util.find_spec("setuptools.command.bdist_wheel") is None:
-        pytest.skip("builds the wheel offline with this interpreter's setuptools>=70.1 (the dev extra)")
+        pytest.skip("builds the wheel offline with this interpreter's setuptools>=77 (the dev extra)")
     # Built from a copy: an in-tree build would leave build/ and *.egg-info in the checkout.
     source = tmp_path / "source"
     source.mkdir()
