@@ -592,8 +592,8 @@ def test_a_stream_writes_the_channels_and_pipes_config_properties_names(demo_db,
         "orders.pipe=SHOP_ORDERS_PIPE\norder_items.pipe=SHOP_ITEMS_PIPE\nmax.client.lag=0.2\n"
     )
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AIDEMO_HOME", str(demo_db.home.root))
-    monkeypatch.setenv("AIDEMO_DATABASE", demo_db.database)
+    for name, value in demo_db.child_environment().items():  # where an aidemo process finds this database
+        monkeypatch.setenv(name, value)
     assert main(["stream", "5", "--no-progress"]) == 0
     channels = _channels(demo_db)
     assert set(channels) == {"shop_orders", "shop_items"}
@@ -607,8 +607,8 @@ def test_parallel_runs_as_many_instances_as_config_properties_says(demo_db, tmp_
 
     (tmp_path / "config.properties").write_text("instances=3\nchannel.prefix.orders=par_orders\nmax.client.lag=0.2\n")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AIDEMO_HOME", str(demo_db.home.root))
-    monkeypatch.setenv("AIDEMO_DATABASE", demo_db.database)
+    for name, value in demo_db.child_environment().items():  # where an aidemo process finds this database
+        monkeypatch.setenv(name, value)
     assert main(["parallel", "30", "--no-progress"]) == 0
     channels = _channels(demo_db)
     assert sorted(channels) == sorted(

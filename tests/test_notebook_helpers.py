@@ -365,8 +365,8 @@ def test_the_kernels_sdk_logs_its_errors_but_not_the_retries_of_a_fault(demo_db,
 
 
 def test_start_opens_the_named_backend_from_the_working_directory(demo_db, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("AIDEMO_HOME", str(demo_db.home.root))
-    monkeypatch.setenv("AIDEMO_DATABASE", demo_db.database)
+    for name, value in demo_db.child_environment().items():  # where an aidemo process finds this database
+        monkeypatch.setenv(name, value)
     folder, _ = notebook.working_copy(tmp_path)
     monkeypatch.chdir(folder)  # where JupyterLab starts a notebook's kernel
     backend = notebook.start("local")

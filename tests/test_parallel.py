@@ -95,7 +95,7 @@ def test_another_job_on_the_same_channels_is_refused(demo_db):
 @pytest.mark.slow
 def test_killed_midway_then_rerun_is_exact(demo_db, tmp_path):
     total, n = 6_000, 5
-    env = dict(os.environ, AIDEMO_HOME=str(demo_db.home.root), AIDEMO_DATABASE=demo_db.database)
+    env = dict(os.environ, **demo_db.child_environment())
     cmd = [
         sys.executable,
         "-m",

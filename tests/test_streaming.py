@@ -119,7 +119,7 @@ def committed(backend) -> tuple[int, int]:
 def test_sigkill_at_any_point_then_rerun_is_exact(demo_db, tmp_path):
     """`aidemo stream` killed with SIGKILL in several phases, rerun until done: exactly once."""
     n = 3000
-    env = dict(os.environ, AIDEMO_HOME=str(demo_db.home.root), AIDEMO_DATABASE=demo_db.database)
+    env = dict(os.environ, **demo_db.child_environment())
     cmd = [
         sys.executable,
         "-m",
