@@ -179,7 +179,7 @@ def write_snowflake_profile(local: LocalBackend, path: Path, **change) -> Path:
 
 
 @pytest.fixture(params=["local", pytest.param("snowflake", marks=pytest.mark.snowflake)])
-def own_backend(request, demo_db, tmp_path, monkeypatch):
+def own_backend(request, demo_db, tmp_path):
     """A backend whose demo objects the test may change, freshly created in a database of its own.
 
     ``local``: the local backend on that database of the session's service. ``snowflake``: the
@@ -191,8 +191,7 @@ def own_backend(request, demo_db, tmp_path, monkeypatch):
         yield demo_db
         return
     path = os.environ.get("AIDEMO_SNOWFLAKE_PROFILE")
-    if not path:
-        monkeypatch.setenv("SSL_CERT_FILE", str(demo_db.home.trust_bundle))
+    if not path:  # the service's CA is in SSL_CERT_FILE already (session_home)
         path = write_snowflake_profile(demo_db, tmp_path / "profile.json")
     with SnowflakeBackend(load_profile(path)) as backend:
         if os.environ.get("AIDEMO_SNOWFLAKE_PROFILE"):

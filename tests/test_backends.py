@@ -73,16 +73,14 @@ def profile_of(backend, tmp_path, **change) -> str:
     [{"private_key": generate_key_pair().private_key_pem}, {"user": "NOBODY"}],
     ids=["wrong key", "unknown user"],
 )
-def test_a_refused_login_is_a_backend_error_saying_what_to_fix(demo_db, tmp_path, monkeypatch, change):
-    monkeypatch.setenv("SSL_CERT_FILE", str(demo_db.home.trust_bundle))
+def test_a_refused_login_is_a_backend_error_saying_what_to_fix(demo_db, tmp_path, change):
     backend = SnowflakeBackend(load_profile(profile_of(demo_db, tmp_path, **change)))
     user = change.get("user", "AIDEMO")
     with pytest.raises(BackendError, match=rf"as {user}: .*390144.*private key does not match .* user {user}"):
         backend.sql("SELECT 1")
 
 
-def test_an_unreachable_url_is_a_backend_error_naming_it(demo_db, tmp_path, monkeypatch):
-    monkeypatch.setenv("SSL_CERT_FILE", str(demo_db.home.trust_bundle))
+def test_an_unreachable_url_is_a_backend_error_naming_it(demo_db, tmp_path):
     backend = SnowflakeBackend(load_profile(profile_of(demo_db, tmp_path, url="https://127.0.0.1:1")))
     with pytest.raises(BackendError, match=r"cannot reach https://127.0.0.1:1"):
         backend.sql("SELECT 1")

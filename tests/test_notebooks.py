@@ -74,8 +74,7 @@ def snowflake_runs(local_home, tmp_path_factory):
         if not profile:
             profile = write_snowflake_profile(
                 LocalBackend(local_home, DATABASES["snowflake"]), tmp_path_factory.mktemp("profile") / "profile.json"
-            )
-            patch.setenv("SSL_CERT_FILE", str(local_home.trust_bundle))
+            )  # the service's CA is in SSL_CERT_FILE already (session_home), which the kernels inherit
         patch.setenv("AIDEMO_PROFILE", str(profile))
         declared = set().union(*map(runbook.declared_parameters, ON_SNOWFLAKE))
         parameters = {k: v for k, v in PARAMETERS.items() if k in declared} | {"BACKEND": "snowflake"}
