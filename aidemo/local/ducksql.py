@@ -10,6 +10,7 @@ from typing import NoReturn
 from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
+from aidemo.local import semistructured
 from aidemo.local.errors import SqlError
 from aidemo.local.sqlcommands import CreateDatabase, CreateSchema, DuckSql, Translation
 from aidemo.local.sqltokens import (
@@ -83,6 +84,7 @@ def translate_with_sqlglot(text: str, database: str | None, schema: str | None) 
     if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
         _relax_constraints(tree.this)
     lengths = _declared_lengths(tree)
+    semistructured.transform(tree)
     for datatype in list(tree.find_all(exp.DataType)):
         datatype.replace(duck_type(datatype))
     _qualify_tables(tree, database, schema, text)
@@ -230,6 +232,9 @@ def duck_type(datatype: exp.DataType) -> exp.DataType:
     """
     if datatype.this in _INTEGER_TYPES:
         return exp.DataType.build("BIGINT")
+    semi = semistructured.duck_type(datatype)
+    if semi is not None:
+        return semi
     if datatype.this == exp.DataType.Type.DECIMAL:
         params = [int(p.name) for p in datatype.expressions]
         precision, scale = (params + [38, 0][len(params) :])[:2]

@@ -181,9 +181,19 @@ def _timestamp(value: dt.datetime) -> str:
 
 
 def _variant(value) -> str:
-    if isinstance(value, str):  # DuckDB hands JSON values over as their text
-        value = json.loads(value)
-    return json.dumps(value, indent=2, default=str)
+    return json.dumps(_plain(value), indent=2, default=str)
+
+
+def _plain(value):
+    """A semi-structured value as Python data: DuckDB hands VARIANT (JSON) over as its text, OBJECT
+    (MAP(VARCHAR, JSON)) as a dict and ARRAY (JSON[]) as a list of such texts."""
+    if isinstance(value, str):
+        return json.loads(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _binary(value) -> str:

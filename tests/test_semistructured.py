@@ -1,0 +1,148 @@
+"""Semi-structured data through the real connector: VARIANT, OBJECT and ARRAY columns, PARSE_JSON,
+paths, casts, constructors, aggregates and predicates, with Snowflake's values and types."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from snowflake.connector.constants import FIELD_ID_TO_NAME
+from snowflake.connector.errors import ProgrammingError
+
+DOC = '{"a": {"b": [10, "x"]}, "Quoted Key": "q", "n": null, "s": "str", "f": 1.5, "t": "2024-05-04 03:46:49"}'
+
+
+def types(cur) -> list[str]:
+    return [FIELD_ID_TO_NAME[d.type_code] for d in cur.description]
+
+
+@pytest.fixture
+def cur(connection):
+    cur = connection.cursor()
+    cur.execute("CREATE TABLE DOCS (ID INT, V VARIANT, O OBJECT, A ARRAY)")
+    cur.execute(
+        f"INSERT INTO DOCS SELECT 1, PARSE_JSON('{DOC}'), OBJECT_CONSTRUCT('k', 1, 'z', NULL), "
+        "ARRAY_CONSTRUCT(1, 'two', PARSE_JSON('null'))"
+    )
+    return cur
+
+
+def test_columns_are_created_typed_and_read_back_as_json_text(cur):
+    described = {row[0]: row[1] for row in cur.execute("DESCRIBE TABLE DOCS").fetchall()}
+    assert described == {"ID": "NUMBER(38,0)", "V": "VARIANT", "O": "OBJECT", "A": "ARRAY"}
+    v, o, a = cur.execute("SELECT V, O, A FROM DOCS").fetchone()
+    assert types(cur) == ["VARIANT", "OBJECT", "ARRAY"]
+    assert json.loads(v) == json.loads(DOC)
+    assert v.startswith('{\n  "a": {')  # Snowflake's JSON text, indented by two
+    assert json.loads(o) == {"k": 1}  # OBJECT_CONSTRUCT leaves out a NULL value
+    assert json.loads(a) == [1, "two", None]
+
+
+def test_paths_and_casts(cur):
+    row = cur.execute(
+        "SELECT V:a.b[0]::int AS I, V:a.b[1]::string AS S, V:\"Quoted Key\"::string AS Q, V['s'] AS BR, "
+        "V:f::number(10,2) AS N, V:t::timestamp AS TS, V:a.b AS ARR, GET(V, 's') AS G, "
+        "GET_PATH(V, 'a.b[1]') AS GP, A[1] AS AI, O['k']::int AS OK, V:f::variant AS FV FROM DOCS"
+    ).fetchone()
+    assert row == (
+        10,
+        "x",
+        "q",
+        '"str"',
+        Decimal("1.50"),
+        dt.datetime(2024, 5, 4, 3, 46, 49),
+        '[\n  10,\n  "x"\n]',
+        '"str"',
+        '"x"',
+        '"two"',
+        1,
+        "1.5",
+    )
+    assert types(cur) == [
+        "FIXED", "TEXT", "TEXT", "VARIANT", "FIXED", "TIMESTAMP_NTZ",
+        "VARIANT", "VARIANT", "VARIANT", "VARIANT", "FIXED", "VARIANT",
+    ]  # fmt: skip
+    assert cur.description[4].scale == 2
+
+
+def test_string_casts_drop_the_json_quotes(cur):
+    row = cur.execute(
+        "SELECT V:s::string, V:s::varchar, V:f::string, V:a::string, A::string, 'plain'::string, 7::string FROM DOCS"
+    ).fetchone()
+    assert row == ("str", "str", "1.5", '{"b":[10,"x"]}', '[1,"two",null]', "plain", "7")
+
+
+def test_json_null_and_sql_null_are_kept_apart(cur):
+    row = cur.execute(
+        "SELECT V:n AS JN, V:missing AS MISSING, V:n::string AS JN_TEXT, V:n IS NULL AS JN_IS_NULL, "
+        "V:missing IS NULL AS MISSING_IS_NULL, IS_NULL_VALUE(V:n), IS_NULL_VALUE(V:missing), "
+        "PARSE_JSON(NULL) AS SQL_NULL, PARSE_JSON('null') AS JSON_NULL FROM DOCS"
+    ).fetchone()
+    assert row == ("null", None, None, False, True, True, None, None, "null")
+
+
+def test_typeof_and_predicates(cur):
+    row = cur.execute(
+        "SELECT TYPEOF(V), TYPEOF(V:a.b[0]), TYPEOF(V:f), TYPEOF(PARSE_JSON('1e3')), TYPEOF(V:s), TYPEOF(V:n), "
+        "TYPEOF(A), TYPEOF(PARSE_JSON('true')), TYPEOF(V:missing) FROM DOCS"
+    ).fetchone()
+    assert row == ("OBJECT", "INTEGER", "DECIMAL", "DOUBLE", "VARCHAR", "NULL_VALUE", "ARRAY", "BOOLEAN", None)
+    row = cur.execute(
+        "SELECT IS_OBJECT(V), IS_OBJECT(A), IS_ARRAY(A), IS_ARRAY(V:a.b), IS_INTEGER(V:a.b[0]), IS_INTEGER(V:f), "
+        "IS_DECIMAL(V:a.b[0]), IS_DOUBLE(V:f), IS_VARCHAR(V:s), IS_VARCHAR(V:f), IS_BOOLEAN(PARSE_JSON('false')) "
+        "FROM DOCS"
+    ).fetchone()
+    assert row == (True, False, True, True, True, False, True, True, True, False, True)
+    assert types(cur) == ["BOOLEAN"] * 11
+
+
+def test_constructors(cur):
+    row = cur.execute(
+        "SELECT OBJECT_CONSTRUCT('a', 1, 'b', NULL, 'c', PARSE_JSON('null')) AS O1, "
+        "OBJECT_CONSTRUCT_KEEP_NULL('a', 1, 'b', NULL) AS O2, OBJECT_CONSTRUCT() AS O3, "
+        "ARRAY_CONSTRUCT(1, 'x', OBJECT_CONSTRUCT('k', ARRAY_CONSTRUCT(2))) AS A1, ARRAY_CONSTRUCT() AS A2, "
+        "TO_VARIANT(3) AS V1, 'x'::variant AS V2, TRY_PARSE_JSON('not json') AS V3, TRY_PARSE_JSON('[1]') AS V4"
+    ).fetchone()
+    assert [json.loads(value) if value is not None else None for value in row] == [
+        {"a": 1, "c": None},
+        {"a": 1, "b": None},
+        {},
+        [1, "x", {"k": [2]}],
+        [],
+        3,
+        "x",
+        None,
+        [1],
+    ]
+    assert types(cur) == ["OBJECT"] * 3 + ["ARRAY"] * 2 + ["VARIANT"] * 4
+
+
+def test_array_and_object_functions(cur):
+    row = cur.execute(
+        "SELECT ARRAY_SIZE(A), ARRAY_SIZE(V:a.b), ARRAY_SIZE(V), ARRAY_CONTAINS('two'::variant, A), "
+        "ARRAY_CONTAINS(3::variant, A), OBJECT_KEYS(V:a), V:a::object AS VO, PARSE_JSON('[1]')::array AS PA FROM DOCS"
+    ).fetchone()
+    assert row[:5] == (3, 2, None, True, False)
+    assert [json.loads(value) for value in row[5:]] == [["b"], {"b": [10, "x"]}, [1]]
+    assert types(cur) == ["FIXED", "FIXED", "FIXED", "BOOLEAN", "BOOLEAN", "ARRAY", "OBJECT", "ARRAY"]
+
+
+def test_aggregates(connection):
+    cur = connection.cursor()
+    cur.execute("CREATE TABLE KV (K VARCHAR, X INT)")
+    cur.execute("INSERT INTO KV VALUES ('a', 1), ('b', 3), ('c', NULL), ('d', 2)")
+    row = cur.execute(
+        "SELECT ARRAY_AGG(X) WITHIN GROUP (ORDER BY X DESC) AS D, ARRAY_AGG(DISTINCT X) WITHIN GROUP (ORDER BY X) "
+        "AS U, OBJECT_AGG(K, X::variant) AS O FROM KV"
+    ).fetchone()
+    assert [json.loads(value) for value in row] == [[3, 2, 1], [1, 2, 3], {"a": 1, "b": 3, "d": 2}]
+    assert types(cur) == ["ARRAY", "ARRAY", "OBJECT"]
+    assert cur.execute("SELECT ARRAY_AGG(X) FROM KV WHERE X > 10").fetchone() == ("[]",)
+
+
+def test_unimplemented_functions_are_refused_by_name(cur):
+    with pytest.raises(ProgrammingError) as refused:
+        cur.execute("SELECT ARRAY_APPEND(A, 1) FROM DOCS")
+    assert refused.value.sqlstate == "0A000" and "ARRAY_APPEND" in str(refused.value)
