@@ -39,6 +39,7 @@ from aidemo.local.replies import (
     refusal,
     scrub,
 )
+from aidemo.local.sqlerrors import snowflake_error
 from aidemo.local.stage import BUCKET, Stage, fragment_batch
 from aidemo.local.store import ServiceError, Store
 
@@ -260,7 +261,8 @@ def build_app(service: Service) -> Starlette:
             session = sqlexec.Session.named(database or store.database, schema)
             results = await run_in_threadpool(sqlexec.run_script, store, statement, session)
         except SqlError as exc:
-            raise ServiceError(422, "002003", f"SQL compilation error: {exc}") from None
+            code, _, message = snowflake_error(exc)
+            raise ServiceError(422, code, message) from None
         handle = str(uuid.uuid4())
         reply = sqlexec.to_reply(results[-1], handle)
         if len(results) > 1:

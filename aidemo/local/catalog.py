@@ -106,30 +106,6 @@ def snowflake_type(duck: str) -> str:
     return duck
 
 
-_DUCK_NAMES = [
-    (re.compile(r"\b(?:INT64|BIGINT|INT32|INTEGER|HUGEINT|INT128)\b"), "NUMBER(38,0)"),
-    (re.compile(r"\bDECIMAL\((\d+),\s*(\d+)\)"), r"NUMBER(\1,\2)"),
-    (re.compile(r"\bDOUBLE\b"), "FLOAT"),
-    (re.compile(r"\bTIMESTAMP WITH TIME ZONE\b"), "TIMESTAMP_TZ"),
-    (re.compile(r"\bTIMESTAMP\b(?! WITH)"), "TIMESTAMP_NTZ"),
-]
-_LENGTH_CHECK = re.compile(
-    r'Constraint Error: CHECK constraint failed on table "?([^"]+)"? with expression '
-    r'CHECK\(\(length\("?([^")]+)"?\) <= (\d+)\)\)'
-)
-
-
-def snowflake_message(message: str) -> str:
-    """A DuckDB error message in Snowflake's terms: its type names, and a VARCHAR(n) overflow said so."""
-    match = _LENGTH_CHECK.search(message)
-    if match:
-        table, column, limit = match.groups()
-        return f"String is too long and would be truncated: column {column} of {table} is VARCHAR({limit})"
-    for pattern, name in _DUCK_NAMES:
-        message = pattern.sub(name, message)
-    return message
-
-
 class Catalog:
     """The databases of the local service in one DuckDB instance; ``database`` is the default one."""
 

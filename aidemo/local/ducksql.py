@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import NoReturn
 
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from aidemo.local import semistructured
 from aidemo.local.errors import SqlError
 from aidemo.local.sqlcommands import CreateDatabase, CreateSchema, DuckSql, Translation
+from aidemo.local.sqlerrors import unsupported
 from aidemo.local.sqltokens import (
     context,
     ident,
@@ -55,6 +57,32 @@ _DUCK_STATEMENTS = (
     exp.TruncateTable,
     exp.Describe,
 )
+# Table and view properties that change how Snowflake stores or governs an object, not what it
+# answers: a DuckDB table or view without them gives the same results. (A materialized view is
+# always current in Snowflake, as a plain view is.)
+_INERT_PROPERTIES = (
+    exp.SchemaCommentProperty,
+    exp.TransientProperty,
+    exp.ClusterProperty,
+    exp.CopyGrantsProperty,
+    exp.SecureProperty,
+    exp.MaterializedProperty,
+)
+_INERT_PARAMETERS = {"DATA_RETENTION_TIME_IN_DAYS", "MAX_DATA_EXTENSION_TIME_IN_DAYS", "CHANGE_TRACKING"}
+# Tables that Snowflake keeps up to date or serves in ways a DuckDB table cannot: a one-time
+# snapshot would answer stale rows without saying so.
+_REFUSED_TABLES = {
+    exp.DynamicProperty: ("CREATE DYNAMIC TABLE", "a view answers the same query with current rows"),
+    exp.InteractiveProperty: ("CREATE INTERACTIVE TABLE", "create a standard table (CREATE TABLE ... AS SELECT)"),
+}
+# Constructs sqlglot's DuckDB generator writes without complaint but wrongly (FLATTEN becomes
+# invalid SQL, time travel and MATCH_RECOGNIZE are copied as DuckDB cannot run them).
+_MISTRANSLATED = {
+    exp.Explode: "FLATTEN",
+    exp.HistoricalData: "AT | BEFORE (time travel)",
+    exp.Changes: "CHANGES",
+    exp.MatchRecognize: "MATCH_RECOGNIZE",
+}
 
 
 def translate_with_sqlglot(text: str, database: str | None, schema: str | None) -> Translation:
@@ -79,6 +107,7 @@ def translate_with_sqlglot(text: str, database: str | None, schema: str | None) 
             "Run it against a Snowflake account instead."
         )
     _check_tree(tree, text)
+    _check_properties(tree)
     if isinstance(tree, exp.Query):
         _name_columns(tree)
     if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
@@ -92,7 +121,7 @@ def translate_with_sqlglot(text: str, database: str | None, schema: str | None) 
     normalize_identifiers(tree, dialect="snowflake")
     returns_rows = isinstance(tree, (exp.Query, exp.Describe))
     target = None if returns_rows else _target(tree)
-    sql = tree.sql(dialect="duckdb", identify=True)
+    sql = duck_sql(tree)
     if target is not None and lengths:
         ref = ".".join(ident(part) for part in target)
         sql += "".join(f"; COMMENT ON COLUMN {ref}.{ident(column)} IS '{declared}'" for column, declared in lengths)
@@ -111,6 +140,62 @@ def _session_context(tree: exp.Expression, database: str | None, schema: str | N
         if isinstance(node.parent, exp.Select) and node.arg_key == "expressions":
             literal = exp.alias_(literal, node.sql(dialect="snowflake"), quoted=True)
         node.replace(literal)
+
+
+def duck_sql(tree: exp.Expression) -> str:
+    """DuckDB SQL for a translated tree, or a refusal naming the construct DuckDB cannot express.
+
+    sqlglot would otherwise drop what its DuckDB generator cannot write (a format argument, a
+    property) and only log a warning: the statement would run and answer something else.
+    """
+    for node in tree.walk():
+        if type(node) in _MISTRANSLATED:
+            raise unsupported(_MISTRANSLATED[type(node)])
+    try:
+        return tree.sql(dialect="duckdb", identify=True, unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as exc:
+        raise unsupported(_culprit(tree, exc)) from exc
+
+
+def _culprit(tree: exp.Expression, error: UnsupportedError) -> str:
+    """The Snowflake text of the innermost part of ``tree`` that DuckDB cannot express."""
+    for node in reversed(list(tree.walk())):  # children before their parents
+        try:
+            node.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
+        except UnsupportedError:
+            text = " ".join(node.sql(dialect="snowflake").split())
+            return text if len(text) <= 80 else text[:77] + "..."
+        except Exception:  # a part that cannot be generated on its own says nothing
+            continue
+    return str(error).splitlines()[0]
+
+
+def _check_properties(tree: exp.Expression) -> None:
+    """Refuse dynamic and interactive tables, and properties DuckDB cannot keep; drop those that do
+    not change results."""
+    properties = tree.args.get("properties") if isinstance(tree, exp.Create) else None
+    for column in tree.find_all(exp.ColumnDef):
+        kept = [c for c in column.constraints if not isinstance(c.args.get("kind"), exp.CommentColumnConstraint)]
+        column.set("constraints", kept)
+    if properties is None:
+        return
+    for prop in properties.expressions:
+        if type(prop) in _REFUSED_TABLES:
+            raise unsupported(*_REFUSED_TABLES[type(prop)])
+    kept = [prop for prop in properties.expressions if not _inert(prop)]
+    for prop in kept:
+        alone = exp.Create(this=exp.to_table("T"), kind=tree.kind, properties=exp.Properties(expressions=[prop.copy()]))
+        try:
+            alone.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
+        except UnsupportedError as exc:
+            raise unsupported(prop.sql(dialect="snowflake")) from exc
+    properties.set("expressions", kept)
+
+
+def _inert(prop: exp.Expression) -> bool:
+    return isinstance(prop, _INERT_PROPERTIES) or (
+        isinstance(prop, exp.Property) and prop.name.upper() in _INERT_PARAMETERS
+    )
 
 
 def _check_tree(tree: exp.Expression, text: str) -> None:

@@ -17,8 +17,9 @@ import duckdb
 
 from aidemo.local import sqlcommands as cmd
 from aidemo.local import sqlresults as listings
-from aidemo.local.catalog import INTEGER_TYPES, PUBLIC, snowflake_message
+from aidemo.local.catalog import INTEGER_TYPES, PUBLIC
 from aidemo.local.errors import SqlError
+from aidemo.local.sqlerrors import statement_error
 from aidemo.local.sqlresults import Result
 from aidemo.local.store import ServiceError, Store, normalize, quote
 from aidemo.local.translate import translate_script
@@ -85,7 +86,7 @@ def _named(statement: str):
     try:
         yield
     except duckdb.Error as exc:
-        raise SqlError(f"{_short(statement)}: {snowflake_message(str(exc).splitlines()[0])}") from exc
+        raise statement_error(_short(statement), exc) from exc
     except (SqlError, ServiceError) as exc:
         raise SqlError(f"{_short(statement)}: {exc}") from exc
 
