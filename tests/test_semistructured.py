@@ -146,3 +146,81 @@ def test_unimplemented_functions_are_refused_by_name(cur):
     with pytest.raises(ProgrammingError) as refused:
         cur.execute("SELECT ARRAY_APPEND(A, 1) FROM DOCS")
     assert refused.value.sqlstate == "0A000" and "ARRAY_APPEND" in str(refused.value)
+
+
+@pytest.fixture
+def orders(connection):
+    cur = connection.cursor()
+    cur.execute("CREATE TABLE ORDERS_V (ID INT, V VARIANT)")
+    cur.execute(
+        """INSERT INTO ORDERS_V SELECT 1, PARSE_JSON('{"items": [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 1}]}')
+        UNION ALL SELECT 2, PARSE_JSON('{"items": []}')"""
+    )
+    return cur
+
+
+def test_lateral_flatten(orders):
+    rows = orders.execute(
+        "SELECT o.ID, f.SEQ, f.KEY, f.PATH, f.INDEX, f.VALUE:sku::string AS SKU, f.VALUE:qty::int AS QTY, f.THIS "
+        "FROM ORDERS_V o, LATERAL FLATTEN(input => o.V:items) f ORDER BY o.ID, f.INDEX"
+    ).fetchall()
+    assert types(orders) == ["FIXED", "FIXED", "TEXT", "TEXT", "FIXED", "TEXT", "FIXED", "VARIANT"]
+    this = [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 1}]
+    assert [row[:7] for row in rows] == [
+        (1, rows[0][1], None, "[0]", 0, "a", 2),
+        (1, rows[0][1], None, "[1]", 1, "b", 1),
+    ]
+    assert [json.loads(row[7]) for row in rows] == [this, this]
+    outer = orders.execute(
+        "SELECT o.ID, f.INDEX, f.VALUE, f.THIS FROM ORDERS_V o, LATERAL FLATTEN(input => o.V:items, outer => TRUE) f "
+        "ORDER BY o.ID, f.INDEX"
+    ).fetchall()
+    assert [(row[0], row[1], row[2] is None) for row in outer] == [(1, 0, False), (1, 1, False), (2, None, True)]
+    assert outer[2][3] == "[]"
+    seqs = orders.execute(
+        "SELECT o.ID, COUNT(DISTINCT f.SEQ) FROM ORDERS_V o, LATERAL FLATTEN(input => o.V:items, outer => TRUE) f "
+        "GROUP BY o.ID ORDER BY o.ID"
+    ).fetchall()
+    assert seqs == [(1, 1), (2, 1)]
+    (distinct_seq,) = orders.execute(
+        "SELECT COUNT(DISTINCT f.SEQ) FROM ORDERS_V o, LATERAL FLATTEN(input => o.V:items, outer => TRUE) f"
+    ).fetchone()
+    assert distinct_seq == 2  # one sequence number per input row
+
+
+def test_table_flatten_with_path_outer_and_recursive(connection):
+    cur = connection.cursor()
+    doc = """PARSE_JSON('{"a": 1, "b": [77, 88], "c": {"d": "X"}}')"""
+    rows = cur.execute(f"SELECT * FROM TABLE(FLATTEN(input => {doc}, recursive => TRUE)) f ORDER BY PATH").fetchall()
+    assert [d.name for d in cur.description] == ["SEQ", "KEY", "PATH", "INDEX", "VALUE", "THIS"]
+    assert types(cur) == ["FIXED", "TEXT", "TEXT", "FIXED", "VARIANT", "VARIANT"]
+    assert [(seq, key, path, index, json.loads(value)) for seq, key, path, index, value, _ in rows] == [
+        (1, "a", "a", None, 1),
+        (1, "b", "b", None, [77, 88]),
+        (1, None, "b[0]", 0, 77),
+        (1, None, "b[1]", 1, 88),
+        (1, "c", "c", None, {"d": "X"}),
+        (1, "d", "c.d", None, "X"),
+    ]
+    assert json.loads(rows[5][5]) == {"d": "X"} and json.loads(rows[2][5]) == [77, 88]
+    rows = cur.execute(f"SELECT PATH, INDEX, VALUE FROM TABLE(FLATTEN(input => {doc}, path => 'b'))").fetchall()
+    assert sorted(rows) == [("b[0]", 0, "77"), ("b[1]", 1, "88")]
+    top = cur.execute(f"SELECT KEY FROM TABLE(FLATTEN(input => {doc})) ORDER BY KEY").fetchall()
+    assert top == [("a",), ("b",), ("c",)]
+    empty = "SELECT SEQ, KEY, PATH, INDEX, VALUE, THIS FROM TABLE(FLATTEN(input => PARSE_JSON('[]')"
+    assert cur.execute(empty + "))").fetchall() == []
+    assert cur.execute(empty + ", outer => TRUE))").fetchall() == [(1, None, None, None, None, "[]")]
+    assert cur.execute("SELECT * FROM TABLE(FLATTEN(input => PARSE_JSON('5')))").fetchall() == []
+
+
+def test_flatten_refuses_what_it_does_not_implement(orders):
+    with pytest.raises(ProgrammingError) as mode:
+        orders.execute("SELECT * FROM TABLE(FLATTEN(input => PARSE_JSON('[1]'), mode => 'ARRAY'))")
+    assert mode.value.sqlstate == "0A000" and "MODE" in str(mode.value)
+    with pytest.raises(ProgrammingError) as seq:
+        orders.execute("WITH c AS (SELECT * FROM ORDERS_V) SELECT f.SEQ FROM c, LATERAL FLATTEN(input => c.V:items) f")
+    assert seq.value.sqlstate == "0A000" and "SEQ" in str(seq.value)
+    rows = orders.execute(
+        "WITH c AS (SELECT * FROM ORDERS_V) SELECT f.VALUE:sku::string FROM c, LATERAL FLATTEN(input => c.V:items) f"
+    ).fetchall()
+    assert sorted(rows) == [("a",), ("b",)]

@@ -22,7 +22,6 @@ def failure(cur, statement: str) -> DatabaseError:
     [
         ("SELECT APPROX_TOP_K(N, 3) FROM T", "APPROX_TOP_K(N, 3)"),
         ("CREATE TABLE AUTO (ID NUMBER AUTOINCREMENT, N NUMBER)", "AUTOINCREMENT"),
-        ("SELECT * FROM T, LATERAL FLATTEN(INPUT => T.S) F", "FLATTEN"),
         ("SELECT * FROM T AT(OFFSET => -60)", "time travel"),
         ("CREATE TABLE PROPS (N NUMBER) ENABLE_SOMETHING_NEW = 1", "ENABLE_SOMETHING_NEW=1"),
     ],

@@ -13,24 +13,23 @@ around it know whether it is already JSON.
 
 from __future__ import annotations
 
-import functools
-
-import sqlglot
 from sqlglot import exp
 
-from aidemo.local.errors import SqlError
-
-VARIANT, OBJECT, ARRAY = "VARIANT", "OBJECT", "ARRAY"
-_KIND = "snowflake_type"  # the meta key marking a rewritten node's Snowflake type
-
-#: DuckDB's type for each Snowflake semi-structured type.
-DUCK_TYPES = {
-    exp.DataType.Type.VARIANT: "JSON",
-    exp.DataType.Type.OBJECT: "MAP(VARCHAR, JSON)",
-    exp.DataType.Type.ARRAY: "JSON[]",
-}
-_SEMI = {exp.DataType.Type.VARIANT: VARIANT, exp.DataType.Type.OBJECT: OBJECT, exp.DataType.Type.ARRAY: ARRAY}
-_DUCK_JSON_TYPES = ("JSON", "JSON[]", "MAP(VARCHAR, JSON)")
+from aidemo.local.flatten import flatten
+from aidemo.local.jsonsql import (
+    ARRAY,
+    DUCK_JSON_TYPES,
+    DUCK_TYPES,
+    OBJECT,
+    SEMI,
+    VARIANT,
+    as_json,
+    build,
+    extract,
+    json_path,
+    kind,
+    refuse,
+)
 
 # Snowflake's TYPEOF names for DuckDB's json_type names (numbers are refined by _TYPEOF).
 _TYPEOF = """CASE json_type(__j) WHEN 'OBJECT' THEN 'OBJECT' WHEN 'ARRAY' THEN 'ARRAY'
@@ -96,62 +95,6 @@ def duck_type(datatype: exp.DataType) -> exp.DataType | None:
     return None
 
 
-def refuse(construct: str) -> None:
-    raise SqlError(f"{construct} is not supported by the local service; run it against a Snowflake account.")
-
-
-# ---- building blocks -------------------------------------------------------------------------
-
-
-@functools.cache
-def _template(sql: str) -> exp.Expression:
-    return sqlglot.parse_one(sql, read="duckdb")
-
-
-def _build(sql: str, kind: str | None = None, **args: exp.Expression) -> exp.Expression:
-    """DuckDB expression ``sql`` with its ``__name`` columns replaced by ``args``, marked ``kind``."""
-
-    def fill(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Column) and not node.table and node.name.startswith("__"):
-            return args[node.name[2:]].copy()
-        return node
-
-    built = _template(sql).copy().transform(fill, copy=False)
-    if kind:
-        built.meta[_KIND] = kind
-    return built
-
-
-def _kind(node: exp.Expression) -> str | None:
-    return node.meta.get(_KIND) if node.meta else None
-
-
-def _json(node: exp.Expression) -> exp.Expression:
-    """``node`` as a DuckDB JSON value (VARIANT): OBJECT, ARRAY and SQL values are converted."""
-    if _kind(node) == VARIANT:
-        return node
-    return _build("to_json(__x)", VARIANT, x=node)
-
-
-def _path(parts: list[exp.Expression]) -> str:
-    """A DuckDB JSON path for sqlglot's JSONPath parts."""
-    path = "$"
-    for part in parts:
-        if isinstance(part, exp.JSONPathRoot):
-            continue
-        if isinstance(part, exp.JSONPathKey) and '"' not in part.name:
-            path += f'."{part.name}"'
-        elif isinstance(part, exp.JSONPathSubscript) and str(part.this).isdigit():
-            path += f"[{part.this}]"
-        else:
-            refuse(f"The path element {part.sql('snowflake')!r}")
-    return path
-
-
-def _extract(value: exp.Expression, path: str) -> exp.Expression:
-    return _build("json_extract(__v, __p)", VARIANT, v=_json(value), p=exp.Literal.string(path))
-
-
 # ---- one function per construct ----------------------------------------------------------------
 
 
@@ -160,7 +103,7 @@ def _get_path(node: exp.JSONExtract) -> exp.Expression:
     path = node.expression
     if not isinstance(path, exp.JSONPath):
         refuse("GET_PATH with a path that is not a constant")
-    return _extract(node.this, _path(path.expressions))
+    return extract(node.this, json_path(path.expressions))
 
 
 def _get(node: exp.GetExtract) -> exp.Expression:
@@ -177,44 +120,44 @@ def _bracket(node: exp.Bracket) -> exp.Expression:
 
 def _element(value: exp.Expression, key: exp.Expression, what: str) -> exp.Expression:
     if isinstance(key, exp.Literal) and key.is_string and '"' not in key.name:
-        return _extract(value, f'$."{key.name}"')
+        return extract(value, f'$."{key.name}"')
     if isinstance(key, exp.Literal) and key.is_int and int(key.name) >= 0:
-        return _extract(value, f"$[{key.name}]")
+        return extract(value, f"$[{key.name}]")
     return refuse(f"{what} with {key.sql('snowflake')!r} (the local service takes a constant key or index)")
 
 
 def _parse_json(node: exp.ParseJSON) -> exp.Expression:
     """PARSE_JSON(s); TRY_PARSE_JSON(s) is NULL where the text is not JSON."""
     if node.args.get("safe"):
-        return _build("CASE WHEN json_valid(__s) THEN CAST(__s AS JSON) END", VARIANT, s=node.this)
-    return _build("CAST(__s AS JSON)", VARIANT, s=node.this)
+        return build("CASE WHEN json_valid(__s) THEN CAST(__s AS JSON) END", VARIANT, s=node.this)
+    return build("CAST(__s AS JSON)", VARIANT, s=node.this)
 
 
 def _to_variant(node: exp.ToVariant) -> exp.Expression:
-    return _json(node.this)
+    return as_json(node.this)
 
 
 def _cast(node: exp.Cast) -> exp.Expression:
     """Casts into and out of VARIANT: ``::variant``, ``::object``, ``::array``, and ``v::string``
     without the JSON quotes (a plain value keeps DuckDB's cast)."""
     target = node.to
-    if target.this in _SEMI and not target.expressions:
-        kind = _SEMI[target.this]
-        if kind == VARIANT:
-            return _json(node.this)
-        if _kind(node.this) == kind:
+    if target.this in SEMI and not target.expressions:
+        wanted = SEMI[target.this]
+        if wanted == VARIANT:
+            return as_json(node.this)
+        if kind(node.this) == wanted:
             return node.this
-        return _build(f"CAST(__x AS {DUCK_TYPES[target.this]})", kind, x=_json(node.this))
+        return build(f"CAST(__x AS {DUCK_TYPES[target.this]})", wanted, x=as_json(node.this))
     if target.this not in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR):
-        if _kind(node.this) in (OBJECT, ARRAY):  # Snowflake casts these as VARIANT
-            node.set("this", _json(node.this))
+        if kind(node.this) in (OBJECT, ARRAY):  # Snowflake casts these as VARIANT
+            node.set("this", as_json(node.this))
         return node
-    as_text = _build("json_extract_string(__j, '$')", j=_json(node.this))
-    if _kind(node.this):
+    as_text = build("json_extract_string(__j, '$')", j=as_json(node.this))
+    if kind(node.this):
         return as_text
     # a column of unknown type: JSON-holding types convert as VARIANT, others as DuckDB casts
-    kinds = exp.Tuple(expressions=[exp.Literal.string(t) for t in _DUCK_JSON_TYPES])
-    return _build("CASE WHEN typeof(__x) IN __kinds THEN __text ELSE __plain END", x=node.this, kinds=kinds,
+    kinds = exp.Tuple(expressions=[exp.Literal.string(t) for t in DUCK_JSON_TYPES])
+    return build("CASE WHEN typeof(__x) IN __kinds THEN __text ELSE __plain END", x=node.this, kinds=kinds,
                   text=as_text, plain=node)  # fmt: skip
 
 
@@ -235,33 +178,31 @@ def _object_keep_null(node: exp.JSONObject) -> exp.Expression:
 
 def _object(pairs: list[tuple[exp.Expression, exp.Expression]], keep_null: bool) -> exp.Expression:
     if not pairs:
-        return _build("CAST(MAP() AS MAP(VARCHAR, JSON))", OBJECT)
+        return build("CAST(MAP() AS MAP(VARCHAR, JSON))", OBJECT)
     value = "coalesce(__v, 'null'::JSON)" if keep_null else "__v"
     entries = exp.Array(
-        expressions=[_build(f"{{'k': CAST(__k AS VARCHAR), 'v': {value}}}", k=key, v=_json(val)) for key, val in pairs]
+        expressions=[build(f"{{'k': CAST(__k AS VARCHAR), 'v': {value}}}", k=key, v=as_json(val)) for key, val in pairs]
     )
-    return _build(
-        "map_from_entries(list_filter(__e, lambda e: e.k IS NOT NULL AND e.v IS NOT NULL))", OBJECT, e=entries
-    )
+    return build("map_from_entries(list_filter(__e, lambda e: e.k IS NOT NULL AND e.v IS NOT NULL))", OBJECT, e=entries)
 
 
 def _array_construct(node: exp.Array) -> exp.Expression:
     """ARRAY_CONSTRUCT(a, b, ...)."""
     if not node.expressions:
-        return _build("CAST([] AS JSON[])", ARRAY)
-    items = exp.Array(expressions=[_json(item) for item in node.expressions])
-    return _build("CAST(__items AS JSON[])", ARRAY, items=items)
+        return build("CAST([] AS JSON[])", ARRAY)
+    items = exp.Array(expressions=[as_json(item) for item in node.expressions])
+    return build("CAST(__items AS JSON[])", ARRAY, items=items)
 
 
 def _array_size(node: exp.ArraySize) -> exp.Expression:
     """ARRAY_SIZE(a): NULL for a value that is not an array."""
-    return _build("CASE WHEN json_type(__j) = 'ARRAY' THEN json_array_length(__j) END", j=_json(node.this))
+    return build("CASE WHEN json_type(__j) = 'ARRAY' THEN json_array_length(__j) END", j=as_json(node.this))
 
 
 def _array_contains(node: exp.ArrayContains) -> exp.Expression:
     """ARRAY_CONTAINS(value, array), comparing JSON values."""
     # sqlglot's ArrayContains is (array, value); Snowflake's call is (value, array)
-    return _build("list_contains(CAST(__a AS JSON[]), __v)", a=_json(node.this), v=_json(node.expression))
+    return build("list_contains(CAST(__a AS JSON[]), __v)", a=as_json(node.this), v=as_json(node.expression))
 
 
 def _array_agg(node: exp.Expression) -> exp.Expression:
@@ -275,7 +216,7 @@ def _array_agg(node: exp.Expression) -> exp.Expression:
     if distinct:
         value = value.expressions[0]
     ordered = " ORDER BY __o" if order is not None else ""
-    built = _build(
+    built = build(
         f"coalesce(CAST(to_json(list({'DISTINCT ' if distinct else ''}__v{ordered}) FILTER (WHERE __v IS NOT NULL)) "
         "AS JSON[]), CAST([] AS JSON[]))",
         ARRAY,
@@ -289,23 +230,23 @@ def _array_agg(node: exp.Expression) -> exp.Expression:
 
 def _object_agg(node: exp.ObjectAgg) -> exp.Expression:
     """OBJECT_AGG(k, v): pairs with a NULL key or value left out."""
-    return _build(
+    return build(
         "coalesce(map_from_entries(list({'k': CAST(__k AS VARCHAR), 'v': __v}) FILTER (WHERE __k IS NOT NULL "
         "AND __v IS NOT NULL)), CAST(MAP() AS MAP(VARCHAR, JSON)))",
         OBJECT,
         k=node.this,
-        v=_json(node.expression),
+        v=as_json(node.expression),
     )
 
 
 def _object_keys(node: exp.JSONKeys) -> exp.Expression:
     """OBJECT_KEYS(o): its keys as an ARRAY."""
-    return _build("CAST(to_json(json_keys(__o)) AS JSON[])", ARRAY, o=_json(node.this))
+    return build("CAST(to_json(json_keys(__o)) AS JSON[])", ARRAY, o=as_json(node.this))
 
 
 def _typeof(node: exp.Typeof) -> exp.Expression:
     """TYPEOF(v): Snowflake's type names (INTEGER, DECIMAL, DOUBLE, VARCHAR, NULL_VALUE ...)."""
-    return _build(_TYPEOF, j=_json(node.this))
+    return build(_TYPEOF, j=as_json(node.this))
 
 
 def _is_type(name: str):
@@ -314,8 +255,8 @@ def _is_type(name: str):
         if isinstance(node, exp.Anonymous) and len(node.expressions) != 1:
             refuse(f"{name} with {len(node.expressions)} arguments (it takes one)")
         names = exp.Tuple(expressions=[exp.Literal.string(n) for n in _PREDICATES[name]])
-        return _build("CASE WHEN __j IS NOT NULL THEN __t IN __names END", j=_json(value),
-                      t=_build(_TYPEOF, j=_json(value)), names=names)  # fmt: skip
+        return build("CASE WHEN __j IS NOT NULL THEN __t IN __names END", j=as_json(value),
+                      t=build(_TYPEOF, j=as_json(value)), names=names)  # fmt: skip
 
     predicate.__doc__ = f"{name}(v)"
     return predicate
@@ -340,5 +281,7 @@ TRANSFORMS = {
     exp.Typeof: _typeof,
     exp.IsArray: _is_type("IS_ARRAY"),
     exp.IsNullValue: _is_type("IS_NULL_VALUE"),
+    exp.Lateral: flatten,
+    exp.TableFromRows: flatten,
 }
 _ANONYMOUS = {name: _is_type(name) for name in _PREDICATES}
