@@ -29,6 +29,11 @@ SEMI = {exp.DataType.Type.VARIANT: VARIANT, exp.DataType.Type.OBJECT: OBJECT, ex
 DUCK_JSON_TYPES = ("JSON", "JSON[]", "MAP(VARCHAR, JSON)")
 
 
+def holds_json(duck_type: str) -> bool:
+    """Whether a DuckDB type (as DuckDB or sqlglot spells it) is VARIANT, OBJECT or ARRAY."""
+    return duck_type.upper().replace("TEXT", "VARCHAR") in DUCK_JSON_TYPES
+
+
 def refuse(construct: str) -> NoReturn:
     """Refuse a construct the local service does not implement (0A000), naming it."""
     raise SqlError(f"{construct} is not supported by the local service; run it against a Snowflake account.")

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from aidemo.local.catalog import Column, ServiceError, literal, quote
+from aidemo.local.jsonsql import holds_json
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def _stage_validating(cur, columns, mapping, n: int, source: str) -> tuple[list[
 
 
 def _checked_value(f: Field) -> str:
-    value = f"TRY_CAST({_raw(f)} AS {f.type})"
+    value = f"TRY_CAST({_raw(f, as_json=holds_json(f.type))} AS {f.type})"
     if not f.keys or f.column.default is None:
         return value if f.keys else _default(f)
     present = " OR ".join(f"(j -> {literal(k)}) IS NOT NULL" for k in f.keys)
@@ -194,6 +195,8 @@ def _reads_as(detected: str, target: str) -> bool:
     ``target`` would: the same type, numbers into numbers (both go through the same parse), or
     text into anything but text (a date-like string stays as written only when read as text)."""
     family = target.split("(")[0]
+    if holds_json(target):  # the reader's STRUCTs add the keys other rows have; a string is not parsed
+        return False
     return (
         detected == target
         or (detected.split("(")[0] in _NUMERIC and family in _NUMERIC)
@@ -201,10 +204,12 @@ def _reads_as(detected: str, target: str) -> bool:
     )
 
 
-def _raw(field: Field) -> str:
+def _raw(field: Field, as_json: bool = False) -> str:
+    """The row's value for a field as text, or as JSON for a VARIANT, OBJECT or ARRAY column (a
+    JSON null is NULL in either)."""
     if not field.keys:
         return "CAST(NULL AS VARCHAR)"
-    parts = [f"(j ->> {literal(k)})" for k in field.keys]
+    parts = [f"nullif(j -> {literal(k)}, 'null')" if as_json else f"(j ->> {literal(k)})" for k in field.keys]
     return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
 
@@ -223,8 +228,10 @@ def _explain(row_json: str, fields: list[Field], unknown: list[str], cur) -> str
             if not f.column.nullable and not (omitted and f.column.default is not None):
                 return f"NULL result in a non-nullable column {f.name}"
             continue
-        text = value if isinstance(value, str) else json.dumps(value)
-        if cur.execute(f"SELECT TRY_CAST(? AS {f.type}) IS NULL", [text]).fetchone()[0]:
+        semi = holds_json(f.type)
+        text = value if isinstance(value, str) and not semi else json.dumps(value)
+        parsed = "CAST(? AS JSON)" if semi else "?"
+        if cur.execute(f"SELECT TRY_CAST({parsed} AS {f.type}) IS NULL", [text]).fetchone()[0]:
             return f"Column {f.name}: value {text[:60]!r} cannot be converted to {f.column.declared}"
         limit = f.column.max_length
         if limit is not None and len(text) > limit:
