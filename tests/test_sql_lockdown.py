@@ -32,7 +32,7 @@ ENGINE = [
     "ATTACH '/tmp/aidemo-other.duckdb' AS OTHER",
     "INSTALL httpfs",
     "LOAD httpfs",
-    "SET memory_limit = '8GB'",
+    "SET GLOBAL memory_limit = '8GB'",
     "PRAGMA enable_profiling",
 ]
 OWN_STATE = [
@@ -66,6 +66,12 @@ def test_a_file_named_as_a_table_is_refused(backend, path):
 def test_sql_cannot_write_files_attach_load_extensions_or_change_settings(backend, statement):
     with pytest.raises(SqlError, match="not supported by the local service|Cannot parse"):
         backend.sql(statement)
+
+
+def test_set_assigns_a_session_variable_not_an_engine_setting(connection):
+    cur = connection.cursor()
+    cur.execute("SET memory_limit = '8GB'")
+    assert cur.execute("SELECT $memory_limit").fetchone() == ("8GB",)
 
 
 @pytest.mark.parametrize("statement", OWN_STATE)
@@ -166,7 +172,7 @@ def test_the_sql_api_refuses_the_same_with_a_clear_4xx(backend):
     for statement, message in [
         ("SELECT * FROM read_text('/etc/passwd')", "SQL cannot read files"),
         ("UPDATE _AIDEMO.CHANNELS SET ROW_SEQ = 0", "names _AIDEMO"),
-        ("SET memory_limit = '8GB'", "not supported by the local service"),
+        ("SET GLOBAL memory_limit = '8GB'", "not supported by the local service"),
     ]:
         body = json.dumps({"statement": statement}).encode()
         status, reply = _post(backend, "/api/v2/statements", body, headers)

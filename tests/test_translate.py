@@ -12,6 +12,7 @@ import pytest
 from aidemo.local.errors import SqlError
 from aidemo.local.insertsql import bulk_insert
 from aidemo.local.sqlcommands import (
+    CREATE,
     CreateDatabase,
     CreatePipe,
     CreateSchema,
@@ -27,6 +28,8 @@ from aidemo.local.sqlcommands import (
     ShowSchemas,
     ShowTables,
     UseContext,
+    UseRole,
+    UseWarehouse,
 )
 from aidemo.local.translate import split_statements, translate, translate_script
 
@@ -203,6 +206,7 @@ def test_table_level_keys_are_dropped_and_key_columns_made_not_null():
     assert result == DuckSql(
         f'CREATE OR REPLACE TABLE "{DB}"."{SCHEMA}"."T" ("A" BIGINT NOT NULL, "B" TEXT, "C" BIGINT)',
         returns_rows=False,
+        kind=CREATE,
         database=DB,
     )
 
@@ -262,11 +266,15 @@ def test_use_schema_without_database_is_an_error():
         tr("USE SCHEMA RAW", None, None)
 
 
+def test_use_role_and_warehouse_change_the_names_the_session_reports():
+    assert tr("USE ROLE ACCOUNTADMIN") == UseRole("ACCOUNTADMIN")
+    assert tr('USE WAREHOUSE "compute_wh"') == UseWarehouse("compute_wh")
+
+
 @pytest.mark.parametrize(
     "statement",
     [
-        "USE ROLE ACCOUNTADMIN",
-        "USE WAREHOUSE COMPUTE_WH",
+        "USE SECONDARY ROLES ALL",
         "GRANT USAGE ON DATABASE D TO ROLE R",
         "REVOKE INSERT ON TABLE T FROM ROLE R",
         "CREATE ROLE IF NOT EXISTS R",

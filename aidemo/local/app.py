@@ -259,7 +259,10 @@ def build_app(service: Service) -> Starlette:
         database, schema = field(body, "database", str), field(body, "schema", str)
         try:
             session = sqlexec.Session.named(database or store.database, schema)
-            results = await run_in_threadpool(sqlexec.run_script, store, statement, session)
+            try:
+                results = await run_in_threadpool(sqlexec.run_script, store, statement, session)
+            finally:
+                sqlexec.end_session(session)  # a transaction left open ends with the request
         except SqlError as exc:
             code, _, message = snowflake_error(exc)
             raise ServiceError(422, code, message) from None

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from aidemo.local import auth, sqlexec
 from aidemo.local.home import ACCOUNT, ROLE
-from aidemo.local.queries import run_query
+from aidemo.local.queries import run_query, session_parameters
 from aidemo.local.sessions import (
     MASTER_TTL_S,
     SESSION_TTL_S,
@@ -33,6 +33,7 @@ from aidemo.local.sessions import (
     QueryFailed,
     Sessions,
 )
+from aidemo.local.sqlsession import PARAMETERS
 from aidemo.local.store import normalize
 
 log = logging.getLogger("aidemo.local.connector")
@@ -99,10 +100,14 @@ def routes(service) -> list[Route]:
             ) from None
         q = request.query_params
         session, token, master = sessions.open(
-            user=principal.user,
-            role=normalize(q.get("roleName") or ROLE),
-            warehouse=normalize(q["warehouse"]) if q.get("warehouse") else None,
-            sql=_context(q.get("databaseName"), q.get("schemaName")),
+            _context(
+                q.get("databaseName"),
+                q.get("schemaName"),
+                user=principal.user,
+                role=normalize(q.get("roleName") or ROLE),
+                warehouse=normalize(q["warehouse"]) if q.get("warehouse") else None,
+                parameters=data.get("SESSION_PARAMETERS"),
+            )
         )
         log.info("connector session %d opened for %s", session.id, session.user)
         return {
@@ -117,7 +122,7 @@ def routes(service) -> list[Route]:
             "healthCheckInterval": 45,
             "newClientForUpgrade": None,
             "idToken": None,
-            "parameters": SESSION_PARAMETERS,
+            "parameters": [*SESSION_PARAMETERS[1:], *session_parameters(session.sql, ("TIMEZONE", "AUTOCOMMIT"))],
             "sessionInfo": session.info(),
         }
 
@@ -239,10 +244,14 @@ def _token(request: Request) -> str:
     return header[len(prefix) : -1]
 
 
-def _context(database: str | None, schema: str | None) -> sqlexec.Session:
-    """The session's context from the login's query string; a bad name fails the login."""
+def _context(database: str | None, schema: str | None, parameters, **identity) -> sqlexec.Session:
+    """The session from the login's query string and session parameters; a bad name or value fails the login."""
     try:
-        return sqlexec.Session.named(database or None, schema or None)
+        session = sqlexec.Session.named(database or None, schema or None, **identity)
+        for name, value in (parameters if isinstance(parameters, dict) else {}).items():
+            if str(name).upper() in PARAMETERS:  # others are the client's own settings
+                session.set_parameter(str(name).upper(), str(value))
+        return session
     except sqlexec.SqlError as exc:
         raise ConnectorError("390400", str(exc)) from None
 

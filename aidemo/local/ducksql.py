@@ -13,13 +13,14 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from aidemo.local import semistructured
 from aidemo.local.errors import SqlError
-from aidemo.local.sqlcommands import CreateDatabase, CreateSchema, DuckSql, Translation
+from aidemo.local.sessionsql import session_value
+from aidemo.local.sqlcommands import DuckSql
 from aidemo.local.sqlerrors import unsupported
+from aidemo.local.sqlsession import Session
 from aidemo.local.sqltokens import (
     context,
     ident,
     name_of,
-    parse,
     quote_statement,
     quoted,
 )
@@ -85,21 +86,9 @@ _MISTRANSLATED = {
 }
 
 
-def translate_with_sqlglot(text: str, database: str | None, schema: str | None) -> Translation:
-    tree = parse(text, text)
-    if isinstance(tree, exp.Create) and tree.kind in ("DATABASE", "SCHEMA"):
-        _check_tree(tree, text)
-        target = tree.this
-        exists, replace = bool(tree.args.get("exists")), bool(tree.args.get("replace"))
-        if tree.kind == "DATABASE":
-            return CreateDatabase(name_of(target.this), exists, replace)
-        db = target.args.get("catalog")
-        return CreateSchema(
-            name_of(db) if db else context(database, "database", text),
-            name_of(target.args["db"]),
-            exists,
-            replace,
-        )
+def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) -> DuckSql:
+    """The DuckDB translation of a parsed query, table/view DDL or DML (``text`` is its statement)."""
+    _session_context(tree, session, text)
     if not _runs_on_duckdb(tree):
         raise SqlError(
             f"{quote_statement(text)} is not supported by the local service; it handles "
@@ -116,8 +105,7 @@ def translate_with_sqlglot(text: str, database: str | None, schema: str | None) 
     semistructured.transform(tree)
     for datatype in list(tree.find_all(exp.DataType)):
         datatype.replace(duck_type(datatype))
-    _qualify_tables(tree, database, schema, text)
-    _session_context(tree, database, schema)
+    _qualify_tables(tree, session.database, session.schema, text)
     normalize_identifiers(tree, dialect="snowflake")
     returns_rows = isinstance(tree, (exp.Query, exp.Describe))
     target = None if returns_rows else _target(tree)
@@ -129,17 +117,19 @@ def translate_with_sqlglot(text: str, database: str | None, schema: str | None) 
     return DuckSql(sql, returns_rows, database=target[0] if target else None, dropped=dropped)
 
 
-def _session_context(tree: exp.Expression, database: str | None, schema: str | None) -> None:
-    """CURRENT_DATABASE() and CURRENT_SCHEMA() name the session's context, not DuckDB's.
+def _session_context(tree: exp.Expression, session: Session, text: str) -> None:
+    """What the session is, as literals: CURRENT_DATABASE(), CURRENT_ROLE() and the like
+    (:func:`aidemo.local.sessionsql.session_value`), and ``$name`` (its variable's value).
 
-    An unaliased one keeps Snowflake's column name (``CURRENT_DATABASE()``).
+    An unaliased one keeps Snowflake's column name (``CURRENT_DATABASE()``, ``$X``).
     """
-    for node in list(tree.find_all(exp.CurrentDatabase, exp.CurrentSchema)):
-        value = database if isinstance(node, exp.CurrentDatabase) else schema
-        literal = exp.Literal.string(value) if value else exp.null()
+    for node in list(tree.find_all(exp.Func, exp.Parameter)):
+        value = session_value(node, session, text)
+        if value is None:
+            continue
         if isinstance(node.parent, exp.Select) and node.arg_key == "expressions":
-            literal = exp.alias_(literal, node.sql(dialect="snowflake"), quoted=True)
-        node.replace(literal)
+            value = exp.alias_(value, node.sql(dialect="snowflake").upper(), quoted=True)
+        node.replace(value)
 
 
 def duck_sql(tree: exp.Expression) -> str:

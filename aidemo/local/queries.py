@@ -7,15 +7,15 @@ substituted first (:mod:`aidemo.local.binds`); results and DML counts are encode
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from aidemo.local import binds, sqlexec
 from aidemo.local import resultset as rs
+from aidemo.local import sqlcommands as cmd
 from aidemo.local.sessions import ConnectorError, ConnectorSession, QueryFailed
 from aidemo.local.sqlerrors import snowflake_error
-from aidemo.local.store import normalize
-from aidemo.local.translate import split_statements
+from aidemo.local.sqlsession import Session
+from aidemo.local.translate import split_statements, translate_script
 
 
 def run_query(store, session: ConnectorSession, body: dict) -> dict:
@@ -25,10 +25,11 @@ def run_query(store, session: ConnectorSession, body: dict) -> dict:
     describe = bool(body.get("describeOnly"))
     try:
         _check_request(body, _count_statements(sql))
-        kind = rs.statement_type(sql)
         statements = binds.substitute(sql, body.get("bindings"), missing_as_null=describe)
         with session.lock:
-            columns, rows, stats = _execute(store, session, kind, statements, describe)
+            plan = translate_script(";\n".join(statements), session=session.sql)
+            kind = plan[-1][1].kind if plan else cmd.SELECT
+            columns, rows, stats = _execute(store, session, kind, plan, describe)
     except ConnectorError as exc:
         raise QueryFailed(exc.code, exc.sql_state or "42000", exc.message, query_id) from None
     except binds.BindError as exc:
@@ -52,8 +53,8 @@ def run_query(store, session: ConnectorSession, body: dict) -> dict:
         "finalRoleName": session.role,
         "numberOfBinds": len(body.get("bindings") or {}),
         # 5.x's executemany asks first (describe-only) and sends all rows at once when true.
-        "arrayBindSupported": kind == rs.INSERT,
-        "parameters": [],
+        "arrayBindSupported": kind == cmd.INSERT,
+        "parameters": session_parameters(session.sql, _changed(plan)),
         "queryContext": {"entries": []},
     }
     if stats:
@@ -89,27 +90,28 @@ def _check_request(body: dict, count: int) -> None:
         )
 
 
-def _execute(store, session: ConnectorSession, kind: int, statements: list[str], describe: bool):
+def session_parameters(session: Session, names) -> list[dict]:
+    """The reply's ``parameters``: the values of ``names`` in the session (the connector keeps them)."""
+    return [{"name": name, "value": session.parameter(name)} for name in names]
+
+
+def _changed(plan: list) -> list[str]:
+    """The parameters that ALTER SESSION statements of the plan set or unset."""
+    return [name for _, command in plan if isinstance(command, cmd.AlterSession) for name, _ in command.settings]
+
+
+def _execute(store, session: ConnectorSession, kind: int, plan: list, describe: bool):
     """(columns, rows, stats) of a statement (one per bound row), as Snowflake answers it."""
     if describe and not rs.returns_rows(kind):
         if kind in rs.DML_COLUMNS:
             columns, _, _ = rs.dml_result(kind, 0)
             return columns, [], None
         return [("status", "VARCHAR")], [], None
-    results = sqlexec.run_script(store, ";\n".join(statements), session.sql)
-    if kind == rs.USE and (use := _USE_OTHER.match(statements[0])):
-        setattr(session, use.group(1).lower(), normalize(use.group(2)))
+    results = sqlexec.run_plan(store, plan, session.sql)
     if kind in rs.DML_COLUMNS:
         count = sum(int(r.rows[0][0]) for r in results if r.rows)
         return rs.dml_result(kind, count)
     result = results[-1]
-    if rs.returns_rows(kind) or kind == rs.MERGE:
+    if rs.returns_rows(kind) or kind == cmd.MERGE:
         return result.columns, [] if describe else result.rows, None
     return [("status", "VARCHAR")], [(result.message,)], None
-
-
-# USE ROLE / USE WAREHOUSE change nothing here but the names the session reports.
-_USE_OTHER = re.compile(
-    r"\s*USE\s+(ROLE|WAREHOUSE)\s+(\"[^\"]+\"|[A-Za-z_][A-Za-z0-9_$]*)\s*;?\s*$",
-    re.IGNORECASE,
-)

@@ -15,38 +15,9 @@ import datetime as dt
 import decimal
 import json
 import math
-import re
 
 from aidemo.local.catalog import INTEGER_TYPES
-
-# Snowflake's statement type ids (level-3 family in the high nibble).
-SELECT, INSERT, UPDATE, DELETE, MERGE = 0x1000, 0x3100, 0x3200, 0x3300, 0x3400
-ALTER_SESSION, USE, SHOW, DESCRIBE = 0x4100, 0x4300, 0x4400, 0x4500
-BEGIN, COMMIT, ROLLBACK = 0x5100, 0x5200, 0x5300
-CREATE, ALTER, DROP, DDL = 0x6100, 0x6200, 0x6300, 0x6000
-
-_BY_KEYWORD = {
-    "SELECT": SELECT,
-    "WITH": SELECT,
-    "VALUES": SELECT,
-    "(": SELECT,
-    "INSERT": INSERT,
-    "UPDATE": UPDATE,
-    "DELETE": DELETE,
-    "MERGE": MERGE,
-    "USE": USE,
-    "SHOW": SHOW,
-    "DESCRIBE": DESCRIBE,
-    "DESC": DESCRIBE,
-    "BEGIN": BEGIN,
-    "START": BEGIN,
-    "COMMIT": COMMIT,
-    "ROLLBACK": ROLLBACK,
-    "CREATE": CREATE,
-    "ALTER": ALTER,
-    "DROP": DROP,
-}
-_FIRST_WORD = re.compile(r"\s*(?:(?:--|//)[^\n]*\n\s*|/\*.*?\*/\s*)*(\(|[A-Za-z_]+)", re.DOTALL)
+from aidemo.local.sqlcommands import DELETE, DESCRIBE, INSERT, SELECT, SHOW, UPDATE  # statement type ids
 
 # The columns Snowflake answers DML with; the connector sums them into cursor.rowcount.
 DML_COLUMNS = {
@@ -55,15 +26,6 @@ DML_COLUMNS = {
     DELETE: ("number of rows deleted",),
 }
 _STATS = {INSERT: "numRowsInserted", UPDATE: "numRowsUpdated", DELETE: "numRowsDeleted"}
-
-
-def statement_type(sql: str) -> int:
-    """Snowflake's statementTypeId for one statement, from its first keyword."""
-    match = _FIRST_WORD.match(sql)
-    word = match.group(1).upper() if match else ""
-    if word == "ALTER" and re.match(r"\s*ALTER\s+SESSION\b", sql[match.start(1) :], re.IGNORECASE):
-        return ALTER_SESSION
-    return _BY_KEYWORD.get(word, DDL)
 
 
 def returns_rows(statement_type_id: int) -> bool:

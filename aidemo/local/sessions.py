@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aidemo.local import sqlexec
+from aidemo.local.sqlsession import Session, Variable
 
 log = logging.getLogger("aidemo.local.connector")
 
@@ -79,13 +80,9 @@ class AsyncOutcome:
 
 @dataclass
 class ConnectorSession:
-    """One connector session: who logged in, its SQL context, and its tokens."""
+    """One connector session: its SQL session (who logged in, context, parameters), and its tokens."""
 
-    id: int
-    user: str
-    role: str
-    warehouse: str | None
-    sql: sqlexec.Session
+    sql: Session
     token_hash: str = ""
     master_hash: str = ""
     expires: float = 0.0  # epoch seconds
@@ -93,6 +90,22 @@ class ConnectorSession:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # The latest MAX_OUTCOMES execute_async statements, by query id.
     outcomes: dict[str, AsyncOutcome] = field(default_factory=dict, repr=False)
+
+    @property
+    def id(self) -> int:
+        return self.sql.id
+
+    @property
+    def user(self) -> str:
+        return self.sql.user
+
+    @property
+    def role(self) -> str:
+        return self.sql.role
+
+    @property
+    def warehouse(self) -> str | None:
+        return self.sql.warehouse
 
     def keep(self, kept: AsyncOutcome) -> AsyncOutcome:
         """Keep an execute_async statement's outcome for its status and result calls."""
@@ -110,6 +123,8 @@ class ConnectorSession:
             "warehouse": self.warehouse,
             "database": self.sql.database,
             "schema": self.sql.schema,
+            "parameters": self.sql.parameters,
+            "variables": {name: vars(v) for name, v in self.sql.variables.items()},
             "token_hash": self.token_hash,
             "expires": self.expires,
             "master_hash": self.master_hash,
@@ -118,12 +133,11 @@ class ConnectorSession:
 
     @classmethod
     def from_record(cls, r: dict) -> ConnectorSession:
+        variables = {name: Variable(**v) for name, v in r.get("variables", {}).items()}
+        sql = Session(r["database"], r["schema"], r["user"], r["role"], r["warehouse"], r["id"],
+                      dict(r.get("parameters", {})), variables)  # fmt: skip
         return cls(
-            r["id"],
-            r["user"],
-            r["role"],
-            r["warehouse"],
-            sqlexec.Session(r["database"], r["schema"]),
+            sql,
             r["token_hash"],
             r["master_hash"],
             r["expires"],
@@ -131,7 +145,9 @@ class ConnectorSession:
         )
 
     def context(self) -> tuple:
-        return self.sql.database, self.sql.schema, self.role, self.warehouse
+        """What a restart must keep: a change of it is saved."""
+        return (self.sql.database, self.sql.schema, self.role, self.warehouse, dict(self.sql.parameters),
+                dict(self.sql.variables))  # fmt: skip
 
     def info(self) -> dict:
         return {
@@ -163,8 +179,8 @@ class Sessions:
         self._lock = threading.Lock()
         self._load()
 
-    def open(self, **context) -> tuple[ConnectorSession, str, str]:
-        """A new session: (session, session token, master token)."""
+    def open(self, sql: Session) -> tuple[ConnectorSession, str, str]:
+        """A new session for ``sql`` (who logged in, and where): (session, session token, master token)."""
         with self._lock:
             self._sweep()
             if len(self._by_master) >= MAX_SESSIONS:
@@ -172,7 +188,8 @@ class Sessions:
                     "390201",
                     f"Too many open sessions (at most {MAX_SESSIONS}); close some.",
                 )
-            session = ConnectorSession(self._next_id, **context)
+            sql.id = self._next_id
+            session = ConnectorSession(sql)
             self._next_id += 1
             master = self._issue_master(session)
             token = self._issue(session)
@@ -220,6 +237,7 @@ class Sessions:
             session = self._by_token.pop(_hash(token), None)
             if session is not None:
                 self._by_master.pop(session.master_hash, None)
+                sqlexec.end_session(session.sql)  # an open transaction is rolled back
                 self._save()
             return session is not None
 
@@ -244,6 +262,7 @@ class Sessions:
             if session.master_expires < now:
                 del self._by_master[master]
                 self._by_token.pop(session.token_hash, None)
+                sqlexec.end_session(session.sql)
 
     def _save(self) -> None:
         if self.path is None:

@@ -7,20 +7,36 @@ Names are normalised as Snowflake does (unquoted upper-case, quoted as written).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
+
+from sqlglot import exp
+
+# Snowflake's statement type ids (statementTypeId of a reply; level-3 family in the high nibble).
+SELECT, INSERT, UPDATE, DELETE, MERGE = 0x1000, 0x3100, 0x3200, 0x3300, 0x3400
+ALTER_SESSION, USE, SHOW, DESCRIBE = 0x4100, 0x4300, 0x4400, 0x4500
+BEGIN, COMMIT, ROLLBACK = 0x5100, 0x5200, 0x5300
+CREATE, ALTER, DROP, DDL = 0x6100, 0x6200, 0x6300, 0x6000
+SET_VARIABLE = 0x4200  # SET / UNSET of session variables: Snowflake's "session" family
 
 
 @dataclass(frozen=True)
 class DuckSql:
     """DuckDB SQL to run; ``returns_rows`` is true for queries (SELECT, DESCRIBE).
 
-    ``database`` is the one database the statement writes to (None for a query), and
-    ``dropped`` the (database, schema, table) a DROP TABLE removes.
+    ``kind`` is the statement's type id; ``database`` is the one database the statement writes
+    to (None for a query), and ``dropped`` the (database, schema, table) a DROP TABLE removes.
     """
 
     sql: str
     returns_rows: bool
     database: str | None = None
     dropped: tuple[str, str, str] | None = None
+    kind: int = SELECT
+
+    @property
+    def is_ddl(self) -> bool:
+        """CREATE, ALTER, DROP, TRUNCATE: commits an open transaction first, as in Snowflake."""
+        return self.kind in (CREATE, ALTER, DROP, DDL)
 
 
 @dataclass(frozen=True)
@@ -31,8 +47,29 @@ class UseContext:
     it when the database has no PUBLIC schema.
     """
 
+    kind: ClassVar[int] = USE
     database: str | None
     schema: str | None
+
+    def context(self, database: str | None, schema: str | None) -> tuple[str | None, str | None]:
+        """The context of the statements after this one."""
+        return self.database or database, self.schema or schema
+
+
+@dataclass(frozen=True)
+class UseRole:
+    """USE ROLE: the name the session reports (the local service has one user with every privilege)."""
+
+    kind: ClassVar[int] = USE
+    name: str
+
+
+@dataclass(frozen=True)
+class UseWarehouse:
+    """USE WAREHOUSE: the name the session reports (the local service has no warehouses)."""
+
+    kind: ClassVar[int] = USE
+    name: str
 
 
 @dataclass(frozen=True)
@@ -40,25 +77,89 @@ class NoOp:
     """A statement that has nothing to do locally; ``reason`` says why."""
 
     reason: str
+    kind: int = DDL
 
 
 @dataclass(frozen=True)
 class CreateDatabase:
     """CREATE DATABASE ``name``."""
 
+    kind: ClassVar[int] = CREATE
     name: str
     if_not_exists: bool
     or_replace: bool
+
+    def context(self, database: str | None, schema: str | None) -> tuple[str | None, str | None]:
+        return self.name, "PUBLIC"  # as Snowflake does
 
 
 @dataclass(frozen=True)
 class CreateSchema:
     """CREATE SCHEMA ``database.name``."""
 
+    kind: ClassVar[int] = CREATE
     database: str
     name: str
     if_not_exists: bool
     or_replace: bool
+
+    def context(self, database: str | None, schema: str | None) -> tuple[str | None, str | None]:
+        return self.database, self.name  # as Snowflake does
+
+
+@dataclass(frozen=True)
+class Begin:
+    """BEGIN [TRANSACTION | WORK] / START TRANSACTION."""
+
+    kind: ClassVar[int] = BEGIN
+
+
+@dataclass(frozen=True)
+class Commit:
+    """COMMIT [WORK]."""
+
+    kind: ClassVar[int] = COMMIT
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """ROLLBACK [WORK]."""
+
+    kind: ClassVar[int] = ROLLBACK
+
+
+@dataclass(frozen=True)
+class AlterSession:
+    """ALTER SESSION SET / UNSET: (parameter, value) pairs, value None to unset."""
+
+    kind: ClassVar[int] = ALTER_SESSION
+    settings: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True)
+class SetVariables:
+    """SET name = expr / SET (a, b) = (x, y): each expression (Snowflake) evaluated when it runs."""
+
+    kind: ClassVar[int] = SET_VARIABLE
+    names: tuple[str, ...]
+    values: tuple[exp.Expression, ...]
+
+
+@dataclass(frozen=True)
+class UnsetVariables:
+    """UNSET name / UNSET (a, b)."""
+
+    kind: ClassVar[int] = SET_VARIABLE
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ShowSession:
+    """SHOW PARAMETERS | VARIABLES | WAREHOUSES | USERS | ROLES: what the session itself knows."""
+
+    kind: ClassVar[int] = SHOW
+    what: str
+    like: str | None
 
 
 @dataclass(frozen=True)
@@ -83,6 +184,7 @@ class CreatePipe:
     ``MATCH_BY_COLUMN_NAME`` form); ``definition`` is the COPY statement as written.
     """
 
+    kind: ClassVar[int] = CREATE
     database: str
     schema: str
     name: str
@@ -99,6 +201,7 @@ class CreatePipe:
 class DropPipe:
     """DROP PIPE ``database.schema.name``."""
 
+    kind: ClassVar[int] = DROP
     database: str
     schema: str
     name: str
@@ -109,6 +212,7 @@ class DropPipe:
 class DescribePipe:
     """DESCRIBE PIPE: the properties of ``database.schema.name``."""
 
+    kind: ClassVar[int] = DESCRIBE
     database: str
     schema: str
     name: str
@@ -118,6 +222,7 @@ class DescribePipe:
 class ShowPipes:
     """List pipes; a None database or schema means all of them. ``like`` is case-insensitive."""
 
+    kind: ClassVar[int] = SHOW
     database: str | None
     schema: str | None
     like: str | None
@@ -127,6 +232,7 @@ class ShowPipes:
 class ShowChannels:
     """List channels in a scope; ``pipe`` or ``table`` narrows it to one object."""
 
+    kind: ClassVar[int] = SHOW
     database: str | None
     schema: str | None
     pipe: str | None
@@ -138,6 +244,7 @@ class ShowChannels:
 class ShowTables:
     """List tables; a None database or schema means all of them."""
 
+    kind: ClassVar[int] = SHOW
     database: str | None
     schema: str | None
     like: str | None
@@ -147,7 +254,18 @@ class ShowTables:
 class ShowSchemas:
     """List schemas of ``database`` (None: of every database)."""
 
+    kind: ClassVar[int] = SHOW
     database: str | None
+    like: str | None
+
+
+@dataclass(frozen=True)
+class ShowViews:
+    """List views; a None database or schema means all of them."""
+
+    kind: ClassVar[int] = SHOW
+    database: str | None
+    schema: str | None
     like: str | None
 
 
@@ -155,6 +273,7 @@ class ShowSchemas:
 class ShowDatabases:
     """List databases."""
 
+    kind: ClassVar[int] = SHOW
     like: str | None
 
 
@@ -162,6 +281,7 @@ class ShowDatabases:
 class DropDatabase:
     """DROP DATABASE ``name``."""
 
+    kind: ClassVar[int] = DROP
     name: str
     if_exists: bool
 
@@ -170,6 +290,7 @@ class DropDatabase:
 class DropSchema:
     """DROP SCHEMA ``database.name``."""
 
+    kind: ClassVar[int] = DROP
     database: str
     name: str
     if_exists: bool
@@ -179,6 +300,7 @@ class DropSchema:
 class DescribeTable:
     """DESCRIBE TABLE: the columns of ``database.schema.name`` with their Snowflake types."""
 
+    kind: ClassVar[int] = DESCRIBE
     database: str
     schema: str
     name: str
@@ -188,6 +310,7 @@ class DescribeTable:
 class ShowColumns:
     """List columns of one table (``table``) or of the tables in a scope."""
 
+    kind: ClassVar[int] = SHOW
     database: str | None
     schema: str | None
     table: str | None
@@ -195,7 +318,8 @@ class ShowColumns:
 
 
 Translation = (
-    DuckSql | UseContext | NoOp | CreateDatabase | CreateSchema | DropDatabase | DropSchema
-    | CreatePipe | DropPipe | DescribePipe | DescribeTable | ShowPipes | ShowChannels | ShowTables
-    | ShowSchemas | ShowDatabases | ShowColumns
+    DuckSql | UseContext | UseRole | UseWarehouse | NoOp | CreateDatabase | CreateSchema | DropDatabase
+    | DropSchema | CreatePipe | DropPipe | DescribePipe | DescribeTable | ShowPipes | ShowChannels | ShowTables
+    | ShowSchemas | ShowDatabases | ShowColumns | ShowViews | ShowSession | Begin | Commit | Rollback
+    | AlterSession | SetVariables | UnsetVariables
 )  # fmt: skip

@@ -1,8 +1,9 @@
 """Running Snowflake SQL in the local service: translated statements and service commands.
 
 A script is translated whole before anything runs, so an unsupported or unparseable
-statement fails without applying the statements before it. Results come back in the
-shape of Snowflake's SQL API (``resultSetMetaData.rowType`` and string cells).
+statement fails without applying the statements before it. Each kind of command has its
+handler in :data:`_HANDLERS`. Results come back in the shape of Snowflake's SQL API
+(``resultSetMetaData.rowType`` and string cells).
 """
 
 from __future__ import annotations
@@ -11,73 +12,74 @@ import contextlib
 import datetime as dt
 import decimal
 import json
-from dataclasses import dataclass
+import time
 
 import duckdb
+from sqlglot import exp
 
+from aidemo.local import sessionsql
 from aidemo.local import sqlcommands as cmd
 from aidemo.local import sqlresults as listings
 from aidemo.local.catalog import INTEGER_TYPES, PUBLIC
+from aidemo.local.ducksql import translate_with_sqlglot
 from aidemo.local.errors import SqlError
-from aidemo.local.sqlerrors import statement_error
+from aidemo.local.sqlerrors import SnowflakeError, statement_error
 from aidemo.local.sqlresults import Result
-from aidemo.local.store import ServiceError, Store, normalize, quote
+from aidemo.local.sqlsession import UNKNOWN_VARIABLE, Session, Variable, literal_of
+from aidemo.local.store import ServiceError, Store, quote
+from aidemo.local.transactions import Transaction, result_of
 from aidemo.local.translate import translate_script
 
-__all__ = ["Result", "Session", "run_script", "to_reply"]
-
-
-@dataclass
-class Session:
-    """The context of one SQL session: current database and schema, which USE statements set.
-
-    A connector session keeps one for its lifetime; a SQL API request builds one from its body.
-    """
-
-    database: str | None = None
-    schema: str | None = None
-
-    @classmethod
-    def named(cls, database, schema) -> Session:
-        """A session in ``database.schema`` as a client names them (unquoted names upper-case)."""
-        for what, value in (("database", database), ("schema", schema)):
-            if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise SqlError(f"the {what} must be a name, not {value!r}")
-        return cls(
-            database and normalize(database.strip()),
-            schema and normalize(schema.strip()),
-        )
+__all__ = ["Result", "Session", "end_session", "run_plan", "run_script", "to_reply"]
 
 
 def run_script(store: Store, script: str, session: Session) -> list[Result]:
-    """Translate every statement, then run them in order; one Result per statement.
+    """Translate every statement, then run them in order; one Result per statement (see :func:`run_plan`)."""
+    return run_plan(store, translate_script(script, session=session), session)
 
-    Consecutive DuckDB statements (table DDL and DML, queries) that write to the same
-    database run in one transaction: if one of them fails, none of them applies. Service
-    commands (pipes, databases, schemas) apply one by one, as statements of a Snowflake
-    multi-statement request do. A USE statement updates ``session`` when it runs.
+
+def run_plan(store: Store, plan: list[tuple[str, cmd.Translation]], session: Session) -> list[Result]:
+    """Run translated statements in order in ``session``; one Result per statement.
+
+    Outside a transaction, consecutive DuckDB statements (table DDL and DML, queries) that write
+    to the same database run in one transaction: if one of them fails, none of them applies.
+    Service commands (pipes, databases, schemas) apply one by one, as statements of a Snowflake
+    multi-statement request do. Inside a transaction (BEGIN, or AUTOCOMMIT = FALSE), DML and
+    queries run in it; DDL commits it first, as in Snowflake. USE, ALTER SESSION and SET update
+    ``session`` when they run.
     """
-    plan = translate_script(script, database=session.database, schema=session.schema)
     if not plan:
         raise SqlError("the SQL text holds no statement")
     results: list[Result] = []
     start = 0
     while start < len(plan):
         end = start + 1
-        if isinstance(plan[start][1], cmd.DuckSql):
-            written = {plan[start][1].database} - {None}
-            while end < len(plan) and isinstance(plan[end][1], cmd.DuckSql):
+        statement, command = plan[start]
+        if isinstance(command, cmd.DuckSql) and _autocommits(session, command):
+            _commit(store, None, session)  # DDL commits the open transaction first
+            written = {command.database} - {None}
+            while end < len(plan) and isinstance(plan[end][1], cmd.DuckSql) and _autocommits(session, plan[end][1]):
                 written.add(plan[end][1].database)
                 if len(written - {None}) > 1:  # DuckDB writes to one database per transaction
                     break
                 end += 1
             results.extend(_duck(store, plan[start:end]))
         else:
-            statement, command = plan[start]
             with _named(statement):
-                results.append(_run(store, command, session))
+                results.append(_HANDLERS[type(command)](store, command, session))
         start = end
     return results
+
+
+def end_session(session: Session) -> None:
+    """A session ends: its open transaction, if any, is rolled back."""
+    if session.transaction is not None:
+        session.transaction.rollback()
+        session.transaction = None
+
+
+def _autocommits(session: Session, command: cmd.DuckSql) -> bool:
+    return command.is_ddl or (session.transaction is None and session.autocommit)
 
 
 @contextlib.contextmanager
@@ -88,59 +90,107 @@ def _named(statement: str):
     except duckdb.Error as exc:
         raise statement_error(_short(statement), exc) from exc
     except (SqlError, ServiceError) as exc:
-        raise SqlError(f"{_short(statement)}: {exc}") from exc
+        raise SqlError(f"{_short(statement)}: {exc}", getattr(exc, "code", None) or None) from exc
 
 
-def _run(store: Store, command, session: Session) -> Result:
-    if isinstance(command, cmd.UseContext):
-        return _use(store, command, session)
-    if isinstance(command, cmd.NoOp):
-        return Result(message=command.reason)
-    if isinstance(command, cmd.CreateDatabase):
-        created = store.create_database(command.name, command.if_not_exists, command.or_replace)
-        if not created:
-            return Result(message=f"{command.name} already exists, statement succeeded.")
-        session.database, session.schema = command.name, PUBLIC  # as Snowflake does
-        return Result(message=f"Database {command.name} successfully created.")
-    if isinstance(command, cmd.DropDatabase):
-        if not store.drop_database(command.name) and not command.if_exists:
-            raise SqlError(f"Database '{command.name}' does not exist or not authorized.")
-        if session.database == command.name:
-            session.database = session.schema = None
-        return _dropped(command.name)
-    if isinstance(command, cmd.CreateSchema):
-        result = _create_schema(store, command)
-        session.database, session.schema = (
-            command.database,
-            command.name,
-        )  # as Snowflake does
-        return result
-    if isinstance(command, cmd.DropSchema):
-        if not store.drop_schema(command.database, command.name) and not command.if_exists:
-            raise SqlError(f"Schema '{command.database}.{command.name}' does not exist or not authorized.")
-        if (session.database, session.schema) == (command.database, command.name):
-            session.schema = None
-        return _dropped(command.name)
-    if isinstance(command, cmd.CreatePipe):
-        return _create_pipe(store, command)
-    if isinstance(command, cmd.DropPipe):
-        found = store.drop_pipe(command.database, command.schema, command.name)
-        if not found and not command.if_exists:
-            raise SqlError(
-                f"Pipe '{command.database}.{command.schema}.{command.name}' does not exist or not authorized."
-            )
-        return _dropped(command.name)
-    if isinstance(command, (cmd.ShowPipes, cmd.DescribePipe)):
-        return listings.pipes(store, command)
-    if isinstance(command, cmd.ShowChannels):
-        return listings.channels(store, command)
-    if isinstance(command, (cmd.ShowTables, cmd.ShowSchemas, cmd.ShowDatabases)):
-        return listings.objects(store, command)
-    if isinstance(command, cmd.DescribeTable):
-        return listings.describe_table(store, command)
-    if isinstance(command, cmd.ShowColumns):
-        return listings.columns(store, command)
-    raise SqlError(f"the local service cannot run {type(command).__name__}")
+def _in_transaction(store: Store, command: cmd.DuckSql, session: Session) -> Result:
+    if session.transaction is None:  # AUTOCOMMIT = FALSE: the first statement opens one
+        session.transaction = Transaction(store.cursor())
+    transaction = session.transaction
+    try:
+        return transaction.run(command)
+    except SqlError:
+        if transaction.rolled_back:
+            session.transaction = None
+        raise
+
+
+def _begin(store: Store, command: cmd.Begin, session: Session) -> Result:
+    if session.transaction is None:
+        session.transaction = Transaction(store.cursor())
+    return Result(message="Statement executed successfully.")
+
+
+def _commit(store: Store, command: cmd.Commit | None, session: Session) -> Result:
+    transaction, session.transaction = session.transaction, None
+    if transaction is not None:
+        transaction.commit()
+    return Result(message="Statement executed successfully.")
+
+
+def _rollback(store: Store, command: cmd.Rollback, session: Session) -> Result:
+    end_session(session)
+    return Result(message="Statement executed successfully.")
+
+
+def _alter_session(store: Store, command: cmd.AlterSession, session: Session) -> Result:
+    for name, value in command.settings:
+        if name == "AUTOCOMMIT" and value is not None and value.lower() == "true":
+            _commit(store, None, session)  # turning autocommit on commits what is open
+        session.set_parameter(name, value)
+    return Result(message="Statement executed successfully.")
+
+
+def _set_variables(store: Store, command: cmd.SetVariables, session: Session) -> Result:
+    """SET: each expression evaluated now, kept as the literal of its value."""
+    values = []
+    for expression in command.values:
+        select = translate_with_sqlglot(exp.select(expression.copy()), "SET", session)
+        cur = session.transaction.cursor if session.transaction else store.cursor()
+        (value,) = cur.execute(select.sql).fetchone()
+        values.append(literal_of(value))
+    now = time.time()
+    for name, (literal, kind) in zip(command.names, values):
+        session.variables[name] = Variable(literal, kind, now)
+    return Result(message="Statement executed successfully.")
+
+
+def _unset_variables(store: Store, command: cmd.UnsetVariables, session: Session) -> Result:
+    for name in command.names:
+        if session.variables.pop(name, None) is None:
+            raise SnowflakeError(UNKNOWN_VARIABLE, f"Session variable '${name}' does not exist")
+    return Result(message="Statement executed successfully.")
+
+
+def _use_role(store: Store, command: cmd.UseRole, session: Session) -> Result:
+    session.role = command.name
+    return Result(message="Statement executed successfully.")
+
+
+def _use_warehouse(store: Store, command: cmd.UseWarehouse, session: Session) -> Result:
+    session.warehouse = command.name
+    return Result(message="Statement executed successfully.")
+
+
+def _create_database(store: Store, command: cmd.CreateDatabase, session: Session) -> Result:
+    created = store.create_database(command.name, command.if_not_exists, command.or_replace)
+    if not created:
+        return Result(message=f"{command.name} already exists, statement succeeded.")
+    session.database, session.schema = command.context(session.database, session.schema)
+    return Result(message=f"Database {command.name} successfully created.")
+
+
+def _drop_database(store: Store, command: cmd.DropDatabase, session: Session) -> Result:
+    if not store.drop_database(command.name) and not command.if_exists:
+        raise SqlError(f"Database '{command.name}' does not exist or not authorized.")
+    if session.database == command.name:
+        session.database = session.schema = None
+    return _dropped(command.name)
+
+
+def _drop_schema(store: Store, command: cmd.DropSchema, session: Session) -> Result:
+    if not store.drop_schema(command.database, command.name) and not command.if_exists:
+        raise SqlError(f"Schema '{command.database}.{command.name}' does not exist or not authorized.")
+    if (session.database, session.schema) == (command.database, command.name):
+        session.schema = None
+    return _dropped(command.name)
+
+
+def _drop_pipe(store: Store, command: cmd.DropPipe, session: Session) -> Result:
+    found = store.drop_pipe(command.database, command.schema, command.name)
+    if not found and not command.if_exists:
+        raise SqlError(f"Pipe '{command.database}.{command.schema}.{command.name}' does not exist or not authorized.")
+    return _dropped(command.name)
 
 
 def _use(store: Store, command: cmd.UseContext, session: Session) -> Result:
@@ -166,7 +216,7 @@ def _duck(store: Store, block: list[tuple[str, cmd.DuckSql]]) -> list[Result]:
         cur = store.cursor()
         with _named(statement):
             cur.execute(command.sql)
-            return [_result(cur)]
+            return [result_of(cur)]
     results = []
     with store.writing() as w:
         w.execute("BEGIN")
@@ -174,7 +224,7 @@ def _duck(store: Store, block: list[tuple[str, cmd.DuckSql]]) -> list[Result]:
             for statement, command in block:
                 with _named(statement):
                     w.execute(command.sql)
-                    results.append(_result(w))
+                    results.append(result_of(w))
                     if command.dropped and store.has_database(command.dropped[0]):
                         store.forget_table(w, *command.dropped)  # its pipes and channels go with it
             w.execute("COMMIT")
@@ -184,13 +234,7 @@ def _duck(store: Store, block: list[tuple[str, cmd.DuckSql]]) -> list[Result]:
     return results
 
 
-def _result(cur: duckdb.DuckDBPyConnection) -> Result:
-    if not cur.description:
-        return Result()
-    return Result([(d[0], str(d[1])) for d in cur.description], cur.fetchall())
-
-
-def _create_schema(store: Store, command: cmd.CreateSchema) -> Result:
+def _create_schema(store: Store, command: cmd.CreateSchema, session: Session) -> Result:
     if not store.has_database(command.database):
         raise SqlError(f"Database '{command.database}' does not exist or not authorized.")
     if store.has_schema(command.database, command.name):
@@ -201,10 +245,11 @@ def _create_schema(store: Store, command: cmd.CreateSchema) -> Result:
         store.drop_schema(command.database, command.name)
     with store.writing() as w:
         w.execute(f"CREATE SCHEMA {quote(command.database)}.{quote(command.name)}")
+    session.database, session.schema = command.context(session.database, session.schema)
     return Result(message=f"Schema {command.name} successfully created.")
 
 
-def _create_pipe(store: Store, command: cmd.CreatePipe) -> Result:
+def _create_pipe(store: Store, command: cmd.CreatePipe, session: Session) -> Result:
     if (command.table_database, command.table_schema) != (
         command.database,
         command.schema,
@@ -231,6 +276,29 @@ def _create_pipe(store: Store, command: cmd.CreatePipe) -> Result:
         command.or_replace,
     )
     return Result(message=f"Pipe {command.name} successfully created.")
+
+
+def _listing(function):
+    """A handler for a listing that needs only the store and the command."""
+    return lambda store, command, session: function(store, command)
+
+
+_HANDLERS = {
+    cmd.UseContext: _use, cmd.UseRole: _use_role, cmd.UseWarehouse: _use_warehouse,
+    cmd.NoOp: lambda store, command, session: Result(message=command.reason),
+    cmd.CreateDatabase: _create_database, cmd.DropDatabase: _drop_database,
+    cmd.CreateSchema: _create_schema, cmd.DropSchema: _drop_schema,
+    cmd.CreatePipe: _create_pipe, cmd.DropPipe: _drop_pipe,
+    cmd.ShowPipes: _listing(listings.pipes), cmd.DescribePipe: _listing(listings.pipes),
+    cmd.ShowChannels: _listing(listings.channels), cmd.ShowTables: _listing(listings.objects),
+    cmd.ShowSchemas: _listing(listings.objects), cmd.ShowDatabases: _listing(listings.objects),
+    cmd.ShowViews: _listing(listings.objects), cmd.DescribeTable: _listing(listings.describe_table),
+    cmd.ShowColumns: _listing(listings.columns),
+    cmd.ShowSession: lambda store, command, session: sessionsql.show(session, command.what, command.like),
+    cmd.Begin: _begin, cmd.Commit: _commit, cmd.Rollback: _rollback,
+    cmd.AlterSession: _alter_session, cmd.SetVariables: _set_variables, cmd.UnsetVariables: _unset_variables,
+    cmd.DuckSql: _in_transaction,
+}  # fmt: skip
 
 
 def _short(statement: str, limit: int = 80) -> str:

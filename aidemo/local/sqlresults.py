@@ -20,6 +20,7 @@ from aidemo.local.sqlcommands import (
     ShowColumns,
     ShowDatabases,
     ShowSchemas,
+    ShowViews,
 )
 from aidemo.local.store import STREAMING_SUFFIX, Column, Store
 
@@ -64,7 +65,7 @@ def pipes(store: Store, command) -> Result:
                 f"Pipe '{command.database}.{command.schema}.{command.name}' does not exist or not authorized."
             )
     else:
-        pipes = [p for p in pipes if _like(p["name"], command.like)]
+        pipes = [p for p in pipes if like(p["name"], command.like)]
     rows = [
         (
             _from_ms(p["created_on_ms"]),
@@ -122,7 +123,7 @@ def channels(store: Store, command: ShowChannels) -> Result:
         table = tables.get((c["database_name"], c["schema_name"], pipe)) or pipe.removesuffix(STREAMING_SUFFIX)
         if command.table and table != command.table:
             continue
-        if not _like(c["channel_name"], command.like):
+        if not like(c["channel_name"], command.like):
             continue
         error_ms = c["last_error_timestamp_ms"]
         rows.append(
@@ -151,7 +152,10 @@ def channels(store: Store, command: ShowChannels) -> Result:
 
 
 def objects(store: Store, command) -> Result:
-    """SHOW DATABASES, SCHEMAS and TABLES."""
+    """SHOW DATABASES, SCHEMAS, TABLES and VIEWS."""
+    if isinstance(command, ShowViews):
+        _known(store, command.database, command.schema)
+        return Result(list(_VIEW_COLUMNS), [r for r in _views(store, command) if like(r[1], command.like)])
     if isinstance(command, ShowDatabases):
         rows = [(name,) for name in store.databases()]
         columns = [("name", "VARCHAR")]
@@ -171,7 +175,32 @@ def objects(store: Store, command) -> Result:
             ("schema_name", "VARCHAR"),
             ("rows", "BIGINT"),
         ]
-    return Result(columns, [r for r in rows if _like(r[0], command.like)])
+    return Result(columns, [r for r in rows if like(r[0], command.like)])
+
+
+_VIEW_COLUMNS = [
+    ("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("reserved", "VARCHAR"),
+    ("database_name", "VARCHAR"), ("schema_name", "VARCHAR"), ("owner", "VARCHAR"), ("comment", "VARCHAR"),
+    ("text", "VARCHAR"), ("is_secure", "VARCHAR"), ("is_materialized", "VARCHAR"), ("owner_role_type", "VARCHAR"),
+    ("change_tracking", "VARCHAR"),
+]  # fmt: skip
+
+
+def _views(store: Store, command: ShowViews) -> list[tuple]:
+    databases = [command.database] if command.database else store.databases()
+    found = (
+        store.cursor()
+        .execute(
+            "SELECT database_name, schema_name, view_name, sql FROM duckdb_views() "
+            "WHERE list_contains(?, database_name) AND NOT internal AND NOT temporary "
+            "AND (? IS NULL OR schema_name = ?) ORDER BY 1, 2, 3",
+            [databases, command.schema, command.schema],
+        )
+        .fetchall()
+    )
+    return [
+        (None, name, "", db, schema, ROLE, "", sql, "false", "false", "ROLE", "OFF") for db, schema, name, sql in found
+    ]
 
 
 _COLUMN_COLUMNS = [
@@ -219,7 +248,7 @@ def columns(store: Store, command: ShowColumns) -> Result:
         if command.table and table != command.table:
             continue
         for c in store.table_columns(database, schema, table):
-            if _like(c.name, command.like):
+            if like(c.name, command.like):
                 data_type = json.dumps({"type": c.declared.split("(")[0], "nullable": c.nullable})
                 rows.append(
                     (
@@ -261,7 +290,7 @@ def _from_ms(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
 
 
-def _like(name: str, pattern: str | None) -> bool:
+def like(name: str, pattern: str | None) -> bool:
     """Snowflake's SHOW ... LIKE: case-insensitive, % and _ wildcards."""
     if pattern is None:
         return True

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import NoReturn
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.snowflake import Snowflake
 from sqlglot.errors import ParseError, TokenError
@@ -82,6 +81,14 @@ class Cursor:
         self.i += 1
         return token.text
 
+    def value(self) -> str:
+        """A parameter's value: a quoted string, a number, TRUE/FALSE or a word, as text."""
+        token = self._token()
+        if token is None or token.token_type not in (TokenType.STRING, TokenType.NUMBER) and self.word() is None:
+            self.fail(f"expected a value {self._where()}")
+        self.i += 1
+        return token.text
+
     def name_parts(self, max_parts: int = 3) -> list[str]:
         """A dotted name, each part normalised the Snowflake way."""
         parts = [self._identifier()]
@@ -139,8 +146,15 @@ def tokenize(sql: str, statement: str) -> list[Token]:
 
 
 def parse(sql: str, statement: str) -> exp.Expression:
+    """One statement parsed by sqlglot's Snowflake dialect; SqlError quoting ``statement`` if it does not parse."""
+    return parse_tokens(tokenize(sql, statement), sql, statement)
+
+
+def parse_tokens(tokens: list[Token], sql: str, statement: str) -> exp.Expression:
+    """The tokens of one statement (without its semicolon) parsed; ``sql`` is the text they index."""
     try:
-        return sqlglot.parse_one(sql, read=DIALECT)
+        (tree,) = DIALECT.parser().parse(tokens, sql)
+        return tree
     except ParseError as exc:
         detail = exc.errors[0] if exc.errors else {}
         where = f" at line {detail['line']}, column {detail['col']}" if "line" in detail else ""

@@ -3,66 +3,64 @@
 The local service keeps a Snowflake database as a DuckDB catalog, Snowflake schemas as
 DuckDB schemas and tables as tables. :func:`translate` turns one Snowflake statement into
 either :class:`DuckSql` (DuckDB SQL to run) or a service command (pipes, channels, session
-context, SHOW listings), which the service executes against its own metadata. This
-module is pure: it parses and rewrites, it never touches a database.
+context and state, transactions, SHOW listings), which the service executes against its own
+metadata. This module is pure: it parses and rewrites, it never touches a database.
+
+A statement is tokenized once (a script is split on those tokens) and parsed once, from those
+tokens, by sqlglot's Snowflake dialect; a table from expression type to handler gives its
+translation, whose ``kind`` is the statement type a reply names. The statements sqlglot does
+not model (pipes, channels, ``SHOW``, ``DESCRIBE PIPE``, ``ALTER SESSION``, ``UNSET``,
+``START TRANSACTION``, roles and grants) are read from the same tokens instead, by the handlers
+of :data:`_TOKEN_COMMANDS`, keyed by their leading words.
 
 Names come back normalised as Snowflake does: unquoted identifiers upper-case, quoted
 ones exactly as written.
 
 Statement forms handled as commands (the classes of :mod:`aidemo.local.sqlcommands`):
 
-- ``USE [DATABASE] d``, ``USE [SCHEMA] [d.]s`` -> :class:`UseContext`;
-  ``USE ROLE``/``USE WAREHOUSE``/``USE SECONDARY ROLES``, ``GRANT``, ``REVOKE``,
-  ``CREATE|DROP ROLE`` -> :class:`NoOp` (the local service has one user holding every
-  privilege, so grant scripts written for real accounts still run).
+- ``USE [DATABASE] d``, ``USE [SCHEMA] [d.]s`` -> :class:`UseContext`; ``USE ROLE`` /
+  ``USE WAREHOUSE`` -> :class:`UseRole` / :class:`UseWarehouse` (names the session reports);
+  ``USE SECONDARY ROLES``, ``GRANT``, ``REVOKE``, ``CREATE|DROP ROLE`` -> :class:`NoOp` (the
+  local service has one user holding every privilege, so grant scripts written for real
+  accounts still run).
 - ``CREATE DATABASE``/``CREATE SCHEMA`` -> :class:`CreateDatabase`/:class:`CreateSchema`
   (each sets the context of the statements after it, as in Snowflake); ``DROP DATABASE``/
   ``DROP SCHEMA [IF EXISTS]`` -> :class:`DropDatabase`/:class:`DropSchema`.
+- ``BEGIN [TRANSACTION|WORK]``, ``START TRANSACTION``, ``COMMIT``, ``ROLLBACK`` ->
+  :class:`Begin`, :class:`Commit`, :class:`Rollback`.
+- ``ALTER SESSION SET p = v [, ...]`` / ``UNSET p [, ...]`` -> :class:`AlterSession`;
+  ``SET x = e``, ``SET (a, b) = (e, f)`` / ``UNSET x``, ``UNSET (a, b)`` -> :class:`SetVariables` /
+  :class:`UnsetVariables`.
 - ``DESC[RIBE] TABLE t`` -> :class:`DescribeTable` (Snowflake's type names).
-- ``CREATE [OR REPLACE] PIPE [IF NOT EXISTS] p [props] AS COPY INTO t ...`` in three forms:
-  ``COPY INTO t``; ``COPY INTO t [(c, ...)] FROM (SELECT $1:KEY[::TYPE], ... FROM
-  TABLE(DATA_SOURCE(TYPE => 'STREAMING')))``; ``COPY INTO t FROM
-  TABLE(DATA_SOURCE(TYPE => 'STREAMING')) [MATCH_BY_COLUMN_NAME = ...]``
-  -> :class:`CreatePipe` (see :mod:`aidemo.local.pipesql`).
-- ``DROP PIPE [IF EXISTS] p`` -> :class:`DropPipe`; ``DESC[RIBE] PIPE p`` -> :class:`DescribePipe`.
-- ``SHOW {PIPES | CHANNELS | TABLES | SCHEMAS | DATABASES | COLUMNS} [LIKE '<pattern>'] [IN <scope>]``
-  with Snowflake's scopes (``ACCOUNT``, ``DATABASE [d]``, ``SCHEMA [s]``, ``<schema>``, for
-  channels ``TABLE t`` and ``PIPE p``, for columns ``TABLE t``) -> the ``Show*`` commands.
+- ``CREATE [OR REPLACE] PIPE ...`` -> :class:`CreatePipe` (see :mod:`aidemo.local.pipesql`);
+  ``DROP PIPE [IF EXISTS] p`` -> :class:`DropPipe`; ``DESC[RIBE] PIPE p`` -> :class:`DescribePipe`.
+- ``SHOW {PIPES | CHANNELS | TABLES | VIEWS | SCHEMAS | DATABASES | COLUMNS} [LIKE '<pattern>']
+  [IN <scope>]`` with Snowflake's scopes (``ACCOUNT``, ``DATABASE [d]``, ``SCHEMA [s]``,
+  ``<schema>``, for channels ``TABLE t`` and ``PIPE p``, for columns ``TABLE t``) -> the ``Show*``
+  commands; ``SHOW {PARAMETERS | VARIABLES | WAREHOUSES | USERS | ROLES} [LIKE ...]`` ->
+  :class:`ShowSession`.
 
 Other queries and table DDL/DML become :class:`DuckSql` (see :mod:`aidemo.local.ducksql`);
 no statement may name ``_AIDEMO``, the service's own schema. Everything else (stages, PUT,
-warehouses, users, ...) raises :class:`~aidemo.local.errors.SqlError`. ``INSERT ... VALUES``
-with literal rows only (bulk loads) is translated without sqlglot's parser (see
-:mod:`aidemo.local.insertsql`).
+...) raises :class:`~aidemo.local.errors.SqlError`. ``INSERT ... VALUES`` with plain literal
+rows only (bulk loads) is translated without tokenizing its rows (see :mod:`aidemo.local.insertsql`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+
+from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
+from aidemo.local import sqlcommands as cmd
 from aidemo.local.ducksql import RESERVED, reserved, translate_with_sqlglot
 from aidemo.local.errors import SqlError
-from aidemo.local.insertsql import bulk_insert, insert_values
+from aidemo.local.insertsql import bulk_insert
 from aidemo.local.pipesql import create_pipe
-from aidemo.local.sqlcommands import (
-    CreateDatabase,
-    CreateSchema,
-    DescribePipe,
-    DescribeTable,
-    DropDatabase,
-    DropPipe,
-    DropSchema,
-    NoOp,
-    ShowChannels,
-    ShowColumns,
-    ShowDatabases,
-    ShowPipes,
-    ShowSchemas,
-    ShowTables,
-    Translation,
-    UseContext,
-)
-from aidemo.local.sqltokens import Cursor, quote_statement, tokenize
+from aidemo.local.sqlsession import Session
+from aidemo.local.sqltokens import Cursor, context, name_of, parse_tokens, quote_statement, tokenize
 
 _NO_PRIVILEGES = "the local service has a single user that holds every privilege"
 
@@ -76,10 +74,12 @@ def split_statements(script: str) -> list[str]:
     return [text for text, _ in _statements(script)]
 
 
-def translate(statement: str, *, database: str | None, schema: str | None) -> Translation:
-    """Translate one Snowflake statement for a session whose context is ``database.schema``.
+def translate(
+    statement: str, *, database: str | None = None, schema: str | None = None, session: Session | None = None
+) -> cmd.Translation:
+    """Translate one Snowflake statement for a session (by default one in ``database.schema``).
 
-    Unqualified names are resolved against that context, so the result does not depend
+    Unqualified names are resolved against the session's context, so the result does not depend
     on the DuckDB connection's search path. Raises SqlError for statements that cannot be
     parsed or that the local service does not support; the message quotes the statement.
     """
@@ -93,27 +93,27 @@ def translate(statement: str, *, database: str | None, schema: str | None) -> Tr
             f"{quote_statement(statement)} holds more than one statement; split the script "
             "with split_statements() and translate each statement."
         )
-    return _translate(statement[tokens[0].start : tokens[-1].end + 1], tokens, database, schema)
+    session = session or Session(database, schema)
+    return _translate(statement, tokens, session)
 
 
-def translate_script(script: str, *, database: str | None, schema: str | None) -> list[tuple[str, Translation]]:
+def translate_script(
+    script: str, *, database: str | None = None, schema: str | None = None, session: Session | None = None
+) -> list[tuple[str, cmd.Translation]]:
     """Every statement of a script with its translation, each in the context that the
     script's earlier USE statements set. Raises SqlError at the first statement that
     does not translate, so a caller can run nothing unless everything translates.
     """
-    fast = bulk_insert(script, database, schema)
+    session = session or Session(database, schema)
+    fast = bulk_insert(script, session.database, session.schema)
     if fast is not None:
         return [fast]
     plan = []
+    planning = Session(**{**vars(session)})  # USE and CREATE DATABASE/SCHEMA move the context of what follows
     for text, tokens in _statements(script):
-        command = _translate(text, tokens, database, schema)
-        # USE, and CREATE DATABASE or SCHEMA as in Snowflake, set the context of what follows
-        if isinstance(command, UseContext):
-            database, schema = command.database or database, command.schema or schema
-        elif isinstance(command, CreateDatabase):
-            database, schema = command.name, "PUBLIC"
-        elif isinstance(command, CreateSchema):
-            database, schema = command.database, command.name
+        command = _translate(script, tokens, planning)
+        if hasattr(command, "context"):
+            planning.database, planning.schema = command.context(planning.database, planning.schema)
         plan.append((text, command))
     return plan
 
@@ -131,108 +131,251 @@ def _statements(script: str) -> list[tuple[str, list[Token]]]:
     return statements
 
 
-def _translate(text: str, tokens: list[Token], database: str | None, schema: str | None) -> Translation:
-    command = _command(Cursor(text, tokens, database, schema))
-    if command is None:
-        return translate_with_sqlglot(text, database, schema)
+def _translate(sql: str, tokens: list[Token], session: Session) -> cmd.Translation:
+    """The translation of one statement given as its tokens into ``sql`` (a statement or a whole script)."""
+    text = sql[tokens[0].start : tokens[-1].end + 1]
+    handler = _TOKEN_COMMANDS.get(_lead(tokens)) or _TOKEN_COMMANDS.get(_lead(tokens)[:1])
+    if handler is not None:
+        command = handler(Cursor(text, tokens, session.database, session.schema))
+    else:
+        tree = parse_tokens(tokens, sql, text)
+        command = _handler(tree)(tree, text, session)
     _check_names(command, text)
     return command
 
 
-def _check_names(command: Translation, text: str) -> None:
+def _lead(tokens: list[Token]) -> tuple[str, ...]:
+    """The first two words of a statement, past ``OR REPLACE`` after CREATE."""
+    words = [t.text.upper() for t in tokens[:4] if t.token_type not in (TokenType.IDENTIFIER, TokenType.STRING)]
+    if words[1:3] == ["OR", "REPLACE"]:
+        del words[1:3]
+    return tuple(words[:2])
+
+
+def _check_names(command: cmd.Translation, text: str) -> None:
     """Refuse a statement that names the service's own bookkeeping as a database or schema."""
-    named = ("name",) if isinstance(command, (DropDatabase, DropSchema)) else ()
+    named = ("name",) if isinstance(command, (cmd.DropDatabase, cmd.DropSchema, cmd.CreateDatabase)) else ()
     for attribute in ("database", "schema", "table_database", "table_schema", *named):
         value = getattr(command, attribute, None)
         if isinstance(value, str) and value.upper() == RESERVED:
             reserved(text)
+    if isinstance(command, cmd.CreateSchema) and command.name.upper() == RESERVED:
+        reserved(text)
 
 
-# --- service commands, parsed from the token stream -------------------------------------
+# --- statements sqlglot parses: one handler per expression type -------------------------
 
 
-def _command(c: Cursor) -> Translation | None:
-    """The command for statements sqlglot does not model, or None to let sqlglot parse it."""
-    first = c.word()
-    if first in ("GRANT", "REVOKE"):
-        return NoOp(f"{first} is not needed: {_NO_PRIVILEGES}")
-    if first == "USE":
-        return _use(c)
-    if first == "INSERT":
-        return insert_values(c)
-    if first == "SHOW":
-        return _show(c)
-    if first in ("DESC", "DESCRIBE") and c.word(1) == "PIPE":
-        c.advance(2)
-        name = c.object_name()
-        c.end()
-        return DescribePipe(*name)
-    if first == "DROP" and c.word(1) == "PIPE":
-        c.advance(2)
-        if_exists = c.accept("IF", "EXISTS")
-        name = c.object_name()
-        c.end()
-        return DropPipe(*name, if_exists=if_exists)
-    if first in ("DESC", "DESCRIBE") and c.word(1) in ("TABLE", "VIEW"):
-        c.advance(2)
-        name = c.object_name()
-        c.end()
-        return DescribeTable(*name)
-    if first == "DROP" and c.word(1) in ("DATABASE", "SCHEMA"):
-        kind = c.word(1)
-        c.advance(2)
-        if_exists = c.accept("IF", "EXISTS")
-        if kind == "DATABASE":
-            (name,) = c.name_parts(max_parts=1)
-        else:
-            database, name = c.schema_name()
-        c.accept("CASCADE") or c.accept("RESTRICT")
-        c.end()
-        return DropDatabase(name, if_exists) if kind == "DATABASE" else DropSchema(database, name, if_exists)
-    if first == "DROP" and c.word(1) == "ROLE":
-        return NoOp(f"roles are not needed: {_NO_PRIVILEGES}")
-    if first == "CREATE":
-        c.advance(1)
-        or_replace = c.accept("OR", "REPLACE")
-        if c.word() == "ROLE":
-            return NoOp(f"roles are not needed: {_NO_PRIVILEGES}")
-        if c.word() == "PIPE":
-            c.advance(1)
-            return create_pipe(c, or_replace)
-        c.rewind()
-    return None
+def _handler(tree: exp.Expression) -> Callable[[exp.Expression, str, Session], cmd.Translation]:
+    for kind in type(tree).__mro__:
+        if kind in _BY_EXPRESSION:
+            return _BY_EXPRESSION[kind]
+    return _unsupported
 
 
-def _use(c: Cursor) -> Translation:
-    c.advance(1)
-    kind = c.word() if c.word() in ("DATABASE", "SCHEMA", "ROLE", "WAREHOUSE", "SECONDARY") else None
-    if kind in ("ROLE", "WAREHOUSE", "SECONDARY"):
-        return NoOp(f"USE {kind} is not needed: the local service has one role and no warehouses")
-    if kind:
-        c.advance(1)
-    parts = c.name_parts()
-    c.end()
+def _unsupported(tree: exp.Expression, text: str, session: Session) -> cmd.Translation:
+    raise SqlError(
+        f"{quote_statement(text)} is not supported by the local service; it handles "
+        "queries, table and view DDL/DML, databases, schemas, pipes, channels, transactions and "
+        "session state. Run it against a Snowflake account instead."
+    )
+
+
+def _duck(tree: exp.Expression, text: str, session: Session) -> cmd.DuckSql:
+    return dataclasses.replace(translate_with_sqlglot(tree, text, session), kind=_kind(tree))
+
+
+def _kind(tree: exp.Expression) -> int:
+    for kind in type(tree).__mro__:
+        if kind in _KINDS:
+            return _KINDS[kind]
+    return cmd.DDL
+
+
+_KINDS = {
+    exp.Query: cmd.SELECT, exp.Describe: cmd.DESCRIBE, exp.Insert: cmd.INSERT, exp.Update: cmd.UPDATE,
+    exp.Delete: cmd.DELETE, exp.Merge: cmd.MERGE, exp.Create: cmd.CREATE, exp.Alter: cmd.ALTER, exp.Drop: cmd.DROP,
+}  # fmt: skip
+
+
+def _create(tree: exp.Create, text: str, session: Session) -> cmd.Translation:
+    kind = str(tree.kind or "").upper()
+    if kind not in ("DATABASE", "SCHEMA"):
+        return _duck(tree, text, session)
+    target = tree.this
+    exists, replace = bool(tree.args.get("exists")), bool(tree.args.get("replace"))
+    if kind == "DATABASE":
+        return cmd.CreateDatabase(name_of(target.this), exists, replace)
+    db = target.args.get("catalog")
+    database = name_of(db) if db else context(session.database, "database", text)
+    return cmd.CreateSchema(database, name_of(target.args["db"]), exists, replace)
+
+
+def _drop(tree: exp.Drop, text: str, session: Session) -> cmd.Translation:
+    kind = str(tree.args.get("kind") or "").upper()
+    if kind not in ("DATABASE", "SCHEMA"):
+        return _duck(tree, text, session)
+    (target,) = tree.args["tables"]
+    exists = bool(tree.args.get("exists"))
+    if kind == "DATABASE":
+        return cmd.DropDatabase(name_of(target.this), exists)
+    db = target.args.get("catalog")
+    database = name_of(db) if db else context(session.database, "database", text)
+    return cmd.DropSchema(database, name_of(target.args["db"]), exists)
+
+
+def _use(tree: exp.Use, text: str, session: Session) -> cmd.Translation:
+    kind = tree.args.get("kind")
+    kind = (kind.name if isinstance(kind, exp.Expression) else str(kind)).upper() if kind else None
+    target = tree.this
+    if kind == "SECONDARY ROLES":
+        return cmd.NoOp(f"USE SECONDARY ROLES is not needed: {_NO_PRIVILEGES}", kind=cmd.USE)
+    if not isinstance(target, exp.Table):
+        raise SqlError(f"{quote_statement(text)}: expected a name after USE.")
+    parts = [name_of(p) for p in (target.args.get("catalog"), target.args.get("db"), target.this) if p is not None]
+    if kind in ("ROLE", "WAREHOUSE"):
+        if len(parts) > 1:
+            raise SqlError(f"{quote_statement(text)}: USE {kind} takes a name, not a qualified name.")
+        return (cmd.UseRole if kind == "ROLE" else cmd.UseWarehouse)(parts[0])
     if kind == "DATABASE" and len(parts) > 1:
-        c.fail("USE DATABASE takes a database name, not a qualified name")
+        raise SqlError(f"{quote_statement(text)}: USE DATABASE takes a database name, not a qualified name.")
+    if kind not in (None, "DATABASE", "SCHEMA") or len(parts) > 2:
+        raise SqlError(f"{quote_statement(text)}: USE SCHEMA takes a schema name or database.schema.")
     if kind == "DATABASE" or (kind is None and len(parts) == 1):
-        return UseContext(parts[0], "PUBLIC")
-    if len(parts) > 2:
-        c.fail("USE SCHEMA takes a schema name or database.schema")
+        return cmd.UseContext(parts[0], "PUBLIC")
     if len(parts) == 1:
-        return UseContext(c.current_database(), parts[0])
-    return UseContext(parts[0], parts[1])
+        return cmd.UseContext(context(session.database, "database", text), parts[0])
+    return cmd.UseContext(parts[0], parts[1])
 
 
-def _show(c: Cursor) -> Translation:
+def _set(tree: exp.Set, text: str, session: Session) -> cmd.Translation:
+    names, values = [], []
+    for item in tree.expressions:
+        assignment = item.this
+        if not isinstance(assignment, exp.EQ) or item.args.get("kind") not in (None, "VARIABLE"):
+            raise SqlError(f"{quote_statement(text)}: SET takes name = expression or (a, b) = (x, y).")
+        left, right = assignment.this, assignment.expression
+        targets = left.expressions if isinstance(left, exp.Tuple) else [left]
+        sources = right.expressions if isinstance(right, exp.Tuple) and isinstance(left, exp.Tuple) else [right]
+        if len(targets) != len(sources):
+            raise SqlError(
+                f"{quote_statement(text)}: SET names {len(targets)} variables but gives {len(sources)} values."
+            )
+        for target in targets:
+            if not isinstance(target, exp.Column) or target.table:
+                raise SqlError(f"{quote_statement(text)}: {target.sql('snowflake')!r} is not a variable name.")
+            names.append(name_of(target.this))
+        values.extend(sources)
+    return cmd.SetVariables(tuple(names), tuple(values))
+
+
+_BY_EXPRESSION = {
+    exp.Query: _duck, exp.Insert: _duck, exp.Update: _duck, exp.Delete: _duck, exp.Merge: _duck,
+    exp.TruncateTable: _duck, exp.Describe: _duck, exp.Alter: _duck,
+    exp.Create: _create, exp.Drop: _drop, exp.Use: _use, exp.Set: _set,
+    exp.Transaction: lambda tree, text, session: cmd.Begin(),
+    exp.Commit: lambda tree, text, session: cmd.Commit(),
+    exp.Rollback: lambda tree, text, session: cmd.Rollback(),
+}  # fmt: skip
+
+
+# --- statements sqlglot does not model: read from their tokens ----------------------------
+
+
+def _no_privileges(c: Cursor) -> cmd.Translation:
+    what = c.word()
+    return cmd.NoOp(f"{what} is not needed: {_NO_PRIVILEGES}" if what in ("GRANT", "REVOKE") else
+                    f"roles are not needed: {_NO_PRIVILEGES}")  # fmt: skip
+
+
+def _engine_setting(c: Cursor) -> cmd.Translation:
+    c.fail(
+        f"SET {c.word(1)} is not supported by the local service: SET assigns session variables "
+        "(SET name = expression), and the engine's settings are not for SQL to change"
+    )
+
+
+def _start_transaction(c: Cursor) -> cmd.Translation:
+    c.advance(2)
+    c.end()
+    return cmd.Begin()
+
+
+def _describe(c: Cursor) -> cmd.Translation:
+    which = c.word(1)
+    c.advance(2)
+    name = c.object_name()
+    c.end()
+    return cmd.DescribePipe(*name) if which == "PIPE" else cmd.DescribeTable(*name)
+
+
+def _drop_pipe(c: Cursor) -> cmd.Translation:
+    c.advance(2)
+    if_exists = c.accept("IF", "EXISTS")
+    name = c.object_name()
+    c.end()
+    return cmd.DropPipe(*name, if_exists=if_exists)
+
+
+def _create_pipe(c: Cursor) -> cmd.Translation:
+    c.advance(1)
+    or_replace = c.accept("OR", "REPLACE")
+    c.expect("PIPE")
+    return create_pipe(c, or_replace)
+
+
+def _alter_session(c: Cursor) -> cmd.Translation:
+    c.advance(2)
+    unset = c.accept("UNSET")
+    if not unset:
+        c.expect("SET")
+    settings = []
+    while not c.at_end():
+        (name,) = c.name_parts(max_parts=1)
+        value = None
+        if not unset:
+            c.expect_type(TokenType.EQ, f"'=' after {name}")
+            c.advance(1)
+            value = c.value()
+        settings.append((name.upper(), value))
+        if c.token_type() == TokenType.COMMA:
+            c.advance(1)
+    if not settings:
+        c.fail("ALTER SESSION names no parameter")
+    return cmd.AlterSession(tuple(settings))
+
+
+def _unset(c: Cursor) -> cmd.Translation:
+    c.advance(1)
+    parenthesised = c.token_type() == TokenType.L_PAREN
+    c.advance(parenthesised)
+    names = [c.name_parts(max_parts=1)[0]]
+    while parenthesised and c.token_type() == TokenType.COMMA:
+        c.advance(1)
+        names.append(c.name_parts(max_parts=1)[0])
+    if parenthesised:
+        c.expect_type(TokenType.R_PAREN, "')'")
+        c.advance(1)
+    c.end()
+    return cmd.UnsetVariables(tuple(names))
+
+
+_SHOW_OBJECTS = ("PIPES", "CHANNELS", "TABLES", "VIEWS", "SCHEMAS", "DATABASES", "COLUMNS")
+_SHOW_SESSION = ("PARAMETERS", "VARIABLES", "WAREHOUSES", "USERS", "ROLES")
+
+
+def _show(c: Cursor) -> cmd.Translation:
     c.advance(1)
     kind = c.word()
-    if kind not in ("PIPES", "CHANNELS", "TABLES", "SCHEMAS", "DATABASES", "COLUMNS"):
-        c.fail("the local service supports SHOW PIPES, CHANNELS, TABLES, SCHEMAS, DATABASES and COLUMNS")
+    if kind not in _SHOW_OBJECTS + _SHOW_SESSION:
+        c.fail(f"the local service supports SHOW {', '.join(_SHOW_OBJECTS + _SHOW_SESSION)}")
     c.advance(1)
     like = c.string() if c.accept("LIKE") else None
-    if kind == "DATABASES":
+    if kind in ("DATABASES", *_SHOW_SESSION):
+        if kind == "PARAMETERS" and c.accept("IN"):
+            c.expect("SESSION")  # parameters of the session are all the service keeps
         c.end()
-        return ShowDatabases(like)
+        return cmd.ShowDatabases(like) if kind == "DATABASES" else cmd.ShowSession(kind, like)
     # Without IN, Snowflake lists the objects of the current database, if there is one.
     database, schema, pipe, table = c.database, None, None, None
     if c.accept("IN"):
@@ -259,9 +402,23 @@ def _show(c: Cursor) -> Translation:
                 database, schema = c.schema_name()
     c.end()
     if kind == "SCHEMAS":
-        return ShowSchemas(database, like)
+        return cmd.ShowSchemas(database, like)
     if kind == "CHANNELS":
-        return ShowChannels(database, schema, pipe, table, like)
+        return cmd.ShowChannels(database, schema, pipe, table, like)
     if kind == "COLUMNS":
-        return ShowColumns(database, schema, table, like)
-    return (ShowPipes if kind == "PIPES" else ShowTables)(database, schema, like)
+        return cmd.ShowColumns(database, schema, table, like)
+    return {"PIPES": cmd.ShowPipes, "TABLES": cmd.ShowTables, "VIEWS": cmd.ShowViews}[kind](database, schema, like)
+
+
+# Keyed by the first two words (past CREATE's OR REPLACE), else by the first word alone.
+_TOKEN_COMMANDS: dict[tuple[str, ...], Callable[[Cursor], cmd.Translation]] = {
+    ("GRANT",): _no_privileges, ("REVOKE",): _no_privileges,
+    ("CREATE", "ROLE"): _no_privileges, ("DROP", "ROLE"): _no_privileges,
+    ("START", "TRANSACTION"): _start_transaction,
+    ("DESC", "PIPE"): _describe, ("DESCRIBE", "PIPE"): _describe,
+    ("DESC", "TABLE"): _describe, ("DESCRIBE", "TABLE"): _describe,
+    ("DESC", "VIEW"): _describe, ("DESCRIBE", "VIEW"): _describe,
+    ("CREATE", "PIPE"): _create_pipe, ("DROP", "PIPE"): _drop_pipe,
+    ("ALTER", "SESSION"): _alter_session, ("UNSET",): _unset, ("SHOW",): _show,
+    ("SET", "GLOBAL"): _engine_setting, ("SET", "SESSION"): _engine_setting, ("SET", "LOCAL"): _engine_setting,
+}  # fmt: skip

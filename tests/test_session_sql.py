@@ -1,0 +1,86 @@
+"""What a connector session says it is: CURRENT_*, ALTER SESSION, SET / $name, USE ROLE /
+WAREHOUSE, SHOW PARAMETERS / VARIABLES / WAREHOUSES / USERS / ROLES / VIEWS, SYSTEM$ calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from snowflake.connector import ProgrammingError
+
+from aidemo.local.home import ACCOUNT, ROLE, USER
+
+
+def test_current_functions_answer_what_the_session_is(connect):
+    conn = connect(warehouse="DEMO_WH")
+    cur = conn.cursor()
+    row = cur.execute(
+        "SELECT CURRENT_ROLE(), CURRENT_USER(), CURRENT_WAREHOUSE(), CURRENT_ACCOUNT(), CURRENT_SESSION(), "
+        "CURRENT_DATABASE(), CURRENT_SCHEMA()"
+    ).fetchone()
+    assert row == (ROLE, USER, "DEMO_WH", ACCOUNT, str(conn.session_id), conn.database, conn.schema)
+    assert [d.name for d in cur.description][:2] == ["CURRENT_ROLE()", "CURRENT_USER()"]
+    cur.execute("USE ROLE SYSADMIN")
+    cur.execute("USE WAREHOUSE OTHER_WH")
+    assert cur.execute("SELECT CURRENT_ROLE(), CURRENT_WAREHOUSE()").fetchone() == ("SYSADMIN", "OTHER_WH")
+
+
+def test_current_version_parses_as_snowflake_s(connection):
+    (version,) = connection.cursor().execute("SELECT CURRENT_VERSION()").fetchone()
+    major, minor, patch = (int(part) for part in version.split("."))  # snowflake-sqlalchemy does this
+    assert major >= 9
+
+
+def test_variables_substitute_and_unknown_ones_are_refused(connection):
+    cur = connection.cursor()
+    cur.execute("SET x = 1")
+    cur.execute("SET (a, b) = ('two', 1 + 2)")
+    assert cur.execute("SELECT $x + 1, $a, $B").fetchone() == (2, "two", 3)
+    rows = cur.execute("SHOW VARIABLES").fetchall()
+    names = [d.name for d in cur.description]
+    assert names == ["session_id", "created_on", "updated_on", "name", "value", "type", "comment"]
+    assert {(r[3], r[4]) for r in rows} == {("X", "1"), ("A", "two"), ("B", "3")}
+    cur.execute("UNSET x")
+    with pytest.raises(ProgrammingError, match=r"Session variable '\$X' does not exist") as failed:
+        cur.execute("SELECT $x")
+    assert failed.value.errno == 2211
+
+
+def test_timezone_changes_current_timestamp_s_offset(connection):
+    cur = connection.cursor()
+    cur.execute("ALTER SESSION SET TIMEZONE = 'Asia/Kolkata'")
+    (now,) = cur.execute("SELECT CURRENT_TIMESTAMP()").fetchone()
+    assert now.utcoffset() == dt.timedelta(hours=5, minutes=30)
+    cur.execute("ALTER SESSION UNSET TIMEZONE")
+    (now,) = cur.execute("SELECT CURRENT_TIMESTAMP()").fetchone()
+    assert now.utcoffset() == dt.timedelta(0)
+
+
+def test_alter_session_keeps_parameters_and_refuses_unknown_ones(connection):
+    cur = connection.cursor()
+    cur.execute("ALTER SESSION SET QUERY_TAG = 'demo', USE_CACHED_RESULT = FALSE")
+    rows = {r[0]: r for r in cur.execute("SHOW PARAMETERS").fetchall()}
+    assert [d.name for d in cur.description] == ["key", "value", "default", "level", "description", "type"]
+    assert rows["QUERY_TAG"][1:4] == ("demo", "", "SESSION")
+    assert rows["USE_CACHED_RESULT"][1] == "false"
+    with pytest.raises(ProgrammingError, match="invalid parameter 'NO_SUCH_PARAMETER'"):
+        cur.execute("ALTER SESSION SET NO_SUCH_PARAMETER = 1")
+
+
+def test_show_warehouses_users_roles_and_views(connect):
+    cur = connect(warehouse="DEMO_WH").cursor()
+    rows = cur.execute("SHOW WAREHOUSES").fetchall()
+    assert [d.name for d in cur.description][:3] == ["name", "state", "type"] and rows[0][:2] == ("DEMO_WH", "STARTED")
+    assert cur.execute("SHOW USERS").fetchall()[0][0] == USER
+    rows = cur.execute("SHOW ROLES").fetchall()
+    assert [d.name for d in cur.description][:2] == ["created_on", "name"] and rows[0][1] == ROLE
+    cur.execute("CREATE OR REPLACE VIEW RAW.V_SESSION_SQL AS SELECT 1 AS A")
+    rows = cur.execute("SHOW VIEWS LIKE 'V_SESSION%' IN SCHEMA RAW").fetchall()
+    assert [(r[1], r[4]) for r in rows] == [("V_SESSION_SQL", "RAW")]
+    cur.execute("DROP VIEW RAW.V_SESSION_SQL")
+
+
+def test_snowpark_s_close_cancels_nothing(connection):
+    cur = connection.cursor()
+    (answer,) = cur.execute(f"SELECT SYSTEM$CANCEL_ALL_QUERIES({connection.session_id})").fetchone()
+    assert isinstance(answer, str)
