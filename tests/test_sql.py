@@ -174,6 +174,44 @@ def test_data_source_pipe_maps_keys_and_casts_values(backend):
     assert [str(d) if d is not None else None for d in frame["SEEN"]] == ["2025-02-03", None]
 
 
+def test_data_source_pipe_loads_a_clean_batch_as_it_loads_one_with_a_bad_row(backend):
+    """A batch whose rows all fit takes the one-pass reader, one with a bad row the row-by-row path:
+    both read keys case-sensitively, ignore the others and round numbers from the text as written."""
+    n = next(_names)
+    table, pipe = f"T_CLEAN_{n}", f"T_CLEAN_{n}_PIPE"
+    backend.sql(
+        f"CREATE TABLE RAW.{table} (ID NUMBER(38,0) NOT NULL, AMOUNT NUMBER(5,2), LABEL VARCHAR(8), AT TIMESTAMP_NTZ)"
+    )
+    backend.sql(f"""CREATE PIPE RAW.{pipe} AS COPY INTO RAW.{table} (ID, AMOUNT, LABEL, AT) FROM (
+                    SELECT $1:id::NUMBER, $1:Amount::NUMBER(5,2), $1:label::VARCHAR(8), $1:at::TIMESTAMP_NTZ
+                    FROM TABLE(DATA_SOURCE(TYPE => 'STREAMING')))""")
+
+    def rows(base: int) -> list[dict]:
+        return [
+            {"id": base + 1, "Amount": 0.145, "label": "a", "at": "2025-02-03 04:05:06", "extra": [1]},
+            {"id": str(base + 2), "Amount": "-0.125", "label": None, "at": None, "AMOUNT": 99},
+            {"id": base + 3, "amount": 5, "Label": "b", "label": 42, "at": "2025-02-03"},
+        ]
+
+    stream(backend, pipe, "clean", rows(0), str).close()
+    client = stream(backend, pipe, "mixed", rows(10) + [{"id": 14, "Amount": "lots"}], str)
+    statuses = client.get_channel_statuses(["clean", "mixed"])
+    client.close()
+    counts = {name: (s.rows_inserted_count, s.rows_error_count) for name, s in statuses.items()}
+    assert counts == {"clean": (3, 0), "mixed": (3, 1)}
+    frame = backend.sql(f"SELECT ID, AMOUNT::VARCHAR AS A, LABEL, AT::VARCHAR AS AT FROM RAW.{table} ORDER BY ID")
+    expected = [("0.15", "a", "2025-02-03 04:05:06"), ("-0.13", None, None), (None, "42", "2025-02-03 00:00:00")]
+    assert [tuple(r) for r in frame.itertuples(index=False)] == [
+        (1, *expected[0]),
+        (2, *expected[1]),
+        (3, *expected[2]),
+    ] + [
+        (11, *expected[0]),
+        (12, *expected[1]),
+        (13, *expected[2]),
+    ]
+
+
 # The original demo's README creates its pipes in this short form, with RAW in use.
 README_PIPES = (
     "CREATE OR REPLACE PIPE ORDERS_PIPE AS COPY INTO ORDERS;\n"

@@ -56,7 +56,7 @@ class LoadResult:
 def stage(cur, columns: tuple[Column, ...], mapping, n: int, batch: Batch) -> tuple[list[Field], LoadResult]:
     """Parse one batch for a table's ``columns`` (``mapping``: a DATA_SOURCE pipe's items, or None)."""
     source = f"{literal(str(batch.path))}, compression = {literal(batch.compression)}"
-    staged = _stage_typed(cur, columns, n, source) if not mapping else None
+    staged = _stage_mapped(cur, columns, mapping, n, source) if mapping else _stage_typed(cur, columns, n, source)
     staged = staged or _stage_validating(cur, columns, mapping, n, source)
     parsed = staged[1].rows_parsed
     if batch.row_count is not None and parsed != batch.row_count:
@@ -93,9 +93,30 @@ def _stage_typed(cur, columns, n: int, source: str) -> tuple[list[Field], LoadRe
         return None
     if not all(_reads_as(detected[f.keys[0]], f.type) for f in fields if f.keys):
         return None
-    values = ", ".join(f"{_typed_value(f, detected)} AS v{i}" for i, f in enumerate(fields))
+    return _typed_table(cur, fields, [_typed_value(f, detected) for f in fields], n, read)
+
+
+def _stage_mapped(cur, columns, mapping, n: int, source: str) -> tuple[list[Field], LoadResult] | None:
+    """The fast path of a DATA_SOURCE pipe, one pass of DuckDB's JSON reader over the mapped keys
+    only: matched case-sensitively, other keys ignored, as ``$1:KEY`` reads them. Each value is
+    read as its text and cast to the item's type, as the validating path casts it; None when a
+    row is not an object, a value does not convert or fit, or a type needs the validating path.
+    """
+    fields, _ = _fields(columns, mapping, [])
+    keys = list(dict.fromkeys(f.keys[0] for f in fields))
+    if len({k.upper() for k in keys}) < len(keys) or not all(_is_scalar(f.type) for f in fields):
+        return None  # DuckDB's column names ignore case; VARIANT and the like take the validating path
+    texts = ", ".join(f"{literal(k)}: 'VARCHAR'" for k in keys)
+    read = f"read_json({source}, format = 'newline_delimited', records = true, columns = {{{texts}}})"
+    return _typed_table(cur, fields, [f"CAST({quote(f.keys[0])} AS {f.type})" for f in fields], n, read)
+
+
+def _typed_table(cur, fields: list[Field], values: list[str], n: int, read: str) -> tuple | None:
+    """Stage ``values`` (one SQL expression per field) read by ``read`` into ``_typed<n>``; None
+    when a row does not convert, or leaves a NOT NULL or DEFAULT column empty, or is too long."""
+    picks = ", ".join(f"{value} AS v{i}" for i, value in enumerate(values))
     try:
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _typed{n} AS SELECT {values}, false AS _bad FROM {read}")
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _typed{n} AS SELECT {picks}, false AS _bad FROM {read}")
     except duckdb.Error:
         return None  # an unknown key, or a value that does not convert: found and counted row by row
     misfits = []
@@ -184,6 +205,9 @@ def _fields(columns: tuple[Column, ...], mapping, keys: list[str]) -> tuple[list
 
 
 _SAMPLE_ROWS = 1_000  # rows the fast path's reader detects keys and types from
+_SCALAR = {
+    "VARCHAR", "TEXT", "STRING", "BOOLEAN", "DATE", "TIME", "TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE",
+}  # fmt: skip
 _NUMERIC = {
     "DECIMAL", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
     "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE",
@@ -202,6 +226,12 @@ def _reads_as(detected: str, target: str) -> bool:
         or (detected.split("(")[0] in _NUMERIC and family in _NUMERIC)
         or (detected == "VARCHAR" and family != "VARCHAR")
     )
+
+
+def _is_scalar(duck_type: str) -> bool:
+    """A number, text, boolean, date or time: a type the mapped fast path casts to."""
+    family = duck_type.split("(")[0].strip().upper()
+    return family in _NUMERIC or family in _SCALAR
 
 
 def _raw(field: Field, as_json: bool = False) -> str:
