@@ -11,7 +11,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from aidemo.local import semistructured
+from aidemo.local import functions, semistructured
 from aidemo.local.errors import SqlError
 from aidemo.local.sessionsql import session_value
 from aidemo.local.sqlcommands import DuckSql
@@ -103,6 +103,7 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
         _relax_constraints(tree.this)
     lengths = _declared_lengths(tree)
     semistructured.transform(tree)
+    functions.transform(tree)
     for datatype in list(tree.find_all(exp.DataType)):
         datatype.replace(duck_type(datatype))
     _qualify_tables(tree, session.database, session.schema, text)

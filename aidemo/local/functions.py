@@ -1,0 +1,300 @@
+"""Snowflake's scalar, aggregate and window functions as sqlglot transforms to DuckDB.
+
+sqlglot's Snowflake dialect parses these into its own expressions and its DuckDB generator
+writes DuckDB's namesakes, which answer differently: TO_CHAR drops its format, DATEADD on a
+DATE gives a TIMESTAMP, ``/`` and AVG give a DOUBLE, HASH an unsigned integer, division by zero
+infinity. :func:`transform` rewrites a parsed statement bottom-up, one function per construct
+(:data:`TRANSFORMS`), so that DuckDB answers Snowflake's value with Snowflake's type.
+
+Types come from sqlglot's type annotation of the Snowflake tree (literals, casts, functions);
+a column's type is not known here, so a construct whose answer depends on it and whose type
+is unknown keeps DuckDB's answer of the same value (DATEADD of a DATE column gives a
+TIMESTAMP at midnight, AVG of a column a FLOAT).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+
+from aidemo.local.sqlerrors import unsupported
+
+_T = exp.DataType.Type
+_INTEGERS = {_T.TINYINT, _T.SMALLINT, _T.INT, _T.BIGINT, _T.INT128, _T.UBIGINT, _T.UINT}
+_TIMESTAMPS = {_T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.TIMESTAMPLTZ, _T.TIMESTAMPTZ, _T.DATETIME}
+_DAY_OR_LARGER = {"DAY": 1, "DAYS": 1, "D": 1, "WEEK": 7, "WEEKS": 7, "W": 7}
+_MONTHS = {"MONTH": 1, "MONTHS": 1, "MM": 1, "MON": 1, "QUARTER": 3, "QUARTERS": 3, "Q": 3, "YEAR": 12, "YEARS": 12}
+_YEARS = {"Y", "YY", "YYY", "YYYY", "YR", "YRS"}
+_SCALE = "snowflake_scale"  # meta key: the Snowflake scale of a fixed-point result built here
+_MAX_SCALE = 12  # Snowflake adds up to 6 digits of scale to a quotient, up to 12 in all
+
+# Snowflake's date and time format elements, longest first, as DuckDB strftime codes.
+_DATE_FORMAT = [
+    ("YYYY", "%Y"),
+    ("YY", "%y"),
+    ("MMMM", "%B"),
+    ("MON", "%b"),
+    ("MM", "%m"),
+    ("DD", "%d"),
+    ("DY", "%a"),
+    ("HH24", "%H"),
+    ("HH12", "%I"),
+    ("HH", "%I"),
+    ("AM", "%p"),
+    ("PM", "%p"),
+    ("MI", "%M"),
+    ("SS", "%S"),
+    ("FF9", "%n"),
+    ("FF6", "%f"),
+    ("FF3", "%g"),
+    ("FF", "%n"),
+    ("TZH:TZM", "%z"),
+]
+_FORMAT_ELEMENT = re.compile("|".join(re.escape(e) for e, _ in _DATE_FORMAT) + r'|"[^"]*"|[A-Za-z]+|.', re.IGNORECASE)
+_LITERAL_FORMAT_CHARS = set(" -/:.,;_T")
+_TIMESTAMP_TEXT = "%Y-%m-%d %H:%M:%S.%g"  # Snowflake's TIMESTAMP_NTZ_OUTPUT_FORMAT, YYYY-MM-DD HH24:MI:SS.FF3
+
+
+def transform(tree: exp.Expression) -> None:
+    """Rewrite the Snowflake functions of a parsed statement in place (children first)."""
+    try:
+        annotate_types(tree, dialect="snowflake")
+    except Exception:  # a tree sqlglot cannot type is translated without what types would tell
+        pass
+    _rewrite(tree)
+
+
+def _rewrite(node: exp.Expression) -> None:
+    for child in list(node.iter_expressions()):
+        _rewrite(child)
+    handler = TRANSFORMS.get(type(node))
+    if handler is None and isinstance(node, exp.Anonymous):
+        handler = _ANONYMOUS.get(node.name.upper())
+    if handler is not None and node.parent is not None:
+        rewritten = handler(node)
+        if rewritten is not node:
+            if _type(rewritten) is None:  # the constructs around it still know what it is
+                rewritten.type = node.type
+            node.replace(rewritten)
+
+
+# ---- what is known of a value's type ----------------------------------------------------------
+
+
+def _type(node: exp.Expression) -> exp.DataType | None:
+    kind = node.type
+    return None if kind is None or kind.this in (_T.UNKNOWN, _T.NULL) else kind
+
+
+def _is_date(node: exp.Expression) -> bool:
+    kind = _type(node)
+    return kind is not None and kind.this == _T.DATE
+
+
+def _is_timestamp(node: exp.Expression) -> bool:
+    kind = _type(node)
+    return kind is not None and kind.this in _TIMESTAMPS
+
+
+def _scale(node: exp.Expression) -> int | None:
+    """The scale of a fixed-point value, where it is known; None for floats and unknown types."""
+    if node.meta and _SCALE in node.meta:
+        return node.meta[_SCALE]
+    if isinstance(node, exp.Paren):
+        return _scale(node.this)
+    if isinstance(node, exp.Neg):
+        return _scale(node.this)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        text = node.name
+        if "e" in text.lower():
+            return None
+        return len(text.partition(".")[2])
+    if isinstance(node, (exp.Add, exp.Sub)):
+        left, right = _scale(node.this), _scale(node.expression)
+        return None if left is None or right is None else max(left, right)
+    if isinstance(node, exp.Mul):
+        left, right = _scale(node.this), _scale(node.expression)
+        return None if left is None or right is None else min(left + right, max(left, right, _MAX_SCALE))
+    kind = _type(node)
+    if kind is None:
+        return None
+    if kind.this in _INTEGERS:
+        return 0
+    if kind.this == _T.DECIMAL and isinstance(node, (exp.Cast, exp.TryCast)):
+        params = [int(p.name) for p in kind.expressions]
+        return params[1] if len(params) > 1 else 0
+    return None
+
+
+def _fixed(node: exp.Expression, scale: int) -> exp.Expression:
+    """``node`` as Snowflake's NUMBER(38, scale), marked with its scale."""
+    cast = exp.cast(node, exp.DataType.build(f"DECIMAL(38, {scale})"))
+    cast.meta[_SCALE] = scale
+    return cast
+
+
+def _quotient_scale(numerator: int) -> int:
+    """Snowflake's scale of a quotient whose numerator has ``numerator`` digits of scale."""
+    return max(numerator, min(numerator + 6, _MAX_SCALE))
+
+
+def _unit(node: exp.Expression) -> str:
+    unit = node.args.get("unit")
+    return (unit.name if unit is not None else "DAY").upper()
+
+
+# ---- the transforms, one per construct ---------------------------------------------------------
+
+
+def _to_char(node: exp.ToChar) -> exp.Expression:
+    """TO_CHAR / TO_VARCHAR: a date or time format as strftime; a timestamp without one as
+    Snowflake's default output format; number formats are refused."""
+    value, fmt = node.this, node.args.get("format")
+    if fmt is None:
+        if _is_timestamp(value):
+            return exp.func("strftime", value, exp.Literal.string(_TIMESTAMP_TEXT))
+        return exp.cast(value, exp.DataType.build("VARCHAR"))
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        raise unsupported("TO_CHAR with a format that is not a string literal")
+    if isinstance(value, exp.Literal) and value.is_string:
+        value = exp.cast(value, exp.DataType.build("TIMESTAMP"))
+    elif not (_is_date(value) or _is_timestamp(value) or _type(value) is None):
+        raise unsupported(f"TO_CHAR of a number with the format '{fmt.name}'", "format the number in the client")
+    return exp.func("strftime", value, exp.Literal.string(_strftime(fmt.name)))
+
+
+def _strftime(snowflake_format: str) -> str:
+    """A Snowflake date/time format as a DuckDB strftime format."""
+    codes = dict(_DATE_FORMAT)
+    out = []
+    for element in _FORMAT_ELEMENT.findall(snowflake_format):
+        upper = element.upper()
+        if upper in codes:
+            out.append(codes[upper])
+        elif element.startswith('"'):
+            out.append(element[1:-1].replace("%", "%%"))
+        elif element in _LITERAL_FORMAT_CHARS:
+            out.append(element)
+        else:
+            raise unsupported(f"the date format element '{element}' (in '{snowflake_format}')")
+    return "".join(out)
+
+
+def _time_to_str(node: exp.TimeToStr) -> exp.Expression:
+    """TO_CHAR of a DATE or timestamp value, whose format sqlglot has read already: an element it
+    did not know is left in the format as letters, which strftime would print as they are."""
+    fmt = node.args.get("format")
+    if isinstance(fmt, exp.Literal):
+        unknown = re.findall(r"[A-Za-z]+", re.sub(r"%[A-Za-z](?:_[a-z]+)?|%.", "", fmt.name))
+        if unknown:
+            raise unsupported(f"the date format element '{unknown[0]}' (in TO_CHAR)")
+    return node
+
+
+def _split(node: exp.Split) -> exp.Expression:
+    """SPLIT is an ARRAY (a list of JSON strings, as ARRAY columns are kept), not a list of VARCHARs."""
+    parts = exp.func("str_split", node.this, node.expression)
+    each = exp.Lambda(this=exp.func("to_json", exp.column("__part")), expressions=[exp.to_identifier("__part")])
+    return exp.cast(exp.func("list_transform", parts, each), exp.DataType.build("JSON[]", dialect="duckdb"))
+
+
+def _date_add(node: exp.DateAdd) -> exp.Expression:
+    """DATEADD / TIMEADD / TIMESTAMPADD: a DATE plus days, weeks, months, quarters or years is a DATE."""
+    value, amount, unit = node.this, node.expression, _unit(node)
+    if not _is_date(value) or unit not in {**_DAY_OR_LARGER, **_MONTHS, **dict.fromkeys(_YEARS, 12)}:
+        return node
+    if unit in _DAY_OR_LARGER:
+        count, to_interval = _DAY_OR_LARGER[unit], "to_days"
+    else:
+        count, to_interval = _MONTHS.get(unit, 12), "to_months"
+    amount = exp.Mul(this=exp.paren(amount), expression=exp.Literal.number(count))
+    shifted = exp.Add(this=value, expression=exp.func(to_interval, exp.cast(amount, "INT")))
+    return exp.cast(shifted, exp.DataType.build("DATE"))
+
+
+def _date_trunc(node: exp.Expression) -> exp.Expression:
+    """DATE_TRUNC of a DATE is a DATE."""
+    if not _is_date(node.this):
+        return node
+    return exp.cast(exp.func("date_trunc", exp.Literal.string(_unit(node)), node.this), exp.DataType.build("DATE"))
+
+
+def _div(node: exp.Div) -> exp.Expression:
+    """``a / b``: Snowflake's NUMBER with scale max(s, min(s + 6, 12)) for fixed-point operands, and
+    an error (100051) for a zero divisor, where DuckDB answers a DOUBLE and infinity."""
+    numerator, divisor = node.this, node.expression
+    quotient = exp.Div(this=numerator, expression=divisor)
+    scale = _scale(numerator)
+    if scale is not None and _scale(divisor) is not None:
+        quotient = _fixed(quotient, _quotient_scale(scale))
+    guarded = exp.If(
+        this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
+        true=exp.func("error", exp.Literal.string("Division by zero")),
+    )
+    result = exp.Case(ifs=[guarded], default=quotient)
+    result.meta.update(quotient.meta)
+    return exp.paren(result) if quotient.meta else result
+
+
+def _avg(node: exp.Avg) -> exp.Expression:
+    """AVG of a fixed-point value is a NUMBER with a quotient's scale."""
+    scale = _scale(node.this)
+    return node if scale is None else _fixed(node, _quotient_scale(scale))
+
+
+def _hash(node: exp.Anonymous) -> exp.Expression:
+    """HASH is a signed 64-bit integer: DuckDB's unsigned hash shifted onto BIGINT's range.
+    (Its values are not Snowflake's, which no other engine computes.)"""
+    hashed = exp.cast(exp.func("hash", *node.expressions), "HUGEINT")
+    return exp.cast(exp.Sub(this=hashed, expression=exp.Literal.number(2**63)), "BIGINT")
+
+
+def _ratio_to_report(node: exp.Window) -> exp.Expression:
+    """RATIO_TO_REPORT(x) OVER (PARTITION BY ...): x over the window's sum, NULL where it is 0."""
+    function = node.this
+    if not (isinstance(function, exp.Anonymous) and function.name.upper() == "RATIO_TO_REPORT"):
+        return node
+    (value,) = function.expressions
+    total = exp.Window(this=exp.Sum(this=value.copy()), partition_by=node.args.get("partition_by"))
+    ratio = exp.Div(this=value, expression=exp.func("nullif", total, exp.Literal.number(0)))
+    scale = _scale(value)
+    return ratio if scale is None else _fixed(ratio, _quotient_scale(scale))
+
+
+def _current_date(node: exp.CurrentDate) -> exp.Expression:
+    """CURRENT_DATE() as DuckDB's function: its bare keyword would bind to a result column named CURRENT_DATE."""
+    return exp.Anonymous(this="current_date")
+
+
+TRANSFORMS = {
+    exp.ToChar: _to_char,
+    exp.TimeToStr: _time_to_str,
+    exp.Split: _split,
+    exp.DateAdd: _date_add,
+    exp.TimeAdd: _date_add,
+    exp.TimestampAdd: _date_add,
+    exp.DateTrunc: _date_trunc,
+    exp.TimestampTrunc: _date_trunc,
+    exp.Div: _div,
+    exp.Avg: _avg,
+    exp.Window: _ratio_to_report,
+    exp.CurrentDate: _current_date,
+}
+_ANONYMOUS = {"HASH": _hash}
+
+#: The Snowflake functions and operators these transforms implement (for the function allowlist).
+IMPLEMENTED = (
+    "TO_CHAR",
+    "TO_VARCHAR",
+    "SPLIT",
+    "DATEADD",
+    "TIMEADD",
+    "TIMESTAMPADD",
+    "DATE_TRUNC",
+    "AVG",
+    "HASH",
+    "RATIO_TO_REPORT",
+    "CURRENT_DATE",
+)

@@ -1,0 +1,151 @@
+"""Snowflake's functions through the unmodified connector: Snowflake's values and the types the
+connector reports, or a refusal naming the construct; never the answer of DuckDB's namesake."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from snowflake.connector import DatabaseError
+from snowflake.connector.constants import FIELD_ID_TO_NAME
+
+from aidemo.local.translate import translate
+
+D = dt.date
+# (expression, Snowflake's value, Snowflake's type, (precision, scale) for FIXED or None)
+SWEEP = [
+    ("TO_CHAR('2024-03-15'::DATE, 'YYYY-MM')", "2024-03", "TEXT", None),
+    (
+        "TO_CHAR('2024-03-15 13:04:05.123456'::TIMESTAMP_NTZ, 'YYYY-MM-DD HH24:MI:SS.FF3')",
+        "2024-03-15 13:04:05.123",
+        "TEXT",
+        None,
+    ),
+    ("TO_VARCHAR('2024-03-15'::DATE, 'DY, MON DD')", "Fri, Mar 15", "TEXT", None),
+    ("TO_CHAR('2024-03-15 13:04:05'::TIMESTAMP_NTZ)", "2024-03-15 13:04:05.000", "TEXT", None),
+    ("DATEADD(day, 1, '2024-01-31'::DATE)", D(2024, 2, 1), "DATE", None),
+    ("DATEADD(month, 1, '2024-01-31'::DATE)", D(2024, 2, 29), "DATE", None),
+    ("TIMESTAMPADD(year, 1, '2024-02-29'::DATE)", D(2025, 2, 28), "DATE", None),
+    ("DATEADD(day, -7, CURRENT_DATE())", dt.datetime.now(dt.UTC).date() - dt.timedelta(days=7), "DATE", None),
+    ("DATEADD(hour, 1, '2024-01-31'::DATE)", dt.datetime(2024, 1, 31, 1), "TIMESTAMP_NTZ", None),
+    ("DATE_TRUNC('month', '2024-03-15'::DATE)", D(2024, 3, 1), "DATE", None),
+    ("DATEDIFF(month, '2024-01-31'::DATE, '2024-02-01'::DATE)", 1, "FIXED", (38, 0)),
+    ("DATEDIFF(year, '2023-12-31'::DATE, '2024-01-01'::DATE)", 1, "FIXED", (38, 0)),
+    ("7 / 2", Decimal("3.500000"), "FIXED", (38, 6)),
+    ("1 / 3", Decimal("0.333333"), "FIXED", (38, 6)),
+    ("10.25::NUMBER(10,2) / 3", Decimal("3.41666667"), "FIXED", (38, 8)),
+    ("DIV0(7, 0)", Decimal("0"), "FIXED", (38, 6)),
+    ("DIV0(7, 2)", Decimal("3.500000"), "FIXED", (38, 6)),
+    ("'a' || NULL", None, "TEXT", None),
+    ("CONCAT('a', NULL)", None, "TEXT", None),
+    ("SUBSTR('hello', 0, 2)", "he", "TEXT", None),
+    ("ROUND(2.5)", 3, "FIXED", None),
+    ("ROUND(-2.5)", -3, "FIXED", None),
+    ("ROUND(2.5::FLOAT)", 3.0, "REAL", None),
+    ("TRUNC(-2.7)", -2, "FIXED", None),
+    ("LPAD('abc', 2, 'x')", "ab", "TEXT", None),
+    ("POSITION('b', 'abc')", 2, "FIXED", (38, 0)),
+    ("CHARINDEX('c', 'abc')", 3, "FIXED", (38, 0)),
+    ("REGEXP_SUBSTR('abc123', '[0-9]+')", "123", "TEXT", None),
+    ("REGEXP_LIKE('abc', 'b')", False, "BOOLEAN", None),
+    ("REGEXP_REPLACE('abab', 'b', 'x')", "axax", "TEXT", None),
+    ("REGEXP_COUNT('abab', 'a')", 2, "FIXED", (38, 0)),
+    ("DAYOFWEEK('2024-03-17'::DATE)", 0, "FIXED", (38, 0)),
+    ("WEEK('2024-01-01'::DATE)", 1, "FIXED", (38, 0)),
+    ("LAST_DAY('2024-02-10'::DATE)", D(2024, 2, 29), "DATE", None),
+    ("IFF(1 > 2, 'x', 'y')", "y", "TEXT", None),
+    ("DECODE(NULL, NULL, 'null', 'other')", "null", "TEXT", None),
+    ("EQUAL_NULL(NULL, NULL)", True, "BOOLEAN", None),
+    ("NVL(NULL, 2)", 2, "FIXED", (38, 0)),
+    ("NVL2(1, 2, 3)", 2, "FIXED", (38, 0)),
+    ("ZEROIFNULL(NULL)", 0, "FIXED", (38, 0)),
+    ("MOD(-7, 3)", -1, "FIXED", (38, 0)),
+]
+REFUSED = [
+    ("TO_CHAR(1234.5, '9,999.99')", "TO_CHAR of a number"),
+    ("TO_CHAR('2024-03-15'::DATE, 'YYYY-Q')", "'Q'"),
+    ("APPROX_TOP_K(1, 3)", "APPROX_TOP_K"),
+]
+
+
+def _type(description) -> str:
+    return FIELD_ID_TO_NAME[description.type_code]
+
+
+@pytest.mark.parametrize("expression, value, kind, fixed", SWEEP, ids=[s[0] for s in SWEEP])
+def test_functions_answer_snowflakes_value_and_type(connection, expression, value, kind, fixed):
+    cur = connection.cursor()
+    (got,) = cur.execute(f"SELECT {expression} AS V").fetchone()
+    assert got == value and type(got) is type(value)
+    assert _type(cur.description[0]) == kind
+    if fixed:
+        assert (cur.description[0].precision, cur.description[0].scale) == fixed
+
+
+@pytest.mark.parametrize("expression, construct", REFUSED, ids=[s[0] for s in REFUSED])
+def test_what_is_not_implemented_is_refused_naming_it(connection, expression, construct):
+    with pytest.raises(DatabaseError) as caught:
+        connection.cursor().execute(f"SELECT {expression}")
+    assert (caught.value.errno, caught.value.sqlstate) == (2076, "0A000")
+    assert construct in caught.value.msg
+
+
+@pytest.mark.parametrize("statement", ["SELECT 7 / 0", "SELECT 2.5::FLOAT / 0", "SELECT N / 0 FROM (SELECT 1 AS N)"])
+def test_division_by_zero_is_snowflakes_error(connection, statement):
+    with pytest.raises(DatabaseError) as caught:
+        connection.cursor().execute(statement)
+    assert (caught.value.errno, caught.value.sqlstate) == (100051, "22012")
+    assert "Division by zero" in caught.value.msg
+
+
+def test_unaliased_current_date_and_generated_rows(connection):
+    cur = connection.cursor()
+    (today,) = cur.execute("SELECT CURRENT_DATE()").fetchone()
+    assert today == dt.datetime.now(dt.UTC).date() and _type(cur.description[0]) == "DATE"
+    rows = cur.execute("SELECT COUNT(*), MIN(SEQ4()), MAX(SEQ8()) FROM TABLE(GENERATOR(ROWCOUNT => 10))").fetchall()
+    assert rows == [(10, 0, 9)]
+    uuid, random, hashed = cur.execute("SELECT UUID_STRING(), RANDOM(), HASH('a', 1)").fetchone()
+    assert len(uuid) == 36 and uuid.count("-") == 4
+    assert type(random) is int and type(hashed) is int and -(2**63) <= hashed < 2**63
+    assert [_type(d) for d in cur.description] == ["TEXT", "FIXED", "FIXED"]
+
+
+def test_aggregates_and_windows_of_an_analysis(connection):
+    cur = connection.cursor()
+    cur.execute("CREATE TABLE SALES (REGION VARCHAR, AMOUNT NUMBER(10,2), UNITS NUMBER)")
+    cur.execute("INSERT INTO SALES VALUES ('N', 10.00, 1), ('N', 30.00, 3), ('S', 20.00, 2), ('S', NULL, 4)")
+    row = cur.execute(
+        "SELECT COUNT(*), COUNT(AMOUNT), SUM(AMOUNT), AVG(AMOUNT::NUMBER(10,2)), MIN(AMOUNT), MAX(UNITS), "
+        "COUNT_IF(UNITS > 1), APPROX_COUNT_DISTINCT(REGION), LISTAGG(REGION, '|') WITHIN GROUP (ORDER BY REGION) "
+        "FROM SALES"
+    ).fetchone()
+    assert row == (4, 3, Decimal("60.00"), Decimal("20.00000000"), Decimal("10.00"), 4, 3, 2, "N|N|S|S")
+    assert [(d.precision, d.scale) for d in cur.description[:4]] == [(38, 0), (38, 0), (38, 2), (38, 8)]
+    ranked = cur.execute(
+        "SELECT REGION, UNITS, ROW_NUMBER() OVER (PARTITION BY REGION ORDER BY UNITS DESC), "
+        "RANK() OVER (ORDER BY REGION), LAG(UNITS) OVER (ORDER BY UNITS), LEAD(UNITS) OVER (ORDER BY UNITS), "
+        "RATIO_TO_REPORT(UNITS::NUMBER) OVER (PARTITION BY REGION) "
+        "FROM SALES QUALIFY ROW_NUMBER() OVER (PARTITION BY REGION ORDER BY UNITS DESC) = 1 ORDER BY REGION"
+    ).fetchall()
+    assert ranked == [("N", 3, 1, 1, 2, 4, Decimal("0.750000")), ("S", 4, 1, 3, 3, None, Decimal("0.666667"))]
+
+
+@pytest.mark.parametrize(
+    "statement, duck",
+    [
+        ("SELECT TO_CHAR(D, 'YYYY-MM') FROM T", "STRFTIME(\"D\", '%Y-%m')"),
+        ("SELECT DATEADD(day, 2, '2024-01-01'::DATE)", "CAST(CAST('2024-01-01' AS DATE) + TO_DAYS(CAST((2) * 1 AS"),
+        ("SELECT 7 / 2", "CAST(7 / 2 AS DECIMAL(38, 6))"),
+        ("SELECT HASH(1)", "CAST(CAST(HASH(1) AS INT128) - 9223372036854775808 AS BIGINT)"),
+    ],
+)
+def test_transforms_write_duckdb_sql_for_snowflakes_semantics(statement, duck):
+    assert duck in translate(statement, database="D", schema="S").sql
+
+
+def test_a_split_is_an_array_of_its_parts(connection):
+    cur = connection.cursor()
+    (parts,) = cur.execute("SELECT SPLIT('a,b', ',')").fetchone()
+    assert json.loads(parts) == ["a", "b"] and _type(cur.description[0]) == "ARRAY"
