@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from aidemo.local import semifunctions
 from aidemo.local.flatten import flatten
 from aidemo.local.jsonsql import (
     ARRAY,
@@ -52,23 +53,13 @@ _PREDICATES = {
 # Semi-structured functions sqlglot knows whose DuckDB translation treats arrays as DuckDB lists of
 # plain values (not JSON): refused until they are written here.
 _REFUSED = {
-    exp.ArrayAppend: "ARRAY_APPEND",
-    exp.ArrayConcat: "ARRAY_CAT",
     exp.ArrayCompact: "ARRAY_COMPACT",
     exp.ArrayDistinct: "ARRAY_DISTINCT",
-    exp.ArraySlice: "ARRAY_SLICE",
-    exp.ArrayToString: "ARRAY_TO_STRING",
     exp.Flatten: "ARRAY_FLATTEN",
-    exp.ArrayOverlaps: "ARRAYS_OVERLAP",
     exp.ObjectInsert: "OBJECT_INSERT",
-    exp.ArrayPosition: "ARRAY_POSITION",
     exp.ArrayExcept: "ARRAY_EXCEPT",
     exp.ArrayIntersect: "ARRAY_INTERSECTION",
-    exp.ToArray: "TO_ARRAY",
-    exp.JSONFormat: "TO_JSON",
-    exp.StripNullValue: "STRIP_NULL_VALUE",
     exp.CheckJson: "CHECK_JSON",
-    exp.JSONExtractScalar: "JSON_EXTRACT_PATH_TEXT",
     exp.StarMap: "OBJECT_CONSTRUCT(*)",
 }
 
@@ -123,7 +114,11 @@ def _element(value: exp.Expression, key: exp.Expression, what: str) -> exp.Expre
         return extract(value, f'$."{key.name}"')
     if isinstance(key, exp.Literal) and key.is_int and int(key.name) >= 0:
         return extract(value, f"$[{key.name}]")
-    return refuse(f"{what} with {key.sql('snowflake')!r} (the local service takes a constant key or index)")
+    if isinstance(key, exp.Literal):
+        refuse(f"{what} with {key.sql('snowflake')!r}")
+    # a key computed per row: a string is a key, a number an index
+    return build("CASE WHEN typeof(__k) = 'VARCHAR' THEN json_extract(__j, '$.\"' || __k || '\"') "
+                 "ELSE json_extract(__j, CAST(__k AS BIGINT)) END", VARIANT, j=as_json(value), k=key)  # fmt: skip
 
 
 def _parse_json(node: exp.ParseJSON) -> exp.Expression:
@@ -283,5 +278,6 @@ TRANSFORMS = {
     exp.IsNullValue: _is_type("IS_NULL_VALUE"),
     exp.Lateral: flatten,
     exp.TableFromRows: flatten,
+    **semifunctions.TRANSFORMS,
 }
-_ANONYMOUS = {name: _is_type(name) for name in _PREDICATES}
+_ANONYMOUS = {name: _is_type(name) for name in _PREDICATES} | semifunctions.BY_NAME

@@ -1,0 +1,59 @@
+"""The semi-structured transforms on their own: Snowflake SQL translated and run in a plain DuckDB."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from aidemo.local.errors import SqlError
+from aidemo.local.translate import translate
+
+
+@pytest.fixture
+def run():
+    con = duckdb.connect()
+    con.execute("ATTACH ':memory:' AS DB; CREATE SCHEMA DB.S")
+
+    def execute(sql: str):
+        cur = con.execute(translate(sql, database="DB", schema="S").sql)
+        return [str(d[1]) for d in cur.description], cur.fetchall()
+
+    return execute
+
+
+def test_columns_take_the_duckdb_type_of_their_snowflake_type(run):
+    run("CREATE TABLE T (V VARIANT, O OBJECT, A ARRAY)")
+    run("INSERT INTO T SELECT PARSE_JSON('{\"a\": 1}'), OBJECT_CONSTRUCT('a', 1), ARRAY_CONSTRUCT(1)")
+    assert run("SELECT V, O, A FROM T") == (["JSON", "MAP(VARCHAR, JSON)", "JSON[]"], [('{"a": 1}', {"a": "1"}, ["1"])])
+
+
+def test_string_casts_of_plain_columns_stay_duckdb_casts(run):
+    run("CREATE TABLE P (S VARCHAR, N INT, V VARIANT)")
+    run("INSERT INTO P SELECT '\"quoted\"', 5, PARSE_JSON('\"quoted\"')")
+    assert run("SELECT S::string, N::string, V::string FROM P")[1] == [('"quoted"', "5", "quoted")]
+
+
+def test_flatten_numbers_each_input_row_even_when_rows_are_equal(run):
+    run("CREATE TABLE R (V VARIANT)")
+    run("INSERT INTO R SELECT PARSE_JSON('[1, 2]') UNION ALL SELECT PARSE_JSON('[1, 2]')")
+    rows = run("SELECT f.SEQ, f.INDEX FROM R, LATERAL FLATTEN(input => R.V) f")[1]
+    assert len(rows) == 4
+    assert len({seq for seq, _ in rows}) == 2
+    assert sorted(index for _, index in rows) == [0, 0, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "sql, named",
+    [
+        ("SELECT * FROM TABLE(FLATTEN(input => PARSE_JSON('[1]'), mode => 'OBJECT'))", "MODE"),
+        ("SELECT * FROM TABLE(FLATTEN(input => PARSE_JSON('[1]'), outer => 'yes'))", "OUTER"),
+        ("SELECT * FROM TABLE(FLATTEN(input => PARSE_JSON('[1]'), depth => 2))", "DEPTH"),
+        ("SELECT ARRAY_COMPACT(ARRAY_CONSTRUCT(1))", "ARRAY_COMPACT"),
+        ("SELECT OBJECT_CONSTRUCT(*) FROM (SELECT 1 AS A)", "OBJECT_CONSTRUCT(*)"),
+        ("SELECT ARRAY_CAT(ARRAY_CONSTRUCT(1), ARRAY_CONSTRUCT(2), ARRAY_CONSTRUCT(3))", "ARRAY_CAT"),
+    ],
+)
+def test_what_is_not_implemented_is_refused_by_name(sql, named):
+    with pytest.raises(SqlError, match="not supported") as refused:
+        translate(sql, database="DB", schema="S")
+    assert named in str(refused.value)
