@@ -350,10 +350,15 @@ def test_session_lifecycle_on_the_wire(local_home):
     result = _post(
         local_home,
         "/queries/v1/query-request",
-        {"sqlText": "SELECT ? AS X", "bindings": {"1": {"type": "TEXT", "value": "y"}}},
+        {
+            "sqlText": "SELECT ? AS X",
+            "bindings": {"1": {"type": "TEXT", "value": "y"}},
+            "parameters": {"PYTHON_CONNECTOR_QUERY_RESULT_FORMAT": "JSON"},  # what a client without pyarrow sends
+        },
         token,
     )
-    assert result["data"]["rowset"] == [["y"]] and result["data"]["finalSchemaName"] == "RAW"
+    assert result["data"]["queryResultFormat"] == "json" and result["data"]["rowset"] == [["y"]]
+    assert result["data"]["finalSchemaName"] == "RAW"
     assert _post(local_home, "/session?delete=true", {}, token)["success"]
     assert _post(local_home, "/queries/v1/query-request", {"sqlText": "SELECT 1"}, token)["code"] == "390112"
     assert _post(local_home, "/session/token-request", {"requestType": "RENEW"}, master)["code"] == "390114"

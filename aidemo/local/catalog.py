@@ -20,6 +20,8 @@ from urllib.parse import unquote
 
 import duckdb
 
+from aidemo.local import sftypes
+
 META = "_AIDEMO"
 PUBLIC = "PUBLIC"
 STREAMING_SUFFIX = "-STREAMING"  # a table's default pipe is <TABLE>-STREAMING
@@ -70,40 +72,6 @@ class Column:
         """The character limit of a VARCHAR(n) column."""
         match = _LENGTH.match(self.declared)
         return int(match.group(1)) if match else None
-
-
-#: DuckDB's integer types: all of them are Snowflake's NUMBER(38,0).
-INTEGER_TYPES = frozenset(
-    ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "UHUGEINT")
-)
-
-
-def snowflake_type(duck: str) -> str:
-    """The Snowflake name of a DuckDB column type (NUMBER(38,0) for BIGINT, ...)."""
-    duck = duck.upper()
-    if duck.startswith("DECIMAL("):
-        return "NUMBER" + duck[len("DECIMAL") :].replace(" ", "")
-    if duck in INTEGER_TYPES:
-        return "NUMBER(38,0)"
-    if duck in ("DOUBLE", "FLOAT", "REAL"):
-        return "FLOAT"
-    if duck == "VARCHAR":
-        return "VARCHAR(16777216)"
-    if duck == "BLOB":
-        return "BINARY(8388608)"
-    if duck.startswith("TIMESTAMP WITH TIME ZONE") or duck == "TIMESTAMPTZ":
-        return "TIMESTAMP_TZ(9)"
-    if duck.startswith("TIMESTAMP"):
-        return "TIMESTAMP_NTZ(9)"
-    if duck == "TIME":
-        return "TIME(9)"
-    if duck in ("JSON", "VARIANT"):
-        return "VARIANT"
-    if duck.endswith("[]"):
-        return "ARRAY"
-    if duck.startswith(("STRUCT", "MAP")):
-        return "OBJECT"
-    return duck
 
 
 class Catalog:
@@ -258,7 +226,7 @@ class Catalog:
             .fetchall()
         )
         return tuple(
-            Column(name, type_, nullable, comment or snowflake_type(type_), default)
+            Column(name, type_, nullable, comment or sftypes.of(type_).name, default)
             for name, type_, nullable, comment, default in rows
         )
 

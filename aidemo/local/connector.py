@@ -17,12 +17,15 @@ import os
 import time
 import zlib
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from aidemo.local import auth, sqlexec
+from aidemo.local.chunks import CHUNK_TTL_S, KEY_HEADER, ChunkSpool
+from aidemo.local.chunks import ROUTE as CHUNK_ROUTE
 from aidemo.local.home import ACCOUNT, ROLE
 from aidemo.local.queries import run_query, session_parameters
 from aidemo.local.sessions import (
@@ -46,6 +49,9 @@ SESSION_PARAMETERS = [
     {"name": "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD", "value": 2**31 - 1},
 ]
 
+# What a chunk GET with a wrong or missing key, or after the chunk expired, gets (as from S3).
+_ACCESS_DENIED = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+
 
 def routes(service) -> list[Route]:
     """The connector's routes, served for ``service`` (an :class:`aidemo.local.app.Service`)."""
@@ -55,10 +61,13 @@ def routes(service) -> list[Route]:
         int(os.environ.get("AIDEMO_LOCAL_MASTER_TTL_S", MASTER_TTL_S)),
     )
 
-    async def run(session, body: dict) -> dict:
+    spool = ChunkSpool(service.home.spool / "results", int(os.environ.get("AIDEMO_LOCAL_CHUNK_TTL_S", CHUNK_TTL_S)))
+
+    async def run(session, body: dict, base_url: str) -> dict:
         before = session.context()
         try:
-            return await run_in_threadpool(run_query, service.store, session, body)
+            chunks = spool.result(session.id, base_url)
+            return await run_in_threadpool(run_query, service.store, session, body, chunks)
         finally:
             if session.context() != before:
                 sessions.changed()
@@ -133,11 +142,11 @@ def routes(service) -> list[Route]:
         if not isinstance(body, dict) or not isinstance(body.get("sqlText"), str):
             raise ConnectorError("000001", 'The query body must hold "sqlText".')
         if not body.get("asyncExec"):
-            return await run(session, body)
+            return await run(session, body, str(request.base_url))
         # execute_async: the statement runs now; its outcome waits for the status and result calls.
         started = time.time()
         try:
-            outcome = await run(session, body)
+            outcome = await run(session, body, str(request.base_url))
         except QueryFailed as exc:
             outcome = exc
         kept = session.keep(AsyncOutcome(body["sqlText"], outcome, started, time.time()))
@@ -192,7 +201,8 @@ def routes(service) -> list[Route]:
                 "390400",
                 "POST /session needs ?delete=true (the local service only closes sessions).",
             )
-        if sessions.close(_token(request)):
+        if closed := sessions.close(_token(request)):
+            spool.close_session(closed.id)
             log.info("connector session closed")
 
     @snowflake
@@ -205,7 +215,17 @@ def routes(service) -> list[Route]:
         # Queries run to completion before their reply: nothing is left to abort.
         sessions.find(_token(request))
 
+    async def result_chunk(request):
+        # No session token: the connector fetches chunks as from cloud storage, with the reply's headers.
+        chunk_id = request.path_params["chunk_id"]
+        path = spool.find(chunk_id, request.headers.get(KEY_HEADER, ""))
+        if path is None:
+            return Response(_ACCESS_DENIED, 403, media_type="application/xml")
+        done = BackgroundTask(spool.remove, chunk_id)  # sent whole: the chunk is gone
+        return FileResponse(path, media_type="application/octet-stream", background=done)
+
     return [
+        Route(CHUNK_ROUTE, result_chunk, methods=["GET"]),
         Route("/session/v1/login-request", login, methods=["POST"]),
         Route("/queries/v1/query-request", query, methods=["POST"]),
         Route("/queries/v1/abort-request", abort, methods=["POST"]),

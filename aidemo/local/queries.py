@@ -2,24 +2,27 @@
 
 One statement per request (``execute_string`` sends each on its own); bind variables are
 substituted first (:mod:`aidemo.local.binds`); results and DML counts are encoded by
-:mod:`aidemo.local.resultset`; errors become Snowflake's codes (:mod:`aidemo.local.sqlerrors`).
+:mod:`aidemo.local.results` (Arrow or JSON, inline or in chunks); errors become Snowflake's
+codes (:mod:`aidemo.local.sqlerrors`).
 """
 
 from __future__ import annotations
 
 import uuid
 
-from aidemo.local import binds, sqlexec
+from aidemo.local import binds, results, sqlexec
 from aidemo.local import resultset as rs
 from aidemo.local import sqlcommands as cmd
+from aidemo.local.chunks import ResultChunks
 from aidemo.local.sessions import ConnectorError, ConnectorSession, QueryFailed
 from aidemo.local.sqlerrors import snowflake_error
+from aidemo.local.sqlresults import Result
 from aidemo.local.sqlsession import Session
 from aidemo.local.translate import split_statements, translate_script
 
 
-def run_query(store, session: ConnectorSession, body: dict) -> dict:
-    """Run one query-request's statement in the session; the reply's ``data``."""
+def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks) -> dict:
+    """Run one query-request's statement in the session; the reply's ``data`` (its large result in ``chunks``)."""
     query_id = str(uuid.uuid4())
     sql = body["sqlText"]
     describe = bool(body.get("describeOnly"))
@@ -29,7 +32,9 @@ def run_query(store, session: ConnectorSession, body: dict) -> dict:
         with session.lock:
             plan = translate_script(";\n".join(statements), session=session.sql)
             kind = plan[-1][1].kind if plan else cmd.SELECT
-            columns, rows, stats = _execute(store, session, kind, plan, describe)
+            result, stats = _execute(store, session, kind, plan, describe)
+            wanted = results.result_format(body.get("parameters") or {}, session.sql.parameters)
+            rows = results.reply_rows(result, wanted, chunks)
     except ConnectorError as exc:
         raise QueryFailed(exc.code, exc.sql_state or "42000", exc.message, query_id) from None
     except binds.BindError as exc:
@@ -37,14 +42,9 @@ def run_query(store, session: ConnectorSession, body: dict) -> dict:
     except sqlexec.SqlError as exc:
         code, state, message = snowflake_error(exc)
         raise QueryFailed(code, state, message, query_id) from None
-    rowtype, rowset = rs.encode(columns, rows)
     data = {
         "queryId": query_id,
-        "queryResultFormat": "json",
-        "rowtype": rowtype,
-        "rowset": rowset,
-        "total": len(rowset),
-        "returned": len(rowset),
+        **rows,
         "statementTypeId": kind,
         "version": 1,
         "finalDatabaseName": session.sql.database,
@@ -101,17 +101,18 @@ def _changed(plan: list) -> list[str]:
 
 
 def _execute(store, session: ConnectorSession, kind: int, plan: list, describe: bool):
-    """(columns, rows, stats) of a statement (one per bound row), as Snowflake answers it."""
+    """(Result, stats) of a statement (one per bound row), as Snowflake answers it."""
     if describe and not rs.returns_rows(kind):
         if kind in rs.DML_COLUMNS:
             columns, _, _ = rs.dml_result(kind, 0)
-            return columns, [], None
-        return [("status", "VARCHAR")], [], None
+            return Result(columns), None
+        return Result([("status", "VARCHAR")]), None
     results = sqlexec.run_plan(store, plan, session.sql)
     if kind in rs.DML_COLUMNS:
         count = sum(int(r.rows[0][0]) for r in results if r.rows)
-        return rs.dml_result(kind, count)
+        columns, rows, stats = rs.dml_result(kind, count)
+        return Result(columns, rows), stats
     result = results[-1]
     if rs.returns_rows(kind) or kind == cmd.MERGE:
-        return result.columns, [] if describe else result.rows, None
-    return [("status", "VARCHAR")], [(result.message,)], None
+        return (Result(result.columns) if describe else result), None
+    return Result([("status", "VARCHAR")], [(result.message,)]), None

@@ -1,12 +1,10 @@
 """Query results in the JSON result format of Snowflake's connector protocol.
 
-The connector reads a ``rowtype`` (Snowflake type, precision, scale per column) and a
-``rowset`` of string cells: NUMBER as decimal text, DATE as days since the epoch, TIME and
-timestamps as seconds with nine decimals (TIMESTAMP_TZ adds ``offset minutes + 1440``),
-BOOLEAN as ``"1"``/``"0"``, VARIANT/OBJECT/ARRAY as JSON text, BINARY as hex.
-
-DuckDB keeps one instant for TIMESTAMP WITH TIME ZONE, so both TIMESTAMP_LTZ and
-TIMESTAMP_TZ columns come back as TIMESTAMP_LTZ (the same instant, in the session's UTC).
+The connector reads a ``rowtype`` (Snowflake type, precision, scale per column, from
+:mod:`aidemo.local.sftypes`) and a ``rowset`` of string cells: NUMBER as decimal text, DATE as
+days since the epoch, TIME and timestamps as seconds with nine decimals (TIMESTAMP_TZ adds
+``offset minutes + 1440``), BOOLEAN as ``"1"``/``"0"``, VARIANT/OBJECT/ARRAY as JSON text, BINARY as hex. The SQL API's
+cells are the same but for BOOLEAN (``"true"``/``"false"``).
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ import decimal
 import json
 import math
 
-from aidemo.local.catalog import INTEGER_TYPES
+from aidemo.local import sftypes
 from aidemo.local.sqlcommands import DELETE, DESCRIBE, INSERT, SELECT, SHOW, UPDATE  # statement type ids
 
 # The columns Snowflake answers DML with; the connector sums them into cursor.rowcount.
@@ -33,12 +31,16 @@ def returns_rows(statement_type_id: int) -> bool:
     return statement_type_id in (SELECT, SHOW, DESCRIBE)
 
 
-def encode(columns: list[tuple[str, str]], rows: list[tuple]) -> tuple[list[dict], list[list]]:
-    """(rowtype, rowset) for columns given as (name, DuckDB type) and their rows."""
-    rowtype = [row_type(name, duck) for name, duck in columns]
-    cells = [_CELLS[col["type"]] for col in rowtype]
-    rowset = [[None if v is None else cell(v) for cell, v in zip(cells, row)] for row in rows]
-    return rowtype, rowset
+def row_cells(types: list[sftypes.SnowflakeType], cells: dict | None = None):
+    """A function from one row's values to its string cells, for columns of these types."""
+    by_type = _CELLS | (cells or {})
+    encoders = [by_type[t.type] for t in types]
+    return lambda row: [None if v is None else cell(v) for cell, v in zip(encoders, row)]
+
+
+def batch_rows(batch) -> list[tuple]:
+    """The rows of an Arrow record batch as Python values (as a DuckDB cursor's fetchall gives them)."""
+    return list(zip(*(column.to_pylist() for column in batch.columns)))
 
 
 def dml_result(statement_type_id: int, count: int) -> tuple[list[tuple[str, str]], list[tuple], dict]:
@@ -48,59 +50,6 @@ def dml_result(statement_type_id: int, count: int) -> tuple[list[tuple[str, str]
     return [(n, "BIGINT") for n in names], [row], {_STATS[statement_type_id]: count}
 
 
-def row_type(name: str, duck: str) -> dict:
-    """One rowtype entry for a DuckDB column type (every key the connector reads is present)."""
-    duck = duck.upper()
-    meta = {
-        "name": name,
-        "database": "",
-        "schema": "",
-        "table": "",
-        "nullable": True,
-        "precision": None,
-        "scale": None,
-        "length": None,
-        "byteLength": None,
-        "collation": None,
-    }
-    if duck.startswith("DECIMAL"):
-        precision, _, scale = duck[duck.index("(") + 1 : -1].partition(",")
-        return meta | {
-            "type": "fixed",
-            "precision": int(precision),
-            "scale": int(scale or 0),
-        }
-    if duck in INTEGER_TYPES:
-        return meta | {"type": "fixed", "precision": 38, "scale": 0}
-    if duck in ("DOUBLE", "FLOAT", "REAL"):
-        return meta | {"type": "real"}
-    if duck == "BOOLEAN":
-        return meta | {"type": "boolean"}
-    if duck == "DATE":
-        return meta | {"type": "date"}
-    if duck.startswith("TIME") and not duck.startswith("TIMESTAMP"):
-        return meta | {"type": "time", "scale": 9, "precision": 0}
-    if duck.startswith("TIMESTAMP WITH TIME ZONE") or duck == "TIMESTAMPTZ":
-        return meta | {"type": "timestamp_ltz", "scale": 9, "precision": 0}
-    if duck.startswith("TIMESTAMP"):
-        return meta | {"type": "timestamp_ntz", "scale": 9, "precision": 0}
-    if duck == "JSON":
-        return meta | {"type": "variant", "length": _MAX_TEXT, "byteLength": _MAX_TEXT}
-    if duck.endswith("]"):
-        return meta | {"type": "array", "length": _MAX_TEXT, "byteLength": _MAX_TEXT}
-    if duck.startswith(("STRUCT", "MAP")):
-        return meta | {"type": "object", "length": _MAX_TEXT, "byteLength": _MAX_TEXT}
-    if duck in ("BLOB", "BYTEA", "BINARY", "VARBINARY"):
-        return meta | {
-            "type": "binary",
-            "length": _MAX_BINARY,
-            "byteLength": _MAX_BINARY,
-        }
-    return meta | {"type": "text", "length": _MAX_TEXT, "byteLength": _MAX_TEXT}
-
-
-_MAX_TEXT = 16_777_216
-_MAX_BINARY = 8_388_608
 _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_UTC = _EPOCH.replace(tzinfo=dt.UTC)
 
@@ -142,7 +91,8 @@ def _timestamp(value: dt.datetime) -> str:
     return _seconds(value - _EPOCH_UTC)
 
 
-def _variant(value) -> str:
+def variant_text(value) -> str:
+    """A VARIANT, OBJECT or ARRAY value as Snowflake shows it: indented JSON."""
     return json.dumps(_plain(value), indent=2, default=str)
 
 
@@ -171,8 +121,8 @@ _CELLS = {
     "time": _time,
     "timestamp_ntz": _timestamp,
     "timestamp_ltz": _timestamp,
-    "variant": _variant,
-    "array": _variant,
-    "object": _variant,
+    "variant": variant_text,
+    "array": variant_text,
+    "object": variant_text,
     "binary": _binary,
 }

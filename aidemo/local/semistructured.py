@@ -2,8 +2,8 @@
 
 Values are JSON throughout, and the DuckDB type says which Snowflake type holds them: VARIANT
 is ``JSON``, OBJECT is ``MAP(VARCHAR, JSON)`` and ARRAY is ``JSON[]``, so a column, a function's
-result and a query's result column carry their Snowflake type (``catalog.snowflake_type`` and the
-result encoders map them). A JSON ``null`` is a value, kept apart from SQL NULL as Snowflake keeps
+result and a query's result column carry their Snowflake type (``sftypes.of`` and the result
+encoders map them). A JSON ``null`` is a value, kept apart from SQL NULL as Snowflake keeps
 them: a missing key is SQL NULL, ``PARSE_JSON('null')`` is a JSON null.
 
 :func:`transform` rewrites a parsed Snowflake statement bottom-up, one function per construct

@@ -232,14 +232,15 @@ class Sessions:
         with self._lock:
             self._save()
 
-    def close(self, token: str) -> bool:
+    def close(self, token: str) -> ConnectorSession | None:
+        """Close the session of a session token; the session, or None if there was none."""
         with self._lock:
             session = self._by_token.pop(_hash(token), None)
             if session is not None:
                 self._by_master.pop(session.master_hash, None)
                 sqlexec.end_session(session.sql)  # an open transaction is rolled back
                 self._save()
-            return session is not None
+            return session
 
     def _issue(self, session: ConnectorSession) -> str:
         token = "ver:1-hint:local-" + secrets.token_urlsafe(32)

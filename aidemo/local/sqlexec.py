@@ -9,18 +9,16 @@ handler in :data:`_HANDLERS`. Results come back in the shape of Snowflake's SQL 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import decimal
-import json
 import time
 
 import duckdb
 from sqlglot import exp
 
-from aidemo.local import sessionsql
+from aidemo.local import resultset as rs
+from aidemo.local import sessionsql, sftypes
 from aidemo.local import sqlcommands as cmd
 from aidemo.local import sqlresults as listings
-from aidemo.local.catalog import INTEGER_TYPES, PUBLIC
+from aidemo.local.catalog import PUBLIC
 from aidemo.local.ducksql import translate_with_sqlglot
 from aidemo.local.errors import SqlError
 from aidemo.local.sqlerrors import SnowflakeError, statement_error
@@ -31,6 +29,8 @@ from aidemo.local.transactions import Transaction, result_of
 from aidemo.local.translate import translate_script
 
 __all__ = ["Result", "Session", "end_session", "run_plan", "run_script", "to_reply"]
+
+BATCH_ROWS = 65_536  # rows per Arrow record batch of a streamed query
 
 
 def run_script(store: Store, script: str, session: Session) -> list[Result]:
@@ -213,10 +213,8 @@ def _duck(store: Store, block: list[tuple[str, cmd.DuckSql]]) -> list[Result]:
     """Consecutive DuckDB statements, all or nothing; a lone query reads without the write lock."""
     if len(block) == 1 and block[0][1].returns_rows:
         statement, command = block[0]
-        cur = store.cursor()
         with _named(statement):
-            cur.execute(command.sql)
-            return [result_of(cur)]
+            return [_streamed(statement, store.cursor().sql(command.sql))]
     results = []
     with store.writing() as w:
         w.execute("BEGIN")
@@ -232,6 +230,16 @@ def _duck(store: Store, block: list[tuple[str, cmd.DuckSql]]) -> list[Result]:
             w.execute("ROLLBACK")
             raise
     return results
+
+
+def _streamed(statement: str, relation: duckdb.DuckDBPyRelation) -> Result:
+    """A query's Result whose rows DuckDB produces batch by batch as they are read."""
+
+    def batches():
+        with _named(statement):  # errors while the rows are computed name the statement too
+            yield from relation.to_arrow_reader(BATCH_ROWS)
+
+    return Result(list(zip(relation.columns, map(str, relation.types))), batches=batches())
 
 
 def _create_schema(store: Store, command: cmd.CreateSchema, session: Session) -> Result:
@@ -311,13 +319,15 @@ def _short(statement: str, limit: int = 80) -> str:
 
 def to_reply(result: Result, handle: str) -> dict:
     """Snowflake SQL API (jsonv2) reply: row types and string cells."""
-    row_type = [_row_type(name, duck) for name, duck in result.columns]
-    data = [[_cell(v) for v in row] for row in result.rows]
+    types = [sftypes.of(duck) for _, duck in result.columns]
+    cells = rs.row_cells(types, {"boolean": lambda v: "true" if v else "false"})
+    rows = result.rows if result.batches is None else [r for b in result.batches for r in rs.batch_rows(b)]
+    data = [cells(row) for row in rows]
     return {
         "resultSetMetaData": {
             "numRows": len(data),
             "format": "jsonv2",
-            "rowType": row_type,
+            "rowType": [t.row_type(name) for (name, _), t in zip(result.columns, types)],
         },
         "data": data,
         "code": "090001",
@@ -326,50 +336,3 @@ def to_reply(result: Result, handle: str) -> dict:
         "sqlState": "00000",
         "message": result.message,
     }
-
-
-def _row_type(name: str, duck: str) -> dict:
-    duck = duck.upper()
-    meta = {"name": name, "nullable": True}
-    if duck.startswith("DECIMAL"):
-        precision, _, scale = duck[duck.index("(") + 1 : -1].partition(",")
-        return meta | {
-            "type": "fixed",
-            "precision": int(precision),
-            "scale": int(scale or 0),
-        }
-    if duck in INTEGER_TYPES:
-        return meta | {"type": "fixed", "precision": 38, "scale": 0}
-    if duck in ("DOUBLE", "FLOAT", "REAL"):
-        return meta | {"type": "real"}
-    if duck == "BOOLEAN":
-        return meta | {"type": "boolean"}
-    if duck == "DATE":
-        return meta | {"type": "date"}
-    if duck.startswith("TIMESTAMP WITH TIME ZONE") or duck == "TIMESTAMPTZ":
-        return meta | {"type": "timestamp_tz"}
-    if duck.startswith("TIMESTAMP"):
-        return meta | {"type": "timestamp_ntz"}
-    return meta | {"type": "text"}
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def _cell(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        delta = value - _EPOCH
-        return f"{delta.days * 86400 + delta.seconds}.{delta.microseconds:06d}000"
-    if isinstance(value, dt.date):
-        return str((value - dt.date(1970, 1, 1)).days)
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, default=str)
-    if isinstance(value, decimal.Decimal):
-        return format(value, "f")
-    return str(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from aidemo.local.errors import SqlError
@@ -27,11 +28,16 @@ from aidemo.local.store import STREAMING_SUFFIX, Column, Store
 
 @dataclass
 class Result:
-    """Columns (name, DuckDB type) and rows of one statement."""
+    """Columns (name, DuckDB type) and rows of one statement.
+
+    A query's rows may instead come as ``batches``: Arrow record batches read from DuckDB as
+    they are consumed (once), so that a large result is never held whole.
+    """
 
     columns: list[tuple[str, str]] = field(default_factory=list)
     rows: list[tuple] = field(default_factory=list)
     message: str = "Statement executed successfully."
+    batches: Iterator | None = None
 
 
 # SHOW PIPES and DESCRIBE PIPE: Snowflake's columns (those about stages, notifications and

@@ -1,0 +1,114 @@
+"""A statement's result in the connector's reply: Arrow or JSON, inline or in chunks.
+
+The connector reads Arrow unless the client asks for JSON (``PYTHON_CONNECTOR_QUERY_RESULT_FORMAT``,
+which a client without pyarrow sends). Rows the service makes itself (DML counts, listings,
+statuses) are JSON, as Snowflake's are. A query's rows are read from DuckDB batch by batch and
+cut into parts as they come: the first part, up to ``INLINE_BYTES``, goes in the reply, each
+further one (up to ``CHUNK_BYTES``) into a chunk (:mod:`aidemo.local.chunks`), so a large
+result is never held whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+
+from aidemo.local import resultset as rs
+from aidemo.local import sftypes
+from aidemo.local.arrowresults import ArrowEncoder, ipc_stream
+from aidemo.local.chunks import ResultChunks
+from aidemo.local.sqlresults import Result
+
+FORMAT_PARAMETER = "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT"
+INLINE_BYTES = 1 << 20
+CHUNK_BYTES = 4 << 20
+_SLICE_BYTES = 256 << 10  # Arrow batches are cut to about this size, so parts keep near their bounds
+
+
+def result_format(*parameters: dict) -> str:
+    """ "json" when the first of the parameter sets that names the result format asks for JSON, else "arrow"."""
+    for given in parameters:
+        if FORMAT_PARAMETER in given:
+            return "json" if str(given[FORMAT_PARAMETER]).upper() == "JSON" else "arrow"
+    return "arrow"
+
+
+def reply_rows(result: Result, wanted: str, chunks: ResultChunks) -> dict:
+    """The reply's result keys: format, rowtype, the first part's rows, total, and any chunks."""
+    types = [sftypes.of(duck) for _, duck in result.columns]
+    rowtype = [t.row_type(name) for (name, _), t in zip(result.columns, types)]
+    cells = rs.row_cells(types)
+    if result.batches is None:
+        rowset = [cells(row) for row in result.rows]
+        return _rows("json", rowtype, len(rowset), rowset=rowset)
+    try:
+        if wanted == "arrow":
+            parts = _arrow_parts(ArrowEncoder(result.columns), result.batches)
+            first, first_rows = next(parts, (b"", 0))
+            total = first_rows + _chunked(parts, chunks)
+            return _rows("arrow", rowtype, total, first_rows, rowsetBase64=base64.b64encode(first).decode()) | (
+                chunks.reply()
+            )
+        parts = _json_parts(cells, result.batches)
+        first, first_rows = next(parts, ([], 0))
+        total = first_rows + _chunked(((",".join(p).encode(), n) for p, n in parts), chunks)
+        return _rows("json", rowtype, total, first_rows, rowset=[json.loads(row) for row in first]) | chunks.reply()
+    except BaseException:
+        chunks.discard()
+        raise
+
+
+def _rows(result_format: str, rowtype: list[dict], total: int, returned: int | None = None, **rowset) -> dict:
+    return {
+        "queryResultFormat": result_format,
+        "rowtype": rowtype,
+        **rowset,
+        "total": total,
+        "returned": total if returned is None else returned,
+    }
+
+
+def _chunked(parts: Iterator[tuple[bytes, int]], chunks: ResultChunks) -> int:
+    """Keep every further part as a chunk; the rows they hold."""
+    rows = 0
+    for data, count in parts:
+        chunks.add(data, count)
+        rows += count
+    return rows
+
+
+def _arrow_parts(encoder: ArrowEncoder, batches) -> Iterator[tuple[bytes, int]]:
+    """IPC streams of Snowflake's batches, each within its part's bound, with their row counts."""
+    part, size, rows, limit = [], 0, 0, INLINE_BYTES
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        converted = encoder.convert(batch)
+        step = max(1, _SLICE_BYTES * converted.num_rows // max(1, converted.nbytes))
+        for start in range(0, converted.num_rows, step):
+            piece = converted.slice(start, step)
+            piece_bytes = converted.nbytes * piece.num_rows // converted.num_rows
+            # A part ends at its bound, or where a column's physical type changes (its schema is one)
+            if part and (size + piece_bytes > limit or piece.schema != part[0].schema):
+                yield ipc_stream(part), rows
+                part, size, rows, limit = [], 0, 0, CHUNK_BYTES
+            part.append(piece)
+            size, rows = size + piece_bytes, rows + piece.num_rows
+    if part:
+        yield ipc_stream(part), rows
+
+
+def _json_parts(cells, batches) -> Iterator[tuple[list[str], int]]:
+    """Rows as JSON arrays of string cells, cut into parts within their bounds."""
+    part, size, limit = [], 0, INLINE_BYTES
+    for batch in batches:
+        for row in rs.batch_rows(batch):
+            text = json.dumps(cells(row), ensure_ascii=False)
+            if part and size + len(text) > limit:
+                yield part, len(part)
+                part, size, limit = [], 0, CHUNK_BYTES
+            part.append(text)
+            size += len(text) + 1
+    if part:
+        yield part, len(part)

@@ -1,0 +1,210 @@
+"""Query results in Arrow (the connector's default) and in JSON when asked, inline and in chunks."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import ssl
+import urllib.error
+import urllib.request
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+from snowflake.connector.constants import FIELD_ID_TO_NAME
+
+from aidemo.local import results, service
+from aidemo.local.chunks import KEY_HEADER
+from aidemo.local.home import ACCOUNT, USER
+from tests.conftest import own_service, share_ca
+from tests.test_connector import _login_jwt, _post
+
+UTC = dt.UTC
+JSON = {"PYTHON_CONNECTOR_QUERY_RESULT_FORMAT": "JSON"}
+
+TYPES = (
+    "N NUMBER(10,2), I NUMBER(38,0), BIG NUMBER(38,2), F FLOAT, S VARCHAR, B BOOLEAN, D DATE, T TIME, "
+    "NTZ TIMESTAMP_NTZ, LTZ TIMESTAMP_LTZ, BI BINARY"
+)
+VALUES = (
+    "(-1234.5, 12345678901234567, 123456789012345678901234.25, 2.5, 'héllo', TRUE, '2024-01-02', "
+    "'03:04:05.123456', '1850-01-02 03:04:05.123456', '2024-01-02 03:04:05+02:00', X'ABCD'), "
+    "(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
+)
+ROW = (
+    Decimal("-1234.50"),
+    12345678901234567,
+    Decimal("123456789012345678901234.25"),
+    2.5,
+    "héllo",
+    True,
+    dt.date(2024, 1, 2),
+    dt.time(3, 4, 5, 123456),
+    dt.datetime(1850, 1, 2, 3, 4, 5, 123456),
+    dt.datetime(2024, 1, 2, 1, 4, 5, tzinfo=UTC),
+    b"\xab\xcd",
+)
+TYPE_NAMES = ["FIXED", "FIXED", "FIXED", "REAL", "TEXT", "BOOLEAN", "DATE", "TIME", "TIMESTAMP_NTZ", "TIMESTAMP_LTZ"]
+
+
+@pytest.fixture
+def types(connection):
+    cur = connection.cursor()
+    cur.execute(f"CREATE TABLE TYPES ({TYPES})")
+    cur.execute(f"INSERT INTO TYPES VALUES {VALUES}")
+    return cur
+
+
+def _values(rows):
+    return [tuple(bytes(v) if isinstance(v, bytearray) else v for v in row) for row in rows]
+
+
+@pytest.mark.parametrize("parameters", [None, JSON], ids=["arrow", "json"])
+def test_every_type_reads_back_with_its_type(types, parameters):
+    cur = types
+    rows = cur.execute("SELECT * FROM TYPES ORDER BY I NULLS LAST", _statement_params=parameters).fetchall()
+    assert cur._query_result_format == ("json" if parameters else "arrow")
+    assert _values(rows) == [ROW, (None,) * len(ROW)]
+    assert rows[0][9].utcoffset() == dt.timedelta(0) and rows[0][8].tzinfo is None
+    assert [FIELD_ID_TO_NAME[d.type_code] for d in cur.description] == TYPE_NAMES + ["BINARY"]
+    assert [(d.precision, d.scale) for d in cur.description[:3]] == [(10, 2), (38, 0), (38, 2)]
+
+
+def test_fetch_arrow_all_and_pandas_keep_snowflake_types(types):
+    cur = types
+    table = cur.execute("SELECT * FROM TYPES ORDER BY I NULLS LAST").fetch_arrow_all()
+    assert [str(f.type) for f in table.schema] == [
+        "double",  # NUMBER(p,s) is float64 unless arrow_number_to_decimal, as from Snowflake
+        "int64",
+        "decimal128(38, 2)",
+        "double",
+        "string",
+        "bool",
+        "date32[day]",
+        "time64[us]",
+        "timestamp[ns]",
+        "timestamp[ns, tz=UTC]",
+        "binary",
+    ]
+    assert table.column("I").to_pylist() == [12345678901234567, None]
+    assert table.column("BIG").to_pylist() == [ROW[2], None]
+    frame = cur.execute("SELECT N, I, F, S, NTZ, LTZ FROM TYPES WHERE I IS NOT NULL").fetch_pandas_all()
+    assert {k: str(v) for k, v in frame.dtypes.items()} == {
+        "N": "float64",
+        "I": "int64",
+        "F": "float64",
+        "S": "str",
+        "NTZ": "datetime64[ns]",
+        "LTZ": "datetime64[ns, UTC]",
+    }
+    assert frame.iloc[0].tolist()[:4] == [-1234.5, 12345678901234567, 2.5, "héllo"]
+
+
+def test_semi_structured_values_are_text_with_their_logical_types(connection):
+    cur = connection.cursor()
+    cur.execute(
+        "SELECT PARSE_JSON('{\"a\": [1, null]}') AS V, ARRAY_CONSTRUCT(1, 2) AS A, OBJECT_CONSTRUCT('k', 'v') AS O"
+    )
+    row = cur.fetchone()
+    assert [json.loads(v) for v in row] == [{"a": [1, None]}, [1, 2], {"k": "v"}]
+    assert [FIELD_ID_TO_NAME[d.type_code] for d in cur.description] == ["VARIANT", "ARRAY", "OBJECT"]
+
+
+def _login(home) -> str:
+    body = {"data": {"ACCOUNT_NAME": ACCOUNT, "LOGIN_NAME": USER, "AUTHENTICATOR": "SNOWFLAKE_JWT"}}
+    body["data"]["TOKEN"] = _login_jwt(home)
+    return _post(home, "/session/v1/login-request?databaseName=AUTOMATED_INTELLIGENCE&schemaName=RAW", body)["data"][
+        "token"
+    ]
+
+
+def _get(home, url: str, headers: dict) -> tuple[int, bytes]:
+    context = ssl.create_default_context(cafile=str(home.ca_cert))
+    assert url.startswith(f"https://127.0.0.1:{service.status(home).port}/")
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), context=context) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+ROWS = 300_000
+LARGE = (
+    "SELECT SEQ8() AS ID, 'row ' || SEQ8() AS NAME, (SEQ8() / 100)::NUMBER(12,2) AS AMOUNT "
+    f"FROM TABLE(GENERATOR(ROWCOUNT => {ROWS}))"
+)
+
+
+def _query(home, token, sql, parameters=None) -> dict:
+    body = {"sqlText": sql, "parameters": parameters or {}}
+    reply = _post(home, "/queries/v1/query-request", body, token)
+    assert reply["success"], reply
+    return reply["data"]
+
+
+def test_the_arrow_reply_carries_snowflake_field_metadata(local_home):
+    data = _query(local_home, _login(local_home), "SELECT 1.25::NUMBER(10,2) AS N, CURRENT_DATE() AS D, 'x' AS S")
+    assert data["queryResultFormat"] == "arrow" and "chunks" not in data and data["total"] == 1
+    table = pa.ipc.open_stream(base64.b64decode(data["rowsetBase64"])).read_all()
+    n, d, s = table.schema
+    assert (n.type, n.metadata[b"logicalType"], n.metadata[b"scale"], n.metadata[b"precision"]) == (
+        pa.int64(),
+        b"FIXED",
+        b"2",
+        b"10",
+    )
+    assert table.column("N").to_pylist() == [125]  # the unscaled integer, as Snowflake sends it
+    assert (d.type, d.metadata[b"logicalType"]) == (pa.date32(), b"DATE")
+    assert (s.type, s.metadata[b"logicalType"], s.metadata[b"charLength"]) == (pa.string(), b"TEXT", b"16777216")
+    assert [c["type"] for c in data["rowtype"]] == ["fixed", "date", "text"]
+    empty = _query(local_home, _login(local_home), "SELECT 1 AS X WHERE FALSE")
+    assert (empty["rowsetBase64"], empty["total"]) == ("", 0)
+
+
+@pytest.mark.parametrize("parameters", [None, JSON], ids=["arrow", "json"])
+def test_a_large_result_is_fetched_whole_from_its_chunks(connect, parameters):
+    cur = connect().cursor()
+    rows = cur.execute(LARGE, _statement_params=parameters).fetchall()
+    assert rows == [(i, f"row {i}", Decimal(i) / 100) for i in range(ROWS)]
+    frame = cur.execute(LARGE + " ORDER BY ID", _statement_params=parameters).fetch_pandas_all()
+    assert frame["ID"].tolist() == list(range(ROWS)) and frame["NAME"].iloc[-1] == f"row {ROWS - 1}"
+
+
+@pytest.mark.parametrize("parameters", [None, JSON], ids=["arrow", "json"])
+def test_chunks_on_the_wire(local_home, parameters):
+    token = _login(local_home)
+    data = _query(local_home, token, LARGE, parameters)
+    chunks = data["chunks"]
+    assert len(chunks) >= 2 and data["total"] == ROWS
+    headers = data["chunkHeaders"]
+    assert headers[KEY_HEADER] == data["qrmk"]
+    status, body = _get(local_home, chunks[0]["url"], {})
+    assert status == 403 and b"AccessDenied" in body  # the URL alone is not enough
+    status, _ = _get(local_home, chunks[0]["url"], {KEY_HEADER: "forged"})
+    assert status == 403
+    status, body = _get(local_home, chunks[0]["url"], headers)
+    assert status == 200 and len(body) == chunks[0]["uncompressedSize"]
+    if parameters:
+        assert len(json.loads(b"[" + body + b"]")) == chunks[0]["rowCount"]
+    else:
+        assert pa.ipc.open_stream(body).read_all().num_rows == chunks[0]["rowCount"]
+    if parameters:
+        first, inline = len(data["rowset"]), len(json.dumps(data["rowset"]))
+    else:
+        inline = len(base64.b64decode(data["rowsetBase64"]))
+        first = pa.ipc.open_stream(base64.b64decode(data["rowsetBase64"])).read_all().num_rows
+    assert first + sum(c["rowCount"] for c in chunks) == ROWS and inline <= 1.1 * results.INLINE_BYTES
+    assert _get(local_home, chunks[0]["url"], headers)[0] == 403  # sent once, then gone
+    assert _post(local_home, "/session?delete=true", {}, token)["success"]
+    assert _get(local_home, chunks[1]["url"], headers)[0] == 403  # the session's chunks went with it
+
+
+def test_a_chunk_expires(local_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIDEMO_LOCAL_CHUNK_TTL_S", "0")
+    home = share_ca(local_home, tmp_path / "home")
+    with own_service(home):
+        data = _query(home, _login(home), LARGE)
+        assert data["chunks"]
+        assert _get(home, data["chunks"][0]["url"], data["chunkHeaders"])[0] == 403
+        assert not any((home.spool / "results").iterdir())  # expired chunks are deleted
