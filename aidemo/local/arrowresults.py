@@ -78,7 +78,8 @@ def _text(column: pa.Array, t: sftypes.SnowflakeType) -> pa.Array:
 
 
 def _semi(column: pa.Array, t: sftypes.SnowflakeType) -> pa.Array:
-    return pa.array([None if v is None else variant_text(v) for v in column.to_pylist()], pa.string())
+    values = column.to_pylist(maps_as_pydicts="strict")  # OBJECT is a MAP: its value is a dict
+    return pa.array([None if v is None else variant_text(v) for v in values], pa.string())
 
 
 _COLUMNS = {

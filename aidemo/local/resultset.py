@@ -40,7 +40,7 @@ def row_cells(types: list[sftypes.SnowflakeType], cells: dict | None = None):
 
 def batch_rows(batch) -> list[tuple]:
     """The rows of an Arrow record batch as Python values (as a DuckDB cursor's fetchall gives them)."""
-    return list(zip(*(column.to_pylist() for column in batch.columns)))
+    return list(zip(*(column.to_pylist(maps_as_pydicts="strict") for column in batch.columns)))
 
 
 def dml_result(statement_type_id: int, count: int) -> tuple[list[tuple[str, str]], list[tuple], dict]:
