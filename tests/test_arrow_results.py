@@ -71,6 +71,18 @@ def test_every_type_reads_back_with_its_type(types, parameters):
     assert [(d.precision, d.scale) for d in cur.description[:3]] == [(10, 2), (38, 0), (38, 2)]
 
 
+def test_the_session_parameter_asks_for_json(types):
+    cur = types
+    cur.execute("ALTER SESSION SET PYTHON_CONNECTOR_QUERY_RESULT_FORMAT = 'JSON'")
+    assert _values(cur.execute("SELECT * FROM TYPES ORDER BY I NULLS LAST").fetchall())[0] == ROW
+    assert cur._query_result_format == "json"
+    frame = cur.execute("SELECT N, I, NTZ FROM TYPES WHERE I IS NOT NULL").fetch_pandas_all()  # 5.x converts JSON
+    assert frame.iloc[0].tolist() == [-1234.5, 12345678901234567, ROW[8]]
+    cur.execute("ALTER SESSION UNSET PYTHON_CONNECTOR_QUERY_RESULT_FORMAT")
+    cur.execute("SELECT 1 AS X")
+    assert cur._query_result_format == "arrow"
+
+
 def test_fetch_arrow_all_and_pandas_keep_snowflake_types(types):
     cur = types
     table = cur.execute("SELECT * FROM TYPES ORDER BY I NULLS LAST").fetch_arrow_all()

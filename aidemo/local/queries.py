@@ -33,7 +33,7 @@ def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks
             plan = translate_script(";\n".join(statements), session=session.sql)
             kind = plan[-1][1].kind if plan else cmd.SELECT
             result, stats = _execute(store, session, kind, plan, describe)
-            wanted = results.result_format(body.get("parameters") or {}, session.sql.parameters)
+            wanted = results.result_format(body.get("parameters") or {}, session.sql)
             rows = results.reply_rows(result, wanted, chunks)
     except ConnectorError as exc:
         raise QueryFailed(exc.code, exc.sql_state or "42000", exc.message, query_id) from None

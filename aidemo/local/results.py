@@ -19,6 +19,7 @@ from aidemo.local import sftypes
 from aidemo.local.arrowresults import ArrowEncoder, ipc_stream
 from aidemo.local.chunks import ResultChunks
 from aidemo.local.sqlresults import Result
+from aidemo.local.sqlsession import Session
 
 FORMAT_PARAMETER = "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT"
 INLINE_BYTES = 1 << 20
@@ -26,12 +27,10 @@ CHUNK_BYTES = 4 << 20
 _SLICE_BYTES = 256 << 10  # Arrow batches are cut to about this size, so parts keep near their bounds
 
 
-def result_format(*parameters: dict) -> str:
-    """ "json" when the first of the parameter sets that names the result format asks for JSON, else "arrow"."""
-    for given in parameters:
-        if FORMAT_PARAMETER in given:
-            return "json" if str(given[FORMAT_PARAMETER]).upper() == "JSON" else "arrow"
-    return "arrow"
+def result_format(parameters: dict, session: Session) -> str:
+    """ "json" when the request's parameters, or else the session's, ask for JSON; else "arrow"."""
+    wanted = parameters.get(FORMAT_PARAMETER) or session.parameter(FORMAT_PARAMETER)
+    return "json" if str(wanted).upper() == "JSON" else "arrow"
 
 
 def reply_rows(result: Result, wanted: str, chunks: ResultChunks) -> dict:
