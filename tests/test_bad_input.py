@@ -167,7 +167,7 @@ CASES = [
         ["sql", "SELECT * FROM RAW.NO_SUCH_TABLE"],
         {},
         {},
-        r"SQL compilation error: .*NO_SUCH_TABLE does not exist",
+        r"SQL compilation error: .*Object '[^']*NO_SUCH_TABLE' does not exist or not authorized",
     ),
     (
         "fault with a rate above 1",
