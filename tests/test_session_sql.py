@@ -4,6 +4,7 @@ WAREHOUSE, SHOW PARAMETERS / VARIABLES / WAREHOUSES / USERS / ROLES / VIEWS, SYS
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from snowflake.connector import ProgrammingError
@@ -84,3 +85,24 @@ def test_snowpark_s_close_cancels_nothing(connection):
     cur = connection.cursor()
     (answer,) = cur.execute(f"SELECT SYSTEM$CANCEL_ALL_QUERIES({connection.session_id})").fetchone()
     assert isinstance(answer, str)
+
+
+def test_a_temporary_table_is_dropped_when_its_session_ends(connect, connection):
+    schema = connection.cursor().execute("SELECT CURRENT_SCHEMA()").fetchone()[0]
+    temp = connect(schema=schema)
+    temp.cursor().execute("CREATE TEMPORARY TABLE SCRATCH (A NUMBER)")
+    temp.cursor().execute("INSERT INTO SCRATCH VALUES (1), (2)")
+    assert temp.cursor().execute("SELECT SUM(A) FROM SCRATCH").fetchone() == (3,)
+    temp.close()
+    with pytest.raises(ProgrammingError) as gone:
+        connection.cursor().execute("SELECT * FROM SCRATCH")
+    assert gone.value.errno == 2003
+
+
+def test_current_date_is_the_date_in_the_session_s_timezone(connection):
+    cur = connection.cursor()
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):  # UTC+14 and UTC-11: never the same date
+        cur.execute(f"ALTER SESSION SET TIMEZONE = '{zone}'")
+        (today,) = cur.execute("SELECT CURRENT_DATE()").fetchone()
+        assert [d.name for d in cur.description] == ["CURRENT_DATE()"]
+        assert today == dt.datetime.now(ZoneInfo(zone)).date()

@@ -124,3 +124,49 @@ def test_closing_a_session_with_an_open_transaction_rolls_it_back(t, connect):
     other.cursor().execute("INSERT INTO T VALUES (1, 'a')")
     other.close()
     assert _count(t) == 0
+
+
+def test_streaming_commits_go_on_while_a_transaction_is_open(backend, table, connect):
+    from tests.test_local_service import ids, order
+
+    cur = connect().cursor()
+    cur.execute("BEGIN")
+    cur.execute(f"INSERT INTO RAW.{table} (ORDER_ID) VALUES (9999)")
+    client = backend.create_client("in-transaction", f"{table}-STREAMING")
+    channel, _ = client.open_channel("ch_1")
+    channel.append_rows([order(i) for i in range(1, 101)], "1", "100")
+    channel.wait_for_commit(lambda token: token == "100", 30)
+    assert ids(backend, table) == list(range(1, 101))  # streamed rows committed, the open insert unseen
+    cur.execute("ROLLBACK")
+    client.close()
+    assert ids(backend, table) == list(range(1, 101))
+
+
+def test_a_write_conflicting_with_another_open_transaction_is_refused_as_locked(t, connect):
+    t.cursor().execute("INSERT INTO T VALUES (1, 'a')")
+    other = _other(connect, t)
+    t.cursor().execute("BEGIN")
+    other.cursor().execute("BEGIN")
+    t.cursor().execute("UPDATE T SET NAME = 'mine' WHERE ID = 1")
+    with pytest.raises(DatabaseError, match="another session's open transaction.*rolled") as failed:
+        other.cursor().execute("UPDATE T SET NAME = 'theirs' WHERE ID = 1")
+    assert (failed.value.errno, failed.value.sqlstate) == (625, "57014")
+    with pytest.raises(DatabaseError, match="another session's open transaction") as failed:
+        other.cursor().execute("UPDATE T SET NAME = 'autocommit' WHERE ID = 1")
+    assert failed.value.errno == 625
+    t.cursor().execute("COMMIT")
+    assert t.cursor().execute("SELECT NAME FROM T").fetchall() == [("mine",)]
+
+
+def test_a_transaction_writes_one_database(t):
+    cur = t.cursor()
+    cur.execute("CREATE DATABASE IF NOT EXISTS TXN_OTHER_DB")
+    cur.execute("CREATE OR REPLACE TABLE TXN_OTHER_DB.PUBLIC.U (X NUMBER)")
+    cur.execute("BEGIN")
+    cur.execute("INSERT INTO TXN_OTHER_DB.PUBLIC.U VALUES (1)")
+    with pytest.raises(ProgrammingError, match="writes one database") as refused:
+        cur.execute("INSERT INTO AUTOMATED_INTELLIGENCE.RAW.ORDERS (ORDER_ID) VALUES (-1)")
+    assert refused.value.sqlstate == "0A000"
+    cur.execute("COMMIT")  # the transaction stayed open: its first insert commits
+    assert cur.execute("SELECT X FROM TXN_OTHER_DB.PUBLIC.U").fetchall() == [(1,)]
+    cur.execute("DROP DATABASE TXN_OTHER_DB")

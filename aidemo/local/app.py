@@ -262,7 +262,7 @@ def build_app(service: Service) -> Starlette:
             try:
                 results = await run_in_threadpool(sqlexec.run_script, store, statement, session)
             finally:
-                sqlexec.end_session(session)  # a transaction left open ends with the request
+                sqlexec.end_session(store, session)  # what a request leaves open ends with it
         except SqlError as exc:
             code, _, message = snowflake_error(exc)
             raise ServiceError(422, code, message) from None

@@ -59,6 +59,7 @@ def routes(service) -> list[Route]:
         service.home.connector_sessions,
         int(os.environ.get("AIDEMO_LOCAL_SESSION_TTL_S", SESSION_TTL_S)),
         int(os.environ.get("AIDEMO_LOCAL_MASTER_TTL_S", MASTER_TTL_S)),
+        on_end=lambda sql: sqlexec.end_session(service.store, sql),
     )
 
     spool = ChunkSpool(service.home.spool / "results", int(os.environ.get("AIDEMO_LOCAL_CHUNK_TTL_S", CHUNK_TTL_S)))

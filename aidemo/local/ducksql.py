@@ -129,7 +129,10 @@ def _session_context(tree: exp.Expression, session: Session, text: str) -> None:
         if value is None:
             continue
         if isinstance(node.parent, exp.Select) and node.arg_key == "expressions":
-            value = exp.alias_(value, node.sql(dialect="snowflake").upper(), quoted=True)
+            name = node.sql(dialect="snowflake").upper()
+            if isinstance(node, exp.Func) and not name.endswith(")"):
+                name += "()"  # sqlglot writes CURRENT_DATE() as CURRENT_DATE; the call is what clients write
+            value = exp.alias_(value, name, quoted=True)
         node.replace(value)
 
 

@@ -14,10 +14,10 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aidemo.local import sqlexec
 from aidemo.local.sqlsession import Session, Variable
 
 log = logging.getLogger("aidemo.local.connector")
@@ -125,6 +125,7 @@ class ConnectorSession:
             "schema": self.sql.schema,
             "parameters": self.sql.parameters,
             "variables": {name: vars(v) for name, v in self.sql.variables.items()},
+            "temporary_tables": self.sql.temporary_tables,
             "token_hash": self.token_hash,
             "expires": self.expires,
             "master_hash": self.master_hash,
@@ -135,7 +136,8 @@ class ConnectorSession:
     def from_record(cls, r: dict) -> ConnectorSession:
         variables = {name: Variable(**v) for name, v in r.get("variables", {}).items()}
         sql = Session(r["database"], r["schema"], r["user"], r["role"], r["warehouse"], r["id"],
-                      dict(r.get("parameters", {})), variables)  # fmt: skip
+                      dict(r.get("parameters", {})), variables,
+                      [tuple(t) for t in r.get("temporary_tables", [])])  # fmt: skip
         return cls(
             sql,
             r["token_hash"],
@@ -147,7 +149,7 @@ class ConnectorSession:
     def context(self) -> tuple:
         """What a restart must keep: a change of it is saved."""
         return (self.sql.database, self.sql.schema, self.role, self.warehouse, dict(self.sql.parameters),
-                dict(self.sql.variables))  # fmt: skip
+                dict(self.sql.variables), list(self.sql.temporary_tables))  # fmt: skip
 
     def info(self) -> dict:
         return {
@@ -171,8 +173,12 @@ class Sessions:
         path: Path | None = None,
         ttl_s: int = SESSION_TTL_S,
         master_ttl_s: int = MASTER_TTL_S,
+        on_end: Callable[[Session], None] = lambda sql: None,
     ):
+        """``on_end`` is called with a session's SQL session when it closes or expires (its open
+        transaction and temporary tables end with it)."""
         self.path, self.ttl_s, self.master_ttl_s = path, ttl_s, master_ttl_s
+        self.on_end = on_end
         self._by_token: dict[str, ConnectorSession] = {}
         self._by_master: dict[str, ConnectorSession] = {}
         self._next_id = 1_000_001
@@ -238,7 +244,7 @@ class Sessions:
             session = self._by_token.pop(_hash(token), None)
             if session is not None:
                 self._by_master.pop(session.master_hash, None)
-                sqlexec.end_session(session.sql)  # an open transaction is rolled back
+                self.on_end(session.sql)
                 self._save()
             return session
 
@@ -263,7 +269,7 @@ class Sessions:
             if session.master_expires < now:
                 del self._by_master[master]
                 self._by_token.pop(session.token_hash, None)
-                sqlexec.end_session(session.sql)
+                self.on_end(session.sql)
 
     def _save(self) -> None:
         if self.path is None:

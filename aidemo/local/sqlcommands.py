@@ -24,7 +24,8 @@ class DuckSql:
     """DuckDB SQL to run; ``returns_rows`` is true for queries (SELECT, DESCRIBE).
 
     ``kind`` is the statement's type id; ``database`` is the one database the statement writes
-    to (None for a query), and ``dropped`` the (database, schema, table) a DROP TABLE removes.
+    to (None for a query), ``dropped`` the (database, schema, table) a DROP TABLE removes and
+    ``temporary`` the one a CREATE TEMPORARY TABLE makes (dropped when the session ends).
     """
 
     sql: str
@@ -32,6 +33,7 @@ class DuckSql:
     database: str | None = None
     dropped: tuple[str, str, str] | None = None
     kind: int = SELECT
+    temporary: tuple[str, str, str] | None = None
 
     @property
     def is_ddl(self) -> bool:

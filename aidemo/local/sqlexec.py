@@ -25,7 +25,7 @@ from aidemo.local.sqlerrors import SnowflakeError, statement_error
 from aidemo.local.sqlresults import Result
 from aidemo.local.sqlsession import UNKNOWN_VARIABLE, Session, Variable, literal_of
 from aidemo.local.store import ServiceError, Store, quote
-from aidemo.local.transactions import Transaction, result_of
+from aidemo.local.transactions import Transaction, conflict, result_of
 from aidemo.local.translate import translate_script
 
 __all__ = ["Result", "Session", "end_session", "run_plan", "run_script", "to_reply"]
@@ -64,6 +64,11 @@ def run_plan(store: Store, plan: list[tuple[str, cmd.Translation]], session: Ses
                     break
                 end += 1
             results.extend(_duck(store, plan[start:end]))
+            for _, done in plan[start:end]:
+                if done.temporary:
+                    session.temporary_tables.append(done.temporary)
+                if done.dropped in session.temporary_tables:
+                    session.temporary_tables.remove(done.dropped)
         else:
             with _named(statement):
                 results.append(_HANDLERS[type(command)](store, command, session))
@@ -71,11 +76,18 @@ def run_plan(store: Store, plan: list[tuple[str, cmd.Translation]], session: Ses
     return results
 
 
-def end_session(session: Session) -> None:
-    """A session ends: its open transaction, if any, is rolled back."""
-    if session.transaction is not None:
-        session.transaction.rollback()
-        session.transaction = None
+def end_session(store: Store, session: Session) -> None:
+    """A session ends: its open transaction is rolled back and its temporary tables dropped."""
+    _rollback(store, None, session)
+    for database, schema, table in session.temporary_tables:
+        if store.find_table(database, schema, table) == table:
+            _duck(store, [("DROP TABLE", cmd.DuckSql(f"DROP TABLE {_ref(database, schema, table)}", False, database,
+                                                     dropped=(database, schema, table)))])  # fmt: skip
+    session.temporary_tables.clear()
+
+
+def _ref(*parts: str) -> str:
+    return ".".join(quote(part) for part in parts)
 
 
 def _autocommits(session: Session, command: cmd.DuckSql) -> bool:
@@ -88,21 +100,23 @@ def _named(statement: str):
     try:
         yield
     except duckdb.Error as exc:
+        if locked := conflict(exc):
+            raise SnowflakeError(locked[0], f"{_short(statement)}: {locked[1]}") from exc
         raise statement_error(_short(statement), exc) from exc
     except (SqlError, ServiceError) as exc:
-        raise SqlError(f"{_short(statement)}: {exc}", getattr(exc, "code", None) or None) from exc
+        raise SqlError(f"{_short(statement)}: {exc}") from exc
 
 
 def _in_transaction(store: Store, command: cmd.DuckSql, session: Session) -> Result:
-    if session.transaction is None:  # AUTOCOMMIT = FALSE: the first statement opens one
+    """A statement of the session's transaction (with AUTOCOMMIT = FALSE, the first one opens it)."""
+    if session.transaction is None:
         session.transaction = Transaction(store.cursor())
     transaction = session.transaction
     try:
         return transaction.run(command)
-    except SqlError:
-        if transaction.rolled_back:
+    finally:
+        if transaction.rolled_back:  # a failed statement ended it
             session.transaction = None
-        raise
 
 
 def _begin(store: Store, command: cmd.Begin, session: Session) -> Result:
@@ -118,16 +132,18 @@ def _commit(store: Store, command: cmd.Commit | None, session: Session) -> Resul
     return Result(message="Statement executed successfully.")
 
 
-def _rollback(store: Store, command: cmd.Rollback, session: Session) -> Result:
-    end_session(session)
+def _rollback(store: Store, command: cmd.Rollback | None, session: Session) -> Result:
+    transaction, session.transaction = session.transaction, None
+    if transaction is not None:
+        transaction.rollback()
     return Result(message="Statement executed successfully.")
 
 
 def _alter_session(store: Store, command: cmd.AlterSession, session: Session) -> Result:
     for name, value in command.settings:
-        if name == "AUTOCOMMIT" and value is not None and value.lower() == "true":
-            _commit(store, None, session)  # turning autocommit on commits what is open
         session.set_parameter(name, value)
+        if name == "AUTOCOMMIT" and session.autocommit:
+            _commit(store, None, session)  # turning autocommit on commits what is open
     return Result(message="Statement executed successfully.")
 
 
@@ -136,9 +152,11 @@ def _set_variables(store: Store, command: cmd.SetVariables, session: Session) ->
     values = []
     for expression in command.values:
         select = translate_with_sqlglot(exp.select(expression.copy()), "SET", session)
-        cur = session.transaction.cursor if session.transaction else store.cursor()
-        (value,) = cur.execute(select.sql).fetchone()
-        values.append(literal_of(value))
+        if session.transaction is not None:  # sees the transaction's own rows
+            result = _in_transaction(store, select, session)
+        else:
+            result = result_of(store.cursor().execute(select.sql))
+        values.append(literal_of(result.rows[0][0]))
     now = time.time()
     for name, (literal, kind) in zip(command.names, values):
         session.variables[name] = Variable(literal, kind, now)

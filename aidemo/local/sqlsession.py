@@ -88,6 +88,8 @@ class Session:
     id: int = 0
     parameters: dict[str, str] = field(default_factory=dict)  # only those set, by name
     variables: dict[str, Variable] = field(default_factory=dict)
+    # (database, schema, table) of each CREATE TEMPORARY TABLE: dropped when the session ends.
+    temporary_tables: list[tuple[str, str, str]] = field(default_factory=list)
     # The open transaction (aidemo.local.transactions.Transaction), which ends with the session.
     transaction: object | None = field(default=None, repr=False, compare=False)
 

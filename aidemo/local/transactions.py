@@ -22,6 +22,7 @@ from aidemo.local.sqlcommands import DuckSql
 from aidemo.local.sqlerrors import SnowflakeError, duck_error, unsupported
 from aidemo.local.sqlresults import Result
 
+LOCKED = ("000625", "57014")  # Snowflake: a statement waited for a lock another transaction holds
 ROLLED_BACK = (
     "The statement failed inside a transaction; the local service cannot undo one statement of a "
     "transaction alone, so it rolled the whole transaction back (nothing of it was kept)."
@@ -49,7 +50,7 @@ class Transaction:
             result = result_of(self.cursor)
         except duckdb.Error as exc:
             self.rollback()
-            code, words = duck_error(exc)
+            code, words = conflict(exc) or duck_error(exc)
             raise SnowflakeError(code, f"{words}. {ROLLED_BACK}") from exc
         self.database = self.database or command.database
         return result
@@ -59,7 +60,7 @@ class Transaction:
             self.cursor.execute("COMMIT")
         except duckdb.Error as exc:  # a write conflict with a transaction that committed first
             self._close()
-            code, words = duck_error(exc)
+            code, words = conflict(exc) or duck_error(exc)
             raise SnowflakeError(code, f"Transaction could not commit and was rolled back: {words}") from exc
         self._close()
 
@@ -72,6 +73,20 @@ class Transaction:
     def _close(self) -> None:
         with contextlib.suppress(duckdb.Error):
             self.cursor.close()
+
+
+def conflict(error: duckdb.Error) -> tuple[tuple[str, str], str] | None:
+    """(code, words) for a write that conflicts with another session's open transaction, else None.
+
+    Snowflake makes the later writer wait for the lock (and fails it when LOCK_TIMEOUT passes);
+    DuckDB fails it at once, which the local service says in Snowflake's lock error.
+    """
+    if not isinstance(error, duckdb.TransactionException) or "conflict" not in str(error).lower():
+        return None
+    return LOCKED, (
+        "the rows it writes are being changed by another session's open transaction; the local "
+        "service cannot wait for that transaction to end: retry once it has committed or rolled back"
+    )
 
 
 def result_of(cur: duckdb.DuckDBPyConnection) -> Result:

@@ -11,7 +11,7 @@ tokens, by sqlglot's Snowflake dialect; a table from expression type to handler 
 translation, whose ``kind`` is the statement type a reply names. The statements sqlglot does
 not model (pipes, channels, ``SHOW``, ``DESCRIBE PIPE``, ``ALTER SESSION``, ``UNSET``,
 ``START TRANSACTION``, roles and grants) are read from the same tokens instead, by the handlers
-of :data:`_TOKEN_COMMANDS`, keyed by their leading words.
+of :data:`aidemo.local.tokensql.TOKEN_COMMANDS`, keyed by their leading words.
 
 Names come back normalised as Snowflake does: unquoted identifiers upper-case, quoted
 ones exactly as written.
@@ -58,11 +58,9 @@ from aidemo.local import sqlcommands as cmd
 from aidemo.local.ducksql import RESERVED, reserved, translate_with_sqlglot
 from aidemo.local.errors import SqlError
 from aidemo.local.insertsql import bulk_insert
-from aidemo.local.pipesql import create_pipe
 from aidemo.local.sqlsession import Session
 from aidemo.local.sqltokens import Cursor, context, name_of, parse_tokens, quote_statement, tokenize
-
-_NO_PRIVILEGES = "the local service has a single user that holds every privilege"
+from aidemo.local.tokensql import NO_PRIVILEGES, TOKEN_COMMANDS
 
 
 def split_statements(script: str) -> list[str]:
@@ -109,7 +107,7 @@ def translate_script(
     if fast is not None:
         return [fast]
     plan = []
-    planning = Session(**{**vars(session)})  # USE and CREATE DATABASE/SCHEMA move the context of what follows
+    planning = dataclasses.replace(session)  # USE and CREATE DATABASE/SCHEMA move the context of what follows
     for text, tokens in _statements(script):
         command = _translate(script, tokens, planning)
         if hasattr(command, "context"):
@@ -134,7 +132,7 @@ def _statements(script: str) -> list[tuple[str, list[Token]]]:
 def _translate(sql: str, tokens: list[Token], session: Session) -> cmd.Translation:
     """The translation of one statement given as its tokens into ``sql`` (a statement or a whole script)."""
     text = sql[tokens[0].start : tokens[-1].end + 1]
-    handler = _TOKEN_COMMANDS.get(_lead(tokens)) or _TOKEN_COMMANDS.get(_lead(tokens)[:1])
+    handler = TOKEN_COMMANDS.get(_lead(tokens)) or TOKEN_COMMANDS.get(_lead(tokens)[:1])
     if handler is not None:
         command = handler(Cursor(text, tokens, session.database, session.schema))
     else:
@@ -200,6 +198,14 @@ _KINDS = {
 
 def _create(tree: exp.Create, text: str, session: Session) -> cmd.Translation:
     kind = str(tree.kind or "").upper()
+    temporary = tree.find(exp.TemporaryProperty) if kind == "TABLE" else None
+    if temporary is not None:
+        # A table of the schema, dropped when the session ends (DuckDB keeps its own temporary
+        # tables in a catalog of their own, outside the session's database).
+        temporary.pop()
+        duck = _duck(tree, text, session)
+        table = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        return dataclasses.replace(duck, temporary=(table.catalog, table.db, table.name))
     if kind not in ("DATABASE", "SCHEMA"):
         return _duck(tree, text, session)
     target = tree.this
@@ -229,7 +235,7 @@ def _use(tree: exp.Use, text: str, session: Session) -> cmd.Translation:
     kind = (kind.name if isinstance(kind, exp.Expression) else str(kind)).upper() if kind else None
     target = tree.this
     if kind == "SECONDARY ROLES":
-        return cmd.NoOp(f"USE SECONDARY ROLES is not needed: {_NO_PRIVILEGES}", kind=cmd.USE)
+        return cmd.NoOp(f"USE SECONDARY ROLES is not needed: {NO_PRIVILEGES}", kind=cmd.USE)
     if not isinstance(target, exp.Table):
         raise SqlError(f"{quote_statement(text)}: expected a name after USE.")
     parts = [name_of(p) for p in (target.args.get("catalog"), target.args.get("db"), target.this) if p is not None]
@@ -276,149 +282,4 @@ _BY_EXPRESSION = {
     exp.Transaction: lambda tree, text, session: cmd.Begin(),
     exp.Commit: lambda tree, text, session: cmd.Commit(),
     exp.Rollback: lambda tree, text, session: cmd.Rollback(),
-}  # fmt: skip
-
-
-# --- statements sqlglot does not model: read from their tokens ----------------------------
-
-
-def _no_privileges(c: Cursor) -> cmd.Translation:
-    what = c.word()
-    return cmd.NoOp(f"{what} is not needed: {_NO_PRIVILEGES}" if what in ("GRANT", "REVOKE") else
-                    f"roles are not needed: {_NO_PRIVILEGES}")  # fmt: skip
-
-
-def _engine_setting(c: Cursor) -> cmd.Translation:
-    c.fail(
-        f"SET {c.word(1)} is not supported by the local service: SET assigns session variables "
-        "(SET name = expression), and the engine's settings are not for SQL to change"
-    )
-
-
-def _start_transaction(c: Cursor) -> cmd.Translation:
-    c.advance(2)
-    c.end()
-    return cmd.Begin()
-
-
-def _describe(c: Cursor) -> cmd.Translation:
-    which = c.word(1)
-    c.advance(2)
-    name = c.object_name()
-    c.end()
-    return cmd.DescribePipe(*name) if which == "PIPE" else cmd.DescribeTable(*name)
-
-
-def _drop_pipe(c: Cursor) -> cmd.Translation:
-    c.advance(2)
-    if_exists = c.accept("IF", "EXISTS")
-    name = c.object_name()
-    c.end()
-    return cmd.DropPipe(*name, if_exists=if_exists)
-
-
-def _create_pipe(c: Cursor) -> cmd.Translation:
-    c.advance(1)
-    or_replace = c.accept("OR", "REPLACE")
-    c.expect("PIPE")
-    return create_pipe(c, or_replace)
-
-
-def _alter_session(c: Cursor) -> cmd.Translation:
-    c.advance(2)
-    unset = c.accept("UNSET")
-    if not unset:
-        c.expect("SET")
-    settings = []
-    while not c.at_end():
-        (name,) = c.name_parts(max_parts=1)
-        value = None
-        if not unset:
-            c.expect_type(TokenType.EQ, f"'=' after {name}")
-            c.advance(1)
-            value = c.value()
-        settings.append((name.upper(), value))
-        if c.token_type() == TokenType.COMMA:
-            c.advance(1)
-    if not settings:
-        c.fail("ALTER SESSION names no parameter")
-    return cmd.AlterSession(tuple(settings))
-
-
-def _unset(c: Cursor) -> cmd.Translation:
-    c.advance(1)
-    parenthesised = c.token_type() == TokenType.L_PAREN
-    c.advance(parenthesised)
-    names = [c.name_parts(max_parts=1)[0]]
-    while parenthesised and c.token_type() == TokenType.COMMA:
-        c.advance(1)
-        names.append(c.name_parts(max_parts=1)[0])
-    if parenthesised:
-        c.expect_type(TokenType.R_PAREN, "')'")
-        c.advance(1)
-    c.end()
-    return cmd.UnsetVariables(tuple(names))
-
-
-_SHOW_OBJECTS = ("PIPES", "CHANNELS", "TABLES", "VIEWS", "SCHEMAS", "DATABASES", "COLUMNS")
-_SHOW_SESSION = ("PARAMETERS", "VARIABLES", "WAREHOUSES", "USERS", "ROLES")
-
-
-def _show(c: Cursor) -> cmd.Translation:
-    c.advance(1)
-    kind = c.word()
-    if kind not in _SHOW_OBJECTS + _SHOW_SESSION:
-        c.fail(f"the local service supports SHOW {', '.join(_SHOW_OBJECTS + _SHOW_SESSION)}")
-    c.advance(1)
-    like = c.string() if c.accept("LIKE") else None
-    if kind in ("DATABASES", *_SHOW_SESSION):
-        if kind == "PARAMETERS" and c.accept("IN"):
-            c.expect("SESSION")  # parameters of the session are all the service keeps
-        c.end()
-        return cmd.ShowDatabases(like) if kind == "DATABASES" else cmd.ShowSession(kind, like)
-    # Without IN, Snowflake lists the objects of the current database, if there is one.
-    database, schema, pipe, table = c.database, None, None, None
-    if c.accept("IN"):
-        if c.accept("ACCOUNT"):
-            database = None
-        elif c.accept("DATABASE"):
-            if not c.at_end():
-                (database,) = c.name_parts(max_parts=1)
-        elif kind == "SCHEMAS":
-            c.fail("SHOW SCHEMAS takes IN ACCOUNT or IN DATABASE [<name>]")
-        elif kind == "COLUMNS" and c.word() in ("TABLE", "VIEW"):
-            c.advance(1)
-            database, schema, table = c.object_name()
-        elif kind == "CHANNELS" and c.word() in ("PIPE", "TABLE"):
-            which = c.word()
-            c.advance(1)
-            database, schema, name = c.object_name()
-            pipe, table = (name, None) if which == "PIPE" else (None, name)
-        else:
-            c.accept("SCHEMA")
-            if c.at_end():
-                schema = c.schema
-            else:
-                database, schema = c.schema_name()
-    c.end()
-    if kind == "SCHEMAS":
-        return cmd.ShowSchemas(database, like)
-    if kind == "CHANNELS":
-        return cmd.ShowChannels(database, schema, pipe, table, like)
-    if kind == "COLUMNS":
-        return cmd.ShowColumns(database, schema, table, like)
-    return {"PIPES": cmd.ShowPipes, "TABLES": cmd.ShowTables, "VIEWS": cmd.ShowViews}[kind](database, schema, like)
-
-
-# Keyed by the first two words (past CREATE's OR REPLACE), else by the first word alone.
-_TOKEN_COMMANDS: dict[tuple[str, ...], Callable[[Cursor], cmd.Translation]] = {
-    ("GRANT",): _no_privileges, ("REVOKE",): _no_privileges,
-    ("CREATE", "ROLE"): _no_privileges, ("DROP", "ROLE"): _no_privileges,
-    ("START", "TRANSACTION"): _start_transaction,
-    ("DESC", "PIPE"): _describe, ("DESCRIBE", "PIPE"): _describe,
-    ("DESC", "TABLE"): _describe, ("DESCRIBE", "TABLE"): _describe,
-    ("DESC", "VIEW"): _describe, ("DESCRIBE", "VIEW"): _describe,
-    ("CREATE", "PIPE"): _create_pipe, ("DROP", "PIPE"): _drop_pipe,
-    ("ALTER", "SESSION"): _alter_session, ("UNSET",): _unset, ("SHOW",): _show,
-    ("SET", "GLOBAL"): _engine_setting, ("SET", "SESSION"): _engine_setting, ("SET", "LOCAL"): _engine_setting,
 }  # fmt: skip
