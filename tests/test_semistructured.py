@@ -40,6 +40,15 @@ def test_columns_are_created_typed_and_read_back_as_json_text(cur):
     assert json.loads(a) == [1, "two", None]
 
 
+@pytest.mark.parametrize("result_format", ["ARROW", "JSON"])
+def test_both_result_formats_give_the_same_json_text(cur, result_format):
+    cur.execute(f"ALTER SESSION SET PYTHON_CONNECTOR_QUERY_RESULT_FORMAT = '{result_format}'")
+    row = cur.execute("SELECT V, O, A, V:a.b[0] AS E, V:missing AS M, OBJECT_CONSTRUCT() AS EMPTY FROM DOCS").fetchone()
+    assert types(cur) == ["VARIANT", "OBJECT", "ARRAY", "VARIANT", "VARIANT", "OBJECT"]
+    assert json.loads(row[0]) == json.loads(DOC)
+    assert row[1:] == ('{\n  "k": 1\n}', '[\n  1,\n  "two",\n  null\n]', "10", None, "{}")
+
+
 def test_paths_and_casts(cur):
     row = cur.execute(
         "SELECT V:a.b[0]::int AS I, V:a.b[1]::string AS S, V:\"Quoted Key\"::string AS Q, V['s'] AS BR, "
@@ -78,9 +87,25 @@ def test_json_null_and_sql_null_are_kept_apart(cur):
     row = cur.execute(
         "SELECT V:n AS JN, V:missing AS MISSING, V:n::string AS JN_TEXT, V:n IS NULL AS JN_IS_NULL, "
         "V:missing IS NULL AS MISSING_IS_NULL, IS_NULL_VALUE(V:n), IS_NULL_VALUE(V:missing), "
-        "PARSE_JSON(NULL) AS SQL_NULL, PARSE_JSON('null') AS JSON_NULL FROM DOCS"
+        "PARSE_JSON(NULL) AS SQL_NULL, PARSE_JSON('null') AS JSON_NULL, PARSE_JSON('') AS EMPTY, "
+        "PARSE_JSON(' ') AS BLANK FROM DOCS"
     ).fetchone()
-    assert row == ("null", None, None, False, True, True, None, None, "null")
+    assert row == ("null", None, None, False, True, True, None, None, "null", None, None)
+
+
+@pytest.mark.parametrize(
+    "sql, code, words",
+    [
+        ("SELECT PARSE_JSON('{\"a\": nope}')", (100069, "22P02"), "Error parsing JSON:"),
+        ("SELECT PARSE_JSON('[1]')::object", (100071, "22000"), "Failed to cast variant value [1] to OBJECT"),
+        ("SELECT PARSE_JSON('\"abc\"')::int", (100071, "22000"), 'Failed to cast variant value "abc" to FIXED'),
+    ],
+)
+def test_bad_values_fail_in_snowflake_words(connection, sql, code, words):
+    with pytest.raises(ProgrammingError) as failed:
+        connection.cursor().execute(sql)
+    assert (failed.value.errno, failed.value.sqlstate) == code
+    assert words in str(failed.value) and "Malformed" not in str(failed.value)
 
 
 def test_typeof_and_predicates(cur):

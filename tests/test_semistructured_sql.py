@@ -54,6 +54,6 @@ def test_flatten_numbers_each_input_row_even_when_rows_are_equal(run):
     ],
 )
 def test_what_is_not_implemented_is_refused_by_name(sql, named):
-    with pytest.raises(SqlError, match="not supported") as refused:
+    with pytest.raises(SqlError, match="Unsupported feature") as refused:
         translate(sql, database="DB", schema="S")
     assert named in str(refused.value)

@@ -16,7 +16,7 @@ _FLATTEN_ROWS = """SELECT __seq AS "SEQ",
     regexp_replace(__prefix || substr(regexp_replace(e.fullkey, '\\."([^"]*)"', '[''\\1'']', 'g'), 2), '^\\.', '')
     AS "PATH", CASE WHEN json_type(json_extract(__in, e.path)) = 'ARRAY' THEN CAST(e.key AS BIGINT) END AS "INDEX",
     e.value AS "VALUE", json_extract(__in, e.path) AS "THIS"
-    FROM json_tree(__in) AS e WHERE e.id <> 0 AND json_type(__in) IN ('ARRAY', 'OBJECT') AND __depth"""
+    FROM json_tree(__in) AS e WHERE e.id <> 0 AND json_type(__in) IN ('ARRAY', 'OBJECT') AND (__depth)"""
 _FLATTEN_OUTER = """SELECT __seq, NULL, NULL, NULL, NULL, __in WHERE coalesce(json_type(__in) NOT IN ('ARRAY', 'OBJECT')
     OR json_array_length(__in) = 0 AND len(json_keys(__in)) = 0, true)"""
 _FLATTEN_ARGUMENTS = ("INPUT", "PATH", "OUTER", "RECURSIVE", "MODE")
@@ -42,7 +42,7 @@ def flatten(node: exp.Expression) -> exp.Expression:
         refuse(f"FLATTEN with MODE => {mode.sql('snowflake')}")
     # the sequence number of the input row: unique per row of the table FLATTEN reads
     seq = _flatten_seq(node, args["INPUT"])
-    depth = exp.true() if recursive else build("e.parent IS NULL OR e.parent = 0")
+    depth = exp.true() if recursive else build("e.parent = 0")
     query = build(_FLATTEN_ROWS, seq=seq, prefix=exp.Literal.string(prefix), depth=depth, **{"in": value})
     if outer:
         query = exp.union(query, build(_FLATTEN_OUTER, seq=seq, **{"in": value}), distinct=False)

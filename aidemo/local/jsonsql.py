@@ -14,7 +14,7 @@ from typing import NoReturn
 import sqlglot
 from sqlglot import exp
 
-from aidemo.local.errors import SqlError
+from aidemo.local.sqlerrors import unsupported
 
 VARIANT, OBJECT, ARRAY = "VARIANT", "OBJECT", "ARRAY"
 KIND = "snowflake_type"  # the meta key marking a rewritten node's Snowflake type
@@ -36,7 +36,7 @@ def holds_json(duck_type: str) -> bool:
 
 def refuse(construct: str) -> NoReturn:
     """Refuse a construct the local service does not implement (0A000), naming it."""
-    raise SqlError(f"{construct} is not supported by the local service; run it against a Snowflake account.")
+    raise unsupported(construct)
 
 
 @functools.cache

@@ -122,10 +122,11 @@ def _element(value: exp.Expression, key: exp.Expression, what: str) -> exp.Expre
 
 
 def _parse_json(node: exp.ParseJSON) -> exp.Expression:
-    """PARSE_JSON(s); TRY_PARSE_JSON(s) is NULL where the text is not JSON."""
+    """PARSE_JSON(s): NULL for NULL, '' and whitespace alone; TRY_PARSE_JSON(s) is NULL where the text is not JSON."""
     if node.args.get("safe"):
         return build("CASE WHEN json_valid(__s) THEN CAST(__s AS JSON) END", VARIANT, s=node.this)
-    return build("CAST(__s AS JSON)", VARIANT, s=node.this)
+    # NULL, '' and whitespace alone are NULL
+    return build("CASE WHEN regexp_matches(__s, '\\S') THEN CAST(__s AS JSON) END", VARIANT, s=node.this)
 
 
 def _to_variant(node: exp.ToVariant) -> exp.Expression:

@@ -35,6 +35,8 @@ DIVISION_BY_ZERO = ("100051", "22012")
 OUT_OF_RANGE = ("100039", "22003")
 CONSTRAINT = ("100116", "23000")
 TOO_LONG = ("100074", "22001")
+JSON_PARSE = ("100069", "22P02")
+VARIANT_CAST = ("100071", "22000")
 
 
 class SnowflakeError(SqlError):
@@ -199,6 +201,24 @@ _DUCK_ERRORS: list[tuple[type | tuple[type, ...], re.Pattern, tuple[str, str], _
         re.compile(r"."),
         OUT_OF_RANGE,
         lambda m: "Numeric value is out of range",
+    ),
+    (
+        duckdb.Error,
+        re.compile(r"Malformed JSON at byte (\d+) of input: ([^.]*)"),
+        JSON_PARSE,
+        lambda m: f"Error parsing JSON: {m[2]}, pos {int(m[1]) + 1}",
+    ),
+    (
+        duckdb.ConversionException,
+        re.compile(r"Expected (OBJECT|ARRAY), but got \w+: (.*)"),
+        VARIANT_CAST,
+        lambda m: f"Failed to cast variant value {m[2]} to {m[1]}",
+    ),
+    (
+        duckdb.ConversionException,
+        re.compile(r"Failed to cast value to numerical: (.*)"),
+        VARIANT_CAST,
+        lambda m: f"Failed to cast variant value {m[1]} to FIXED",
     ),
     (
         duckdb.ParserException,
