@@ -1,0 +1,107 @@
+"""Connector 4.x, and Snowpark (which pins it), against the local service from a venv of their own.
+
+The suite's venv has connector 5.x. :func:`python` makes, once, a venv with the pinned 4.x and
+Snowpark (``.venv-c4/`` in the checkout, kept for later runs); this file run by that venv's
+Python reads connect() arguments as JSON on stdin, runs the queries below and prints what the
+connector read, as JSON, for the tests to check. The client side imports nothing of the kit.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+REQUIREMENTS = ("snowflake-connector-python[pandas]==4.8.1", "snowflake-snowpark-python==1.56.0")
+VENV = Path(__file__).resolve().parents[1] / ".venv-c4"
+
+
+def python() -> Path:
+    """The Python of the 4.x venv, made first if it is missing or was made for other pins."""
+    marker, interpreter = VENV / "aidemo-requirements.txt", VENV / "bin" / "python"
+    VENV.parent.mkdir(exist_ok=True)
+    with open(VENV.parent / ".venv-c4.lock", "w") as lock:  # pytest-xdist workers make it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists() or marker.read_text() != "\n".join(REQUIREMENTS):
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+            subprocess.run([str(interpreter), "-m", "pip", "install", "-q", *REQUIREMENTS], check=True)
+            marker.write_text("\n".join(REQUIREMENTS))
+    return interpreter
+
+
+def plain(value) -> list:
+    """A value as JSON can carry it: its type's name and its text."""
+    if isinstance(value, (bytes, bytearray)):
+        return ["bytes", bytes(value).hex()]
+    if hasattr(value, "isoformat"):
+        return [type(value).__name__, value.isoformat()]
+    return [type(value).__name__, str(value)]
+
+
+def _report(args: dict) -> dict:
+    import snowflake.connector
+
+    connect = dict(args["connect"], private_key=base64.b64decode(args["connect"]["private_key"]))
+    connection = snowflake.connector.connect(**connect)
+    cur = connection.cursor()
+    cur.execute(f"CREATE SCHEMA {args['schema']}")
+    cur.execute(f"USE SCHEMA {args['schema']}")
+    cur.execute(f"CREATE TABLE TYPES ({args['types']})")
+    cur.execute(f"INSERT INTO TYPES VALUES {args['values']}")
+    select = "SELECT * FROM TYPES ORDER BY I NULLS LAST"
+    report = {"version": snowflake.connector.__version__}
+    report["rows"] = [[plain(v) for v in row] for row in cur.execute(select).fetchall()]
+    report["format"] = cur._query_result_format
+    report["description"] = [[d.type_code, d.precision, d.scale] for d in cur.description]
+    report["arrow"] = [str(f.type) for f in cur.execute(select).fetch_arrow_all().schema]
+    frame = cur.execute(select).fetch_pandas_all()
+    report["pandas"] = {name: str(dtype) for name, dtype in frame.dtypes.items()}
+    json_rows = cur.execute(select, _statement_params=args["json"]).fetchall()
+    report["json"] = {"format": cur._query_result_format, "rows": [[plain(v) for v in row] for row in json_rows]}
+    large = cur.execute(args["large"]).fetchall()
+    report["large"] = {"rows": len(large), "ids": sum(r[0] for r in large), "last": [plain(v) for v in large[-1]]}
+    frame = cur.execute(args["large"]).fetch_pandas_all()
+    report["large_pandas"] = {
+        "rows": len(frame),
+        "ids": int(frame["ID"].sum()),
+        "dtypes": [str(t) for t in frame.dtypes],
+    }
+    connection.close()
+    report["snowpark"] = _snowpark(connect, args)
+    return report
+
+
+def _snowpark(connect: dict, args: dict) -> dict:
+    from snowflake.snowpark import Session
+
+    logs = []
+    handler = logging.Handler()
+    handler.emit = lambda record: logs.append(record.getMessage())
+    logging.getLogger("snowflake").addHandler(handler)
+    logging.getLogger("snowflake").setLevel(logging.INFO)
+    session = Session.builder.configs(connect).create()
+    select = f"SELECT * FROM {args['schema']}.TYPES ORDER BY I NULLS LAST"
+    try:
+        frame = session.sql(select).to_pandas()
+        report = {
+            "dtypes": {name: str(dtype) for name, dtype in frame.dtypes.items()},
+            "first": [plain(v) for v in frame.iloc[0].tolist()],
+            "json_fallback": [line for line in logs if "result format is set to JSON" in line],
+        }
+        # What a client without pyarrow asks for: then Snowpark says it falls back.
+        session.sql("ALTER SESSION SET PYTHON_CONNECTOR_QUERY_RESULT_FORMAT = 'JSON'").collect()
+        session.sql(select).to_pandas()
+        report["json_fallback_when_asked"] = [line for line in logs if "result format is set to JSON" in line]
+        return report
+    finally:
+        with contextlib.suppress(Exception):
+            session.close()
+
+
+if __name__ == "__main__":
+    print(json.dumps(_report(json.loads(sys.stdin.read()))))
