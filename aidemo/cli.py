@@ -94,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     nbs.add_argument(
         "--notebook", action="append", metavar="NAME", help="run only this notebook (repeatable), e.g. 04_latency"
     )
+    nbs.add_argument(
+        "--grid",
+        action="append",
+        metavar="NAME=V1,V2,...",
+        help="run one --notebook once per combination of these values (repeatable: the cross product) "
+        "and write report.csv and report.html, e.g. --grid MAX_CLIENT_LAG=0.5,1,2",
+    )
     nbs.set_defaults(run=_notebooks)
 
     lab = sub.add_parser("lab", help="open the walkthrough (notebooks/) in JupyterLab on 127.0.0.1")
@@ -289,9 +296,9 @@ def _latency(args) -> int:
 
 
 def _notebooks(args) -> int:
-    from aidemo.runbook import run_cli
+    from aidemo import batch, runbook
 
-    return run_cli(args)
+    return (batch if args.grid else runbook).run_cli(args)
 
 
 def _lab(args) -> int:

@@ -201,7 +201,8 @@ def measure(
     """Stream ``rate`` orders/s for ``duration`` s and time every batch; one row per batch.
 
     Columns: see :func:`batch_frame`, plus the settings (``backend``, ``max_client_lag``,
-    ``batch_size``, ``rate``) and ``run`` (the run's first order id). The local service's
+    ``batch_size``, ``rate``) and ``run`` (the run's first order id); ``attrs["stats"]`` is the
+    stream's :class:`~aidemo.stats.StreamStats`. The local service's
     flush tick is set to min(lag, 1 s) by the streamer, exactly as in a normal stream. ``base``
     gives the other stream options, channel and pipe names among them (default: the defaults).
     """
@@ -273,7 +274,9 @@ def measure(
         "rate": float(rate),
         "run": spec.order_base,
     }
-    return frame.assign(**labels)[[*labels, *frame.columns]]
+    frame = frame.assign(**labels)[[*labels, *frame.columns]]
+    frame.attrs["stats"] = streamer.stats  # retries and rejected rows (aidemo.notebook.figures)
+    return frame
 
 
 def measure_grid(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import os
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ NOTEBOOKS = (
 )
 KERNEL = "python3"
 #: Kernels talk to papermill over local sockets (IPC), not unencrypted TCP (which the kernel warns about).
+#: Each run's sockets go in a directory of its own: by default they are ./kernel-ipc-N, picked by
+#: what exists there, so two runs started at once in one directory could share sockets.
 KERNEL_MANAGER = {"transport": "ipc"}
 
 
@@ -96,45 +99,72 @@ def run_notebooks(
     error, not a silent default). A failing notebook raises :class:`~aidemo.errors.AidemoError`
     naming it and its executed copy, which shows the failing cell.
     """
-    papermill = _papermill()
-    from traitlets.config import Config
-
     chosen = [notebook_path(name).stem for name in (names or NOTEBOOKS)]
     parameters = dict(parameters or {})
-    declared = {name: declared_parameters(name) for name in chosen}
+    declared = check_parameters(parameters, chosen)
+    output = Path(output_dir).resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    runs = {}
+    for name in chosen:
+        mine = {key: value for key, value in parameters.items() if key in declared[name]}
+        runs[name] = execute(
+            name, output / f"{name}.ipynb", mine, kernel_name=kernel_name, timeout=timeout, log_output=log_output
+        )
+    return runs
+
+
+def check_parameters(parameters: Iterable[str], names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """What each of the notebooks ``names`` declares (name -> defaults); an error naming any of
+    ``parameters`` that none of them declares."""
+    declared = {name: declared_parameters(name) for name in names}
     known = set().union(*declared.values())
     unknown = sorted(set(parameters) - known)
     if unknown:
         raise ConfigError(
             f"unknown notebook parameter{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
-            f"the notebooks declare {', '.join(sorted(known))}"
+            f"{'the notebooks declare' if len(declared) > 1 else ', '.join(declared) + ' declares'} "
+            f"{', '.join(sorted(known))}"
         )
-    output = Path(output_dir).resolve()
-    output.mkdir(parents=True, exist_ok=True)
-    runs = {}
-    with _headless():
-        for name in chosen:
-            target = output / f"{name}.ipynb"
-            mine = {key: value for key, value in parameters.items() if key in declared[name]}
-            started = time.monotonic()
-            try:
-                papermill.execute_notebook(
-                    str(notebook_path(name)),
-                    str(target),
-                    parameters=mine,
-                    kernel_name=kernel_name,
-                    cwd=os.getcwd(),
-                    progress_bar=False,
-                    log_output=log_output,
-                    execution_timeout=timeout,
-                    config=Config(KernelManager=KERNEL_MANAGER),
-                )
-            except papermill.PapermillExecutionError as exc:
-                raise AidemoError(
-                    f"notebook {name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} (see {target})"
-                ) from exc
-            runs[name] = NotebookRun(name, target, read_records(target), round(time.monotonic() - started, 1))
-    return runs
+    return declared
+
+
+def execute(
+    name: str,
+    target: Path,
+    parameters: dict[str, Any],
+    *,
+    kernel_name: str = KERNEL,
+    timeout: float = 600,
+    log_output: bool = False,
+) -> NotebookRun:
+    """Execute the notebook ``name`` headless with ``parameters`` into ``target``; its run.
+
+    A failing cell raises :class:`~aidemo.errors.AidemoError` naming the notebook, the cell
+    and ``target`` (the executed copy, which shows the failing cell).
+    """
+    papermill = _papermill()
+    from traitlets.config import Config
+
+    started = time.monotonic()
+    with _headless(), tempfile.TemporaryDirectory(prefix="aidemo-kernel-") as sockets:
+        manager = KERNEL_MANAGER | {"ip": os.path.join(sockets, "kernel-ipc")}
+        try:
+            papermill.execute_notebook(
+                str(notebook_path(name)),
+                str(target),
+                parameters=parameters,
+                kernel_name=kernel_name,
+                cwd=os.getcwd(),
+                progress_bar=False,
+                log_output=log_output,
+                execution_timeout=timeout,
+                config=Config(KernelManager=manager),
+            )
+        except papermill.PapermillExecutionError as exc:
+            raise AidemoError(
+                f"notebook {name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} (see {target})"
+            ) from exc
+    return NotebookRun(name, target, read_records(target), round(time.monotonic() - started, 1))
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ from aidemo.errors import ConfigError
 from aidemo.faults import fault_switch
 from aidemo.keys import generate_key_pair, load_private_key
 from aidemo.notebook import ControlPanel, LiveView
+from aidemo.notebook.figures import FIGURES
 from aidemo.notebook.walkthrough import working_directory
 from aidemo.provision import setup
 from aidemo.sql import sql_file
@@ -180,16 +181,14 @@ def test_widgets_only_with_a_front_end(monkeypatch):
     assert not notebook.has_front_end()
 
 
-def test_latency_panel_measures_the_setting_the_sliders_show(demo_db):
+def _panel_namespace(demo_db, **more) -> dict:
+    """Fresh tables with 200 customers, and a notebook's namespace for a panel over them."""
     setup(demo_db, reset=True, num_customers=200, seed=7)
-    namespace = {
-        "MAX_CLIENT_LAG": 0.5,
-        "BATCH_SIZE": 10_000,
-        "DURATION": 1.5,
-        "RATE": 200,
-        "SEED": 7,
-        "NUM_CUSTOMERS": 200,
-    }
+    return {"MAX_CLIENT_LAG": 0.5, "RATE": 200, "SEED": 7, "NUM_CUSTOMERS": 200, **more}
+
+
+def test_latency_panel_measures_the_setting_the_sliders_show(demo_db):
+    namespace = _panel_namespace(demo_db, BATCH_SIZE=10_000, DURATION=1.5)
     panel = notebook.latency_panel(demo_db, namespace)
     assert panel.max_client_lag.max == 0.75  # half of DURATION: a longer lag shows nothing more in 1.5 s
     panel.max_client_lag.value = 0.75
@@ -200,10 +199,27 @@ def test_latency_panel_measures_the_setting_the_sliders_show(demo_db):
     assert (row["max_client_lag"], row["batch_size"], row["rate"]) == (0.75, 100, 200.0)
     assert namespace["MAX_CLIENT_LAG"] == 0.75
     # the stages were measured (their durations are bench/latency.py's business, not a test's)
-    assert 0 < row["handed p50 (s)"] <= row["committed p50 (s)"]
+    assert 0 < row["handed_p50"] <= row["committed_p50"] and 0 < row["queryable_p50"]
+    assert (row["orders_committed"], row["retries"], row["errors"]) == (300, 0, 0)
+    assert set(FIGURES) <= set(row)  # the figures a batch report compares
     shown = [o["data"] for o in panel.output.outputs if o.get("output_type") == "display_data"]
     assert any("image/png" in data for data in shown)
-    assert "handed p50 (s)" in panel.table().to_html()
+    assert "committed p95 (s)" in panel.table().to_html()
+
+
+def test_stream_panel_reports_the_committed_latency_of_each_run(demo_db):
+    namespace = _panel_namespace(demo_db, BATCH_SIZE=1_000, PANEL_SECONDS=1.5)
+    panel = notebook.stream_panel(demo_db, namespace)
+    with capture_output():
+        panel.run_button.click()
+    assert _texts(panel, "stderr") == ""
+    row = panel.rows[0]
+    assert (row["max_client_lag"], row["batch_size"], row["rate"]) == (0.5, 1_000, 200)
+    assert (row["orders_committed"], row["retries"], row["errors"]) == (300, 0, 0)
+    assert 0 < row["handed_p50"] <= row["committed_p50"] and row["queryable_p50"] is None  # no query per batch
+    assert row["orders_per_s"] > 0 and row["rows_per_s"] > row["orders_per_s"]
+    html = panel.table().to_html()
+    assert "committed p50 (s)" in html and "queryable" not in html  # nothing measured, no column
 
 
 # ---- the live view and the rates -----------------------------------------------------------

@@ -172,6 +172,10 @@ def test_02_single_channel(backend_runs):
     tokens = {row["name"]: row["last_committed_offset_token"] for row in results["channels"]}
     assert tokens == {"orders_channel": f"order_{n}", "order_items_channel": f"item_{items}"}
     assert_exactly_once(results["checks"], n, items)
+    figures = results["figures"]  # what a batch report reads back
+    assert (figures["orders_committed"], figures["retries"], figures["errors"]) == (n, 0, 0)
+    assert figures["orders_per_s"] == pytest.approx(stats["orders_per_s"], rel=0.01)
+    assert 0 < figures["handed_p50"] <= figures["committed_p50"] and figures["queryable_p50"] is None
 
 
 def test_03_parallel(backend_runs):
@@ -188,6 +192,9 @@ def test_03_parallel(backend_runs):
     assert counts(results["counts"])["ORDER_ITEMS"] == items
     assert_exactly_once(results["checks"], n, items)
     assert images(run) == 1  # the live view's final figure
+    figures = results["figures"]
+    assert (figures["orders_committed"], figures["errors"]) == (n, 0)
+    assert 0 < figures["handed_p50"] <= figures["committed_p50"]
 
 
 def test_04_latency(runs):
@@ -205,6 +212,12 @@ def test_04_latency(runs):
     assert handed == sorted(handed) and handed[0] < handed[-1]
     assert images(run) == 4
     assert "handed p50 (s)" in html_of(run)  # formatted tables
+    # One setting, the notebook's own: the row a batch report compares.
+    figures = results["figures"]
+    setting = (figures["max_client_lag"], figures["batch_size"])
+    assert setting == (PARAMETERS["MAX_CLIENT_LAG"], PARAMETERS["BATCH_SIZE"])
+    assert (figures["orders_committed"], figures["retries"], figures["errors"]) == (expected_orders, 0, 0)
+    assert 0 < figures["handed_p50"] <= figures["committed_p50"] and figures["queryable_p50"] > 0
 
 
 def test_05_exactly_once_recovery(runs):

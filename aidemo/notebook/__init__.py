@@ -7,6 +7,10 @@
 * :mod:`~aidemo.notebook.tables`: formatted tables (units, precision, chosen columns);
 * :mod:`~aidemo.notebook.live`: the live view of a running stream (02, 03, 05);
 * :mod:`~aidemo.notebook.panel`: the knobs panel (max client lag, batch size, rate; 02-04);
+* :mod:`~aidemo.notebook.figures`: what one run measured as one row (:func:`run_figures`,
+  :func:`latency_figures`), the figures the panels and batch reports show;
+* :mod:`~aidemo.notebook.report`: a batch run's report (``aidemo notebooks --grid``), and
+  :func:`batch_report` to show it in a notebook;
 * :mod:`~aidemo.notebook.crash`: 05's killed stream and the channels' tokens;
 * :mod:`~aidemo.notebook.faults`: 05's stream under a schedule of faults and what each did;
 * :mod:`~aidemo.notebook.keyfiles`: 00's key pair on disk;
@@ -19,10 +23,12 @@ which sets ``AIDEMO_HEADLESS=1``) execute the same cells headless and keep stati
 
 from aidemo.notebook.crash import Crash, channel_tokens, crash_stream
 from aidemo.notebook.faults import FaultRun, run_with_faults
+from aidemo.notebook.figures import figures_table, latency_figures, run_figures
 from aidemo.notebook.keyfiles import write_key_pair
 from aidemo.notebook.live import LiveView, parallel_live, stream_live
-from aidemo.notebook.panel import ControlPanel, latency_panel, stream_panel
+from aidemo.notebook.panel import ControlPanel, latency_panel, latency_run, stream_panel
 from aidemo.notebook.records import RECORD_MIMETYPE, read_records, record
+from aidemo.notebook.report import batch_report
 from aidemo.notebook.session import (
     HEADLESS_ENV,
     banner,
@@ -51,18 +57,23 @@ __all__ = [
     "SOURCE_CHECKOUT",
     "RECORD_MIMETYPE",
     "banner",
+    "batch_report",
     "channel_tokens",
     "crash_stream",
     "crash_table",
     "environment",
+    "figures_table",
     "has_front_end",
+    "latency_figures",
     "latency_panel",
+    "latency_run",
     "latency_table",
     "parallel_live",
     "pipes_table",
     "plan_frame",
     "read_records",
     "record",
+    "run_figures",
     "start",
     "stream_live",
     "stream_panel",

@@ -350,11 +350,13 @@ def parallel_live(
     seed: int,
     num_customers: int,
     processes: bool = False,
+    view: LiveView | None = None,
 ) -> ParallelResult:
-    """:func:`aidemo.parallel.run_parallel` under a :class:`LiveView` with a per-instance table."""
+    """:func:`aidemo.parallel.run_parallel` under a :class:`LiveView` (``view``, or a new one with
+    a per-instance table)."""
     from aidemo.parallel import run_parallel
 
-    with LiveView(f"{instances} instances", table=True, items_channel=options.items_channel) as view:
+    with view or LiveView(f"{instances} instances", table=True, items_channel=options.items_channel) as view:
         return run_parallel(
             total_orders,
             instances,

@@ -180,22 +180,9 @@ class ControlPanel:
 
     def table(self):
         """Every run so far, one row each (a formatted table)."""
-        import pandas as pd
+        from aidemo.notebook.figures import figures_table
 
-        from aidemo.notebook.tables import COUNT, RATE, SECONDS, styled
-
-        frame = pd.DataFrame(self.rows)
-        formats = {
-            "run": ("run", "{}"),
-            "max_client_lag": ("max client lag (s)", "{:g}"),
-            "batch_size": ("batch size", COUNT),
-            "rate": ("rate offered (orders/s)", COUNT),
-        }
-        for column in frame.columns:
-            if column not in formats:
-                unit = RATE if column.endswith("/s") else SECONDS if column.endswith("(s)") else COUNT
-                formats[column] = (column, unit)
-        return styled(frame, formats)
+        return figures_table(self.rows)
 
 
 def stream_panel(
@@ -206,9 +193,11 @@ def stream_panel(
     """A panel whose Run streams ``RATE`` × ``PANEL_SECONDS`` orders (per instance) from fresh tables.
 
     Each run resets ORDERS and ORDER_ITEMS (customers stay), streams with the sliders' lag,
-    batch size and rate under a live view, and appends its rates and latencies to the table.
+    batch size and rate under a live view, and appends its figures (rates, latency per stage,
+    retries: :func:`~aidemo.notebook.figures.run_figures`) to the table.
     """
-    from aidemo.notebook.live import parallel_live, stream_live
+    from aidemo.notebook.figures import run_figures
+    from aidemo.notebook.live import LiveView, parallel_live, stream_live
     from aidemo.provision import setup
     from aidemo.streaming import StreamOptions
 
@@ -228,53 +217,57 @@ def stream_panel(
             num_customers=namespace["NUM_CUSTOMERS"],
         )
         orders = max(1, round(rate * seconds))
+        title = f"{instances} instances" if instances else "One instance"
+        view = LiveView(title, table=bool(instances), items_channel=options.items_channel)
         if instances:
-            stats = list(parallel_live(backend, orders * instances, instances, **common).stats)
+            parallel_live(backend, orders * instances, instances, view=view, **common)
         else:
-            stats = [stream_live(backend, orders, **common)]
-        from aidemo.stats import combined_rates
-
-        orders_rate, rows_rate = combined_rates(stats)
-        return {
-            "max_client_lag": max_client_lag,
-            "batch_size": batch_size,
-            "rate": rate,
-            "orders committed": sum(s.orders_committed for s in stats),
-            "orders/s": orders_rate,
-            "rows/s": rows_rate,
-        }
+            stream_live(backend, orders, view=view, **common)
+        return {"max_client_lag": max_client_lag, "batch_size": batch_size, "rate": rate} | run_figures(view)
 
     return ControlPanel(namespace, stream, (lag_knob(seconds), BATCH_KNOB, RATE_KNOB))
 
 
-def latency_panel(backend: StreamingBackend, namespace: MutableMapping[str, Any]) -> ControlPanel:
-    """A panel whose Run measures latency (:func:`aidemo.latency.measure`) with the sliders' settings.
+def latency_run(
+    backend: StreamingBackend,
+    namespace: MutableMapping[str, Any],
+    max_client_lag: float | None = None,
+    batch_size: int | None = None,
+):
+    """One :func:`aidemo.latency.measure` with the notebook's settings; its row (settings and
+    :func:`~aidemo.notebook.figures.latency_figures`) and its batches.
 
-    Each run streams ``RATE`` orders/s for ``DURATION`` s (both read at Run time, with ``SEED``
-    and ``NUM_CUSTOMERS``), appends p50/p99 per stage to the table and shows the distribution.
+    It streams ``RATE`` orders/s for ``DURATION`` s with ``SEED`` and ``NUM_CUSTOMERS``, at
+    ``max_client_lag`` and ``batch_size`` (default: ``MAX_CLIENT_LAG`` and ``BATCH_SIZE``).
     """
-    from aidemo import latency, plots
+    from aidemo import latency
+    from aidemo.notebook.figures import latency_figures
+
+    lag = namespace["MAX_CLIENT_LAG"] if max_client_lag is None else max_client_lag
+    size = namespace["BATCH_SIZE"] if batch_size is None else batch_size
+    batches = latency.measure(
+        backend,
+        max_client_lag=lag,
+        batch_size=size,
+        duration=namespace["DURATION"],
+        rate=namespace["RATE"],
+        seed=namespace["SEED"],
+        num_customers=namespace["NUM_CUSTOMERS"],
+    )
+    settings = {"max_client_lag": lag, "batch_size": size, "rate": namespace["RATE"]}
+    return settings | latency_figures(batches), batches
+
+
+def latency_panel(backend: StreamingBackend, namespace: MutableMapping[str, Any]) -> ControlPanel:
+    """A panel whose Run is a :func:`latency_run` with the sliders' settings.
+
+    Each run appends its figures (p50/p95 per stage, rates, retries) to the table and shows the
+    distribution of its committed latency.
+    """
+    from aidemo import plots
 
     def measure(max_client_lag: float, batch_size: int):
-        batches = latency.measure(
-            backend,
-            max_client_lag=max_client_lag,
-            batch_size=batch_size,
-            duration=namespace["DURATION"],
-            rate=namespace["RATE"],
-            seed=namespace["SEED"],
-            num_customers=namespace["NUM_CUSTOMERS"],
-        )
-        summary = latency.summarize(batches).iloc[0]
-        row = {
-            "max_client_lag": max_client_lag,
-            "batch_size": batch_size,
-            "rate": summary["rate"],
-            "orders/s": summary["orders_per_s"],
-        }
-        for stage in latency.LATENCIES:
-            for p in (50, 99):
-                row[f"{stage.removesuffix('_s')} p{p} (s)"] = summary[latency.percentile_column(stage, p)]
+        row, batches = latency_run(backend, namespace, max_client_lag, batch_size)
         return row, figure_image(lambda ax: plots.latency_distribution(ax, batches))
 
     return ControlPanel(namespace, measure, (lag_knob(namespace["DURATION"]), BATCH_KNOB))
