@@ -15,7 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("SS_LOG_LEVEL", "error")
+from aidemo.notebook.session import SDK_LOG_LEVEL
+
+os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)  # before the SDK loads: it reads the level once
 
 from aidemo import latency  # noqa: E402
 from aidemo.backends import LocalBackend  # noqa: E402

@@ -13,7 +13,6 @@ plus the CPU seconds of this process (the SDK) and of the service process.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import threading
@@ -118,7 +117,6 @@ def main() -> None:
     parser.add_argument("--channels", type=int, nargs="+", default=[1, 4], help="channel counts to run (default 1 4)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per channel count; the median is shown")
     args = parser.parse_args()
-    os.environ.setdefault("SS_LOG_LEVEL", "error")
 
     rows = make_rows(args.rows)
     with fresh_backend() as backend:

@@ -1,4 +1,7 @@
-"""A local service in a temporary home for one benchmark run, and its CPU seconds."""
+"""A local service in a temporary home for one benchmark run, and its CPU seconds.
+
+Imported first by the benchmarks that stream: it sets the SDK's log level before the SDK loads.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,14 @@ import contextlib
 import os
 import tempfile
 
-from aidemo.backends import LocalBackend
-from aidemo.local import service
-from aidemo.local.home import ServiceHome
+from aidemo.notebook.session import SDK_LOG_LEVEL
+
+# The SDK's Rust core reads its log level once, when it loads: set it as the kit's notebooks do, first.
+os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)
+
+from aidemo.backends import LocalBackend  # noqa: E402
+from aidemo.local import service  # noqa: E402
+from aidemo.local.home import ServiceHome  # noqa: E402
 
 _CA_HOME = ServiceHome.at(tempfile.mkdtemp(prefix="aidemo-bench-ca-"))
 
