@@ -64,7 +64,7 @@ SWEEP = [
     ("MOD(-7, 3)", -1, "FIXED", (38, 0)),
 ]
 REFUSED = [
-    ("TO_CHAR(1234.5, '9,999.99')", "TO_CHAR of a number"),
+    ("TO_CHAR(1234.5, '9,999.99')", "TO_CHAR of a number with the format '9,999.99'"),
     ("TO_CHAR('2024-03-15'::DATE, 'YYYY-Q')", "'Q'"),
     ("APPROX_TOP_K(1, 3)", "APPROX_TOP_K"),
 ]
@@ -117,7 +117,7 @@ def test_aggregates_and_windows_of_an_analysis(connection):
     cur.execute("CREATE TABLE SALES (REGION VARCHAR, AMOUNT NUMBER(10,2), UNITS NUMBER)")
     cur.execute("INSERT INTO SALES VALUES ('N', 10.00, 1), ('N', 30.00, 3), ('S', 20.00, 2), ('S', NULL, 4)")
     row = cur.execute(
-        "SELECT COUNT(*), COUNT(AMOUNT), SUM(AMOUNT), AVG(AMOUNT::NUMBER(10,2)), MIN(AMOUNT), MAX(UNITS), "
+        "SELECT COUNT(*), COUNT(AMOUNT), SUM(AMOUNT), AVG(AMOUNT), MIN(AMOUNT), MAX(UNITS), "
         "COUNT_IF(UNITS > 1), APPROX_COUNT_DISTINCT(REGION), LISTAGG(REGION, '|') WITHIN GROUP (ORDER BY REGION) "
         "FROM SALES"
     ).fetchone()
@@ -126,10 +126,41 @@ def test_aggregates_and_windows_of_an_analysis(connection):
     ranked = cur.execute(
         "SELECT REGION, UNITS, ROW_NUMBER() OVER (PARTITION BY REGION ORDER BY UNITS DESC), "
         "RANK() OVER (ORDER BY REGION), LAG(UNITS) OVER (ORDER BY UNITS), LEAD(UNITS) OVER (ORDER BY UNITS), "
-        "RATIO_TO_REPORT(UNITS::NUMBER) OVER (PARTITION BY REGION) "
+        "RATIO_TO_REPORT(UNITS) OVER (PARTITION BY REGION) "
         "FROM SALES QUALIFY ROW_NUMBER() OVER (PARTITION BY REGION ORDER BY UNITS DESC) = 1 ORDER BY REGION"
     ).fetchall()
     assert ranked == [("N", 3, 1, 1, 2, 4, Decimal("0.750000")), ("S", 4, 1, 3, 3, None, Decimal("0.666667"))]
+
+
+def test_functions_of_columns_follow_the_columns_declared_types(connection):
+    cur = connection.cursor()
+    cur.execute("CREATE TABLE EVENTS (D DATE, TS TIMESTAMP_NTZ, AMOUNT NUMBER(10,2), UNITS NUMBER)")
+    cur.execute("INSERT INTO EVENTS VALUES ('2024-01-31', '2024-03-15 13:04:05.123456', 10.25, 7)")
+    row = cur.execute(
+        "SELECT DATEADD(day, 1, D), DATEADD(month, 1, E.D), DATE_TRUNC('month', D), DATEADD(hour, 1, D), "
+        "TO_CHAR(TS), TO_CHAR(D, 'MON YYYY'), AMOUNT / 3, UNITS / 2 FROM EVENTS AS E"
+    ).fetchone()
+    assert row == (
+        D(2024, 2, 1),
+        D(2024, 2, 29),
+        D(2024, 1, 1),
+        dt.datetime(2024, 1, 31, 1),
+        "2024-03-15 13:04:05.123",
+        "Jan 2024",
+        Decimal("3.41666667"),
+        Decimal("3.500000"),
+    )
+    kinds = [_type(d) for d in cur.description]
+    assert kinds == ["DATE", "DATE", "DATE", "TIMESTAMP_NTZ", "TEXT", "TEXT", "FIXED", "FIXED"]
+    assert cur.execute("SELECT AVG(AMOUNT), AVG(UNITS), SUM(AMOUNT) / 3 FROM EVENTS").fetchone() == (
+        Decimal("10.25000000"),
+        Decimal("7.000000"),
+        Decimal("3.41666667"),
+    )
+    assert [d.scale for d in cur.description] == [8, 6, 8]
+    with pytest.raises(DatabaseError) as caught:
+        cur.execute("SELECT UNITS / (UNITS - 7) FROM EVENTS")
+    assert caught.value.errno == 100051
 
 
 @pytest.mark.parametrize(

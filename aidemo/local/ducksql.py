@@ -103,7 +103,7 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
         _relax_constraints(tree.this)
     lengths = _declared_lengths(tree)
     semistructured.transform(tree)
-    functions.transform(tree)
+    functions.transform(tree, session.database, session.schema)
     for datatype in list(tree.find_all(exp.DataType)):
         datatype.replace(duck_type(datatype))
     _qualify_tables(tree, session.database, session.schema, text)

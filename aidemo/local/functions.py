@@ -19,6 +19,7 @@ import re
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 
+from aidemo.local import coltypes
 from aidemo.local.sqlerrors import unsupported
 
 _T = exp.DataType.Type
@@ -27,6 +28,7 @@ _TIMESTAMPS = {_T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.TIMESTAMPLTZ, _T.TIMESTAMPTZ, _
 _DAY_OR_LARGER = {"DAY": 1, "DAYS": 1, "D": 1, "WEEK": 7, "WEEKS": 7, "W": 7}
 _MONTHS = {"MONTH": 1, "MONTHS": 1, "MM": 1, "MON": 1, "QUARTER": 3, "QUARTERS": 3, "Q": 3, "YEAR": 12, "YEARS": 12}
 _YEARS = {"Y", "YY", "YYY", "YYYY", "YR", "YRS"}
+_SAME_TYPE = (exp.Paren, exp.Min, exp.Max, exp.AnyValue, exp.Sum)  # what has its argument's type (and scale)
 _SCALE = "snowflake_scale"  # meta key: the Snowflake scale of a fixed-point result built here
 _MAX_SCALE = 12  # Snowflake adds up to 6 digits of scale to a quotient, up to 12 in all
 
@@ -57,12 +59,17 @@ _LITERAL_FORMAT_CHARS = set(" -/:.,;_T")
 _TIMESTAMP_TEXT = "%Y-%m-%d %H:%M:%S.%g"  # Snowflake's TIMESTAMP_NTZ_OUTPUT_FORMAT, YYYY-MM-DD HH24:MI:SS.FF3
 
 
-def transform(tree: exp.Expression) -> None:
-    """Rewrite the Snowflake functions of a parsed statement in place (children first)."""
+def transform(tree: exp.Expression, database: str | None = None, schema: str | None = None) -> None:
+    """Rewrite the Snowflake functions of a parsed statement in place (children first); its
+    columns are typed from the catalog where :func:`aidemo.local.coltypes.reading` gives one."""
+    if not any(isinstance(node, _TYPED) for node in tree.walk()):
+        _rewrite(tree)
+        return
     try:
         annotate_types(tree, dialect="snowflake")
     except Exception:  # a tree sqlglot cannot type is translated without what types would tell
         pass
+    coltypes.annotate(tree, database, schema)
     _rewrite(tree)
 
 
@@ -84,6 +91,8 @@ def _rewrite(node: exp.Expression) -> None:
 
 
 def _type(node: exp.Expression) -> exp.DataType | None:
+    if isinstance(node, _SAME_TYPE):  # typed before the columns in them were
+        return _type(node.this)
     kind = node.type
     return None if kind is None or kind.this in (_T.UNKNOWN, _T.NULL) else kind
 
@@ -102,9 +111,7 @@ def _scale(node: exp.Expression) -> int | None:
     """The scale of a fixed-point value, where it is known; None for floats and unknown types."""
     if node.meta and _SCALE in node.meta:
         return node.meta[_SCALE]
-    if isinstance(node, exp.Paren):
-        return _scale(node.this)
-    if isinstance(node, exp.Neg):
+    if isinstance(node, (*_SAME_TYPE, exp.Neg)):
         return _scale(node.this)
     if isinstance(node, exp.Literal) and not node.is_string:
         text = node.name
@@ -122,7 +129,7 @@ def _scale(node: exp.Expression) -> int | None:
         return None
     if kind.this in _INTEGERS:
         return 0
-    if kind.this == _T.DECIMAL and isinstance(node, (exp.Cast, exp.TryCast)):
+    if kind.this == _T.DECIMAL and isinstance(node, (exp.Cast, exp.TryCast, exp.Column)):
         params = [int(p.name) for p in kind.expressions]
         return params[1] if len(params) > 1 else 0
     return None
@@ -161,7 +168,8 @@ def _to_char(node: exp.ToChar) -> exp.Expression:
     if isinstance(value, exp.Literal) and value.is_string:
         value = exp.cast(value, exp.DataType.build("TIMESTAMP"))
     elif not (_is_date(value) or _is_timestamp(value) or _type(value) is None):
-        raise unsupported(f"TO_CHAR of a number with the format '{fmt.name}'", "format the number in the client")
+        kind = "number" if _type(value).is_type(*exp.DataType.NUMERIC_TYPES) else _type(value).sql("snowflake")
+        raise unsupported(f"TO_CHAR of a {kind} with the format '{fmt.name}'", "format the value in the client")
     return exp.func("strftime", value, exp.Literal.string(_strftime(fmt.name)))
 
 
@@ -283,6 +291,9 @@ TRANSFORMS = {
     exp.CurrentDate: _current_date,
 }
 _ANONYMOUS = {"HASH": _hash}
+# The constructs whose translation depends on their arguments' types.
+_TYPED = (exp.ToChar, exp.TimeToStr, exp.DateAdd, exp.TimeAdd, exp.TimestampAdd, exp.DateTrunc, exp.TimestampTrunc)
+_TYPED += (exp.Div, exp.Avg, exp.Window)
 
 #: The Snowflake functions and operators these transforms implement (for the function allowlist).
 IMPLEMENTED = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from aidemo.local import binds, results, sqlexec
+from aidemo.local import binds, coltypes, results, sqlexec
 from aidemo.local import resultset as rs
 from aidemo.local import sqlcommands as cmd
 from aidemo.local.chunks import ResultChunks
@@ -30,7 +30,8 @@ def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks
         _check_request(body, _count_statements(sql))
         statements = binds.substitute(sql, body.get("bindings"), missing_as_null=describe)
         with session.lock:
-            plan = translate_script(";\n".join(statements), session=session.sql)
+            with coltypes.reading(store):
+                plan = translate_script(";\n".join(statements), session=session.sql)
             kind = plan[-1][1].kind if plan else cmd.SELECT
             result, stats = _execute(store, session, kind, plan, describe)
             wanted = results.result_format(body.get("parameters") or {}, session.sql)

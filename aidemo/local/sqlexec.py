@@ -14,8 +14,8 @@ import time
 import duckdb
 from sqlglot import exp
 
+from aidemo.local import coltypes, sessionsql, sftypes
 from aidemo.local import resultset as rs
-from aidemo.local import sessionsql, sftypes
 from aidemo.local import sqlcommands as cmd
 from aidemo.local import sqlresults as listings
 from aidemo.local.catalog import PUBLIC
@@ -35,7 +35,9 @@ BATCH_ROWS = 65_536  # rows per Arrow record batch of a streamed query
 
 def run_script(store: Store, script: str, session: Session) -> list[Result]:
     """Translate every statement, then run them in order; one Result per statement (see :func:`run_plan`)."""
-    return run_plan(store, translate_script(script, session=session), session)
+    with coltypes.reading(store):
+        plan = translate_script(script, session=session)
+    return run_plan(store, plan, session)
 
 
 def run_plan(store: Store, plan: list[tuple[str, cmd.Translation]], session: Session) -> list[Result]:
