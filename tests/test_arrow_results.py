@@ -12,11 +12,13 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
+from snowflake.connector import ProgrammingError
 from snowflake.connector.constants import FIELD_ID_TO_NAME
 
 from aidemo.local import results, service
-from aidemo.local.chunks import KEY_HEADER
+from aidemo.local.chunks import KEY_HEADER, ChunkSpool
 from aidemo.local.home import ACCOUNT, USER
+from aidemo.local.sessions import ConnectorError
 from tests.conftest import own_service, share_ca
 from tests.test_connector import _login_jwt, _post
 
@@ -220,3 +222,39 @@ def test_a_chunk_expires(local_home, tmp_path, monkeypatch):
         assert data["chunks"]
         assert _get(home, data["chunks"][0]["url"], data["chunkHeaders"])[0] == 403
         assert not any((home.spool / "results").iterdir())  # expired chunks are deleted
+
+
+def test_an_error_while_the_rows_stream_is_snowflake_s_and_leaves_no_chunk(connection, local_home):
+    spool = local_home.spool / "results"
+    before = set(spool.iterdir())
+    cur = connection.cursor()
+    with pytest.raises(ProgrammingError) as failed:  # the error comes after chunks were written
+        cur.execute(
+            "SELECT SEQ8() + IFF(SEQ8() = 290000, 'x'::INT, 0) AS X, 'padding' AS P "
+            f"FROM TABLE(GENERATOR(ROWCOUNT => {ROWS}))"
+        )
+    assert (failed.value.errno, failed.value.sqlstate) == (100038, "22018")
+    assert "Numeric value 'x' is not recognized" in str(failed.value) and "Conversion" not in str(failed.value)
+    assert set(spool.iterdir()) == before
+
+
+def test_the_chunk_spool_is_bounded_keyed_and_per_session(tmp_path):
+    spool = ChunkSpool(tmp_path / "results", limit_bytes=100)
+    mine, other = spool.result(1, "https://host:1/"), spool.result(2, "https://host:1")
+    mine.add(b"x" * 60, 3)
+    with pytest.raises(ConnectorError) as full:
+        other.add(b"y" * 60, 3)
+    assert full.value.code == "000603" and "100 bytes" in full.value.message
+    other.add(b"y" * 40, 2)
+    (entry,) = mine.reply()["chunks"]
+    assert entry == {"url": entry["url"], "rowCount": 3, "uncompressedSize": 60, "compressedSize": 60}
+    chunk_id = entry["url"].rsplit("/", 1)[1]
+    assert entry["url"] == f"https://host:1/aidemo/v1/result-chunks/{chunk_id}"
+    key = mine.reply()["chunkHeaders"][KEY_HEADER]
+    assert spool.find(chunk_id, key).read_bytes() == b"x" * 60
+    assert spool.find(chunk_id, other.reply()["qrmk"]) is None and spool.find(chunk_id, "") is None
+    spool.close_session(1)
+    assert spool.find(chunk_id, key) is None and len(list((tmp_path / "results").iterdir())) == 1
+    other.discard()
+    assert not list((tmp_path / "results").iterdir())
+    assert ChunkSpool(tmp_path / "results").result(3, "https://h").reply() == {}  # no chunk, no keys

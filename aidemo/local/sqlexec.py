@@ -257,9 +257,19 @@ def _streamed(statement: str, relation: duckdb.DuckDBPyRelation) -> Result:
 
     def batches():
         with _named(statement):  # errors while the rows are computed name the statement too
-            yield from relation.to_arrow_reader(BATCH_ROWS)
+            try:
+                yield from relation.to_arrow_reader(BATCH_ROWS)
+            except OSError as exc:  # DuckDB's error, as the Arrow stream hands it over
+                raise _duck_exception(str(exc)) from exc
 
     return Result(list(zip(relation.columns, map(str, relation.types))), batches=batches())
+
+
+def _duck_exception(message: str) -> duckdb.Error:
+    """The DuckDB exception that a message headed "Conversion Error: ..." (and the like) came from."""
+    heading = message.partition(" Error: ")[0].title().replace(" ", "")
+    kind = getattr(duckdb, f"{heading}Exception", None)
+    return (kind if isinstance(kind, type) and issubclass(kind, duckdb.Error) else duckdb.Error)(message)
 
 
 def _create_schema(store: Store, command: cmd.CreateSchema, session: Session) -> Result:
