@@ -165,6 +165,9 @@ def test_aggregates(connection):
     assert [json.loads(value) for value in row] == [[3, 2, 1], [1, 2, 3], {"a": 1, "b": 3, "d": 2}]
     assert types(cur) == ["ARRAY", "ARRAY", "OBJECT"]
     assert cur.execute("SELECT ARRAY_AGG(X) FROM KV WHERE X > 10").fetchone() == ("[]",)
+    rows = cur.execute("SELECT OBJECT_CONSTRUCT(*) AS R FROM KV WHERE K IN ('a', 'c') ORDER BY K").fetchall()
+    assert [json.loads(r) for (r,) in rows] == [{"K": "a", "X": 1}, {"K": "c"}]  # a NULL column is left out
+    assert types(cur) == ["OBJECT"]
 
 
 def test_array_functions(connection):

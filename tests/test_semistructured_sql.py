@@ -49,7 +49,7 @@ def test_flatten_numbers_each_input_row_even_when_rows_are_equal(run):
         ("SELECT * FROM TABLE(FLATTEN(input => PARSE_JSON('[1]'), outer => 'yes'))", "OUTER"),
         ("SELECT * FROM TABLE(FLATTEN(input => PARSE_JSON('[1]'), depth => 2))", "DEPTH"),
         ("SELECT ARRAY_COMPACT(ARRAY_CONSTRUCT(1))", "ARRAY_COMPACT"),
-        ("SELECT OBJECT_CONSTRUCT(*) FROM (SELECT 1 AS A)", "OBJECT_CONSTRUCT(*)"),
+        ("SELECT OBJECT_CONSTRUCT(*) FROM (SELECT 1 AS A) a, (SELECT 2 AS B) b", "OBJECT_CONSTRUCT(*)"),
         ("SELECT ARRAY_CAT(ARRAY_CONSTRUCT(1), ARRAY_CONSTRUCT(2), ARRAY_CONSTRUCT(3))", "ARRAY_CAT"),
     ],
 )

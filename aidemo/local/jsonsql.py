@@ -86,3 +86,17 @@ def json_path(parts: list[exp.Expression]) -> str:
 
 def extract(value: exp.Expression, path: str) -> exp.Expression:
     return build("json_extract(__v, __p)", VARIANT, v=as_json(value), p=exp.Literal.string(path))
+
+
+def unary(name: str, sql: str, result: str | None = None):
+    """The transform of a one-argument function ``name(v)``: DuckDB ``sql`` over the argument as
+    JSON (``__j``), marked ``result``."""
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        args = node.expressions if isinstance(node, exp.Anonymous) else [node.this]
+        if len(args) != 1:
+            refuse(f"{name} with {len(args)} arguments (it takes one)")
+        return build(sql, result, j=as_json(args[0]))
+
+    rewrite.__doc__ = f"{name}(v)"
+    return rewrite

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from aidemo.local.jsonsql import ARRAY, OBJECT, VARIANT, as_json, build, json_path, kind, refuse
+from aidemo.local.jsonsql import ARRAY, OBJECT, VARIANT, as_json, build, json_path, kind, refuse, unary
 
 # AS_<type>(v): the value when it holds that type (json_type names), else NULL.
 _AS = {
@@ -124,18 +124,30 @@ def _object_keys_filter(keep: bool):
     return select_keys
 
 
+def _object_construct_star(node: exp.StarMap) -> exp.Expression:
+    """OBJECT_CONSTRUCT(*): the row of the one table (or subquery) the query reads, columns holding
+    NULL left out."""
+    select = node.find_ancestor(exp.Select)
+    from_ = select.args.get("from_") if select else None
+    source = from_.this if from_ else None
+    if (
+        not isinstance(source, (exp.Table, exp.Subquery))
+        or select.args.get("joins")
+        or (isinstance(source, exp.Table) and not isinstance(source.this, exp.Identifier))
+        or not source.alias_or_name
+    ):
+        refuse("OBJECT_CONSTRUCT(*) over anything but one table or aliased subquery")
+    name = source.args["alias"].this if source.args.get("alias") else source.this  # quoted as written
+    row = exp.column(name.copy())
+    return build("map_from_entries(list_filter(map_entries(CAST(to_json(__row) AS MAP(VARCHAR, JSON))), "
+                 "lambda e: e.value IS NOT NULL))", OBJECT, row=row)  # fmt: skip
+
+
 def _as_type(name: str):
+    """AS_<type>(v): the value when it holds that type, else NULL."""
     types, value, result = _AS[name]
-
-    def as_type(node: exp.Anonymous) -> exp.Expression:
-        if len(node.expressions) != 1:
-            refuse(f"{name} with {len(node.expressions)} arguments (it takes one)")
-        names = exp.Tuple(expressions=[exp.Literal.string(t) for t in types])
-        j = as_json(node.expressions[0])
-        return build(f"CASE WHEN json_type(__j) IN __names THEN {value} END", result, j=j, names=names)
-
-    as_type.__doc__ = f"{name}(v): the value when it holds that type, else NULL."
-    return as_type
+    names = ", ".join(f"'{t}'" for t in types)
+    return unary(name, f"CASE WHEN json_type(__j) IN ({names}) THEN {value} END", result)
 
 
 TRANSFORMS = {
@@ -150,6 +162,7 @@ TRANSFORMS = {
     exp.JSONFormat: _to_json,
     exp.StripNullValue: _strip_null_value,
     exp.JSONExtractScalar: _json_extract_path_text,
+    exp.StarMap: _object_construct_star,
 }
 #: Functions sqlglot does not model, by name.
 BY_NAME = {

@@ -30,6 +30,7 @@ from aidemo.local.jsonsql import (
     json_path,
     kind,
     refuse,
+    unary,
 )
 
 # Snowflake's TYPEOF names for DuckDB's json_type names (numbers are refined by _TYPEOF).
@@ -60,7 +61,6 @@ _REFUSED = {
     exp.ArrayExcept: "ARRAY_EXCEPT",
     exp.ArrayIntersect: "ARRAY_INTERSECTION",
     exp.CheckJson: "CHECK_JSON",
-    exp.StarMap: "OBJECT_CONSTRUCT(*)",
 }
 
 
@@ -240,22 +240,10 @@ def _object_keys(node: exp.JSONKeys) -> exp.Expression:
     return build("CAST(to_json(json_keys(__o)) AS JSON[])", ARRAY, o=as_json(node.this))
 
 
-def _typeof(node: exp.Typeof) -> exp.Expression:
-    """TYPEOF(v): Snowflake's type names (INTEGER, DECIMAL, DOUBLE, VARCHAR, NULL_VALUE ...)."""
-    return build(_TYPEOF, j=as_json(node.this))
-
-
 def _is_type(name: str):
-    def predicate(node: exp.Expression) -> exp.Expression:
-        value = node.expressions[0] if isinstance(node, exp.Anonymous) else node.this
-        if isinstance(node, exp.Anonymous) and len(node.expressions) != 1:
-            refuse(f"{name} with {len(node.expressions)} arguments (it takes one)")
-        names = exp.Tuple(expressions=[exp.Literal.string(n) for n in _PREDICATES[name]])
-        return build("CASE WHEN __j IS NOT NULL THEN __t IN __names END", j=as_json(value),
-                      t=build(_TYPEOF, j=as_json(value)), names=names)  # fmt: skip
-
-    predicate.__doc__ = f"{name}(v)"
-    return predicate
+    """IS_<type>(v): whether TYPEOF(v) is one the predicate is true for (NULL for SQL NULL)."""
+    names = ", ".join(f"'{typeof}'" for typeof in _PREDICATES[name])
+    return unary(name, f"CASE WHEN __j IS NOT NULL THEN ({_TYPEOF}) IN ({names}) END")
 
 
 TRANSFORMS = {
@@ -274,7 +262,7 @@ TRANSFORMS = {
     exp.ArrayAgg: _array_agg,
     exp.ObjectAgg: _object_agg,
     exp.JSONKeys: _object_keys,
-    exp.Typeof: _typeof,
+    exp.Typeof: unary("TYPEOF", _TYPEOF),
     exp.IsArray: _is_type("IS_ARRAY"),
     exp.IsNullValue: _is_type("IS_NULL_VALUE"),
     exp.Lateral: flatten,
