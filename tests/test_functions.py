@@ -180,3 +180,25 @@ def test_a_split_is_an_array_of_its_parts(connection):
     cur = connection.cursor()
     (parts,) = cur.execute("SELECT SPLIT('a,b', ',')").fetchone()
     assert json.loads(parts) == ["a", "b"] and _type(cur.description[0]) == "ARRAY"
+
+
+def test_merge_answers_a_count_per_kind_of_clause(connection):
+    cur = connection.cursor()
+    cur.execute("CREATE TABLE TARGET (ID NUMBER, V NUMBER)")
+    cur.execute("INSERT INTO TARGET VALUES (1, 1), (2, 2), (3, 3)")
+    cur.execute("CREATE TABLE SOURCE (ID NUMBER, V NUMBER)")
+    cur.execute("INSERT INTO SOURCE VALUES (1, 10), (2, 0), (4, 40), (5, 50)")
+    cur.execute(
+        "MERGE INTO TARGET T USING SOURCE S ON T.ID = S.ID WHEN MATCHED AND S.V = 0 THEN DELETE "
+        "WHEN MATCHED THEN UPDATE SET V = S.V WHEN NOT MATCHED THEN INSERT (ID, V) VALUES (S.ID, S.V)"
+    )
+    assert [d.name for d in cur.description] == [
+        "number of rows inserted",
+        "number of rows updated",
+        "number of rows deleted",
+    ]
+    assert cur.fetchall() == [(2, 1, 1)] and cur.rowcount == 4
+    cur.execute("MERGE INTO TARGET T USING SOURCE S ON T.ID = S.ID WHEN MATCHED THEN UPDATE SET V = S.V + 1")
+    assert [d.name for d in cur.description] == ["number of rows updated"] and cur.fetchall() == [(3,)]
+    rows = cur.execute("SELECT ID, V FROM TARGET ORDER BY ID").fetchall()
+    assert rows == [(1, 11), (3, 3), (4, 41), (5, 51)]

@@ -108,6 +108,7 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
         datatype.replace(duck_type(datatype))
     _qualify_tables(tree, session.database, session.schema, text)
     normalize_identifiers(tree, dialect="snowflake")
+    merge = _merge_clauses(tree) if isinstance(tree, exp.Merge) else ()
     returns_rows = isinstance(tree, (exp.Query, exp.Describe))
     target = None if returns_rows else _target(tree)
     sql = duck_sql(tree)
@@ -115,7 +116,18 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
         ref = ".".join(ident(part) for part in target)
         sql += "".join(f"; COMMENT ON COLUMN {ref}.{ident(column)} IS '{declared}'" for column, declared in lengths)
     dropped = target if isinstance(tree, exp.Drop) and str(tree.args.get("kind")).upper() == "TABLE" else None
-    return DuckSql(sql, returns_rows, database=target[0] if target else None, dropped=dropped)
+    return DuckSql(sql, returns_rows, database=target[0] if target else None, dropped=dropped, merge=merge)
+
+
+def _merge_clauses(tree: exp.Merge) -> tuple[str, ...]:
+    """The kinds of change a MERGE's clauses make, in the order Snowflake counts them; the
+    statement returns each changed row's action, which the reply counts per kind."""
+    kinds = set()
+    for when in tree.args["whens"].expressions:
+        then = when.args.get("then")
+        kinds.add("INSERT" if isinstance(then, exp.Insert) else "UPDATE" if isinstance(then, exp.Update) else "DELETE")
+    tree.set("returning", exp.Returning(expressions=[exp.column("merge_action")]))
+    return tuple(kind for kind in ("INSERT", "UPDATE", "DELETE") if kind in kinds)
 
 
 def _session_context(tree: exp.Expression, session: Session, text: str) -> None:

@@ -101,6 +101,14 @@ def _changed(plan: list) -> list[str]:
     return [name for _, command in plan if isinstance(command, cmd.AlterSession) for name, _ in command.settings]
 
 
+def _merge_counts(clauses: tuple[str, ...], result: Result) -> Result:
+    """Snowflake's answer to MERGE: the rows inserted, updated and deleted, a column per kind of clause."""
+    actions = [action for (action,) in result.rows]
+    names = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted"}
+    columns = [(f"number of rows {names[kind]}", "BIGINT") for kind in clauses]
+    return Result(columns, [tuple(actions.count(kind) for kind in clauses)])
+
+
 def _execute(store, session: ConnectorSession, kind: int, plan: list, describe: bool):
     """(Result, stats) of a statement (one per bound row), as Snowflake answers it."""
     if describe and not rs.returns_rows(kind):
@@ -114,6 +122,8 @@ def _execute(store, session: ConnectorSession, kind: int, plan: list, describe: 
         columns, rows, stats = rs.dml_result(kind, count)
         return Result(columns, rows), stats
     result = results[-1]
+    if kind == cmd.MERGE and plan[-1][1].merge:
+        return _merge_counts(plan[-1][1].merge, result), None
     if rs.returns_rows(kind) or kind == cmd.MERGE:
         return (Result(result.columns) if describe else result), None
     return Result([("status", "VARCHAR")], [(result.message,)]), None

@@ -25,7 +25,9 @@ class DuckSql:
 
     ``kind`` is the statement's type id; ``database`` is the one database the statement writes
     to (None for a query), ``dropped`` the (database, schema, table) a DROP TABLE removes and
-    ``temporary`` the one a CREATE TEMPORARY TABLE makes (dropped when the session ends).
+    ``temporary`` the one a CREATE TEMPORARY TABLE makes (dropped when the session ends);
+    ``merge`` the kinds of change (INSERT, UPDATE, DELETE) a MERGE's clauses make, whose rows
+    it returns one action each.
     """
 
     sql: str
@@ -34,6 +36,7 @@ class DuckSql:
     dropped: tuple[str, str, str] | None = None
     kind: int = SELECT
     temporary: tuple[str, str, str] | None = None
+    merge: tuple[str, ...] = ()
 
     @property
     def is_ddl(self) -> bool:
