@@ -47,6 +47,10 @@ ROW = (
     dt.datetime(2024, 1, 2, 1, 4, 5, tzinfo=UTC),
     b"\xab\xcd",
 )
+# What fetch_arrow_all makes of the TYPES columns (NUMBER(p,s) is float64 unless arrow_number_to_decimal,
+# as from Snowflake; NUMBER(38,2) values beyond 64 bits stay decimals).
+ARROW_TYPES = ["double", "int64", "decimal128(38, 2)", "double", "string", "bool", "date32[day]", "time64[us]",
+               "timestamp[ns]", "timestamp[ns, tz=UTC]", "binary"]  # fmt: skip
 TYPE_NAMES = ["FIXED", "FIXED", "FIXED", "REAL", "TEXT", "BOOLEAN", "DATE", "TIME", "TIMESTAMP_NTZ", "TIMESTAMP_LTZ"]
 
 
@@ -88,19 +92,7 @@ def test_the_session_parameter_asks_for_json(types):
 def test_fetch_arrow_all_and_pandas_keep_snowflake_types(types):
     cur = types
     table = cur.execute("SELECT * FROM TYPES ORDER BY I NULLS LAST").fetch_arrow_all()
-    assert [str(f.type) for f in table.schema] == [
-        "double",  # NUMBER(p,s) is float64 unless arrow_number_to_decimal, as from Snowflake
-        "int64",
-        "decimal128(38, 2)",
-        "double",
-        "string",
-        "bool",
-        "date32[day]",
-        "time64[us]",
-        "timestamp[ns]",
-        "timestamp[ns, tz=UTC]",
-        "binary",
-    ]
+    assert [str(f.type) for f in table.schema] == ARROW_TYPES
     assert table.column("I").to_pylist() == [12345678901234567, None]
     assert table.column("BIG").to_pylist() == [ROW[2], None]
     frame = cur.execute("SELECT N, I, F, S, NTZ, LTZ FROM TYPES WHERE I IS NOT NULL").fetch_pandas_all()

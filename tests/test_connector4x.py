@@ -15,7 +15,7 @@ import pytest
 
 from tests import connector4x
 from tests.conftest import connector_arguments
-from tests.test_arrow_results import JSON, LARGE, ROW, ROWS, TYPES, VALUES
+from tests.test_arrow_results import ARROW_TYPES, JSON, LARGE, ROW, ROWS, TYPES, VALUES
 
 # cursor.description type codes: FIXED, REAL, TEXT, BOOLEAN, DATE, TIME, TIMESTAMP_NTZ, TIMESTAMP_LTZ, BINARY
 _CODES = [0, 0, 0, 1, 2, 13, 3, 12, 8, 6, 11]
@@ -50,19 +50,7 @@ def test_4x_reads_every_type_from_arrow(report):
 
 
 def test_4x_fetch_arrow_all_and_pandas_keep_the_types(report):
-    assert report["arrow"] == [
-        "double",
-        "int64",
-        "decimal128(38, 2)",
-        "double",
-        "string",
-        "bool",
-        "date32[day]",
-        "time64[us]",
-        "timestamp[ns]",
-        "timestamp[ns, tz=UTC]",
-        "binary",
-    ]
+    assert report["arrow"] == ARROW_TYPES
     pandas = report["pandas"]
     assert (pandas["N"], pandas["I"], pandas["NTZ"], pandas["LTZ"]) == (
         "float64",
