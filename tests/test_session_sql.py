@@ -106,3 +106,25 @@ def test_current_date_is_the_date_in_the_session_s_timezone(connection):
         (today,) = cur.execute("SELECT CURRENT_DATE()").fetchone()
         assert [d.name for d in cur.description] == ["CURRENT_DATE()"]
         assert today == dt.datetime.now(ZoneInfo(zone)).date()
+
+
+def test_show_lists_name_second_and_takes_starts_with_and_limit(connection):
+    cur = connection.cursor()
+    schema = cur.execute("SELECT CURRENT_SCHEMA()").fetchone()[0]
+    for name in ("B_ONE", "B_TWO", "A_ONE"):
+        cur.execute(f"CREATE TABLE {name} (X NUMBER)")
+    rows = cur.execute("SHOW TABLES IN SCHEMA STARTS WITH 'B_' LIMIT 1").fetchall()
+    assert [d.name for d in cur.description][:4] == ["created_on", "name", "database_name", "schema_name"]
+    assert [(r[1], r[3]) for r in rows] == [("B_ONE", schema)]
+    rows = cur.execute("SHOW TABLES IN SCHEMA LIMIT 10 FROM 'B_ONE'").fetchall()
+    assert [r[1] for r in rows] == ["B_ONE", "B_TWO"]
+    rows = cur.execute(f"SHOW SCHEMAS LIKE '{schema}'").fetchall()
+    assert [d.name for d in cur.description][:5] == ["created_on", "name", "is_default", "is_current", "database_name"]
+    assert [(r[1], r[3]) for r in rows] == [(schema, "Y")]
+
+
+def test_describe_table_type_columns_is_describe_table(connection):
+    cur = connection.cursor()
+    cur.execute("CREATE TABLE DESCRIBED (ID NUMBER(38,0) NOT NULL, NAME VARCHAR(20))")
+    rows = cur.execute("DESC TABLE DESCRIBED TYPE = COLUMNS").fetchall()
+    assert [(r[0], r[1], r[3]) for r in rows] == [("ID", "NUMBER(38,0)", "N"), ("NAME", "VARCHAR(20)", "Y")]

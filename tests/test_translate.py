@@ -24,6 +24,7 @@ from aidemo.local.sqlcommands import (
     PipeColumn,
     ShowChannels,
     ShowDatabases,
+    ShowPage,
     ShowPipes,
     ShowSchemas,
     ShowTables,
@@ -419,10 +420,16 @@ def test_show_channels_file_uses_pipes():
     ]
 
 
-@pytest.mark.parametrize("statement", ["SHOW STAGES", "SHOW PIPES IN SCHEMA RAW LIMIT 5", "SHOW SCHEMAS IN SCHEMA RAW"])
+@pytest.mark.parametrize("statement", ["SHOW STAGES", "SHOW PIPES IN SCHEMA RAW LIMIT x", "SHOW SCHEMAS IN SCHEMA RAW"])
 def test_unsupported_show(statement):
-    with pytest.raises(SqlError, match="SHOW"):
+    with pytest.raises(SqlError, match="SHOW|LIMIT"):
         tr(statement)
+
+
+def test_show_takes_starts_with_and_limit():
+    assert tr("SHOW PIPES IN SCHEMA RAW STARTS WITH 'O' LIMIT 5 FROM 'ORDERS'") == ShowPage(
+        ShowPipes(DB, "RAW", None), "O", 5, "ORDERS"
+    )
 
 
 # --- errors and splitting ---------------------------------------------------------------

@@ -113,6 +113,17 @@ class CreateSchema:
 
 
 @dataclass(frozen=True)
+class ShowPage:
+    """A SHOW's rows narrowed by STARTS WITH (case-sensitive) and LIMIT n [FROM 'name'], by ``name``."""
+
+    kind: ClassVar[int] = SHOW
+    listing: object
+    starts_with: str | None
+    limit: int | None
+    start: str | None
+
+
+@dataclass(frozen=True)
 class Begin:
     """BEGIN [TRANSACTION | WORK] / START TRANSACTION."""
 
@@ -326,5 +337,5 @@ Translation = (
     DuckSql | UseContext | UseRole | UseWarehouse | NoOp | CreateDatabase | CreateSchema | DropDatabase
     | DropSchema | CreatePipe | DropPipe | DescribePipe | DescribeTable | ShowPipes | ShowChannels | ShowTables
     | ShowSchemas | ShowDatabases | ShowColumns | ShowViews | ShowSession | Begin | Commit | Rollback
-    | AlterSession | SetVariables | UnsetVariables
+    | AlterSession | SetVariables | UnsetVariables | ShowPage
 )  # fmt: skip

@@ -316,6 +316,22 @@ def _create_pipe(store: Store, command: cmd.CreatePipe, session: Session) -> Res
     return Result(message=f"Pipe {command.name} successfully created.")
 
 
+def _show_page(store: Store, command: cmd.ShowPage, session: Session) -> Result:
+    """The rows of a SHOW whose name starts so, from ``start`` on (names in order), at most ``limit``."""
+    result = _HANDLERS[type(command.listing)](store, command.listing, session)
+    names = [name for name, _ in result.columns]
+    key = next((i for i, name in enumerate(names) if name in ("name", "key", "column_name")), 0)
+    rows = sorted(result.rows, key=lambda r: str(r[key]))  # LIMIT ... FROM pages through names in order
+    rows = [r for r in rows if command.starts_with is None or str(r[key]).startswith(command.starts_with)]
+    if command.start is not None:
+        rows = [r for r in rows if str(r[key]) >= command.start]
+    return Result(result.columns, rows[: command.limit] if command.limit is not None else rows)
+
+
+def _objects(store: Store, command, session: Session) -> Result:
+    return listings.objects(store, command, (session.database, session.schema))
+
+
 def _listing(function):
     """A handler for a listing that needs only the store and the command."""
     return lambda store, command, session: function(store, command)
@@ -328,12 +344,11 @@ _HANDLERS = {
     cmd.CreateSchema: _create_schema, cmd.DropSchema: _drop_schema,
     cmd.CreatePipe: _create_pipe, cmd.DropPipe: _drop_pipe,
     cmd.ShowPipes: _listing(listings.pipes), cmd.DescribePipe: _listing(listings.pipes),
-    cmd.ShowChannels: _listing(listings.channels), cmd.ShowTables: _listing(listings.objects),
-    cmd.ShowSchemas: _listing(listings.objects), cmd.ShowDatabases: _listing(listings.objects),
-    cmd.ShowViews: _listing(listings.objects), cmd.DescribeTable: _listing(listings.describe_table),
+    cmd.ShowChannels: _listing(listings.channels), cmd.ShowTables: _objects, cmd.ShowSchemas: _objects,
+    cmd.ShowDatabases: _objects, cmd.ShowViews: _objects, cmd.DescribeTable: _listing(listings.describe_table),
     cmd.ShowColumns: _listing(listings.columns),
     cmd.ShowSession: lambda store, command, session: sessionsql.show(session, command.what, command.like),
-    cmd.Begin: _begin, cmd.Commit: _commit, cmd.Rollback: _rollback,
+    cmd.ShowPage: _show_page, cmd.Begin: _begin, cmd.Commit: _commit, cmd.Rollback: _rollback,
     cmd.AlterSession: _alter_session, cmd.SetVariables: _set_variables, cmd.UnsetVariables: _unset_variables,
     cmd.DuckSql: _in_transaction,
 }  # fmt: skip

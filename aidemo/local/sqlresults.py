@@ -157,33 +157,51 @@ def channels(store: Store, command: ShowChannels) -> Result:
     return Result(list(_CHANNEL_COLUMNS), rows)
 
 
-def objects(store: Store, command) -> Result:
-    """SHOW DATABASES, SCHEMAS, TABLES and VIEWS."""
+def objects(store: Store, command, current: tuple[str | None, str | None] = (None, None)) -> Result:
+    """SHOW DATABASES, SCHEMAS, TABLES and VIEWS, with Snowflake's columns in Snowflake's order
+    (clients read them by position: the name is the second); ``current`` is the session's
+    (database, schema). The service keeps no creation times: ``created_on`` is NULL."""
     if isinstance(command, ShowViews):
         _known(store, command.database, command.schema)
         return Result(list(_VIEW_COLUMNS), [r for r in _views(store, command) if like(r[1], command.like)])
     if isinstance(command, ShowDatabases):
-        rows = [(name,) for name in store.databases()]
-        columns = [("name", "VARCHAR")]
+        rows = [(None, name, "N", _flag(name == current[0]), "", ROLE, "", "", "1", "STANDARD")
+                for name in store.databases()]  # fmt: skip
+        columns = _DATABASE_COLUMNS
     elif isinstance(command, ShowSchemas):
         _known(store, command.database)
-        rows = [(schema, database) for database, schema in store.schemas(command.database)]
-        columns = [("name", "VARCHAR"), ("database_name", "VARCHAR")]
+        rows = [(None, schema, "N", _flag((database, schema) == current), database, ROLE, "", "", "1", "ROLE")
+                for database, schema in store.schemas(command.database)]  # fmt: skip
+        columns = _SCHEMA_COLUMNS
     else:
         _known(store, command.database, command.schema)
-        rows = [
-            (table, database, schema, size)
-            for database, schema, table, size in store.tables(command.database, command.schema)
-        ]
-        columns = [
-            ("name", "VARCHAR"),
-            ("database_name", "VARCHAR"),
-            ("schema_name", "VARCHAR"),
-            ("rows", "BIGINT"),
-        ]
-    return Result(columns, [r for r in rows if like(r[0], command.like)])
+        rows = [(None, table, database, schema, "TABLE", "", "", size, None, ROLE, "1", "OFF", "OFF", "N", "ROLE")
+                for database, schema, table, size in store.tables(command.database, command.schema)]  # fmt: skip
+        columns = _TABLE_COLUMNS
+    return Result(list(columns), [r for r in rows if like(r[1], command.like)])
 
 
+def _flag(value: bool) -> str:
+    return "Y" if value else "N"
+
+
+_DATABASE_COLUMNS = [
+    ("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("is_default", "VARCHAR"),
+    ("is_current", "VARCHAR"), ("origin", "VARCHAR"), ("owner", "VARCHAR"), ("comment", "VARCHAR"),
+    ("options", "VARCHAR"), ("retention_time", "VARCHAR"), ("kind", "VARCHAR"),
+]  # fmt: skip
+_SCHEMA_COLUMNS = [
+    ("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("is_default", "VARCHAR"),
+    ("is_current", "VARCHAR"), ("database_name", "VARCHAR"), ("owner", "VARCHAR"), ("comment", "VARCHAR"),
+    ("options", "VARCHAR"), ("retention_time", "VARCHAR"), ("owner_role_type", "VARCHAR"),
+]  # fmt: skip
+_TABLE_COLUMNS = [
+    ("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("database_name", "VARCHAR"),
+    ("schema_name", "VARCHAR"), ("kind", "VARCHAR"), ("comment", "VARCHAR"), ("cluster_by", "VARCHAR"),
+    ("rows", "BIGINT"), ("bytes", "BIGINT"), ("owner", "VARCHAR"), ("retention_time", "VARCHAR"),
+    ("automatic_clustering", "VARCHAR"), ("change_tracking", "VARCHAR"), ("is_external", "VARCHAR"),
+    ("owner_role_type", "VARCHAR"),
+]  # fmt: skip
 _VIEW_COLUMNS = [
     ("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("reserved", "VARCHAR"),
     ("database_name", "VARCHAR"), ("schema_name", "VARCHAR"), ("owner", "VARCHAR"), ("comment", "VARCHAR"),

@@ -43,6 +43,10 @@ def _describe(c: Cursor) -> cmd.Translation:
     which = c.word(1)
     c.advance(2)
     name = c.object_name()
+    if which != "PIPE" and c.accept("TYPE"):  # DESC TABLE t TYPE = COLUMNS: the default listing
+        c.expect_type(TokenType.EQ, "'=' after TYPE")
+        c.advance(1)
+        c.expect("COLUMNS")
     c.end()
     return cmd.DescribePipe(*name) if which == "PIPE" else cmd.DescribeTable(*name)
 
@@ -109,10 +113,25 @@ def _show(c: Cursor) -> cmd.Translation:
         c.fail(f"the local service supports SHOW {', '.join(_SHOW_OBJECTS + _SHOW_SESSION)}")
     c.advance(1)
     like = c.string() if c.accept("LIKE") else None
+    listing = _show_scope(c, kind, like)
+    starts_with = c.string() if c.accept("STARTS", "WITH") else None
+    limit, start = None, None
+    if c.accept("LIMIT"):
+        limit = c.value()
+        if not limit.isdigit():
+            c.fail("LIMIT takes a number of rows")
+        start = c.string() if c.accept("FROM") else None
+    c.end()
+    if starts_with is None and limit is None:
+        return listing
+    return cmd.ShowPage(listing, starts_with, int(limit) if limit else None, start)
+
+
+def _show_scope(c: Cursor, kind: str, like: str | None) -> cmd.Translation:
+    """The listing of SHOW <kind> [LIKE ...] [IN <scope>], the cursor after the scope."""
     if kind in ("DATABASES", *_SHOW_SESSION):
         if kind == "PARAMETERS" and c.accept("IN"):
             c.expect("SESSION")  # parameters of the session are all the service keeps
-        c.end()
         return cmd.ShowDatabases(like) if kind == "DATABASES" else cmd.ShowSession(kind, like)
     # Without IN, Snowflake lists the objects of the current database, if there is one.
     database, schema, pipe, table = c.database, None, None, None
@@ -120,7 +139,7 @@ def _show(c: Cursor) -> cmd.Translation:
         if c.accept("ACCOUNT"):
             database = None
         elif c.accept("DATABASE"):
-            if not c.at_end():
+            if not _scope_ends(c):
                 (database,) = c.name_parts(max_parts=1)
         elif kind == "SCHEMAS":
             c.fail("SHOW SCHEMAS takes IN ACCOUNT or IN DATABASE [<name>]")
@@ -134,11 +153,10 @@ def _show(c: Cursor) -> cmd.Translation:
             pipe, table = (name, None) if which == "PIPE" else (None, name)
         else:
             c.accept("SCHEMA")
-            if c.at_end():
+            if _scope_ends(c):
                 schema = c.schema
             else:
                 database, schema = c.schema_name()
-    c.end()
     if kind == "SCHEMAS":
         return cmd.ShowSchemas(database, like)
     if kind == "CHANNELS":
@@ -146,6 +164,11 @@ def _show(c: Cursor) -> cmd.Translation:
     if kind == "COLUMNS":
         return cmd.ShowColumns(database, schema, table, like)
     return {"PIPES": cmd.ShowPipes, "TABLES": cmd.ShowTables, "VIEWS": cmd.ShowViews}[kind](database, schema, like)
+
+
+def _scope_ends(c: Cursor) -> bool:
+    """True where a SHOW's IN DATABASE / IN SCHEMA names none (the session's is meant)."""
+    return c.at_end() or (c.word() in ("STARTS", "LIMIT") and c.token_type() != TokenType.IDENTIFIER)
 
 
 #: Keyed by the first two words (past CREATE's OR REPLACE), else by the first word alone.
