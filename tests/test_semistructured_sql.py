@@ -5,6 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from aidemo.local import coltypes, sftypes
+from aidemo.local.catalog import Column
 from aidemo.local.errors import SqlError
 from aidemo.local.translate import translate
 
@@ -18,6 +20,7 @@ def run():
         cur = con.execute(translate(sql, database="DB", schema="S").sql)
         return [str(d[1]) for d in cur.description], cur.fetchall()
 
+    execute.con = con
     return execute
 
 
@@ -31,6 +34,33 @@ def test_string_casts_of_plain_columns_stay_duckdb_casts(run):
     run("CREATE TABLE P (S VARCHAR, N INT, V VARIANT)")
     run("INSERT INTO P SELECT '\"quoted\"', 5, PARSE_JSON('\"quoted\"')")
     assert run("SELECT S::string, N::string, V::string FROM P")[1] == [('"quoted"', "5", "quoted")]
+
+
+class _Catalog:
+    """The column types of the tables in a plain DuckDB, as the service's store lists them."""
+
+    def __init__(self, con):
+        self.con = con
+
+    def find_table(self, database, schema, table):
+        return table
+
+    def table_columns(self, database, schema, table):
+        rows = self.con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
+            "AND table_name = ?",
+            [database, schema, table],
+        ).fetchall()
+        return tuple(Column(name, kind, True, sftypes.of(kind).name) for name, kind in rows)
+
+
+def test_columns_the_catalog_types_are_used_as_json_without_converting_them(run):
+    run("CREATE TABLE C (V VARIANT, S VARCHAR)")
+    run('INSERT INTO C SELECT PARSE_JSON(\'{"a": {"b": 2}}\'), \'{"a": 1}\'')
+    with coltypes.reading(_Catalog(run.con)):
+        typed = translate("SELECT V:a.b::int, V:a::string, S::string FROM C", database="DB", schema="S").sql
+    assert 'TO_JSON("V")' not in typed.upper() and 'TYPEOF("V")' not in typed.upper()
+    assert run.con.execute(typed).fetchall() == [(2, '{"b":2}', '{"a": 1}')]
 
 
 def test_flatten_numbers_each_input_row_even_when_rows_are_equal(run):

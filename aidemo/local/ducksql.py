@@ -102,7 +102,7 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
     if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
         _relax_constraints(tree.this)
     lengths = _declared_lengths(tree)
-    semistructured.transform(tree)
+    semistructured.transform(tree, session.database, session.schema)
     functions.transform(tree, session.database, session.schema)
     for datatype in list(tree.find_all(exp.DataType)):
         datatype.replace(duck_type(datatype))

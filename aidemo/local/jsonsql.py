@@ -59,7 +59,12 @@ def build(sql: str, kind: str | None = None, **args: exp.Expression) -> exp.Expr
 
 
 def kind(node: exp.Expression) -> str | None:
-    return node.meta.get(KIND) if node.meta else None
+    """The Snowflake type of a value a transform built, or of a column the catalog typed; None if unknown."""
+    if node.meta and KIND in node.meta:
+        return node.meta[KIND]
+    if isinstance(node, exp.Column) and node.type is not None:
+        return SEMI.get(node.type.this)
+    return None
 
 
 def as_json(node: exp.Expression) -> exp.Expression:

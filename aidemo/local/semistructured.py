@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from aidemo.local import semifunctions
+from aidemo.local import coltypes, semifunctions
 from aidemo.local.flatten import flatten
 from aidemo.local.jsonsql import (
     ARRAY,
@@ -64,13 +64,25 @@ _REFUSED = {
 }
 
 
-def transform(tree: exp.Expression) -> None:
-    """Rewrite the semi-structured constructs of a parsed Snowflake statement in place."""
+def transform(tree: exp.Expression, database: str | None = None, schema: str | None = None) -> None:
+    """Rewrite the semi-structured constructs of a parsed Snowflake statement in place; a column
+    the catalog declares VARIANT, OBJECT or ARRAY (:mod:`aidemo.local.coltypes`) is used as it is."""
+    if any(_handler(node) for node in tree.walk()):
+        coltypes.annotate(tree, database, schema)
+    _rewrite(tree)
+
+
+def _handler(node: exp.Expression):
+    handler = TRANSFORMS.get(type(node))
+    if handler is None and isinstance(node, exp.Anonymous):
+        handler = _ANONYMOUS.get(node.name.upper())
+    return handler
+
+
+def _rewrite(tree: exp.Expression) -> None:
     for child in list(tree.iter_expressions()):
-        transform(child)
-    handler = TRANSFORMS.get(type(tree))
-    if handler is None and isinstance(tree, exp.Anonymous):
-        handler = _ANONYMOUS.get(tree.name.upper())
+        _rewrite(child)
+    handler = _handler(tree)
     if handler is not None and tree.parent is not None:
         rewritten = handler(tree)
         if rewritten is not tree:
