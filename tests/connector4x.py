@@ -65,6 +65,8 @@ def _report(args: dict) -> dict:
     report["json"] = {"format": cur._query_result_format, "rows": [[plain(v) for v in row] for row in json_rows]}
     large = cur.execute(args["large"]).fetchall()
     report["large"] = {"rows": len(large), "ids": sum(r[0] for r in large), "last": [plain(v) for v in large[-1]]}
+    large = cur.execute(args["large"], _statement_params=args["json"]).fetchall()
+    report["large_json"] = {"format": cur._query_result_format, "rows": len(large), "ids": sum(r[0] for r in large)}
     frame = cur.execute(args["large"]).fetch_pandas_all()
     report["large_pandas"] = {
         "rows": len(frame),

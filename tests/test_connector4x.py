@@ -67,6 +67,7 @@ def test_4x_reads_json_when_asked(report):
 def test_4x_fetches_a_chunked_result_whole(report):
     last = [["int", str(ROWS - 1)], ["str", f"row {ROWS - 1}"], ["Decimal", f"{(ROWS - 1) / 100:.2f}"]]
     assert report["large"] == {"rows": ROWS, "ids": ROWS * (ROWS - 1) // 2, "last": last}
+    assert report["large_json"] == {"format": "json", "rows": ROWS, "ids": ROWS * (ROWS - 1) // 2}
     assert report["large_pandas"] == {
         "rows": ROWS,
         "ids": ROWS * (ROWS - 1) // 2,
