@@ -26,7 +26,7 @@ from aidemo.local.service import status as service_status
 
 APPEND_BATCH = 10_000
 TIMEOUT_S = 300
-POLL_S = 0.05  # how often the table's row count is read while the channels stream
+POLL_S = 0.05  # how often the table's row count and the channels' committed tokens are read
 
 
 def make_rows(n: int) -> list[dict]:
@@ -63,8 +63,13 @@ def feed(channel, rows: list[dict], errors: list) -> None:
                     if "saturat" not in str(exc).lower() and "429" not in str(exc):
                         raise
                     time.sleep(0.05)
-        last = str(rows[-1]["ORDER_ID"])
-        channel.wait_for_commit(lambda token: token == last, TIMEOUT_S)
+        # Committed as the SDK sees it: its channel status, read as often as the kit's stream reads it
+        # (wait_for_commit would add its own one-second poll).
+        last, deadline = str(rows[-1]["ORDER_ID"]), time.perf_counter() + TIMEOUT_S
+        while channel.get_latest_committed_offset_token() != last:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{last} was not committed within {TIMEOUT_S} s")
+            time.sleep(POLL_S)
     except BaseException as exc:
         errors.append(exc)
 
