@@ -11,6 +11,7 @@ the home's spool and databases: external access is off and the engine's settings
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ from aidemo.local import sftypes
 META = "_AIDEMO"
 PUBLIC = "PUBLIC"
 STREAMING_SUFFIX = "-STREAMING"  # a table's default pipe is <TABLE>-STREAMING
+#: DuckDB's worker threads: half the cores, the rest left to the SDK clients that usually share the
+#: machine. Loads run on connections of their own in parallel; per query, more threads cost more CPU
+#: per row loaded (about a fifth more with 2 than with 1 on a 2-core machine).
+THREADS = max(1, (os.cpu_count() or 2) // 2)
 MEMORY_LIMIT = "1GB"  # DuckDB's working memory; beyond it, it spills to the spool's duckdb/ directory
 _SUFFIX = ".duckdb"
 
@@ -87,6 +92,7 @@ class Catalog:
         self._con = duckdb.connect(
             config={
                 "memory_limit": MEMORY_LIMIT,
+                "threads": THREADS,
                 "temp_directory": str(spool / "duckdb"),
                 "autoinstall_known_extensions": False,
                 "autoload_known_extensions": False,
