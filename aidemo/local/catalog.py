@@ -30,6 +30,7 @@ STREAMING_SUFFIX = "-STREAMING"  # a table's default pipe is <TABLE>-STREAMING
 #: machine. Loads run on connections of their own in parallel; per query, more threads cost more CPU
 #: per row loaded (about a fifth more with 2 than with 1 on a 2-core machine).
 THREADS = max(1, (os.cpu_count() or 2) // 2)
+SNOWFLAKE_TYPE_FUNCTION = "aidemo_snowflake_type"  # sftypes.of(...).name in SQL, for INFORMATION_SCHEMA.COLUMNS
 MEMORY_LIMIT = "1GB"  # DuckDB's working memory; beyond it, it spills to the spool's duckdb/ directory
 _SUFFIX = ".duckdb"
 
@@ -103,6 +104,7 @@ class Catalog:
         self._con.execute(f"SET allowed_directories = [{allowed}]")
         self._con.execute("SET enable_external_access = false")
         self._con.execute("SET lock_configuration = true")
+        self._con.create_function(SNOWFLAKE_TYPE_FUNCTION, _snowflake_type, ["VARCHAR"], "VARCHAR", side_effects=False)
         # One writer at a time: loads and metadata changes are serialised; reads use MVCC.
         self._write_lock = threading.Lock()
         self._writer = self._con.cursor()
@@ -308,3 +310,8 @@ def _adopt_single_file(old: Path, new: Path) -> None:
             source = old.with_name(old.name + suffix)
             if source.exists():
                 source.rename(new.with_name(new.name + suffix))
+
+
+def _snowflake_type(duck: str) -> str:
+    """The Snowflake name of a DuckDB type name, for SQL (INFORMATION_SCHEMA.COLUMNS)."""
+    return sftypes.of(duck).name

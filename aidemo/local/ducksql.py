@@ -11,7 +11,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from aidemo.local import functions, semistructured
+from aidemo.local import functions, infoschema, sandbox, semistructured
 from aidemo.local.errors import SqlError
 from aidemo.local.sessionsql import session_value
 from aidemo.local.sqlcommands import DuckSql
@@ -49,15 +49,6 @@ _UNENFORCED_TABLE_CONSTRAINTS = (
     exp.UniqueColumnConstraint,
     exp.ForeignKey,
 )
-_DUCK_STATEMENTS = (
-    exp.Query,
-    exp.Insert,
-    exp.Update,
-    exp.Delete,
-    exp.Merge,
-    exp.TruncateTable,
-    exp.Describe,
-)
 # Table and view properties that change how Snowflake stores or governs an object, not what it
 # answers: a DuckDB table or view without them gives the same results. (A materialized view is
 # always current in Snowflake, as a plain view is.)
@@ -89,13 +80,12 @@ _MISTRANSLATED = {
 def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) -> DuckSql:
     """The DuckDB translation of a parsed query, table/view DDL or DML (``text`` is its statement)."""
     _session_context(tree, session, text)
-    if not _runs_on_duckdb(tree):
+    if not sandbox.runs_on_duckdb(tree):
         raise SqlError(
             f"{quote_statement(text)} is not supported by the local service; it handles "
             "queries, table and view DDL/DML, databases, schemas, pipes and channels. "
             "Run it against a Snowflake account instead."
         )
-    _check_tree(tree, text)
     _check_properties(tree)
     if isinstance(tree, exp.Query):
         _name_columns(tree)
@@ -111,12 +101,15 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
     merge = _merge_clauses(tree) if isinstance(tree, exp.Merge) else ()
     returns_rows = isinstance(tree, (exp.Query, exp.Describe))
     target = None if returns_rows else _target(tree)
+    schemas = sandbox.seal(tree, text)
     sql = duck_sql(tree)
     if target is not None and lengths:
         ref = ".".join(ident(part) for part in target)
         sql += "".join(f"; COMMENT ON COLUMN {ref}.{ident(column)} IS '{declared}'" for column, declared in lengths)
     dropped = target if isinstance(tree, exp.Drop) and str(tree.args.get("kind")).upper() == "TABLE" else None
-    return DuckSql(sql, returns_rows, database=target[0] if target else None, dropped=dropped, merge=merge)
+    return DuckSql(
+        sql, returns_rows, database=target[0] if target else None, dropped=dropped, merge=merge, schemas=schemas
+    )
 
 
 def _merge_clauses(tree: exp.Merge) -> tuple[str, ...]:
@@ -204,26 +197,6 @@ def _inert(prop: exp.Expression) -> bool:
     )
 
 
-def _check_tree(tree: exp.Expression, text: str) -> None:
-    """Refuse the service's own schema, files named as tables, and functions that read files or run SQL text."""
-    for identifier in tree.find_all(exp.Identifier):
-        if identifier.name.upper() == RESERVED:
-            reserved(text)
-    for table in tree.find_all(exp.Table):
-        if isinstance(table.this, exp.Literal):
-            raise SqlError(
-                f"{quote_statement(text)} names the file {table.this.name!r} as a table: "
-                "SQL in the local service cannot read files."
-            )
-    for function in tree.find_all(exp.Func):
-        name = (function.name if isinstance(function, exp.Anonymous) else function.sql_name()).lower()
-        if name.startswith(("read_", "glob", "parquet_", "sniff_", "query")) or name.endswith("_scan"):
-            raise SqlError(
-                f"{quote_statement(text)} calls {name}(), which the local service does not allow: "
-                "SQL cannot read files or run SQL text."
-            )
-
-
 def _name_columns(query: exp.Query) -> None:
     """Name the result columns as Snowflake does: an expression without an alias is named by
     its text in upper case (``COUNT(*)``), a column by its name."""
@@ -269,16 +242,6 @@ def _target(tree: exp.Expression) -> tuple[str, str, str] | None:
     if not isinstance(table, exp.Table) or not table.args.get("catalog"):
         return None
     return table.catalog, table.db, table.name
-
-
-def _runs_on_duckdb(tree: exp.Expression) -> bool:
-    """True for the statements that translate to DuckDB SQL."""
-    if isinstance(tree, _DUCK_STATEMENTS):
-        return True
-    kind = str(tree.args.get("kind") or "").upper()
-    if isinstance(tree, exp.Drop):
-        return kind in ("TABLE", "VIEW")
-    return isinstance(tree, (exp.Create, exp.Alter)) and kind in ("TABLE", "VIEW")
 
 
 def _relax_constraints(table: exp.Schema) -> None:
@@ -338,14 +301,15 @@ def duck_type(datatype: exp.DataType) -> exp.DataType:
 def _qualify_tables(tree: exp.Expression, database: str | None, schema: str | None, text: str) -> None:
     """Give every table (and schema) reference its database and schema from the session.
 
-    CTE names are left alone, and so is INFORMATION_SCHEMA: DuckDB has one for all
-    catalogs (it lists every catalog's objects, where Snowflake's lists one database's).
+    CTE names are left alone; an INFORMATION_SCHEMA view becomes Snowflake's, of its database.
     """
     ctes = {name_of(cte.args["alias"].this) for cte in tree.find_all(exp.CTE)}
-    for table in tree.find_all(exp.Table):
+    for table in list(tree.find_all(exp.Table)):
         name, db = table.args.get("this"), table.args.get("db")
-        if isinstance(db, exp.Identifier) and name_of(db) == "INFORMATION_SCHEMA":
-            table.set("catalog", None)
+        if isinstance(db, exp.Identifier) and name_of(db) == infoschema.SCHEMA and isinstance(name, exp.Identifier):
+            catalog = table.args.get("catalog")
+            owner = name_of(catalog) if catalog else context(database, "database", text)
+            table.replace(infoschema.view(name_of(name), owner, table.args.get("alias")))
             continue
         is_schema = name is None and isinstance(db, exp.Identifier)  # as in DROP SCHEMA s
         if table.args.get("catalog") or not (is_schema or isinstance(name, exp.Identifier)):

@@ -53,6 +53,7 @@ def _insert_sql(head: tuple[str, str, str, list[str]], values: str) -> DuckSql:
         returns_rows=False,
         database=database,
         kind=INSERT,
+        schemas=frozenset({(database, schema)}),
     )
 
 

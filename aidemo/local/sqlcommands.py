@@ -27,7 +27,8 @@ class DuckSql:
     to (None for a query), ``dropped`` the (database, schema, table) a DROP TABLE removes and
     ``temporary`` the one a CREATE TEMPORARY TABLE makes (dropped when the session ends);
     ``merge`` the kinds of change (INSERT, UPDATE, DELETE) a MERGE's clauses make, whose rows
-    it returns one action each.
+    it returns one action each;
+    ``schemas`` the (database, schema) pairs it names, which must be the user's (aidemo.local.sandbox).
     """
 
     sql: str
@@ -37,6 +38,7 @@ class DuckSql:
     kind: int = SELECT
     temporary: tuple[str, str, str] | None = None
     merge: tuple[str, ...] = ()
+    schemas: frozenset[tuple[str, str | None]] = frozenset()
 
     @property
     def is_ddl(self) -> bool:

@@ -21,6 +21,7 @@ from aidemo.local import sqlresults as listings
 from aidemo.local.catalog import PUBLIC
 from aidemo.local.ducksql import translate_with_sqlglot
 from aidemo.local.errors import SqlError
+from aidemo.local.sandbox import check_schemas
 from aidemo.local.sqlerrors import SnowflakeError, statement_error
 from aidemo.local.sqlresults import Result
 from aidemo.local.sqlsession import UNKNOWN_VARIABLE, Session, Variable, literal_of
@@ -111,6 +112,7 @@ def _named(statement: str):
 
 def _in_transaction(store: Store, command: cmd.DuckSql, session: Session) -> Result:
     """A statement of the session's transaction (with AUTOCOMMIT = FALSE, the first one opens it)."""
+    check_schemas(store, command.schemas)
     if session.transaction is None:
         session.transaction = Transaction(store.cursor())
     transaction = session.transaction
@@ -231,6 +233,8 @@ def _dropped(name: str) -> Result:
 
 def _duck(store: Store, block: list[tuple[str, cmd.DuckSql]]) -> list[Result]:
     """Consecutive DuckDB statements, all or nothing; a lone query reads without the write lock."""
+    for _, command in block:
+        check_schemas(store, command.schemas)
     if len(block) == 1 and block[0][1].returns_rows:
         statement, command = block[0]
         with _named(statement):

@@ -12,7 +12,15 @@ from sqlglot.tokens import Token, TokenType
 
 from aidemo.local.errors import SqlError
 
-DIALECT = Snowflake()
+
+class _Snowflake(Snowflake):
+    """Snowflake's dialect, keeping the name each function is called by (aidemo.local.sandbox checks it)."""
+
+    ORIGINAL_NAME_META_KEY = "snowflake_name"
+
+
+DIALECT = _Snowflake()
+ORIGINAL_NAME = _Snowflake.ORIGINAL_NAME_META_KEY
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")
 TOKEN_REPR = re.compile(r"<Token token_type: [^,]*, text: (.*?), line: \d+, col: \d+, .*?>")
 

@@ -54,6 +54,7 @@ from collections.abc import Callable
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
+from aidemo.local import sandbox
 from aidemo.local import sqlcommands as cmd
 from aidemo.local.ducksql import RESERVED, reserved, translate_with_sqlglot
 from aidemo.local.errors import SqlError
@@ -137,6 +138,7 @@ def _translate(sql: str, tokens: list[Token], session: Session) -> cmd.Translati
         command = handler(Cursor(text, tokens, session.database, session.schema))
     else:
         tree = parse_tokens(tokens, sql, text)
+        sandbox.admit(tree, text, session)
         command = _handler(tree)(tree, text, session)
     _check_names(command, text)
     return command
