@@ -83,6 +83,14 @@ def test_string_casts_drop_the_json_quotes(cur):
     assert row == ("str", "str", "1.5", '{"b":[10,"x"]}', '[1,"two",null]', "plain", "7")
 
 
+def test_integer_casts_round_half_away_from_zero(cur):
+    row = cur.execute(
+        "SELECT V:f::int, PARSE_JSON('2.5')::int, PARSE_JSON('-2.5')::number, PARSE_JSON('2.45')::integer, "
+        "PARSE_JSON('\"7\"')::int, PARSE_JSON('0.145')::number(10,2) FROM DOCS"
+    ).fetchone()
+    assert row == (2, 3, -3, 2, 7, Decimal("0.15"))
+
+
 def test_json_null_and_sql_null_are_kept_apart(cur):
     row = cur.execute(
         "SELECT V:n AS JN, V:missing AS MISSING, V:n::string AS JN_TEXT, V:n IS NULL AS JN_IS_NULL, "
@@ -98,7 +106,8 @@ def test_json_null_and_sql_null_are_kept_apart(cur):
     [
         ("SELECT PARSE_JSON('{\"a\": nope}')", (100069, "22P02"), "Error parsing JSON:"),
         ("SELECT PARSE_JSON('[1]')::object", (100071, "22000"), "Failed to cast variant value [1] to OBJECT"),
-        ("SELECT PARSE_JSON('\"abc\"')::int", (100071, "22000"), 'Failed to cast variant value "abc" to FIXED'),
+        ("SELECT PARSE_JSON('\"abc\"')::int", (100038, "22018"), "Numeric value 'abc' is not recognized"),
+        ("SELECT PARSE_JSON('{\"a\": 1}')::int", (100071, "22000"), 'Failed to cast variant value {"a":1} to FIXED'),
     ],
 )
 def test_bad_values_fail_in_snowflake_words(connection, sql, code, words):

@@ -159,6 +159,10 @@ def _cast(node: exp.Cast) -> exp.Expression:
     if target.this not in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR):
         if kind(node.this) in (OBJECT, ARRAY):  # Snowflake casts these as VARIANT
             node.set("this", as_json(node.this))
+        if kind(node.this) and _is_integer(target):
+            # through a decimal, which rounds half away from zero as Snowflake does (2.5 -> 3); a
+            # DECIMAL(38, 0) would become BIGINT, which rounds a JSON number half to even
+            node.set("this", build("CAST(__j AS DECIMAL(37, 0))", j=as_json(node.this)))
         return node
     as_text = build("json_extract_string(__j, '$')", j=as_json(node.this))
     if kind(node.this):
@@ -167,6 +171,13 @@ def _cast(node: exp.Cast) -> exp.Expression:
     kinds = exp.Tuple(expressions=[exp.Literal.string(t) for t in DUCK_JSON_TYPES])
     return build("CASE WHEN typeof(__x) IN __kinds THEN __text ELSE __plain END", x=node.this, kinds=kinds,
                   text=as_text, plain=node)  # fmt: skip
+
+
+def _is_integer(datatype: exp.DataType) -> bool:
+    """INT, BIGINT, NUMBER, NUMBER(p) and NUMBER(p, 0): Snowflake's integers."""
+    if datatype.this == exp.DataType.Type.DECIMAL:
+        return len(datatype.expressions) < 2 or datatype.expressions[1].name == "0"
+    return datatype.is_type(*exp.DataType.INTEGER_TYPES)
 
 
 def _object_construct(node: exp.Struct) -> exp.Expression:

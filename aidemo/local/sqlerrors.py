@@ -216,7 +216,13 @@ _DUCK_ERRORS: list[tuple[type | tuple[type, ...], re.Pattern, tuple[str, str], _
     ),
     (
         duckdb.ConversionException,
-        re.compile(r"Failed to cast value to numerical: (.*)"),
+        re.compile(r'Failed to cast value to (?:numerical|decimal): "(.*)"$'),
+        CONVERSION,
+        lambda m: f"Numeric value '{m[1]}' is not recognized",
+    ),
+    (
+        duckdb.ConversionException,
+        re.compile(r"Failed to cast value to (?:numerical|decimal): (.*)"),
         VARIANT_CAST,
         lambda m: f"Failed to cast variant value {m[1]} to FIXED",
     ),
