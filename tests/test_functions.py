@@ -31,6 +31,8 @@ SWEEP = [
     ("DATEADD(day, -7, CURRENT_DATE())", dt.datetime.now(dt.UTC).date() - dt.timedelta(days=7), "DATE", None),
     ("DATEADD(hour, 1, '2024-01-31'::DATE)", dt.datetime(2024, 1, 31, 1), "TIMESTAMP_NTZ", None),
     ("DATE_TRUNC('month', '2024-03-15'::DATE)", D(2024, 3, 1), "DATE", None),
+    ("ADD_MONTHS('2024-02-29'::DATE, 1)", D(2024, 3, 31), "DATE", None),
+    ("'2024-03-15 13:04:05.123456'::TIMESTAMP_NTZ::VARCHAR", "2024-03-15 13:04:05.123", "TEXT", None),
     ("DATEDIFF(month, '2024-01-31'::DATE, '2024-02-01'::DATE)", 1, "FIXED", (38, 0)),
     ("DATEDIFF(year, '2023-12-31'::DATE, '2024-01-01'::DATE)", 1, "FIXED", (38, 0)),
     ("7 / 2", Decimal("3.500000"), "FIXED", (38, 6)),
@@ -138,7 +140,7 @@ def test_functions_of_columns_follow_the_columns_declared_types(connection):
     cur.execute("INSERT INTO EVENTS VALUES ('2024-01-31', '2024-03-15 13:04:05.123456', 10.25, 7)")
     row = cur.execute(
         "SELECT DATEADD(day, 1, D), DATEADD(month, 1, E.D), DATE_TRUNC('month', D), DATEADD(hour, 1, D), "
-        "TO_CHAR(TS), TO_CHAR(D, 'MON YYYY'), AMOUNT / 3, UNITS / 2 FROM EVENTS AS E"
+        "TO_CHAR(TS), TO_CHAR(D, 'MON YYYY'), AMOUNT / 3, UNITS / 2, ADD_MONTHS(D, 1), TS::STRING FROM EVENTS AS E"
     ).fetchone()
     assert row == (
         D(2024, 2, 1),
@@ -149,9 +151,11 @@ def test_functions_of_columns_follow_the_columns_declared_types(connection):
         "Jan 2024",
         Decimal("3.41666667"),
         Decimal("3.500000"),
+        D(2024, 2, 29),
+        "2024-03-15 13:04:05.123",
     )
     kinds = [_type(d) for d in cur.description]
-    assert kinds == ["DATE", "DATE", "DATE", "TIMESTAMP_NTZ", "TEXT", "TEXT", "FIXED", "FIXED"]
+    assert kinds == ["DATE", "DATE", "DATE", "TIMESTAMP_NTZ", "TEXT", "TEXT", "FIXED", "FIXED", "DATE", "TEXT"]
     assert cur.execute("SELECT AVG(AMOUNT), AVG(UNITS), SUM(AMOUNT) / 3 FROM EVENTS").fetchone() == (
         Decimal("10.25000000"),
         Decimal("7.000000"),

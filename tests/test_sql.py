@@ -200,7 +200,11 @@ def test_data_source_pipe_loads_a_clean_batch_as_it_loads_one_with_a_bad_row(bac
     counts = {name: (s.rows_inserted_count, s.rows_error_count) for name, s in statuses.items()}
     assert counts == {"clean": (3, 0), "mixed": (3, 1)}
     frame = backend.sql(f"SELECT ID, AMOUNT::VARCHAR AS A, LABEL, AT::VARCHAR AS AT FROM RAW.{table} ORDER BY ID")
-    expected = [("0.15", "a", "2025-02-03 04:05:06"), ("-0.13", None, None), (None, "42", "2025-02-03 00:00:00")]
+    expected = [
+        ("0.15", "a", "2025-02-03 04:05:06.000"),
+        ("-0.13", None, None),
+        (None, "42", "2025-02-03 00:00:00.000"),
+    ]
     assert [tuple(r) for r in frame.itertuples(index=False)] == [
         (1, *expected[0]),
         (2, *expected[1]),

@@ -24,7 +24,9 @@ from aidemo.local.sqlerrors import unsupported
 
 _T = exp.DataType.Type
 _INTEGERS = {_T.TINYINT, _T.SMALLINT, _T.INT, _T.BIGINT, _T.INT128, _T.UBIGINT, _T.UINT}
-_TIMESTAMPS = {_T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.TIMESTAMPLTZ, _T.TIMESTAMPTZ, _T.DATETIME}
+_NTZ = {_T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.DATETIME}
+_TIMESTAMPS = {*_NTZ, _T.TIMESTAMPLTZ, _T.TIMESTAMPTZ}
+_TEXT = {_T.VARCHAR, _T.TEXT, _T.CHAR, _T.NVARCHAR, _T.NCHAR}
 _DAY_OR_LARGER = {"DAY": 1, "DAYS": 1, "D": 1, "WEEK": 7, "WEEKS": 7, "W": 7}
 _MONTHS = {"MONTH": 1, "MONTHS": 1, "MM": 1, "MON": 1, "QUARTER": 3, "QUARTERS": 3, "Q": 3, "YEAR": 12, "YEARS": 12}
 _YEARS = {"Y", "YY", "YYY", "YYYY", "YR", "YRS"}
@@ -102,9 +104,9 @@ def _is_date(node: exp.Expression) -> bool:
     return kind is not None and kind.this == _T.DATE
 
 
-def _is_timestamp(node: exp.Expression) -> bool:
+def _is_timestamp(node: exp.Expression, kinds=_TIMESTAMPS) -> bool:
     kind = _type(node)
-    return kind is not None and kind.this in _TIMESTAMPS
+    return kind is not None and kind.this in kinds
 
 
 def _scale(node: exp.Expression) -> int | None:
@@ -160,9 +162,7 @@ def _to_char(node: exp.ToChar) -> exp.Expression:
     Snowflake's default output format; number formats are refused."""
     value, fmt = node.this, node.args.get("format")
     if fmt is None:
-        if _is_timestamp(value):
-            return exp.func("strftime", value, exp.Literal.string(_TIMESTAMP_TEXT))
-        return exp.cast(value, exp.DataType.build("VARCHAR"))
+        return _as_text(value)
     if not (isinstance(fmt, exp.Literal) and fmt.is_string):
         raise unsupported("TO_CHAR with a format that is not a string literal")
     if isinstance(value, exp.Literal) and value.is_string:
@@ -171,6 +171,26 @@ def _to_char(node: exp.ToChar) -> exp.Expression:
         kind = "number" if _type(value).is_type(*exp.DataType.NUMERIC_TYPES) else _type(value).sql("snowflake")
         raise unsupported(f"TO_CHAR of a {kind} with the format '{fmt.name}'", "format the value in the client")
     return exp.func("strftime", value, exp.Literal.string(_strftime(fmt.name)))
+
+
+def _as_text(value: exp.Expression) -> exp.Expression:
+    """A value as text; a TIMESTAMP_NTZ in Snowflake's default output format (milliseconds)."""
+    if _is_timestamp(value, _NTZ):
+        return exp.func("strftime", value, exp.Literal.string(_TIMESTAMP_TEXT))
+    return exp.cast(value, exp.DataType.build("VARCHAR"))
+
+
+def _cast(node: exp.Cast) -> exp.Expression:
+    """``ts::VARCHAR`` prints a TIMESTAMP_NTZ as TO_CHAR does."""
+    to = node.args.get("to")
+    if isinstance(to, exp.DataType) and to.this in _TEXT and _is_timestamp(node.this, _NTZ):
+        return _as_text(node.this)
+    return node
+
+
+def _add_months(node: exp.AddMonths) -> exp.Expression:
+    """ADD_MONTHS of a DATE is a DATE."""
+    return exp.cast(node.copy(), exp.DataType.build("DATE")) if _is_date(node.this) else node
 
 
 def _strftime(snowflake_format: str) -> str:
@@ -283,6 +303,8 @@ TRANSFORMS = {
     exp.DateAdd: _date_add,
     exp.TimeAdd: _date_add,
     exp.TimestampAdd: _date_add,
+    exp.AddMonths: _add_months,
+    exp.Cast: _cast,
     exp.DateTrunc: _date_trunc,
     exp.TimestampTrunc: _date_trunc,
     exp.Div: _div,
@@ -293,7 +315,7 @@ TRANSFORMS = {
 _ANONYMOUS = {"HASH": _hash}
 # The constructs whose translation depends on their arguments' types.
 _TYPED = (exp.ToChar, exp.TimeToStr, exp.DateAdd, exp.TimeAdd, exp.TimestampAdd, exp.DateTrunc, exp.TimestampTrunc)
-_TYPED += (exp.Div, exp.Avg, exp.Window)
+_TYPED += (exp.Div, exp.Avg, exp.Window, exp.AddMonths, exp.Cast)
 
 #: The Snowflake functions and operators these transforms implement (for the function allowlist).
 IMPLEMENTED = (
@@ -303,6 +325,9 @@ IMPLEMENTED = (
     "DATEADD",
     "TIMEADD",
     "TIMESTAMPADD",
+    "ADD_MONTHS",
+    "DIV0",
+    "DIV0NULL",
     "DATE_TRUNC",
     "AVG",
     "HASH",
