@@ -6,7 +6,8 @@ another against the same backend, into ``--output-dir``: each executed copy is n
 combination (``04_latency__MAX_CLIENT_LAG=0.5__BATCH_SIZE=1000.ipynb``). What each run recorded
 (its ``figures``, :mod:`aidemo.notebook.figures`) is read back from the copy and written to
 ``report.csv`` and ``report.html`` (:mod:`aidemo.notebook.report`). A failed run is reported
-and the others still run; the exit code says whether any failed.
+and the others still run; the exit code says whether any failed. Ctrl-C stops the grid and
+reports the runs that ended.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import itertools
 import os
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,9 +80,9 @@ def run_grid(
     *,
     progress: bool = True,
     timeout: float = 600,
-) -> list[GridRun]:
+) -> Iterator[GridRun]:
     """Run ``notebook`` once per combination of ``grid`` (with ``fixed`` parameters too) into
-    ``output_dir``, one after another under a progress bar; the runs, failed ones included."""
+    ``output_dir``, one after another under a progress bar; each run as it ends, failed ones too."""
     from tqdm.auto import tqdm
 
     name = notebook_path(notebook).stem
@@ -90,16 +92,14 @@ def run_grid(
     targets = [output / run_name(name, combination) for combination in todo]
     if len(set(targets)) < len(targets):
         raise ConfigError("two combinations of the grid give the same file name; use values that differ in letters")
-    runs = []
     with tqdm(total=len(todo), desc=name, unit="run", file=sys.stderr, disable=not progress) as bar:
         for combination, target in zip(todo, targets):
             described = " ".join(f"{key}={value}" for key, value in combination.items())
             bar.set_postfix_str(described)
             run = _run_one(name, target, combination, fixed, timeout)
-            runs.append(run)
             bar.update(1)
             bar.write(f"  {'failed' if run.error else 'ok':<6} {described}  {run.row['run_s']:.1f} s  {_gist(run)}")
-    return runs
+            yield run
 
 
 def report_frame(runs: list[GridRun]):
@@ -127,13 +127,21 @@ def run_cli(args) -> int:
         + (f", with {fixed}" if fixed else ""),
         flush=True,
     )
-    runs = run_grid(notebook, grid, fixed, args.output_dir)
+    runs, stopped = [], False
+    try:
+        for run in run_grid(notebook, grid, fixed, args.output_dir):
+            runs.append(run)
+    except KeyboardInterrupt:  # Ctrl-C: the report of the runs that ended
+        stopped = True
+        print(f"stopped after {len(runs)} of {total} runs", file=sys.stderr)
+    if not runs:
+        return 130
     csv, page = write_report(report_frame(runs), args.output_dir, f"{notebook}: {' × '.join(grid)}")
     failed = [run for run in runs if run.error]
-    print(f"{total - len(failed)} of {total} runs ran through; report: {csv} and {page}")
+    print(f"{len(runs) - len(failed)} of {total} runs ran through; report: {csv} and {page}")
     for run in failed:
         print(f"run {run.output.name} failed: {run.error}", file=sys.stderr)
-    return 1 if failed else 0
+    return 130 if stopped else 1 if failed else 0
 
 
 # ---- internals ---------------------------------------------------------------------------

@@ -192,3 +192,18 @@ def test_the_report_shows_a_failed_run_and_plots_against_a_text_parameter(tmp_pa
     assert len(IMAGE.findall(text)) == 3  # committed p50, orders/s, run seconds
     assert "4 runs, 1 failed" in text and "cell 3 failed" in text and "0.500000" not in text
     assert read_report(tmp_path)["error"].tolist() == ["", "", "", "cell 3 failed"]
+
+
+def test_ctrl_c_stops_the_grid_and_reports_the_runs_that_ended(tmp_path, monkeypatch, capsys):
+    def run_one(notebook, target, combination, fixed, timeout):
+        if combination["RATE"] == 200:
+            raise KeyboardInterrupt
+        row = {"notebook": notebook, "run": target.name, **combination, "orders_per_s": 90.0, "run_s": 1.0}
+        return batch.GridRun(combination, target, row | {"error": ""}, None)
+
+    monkeypatch.setattr(batch, "_run_one", run_one)  # no kernel: what a run returns, then Ctrl-C
+    out = tmp_path / "grid"
+    args = ["notebooks", "--notebook", "04_latency", "--output-dir", str(out), "--grid", "RATE=100,200"]
+    assert cli.main(args) == 130
+    assert "stopped after 1 of 2 runs" in capsys.readouterr().err
+    assert read_report(out)["RATE"].tolist() == [100]
