@@ -23,16 +23,16 @@ class BindError(ValueError):
     """The bindings do not fit the statement (missing, malformed or of an unknown shape)."""
 
 
-def substitute(sql: str, bindings: dict | None, missing_as_null: bool = False) -> list[str]:
+def substitute(sql: str, bindings: dict | None, missing_as_null: bool = False, tokens: list | None = None) -> list[str]:
     """The statement with its bind variables replaced, once per bound row.
 
     Array-bound ``INSERT ... VALUES (?, ...)`` becomes one multi-row INSERT rather than a
     statement per row. ``missing_as_null`` binds NULL to unbound variables (a describe-only
-    request has none).
+    request has none). ``tokens`` are the statement's if the caller has them already.
     """
     if "?" not in sql and ":" not in sql:
         return [sql]  # no bind variable: spares tokenizing a bulk INSERT once more
-    tokens = _tokens(sql)
+    tokens = _tokens(sql) if tokens is None else tokens
     places = _placeholders(tokens)
     if not places:
         return [sql]

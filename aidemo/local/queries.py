@@ -18,7 +18,7 @@ from aidemo.local.sessions import ConnectorError, ConnectorSession, QueryFailed
 from aidemo.local.sqlerrors import snowflake_error
 from aidemo.local.sqlresults import Result
 from aidemo.local.sqlsession import Session
-from aidemo.local.translate import split_statements, translate_script
+from aidemo.local.translate import statements, translate_script
 
 
 def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks) -> dict:
@@ -27,11 +27,14 @@ def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks
     sql = body["sqlText"]
     describe = bool(body.get("describeOnly"))
     try:
-        _check_request(body, _count_statements(sql))
-        statements = binds.substitute(sql, body.get("bindings"), missing_as_null=describe)
+        split = _split(sql)
+        _check_request(body, 1 if split is None else len(split))
+        tokens = split[0][1] if split else None
+        bound = binds.substitute(sql, body.get("bindings"), missing_as_null=describe, tokens=tokens)
         with session.lock:
             with coltypes.reading(store):
-                plan = translate_script(";\n".join(statements), session=session.sql)
+                script = ";\n".join(bound)
+                plan = translate_script(script, session=session.sql, split=split if bound == [sql] else None)
             kind = plan[-1][1].kind if plan else cmd.SELECT
             result, stats = _execute(store, session, kind, plan, describe)
             wanted = results.result_format(body.get("parameters") or {}, session.sql)
@@ -63,12 +66,12 @@ def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks
     return data
 
 
-def _count_statements(sql: str) -> int:
-    # Text with no semicolon and no comment is one statement: spares tokenizing a bulk INSERT
-    # once more (translating it tokenizes it anyway).
-    if sql.strip() and not any(mark in sql for mark in (";", "--", "/*", "//")):
-        return 1
-    return len(split_statements(sql))
+def _split(sql: str) -> list | None:
+    """The statements of the text with their tokens (made once for the whole request), or None for
+    text that is one statement and holds no bind variable (a bulk INSERT is then never tokenized)."""
+    if sql.strip() and not any(mark in sql for mark in (";", "--", "/*", "//", "?", ":")):
+        return None
+    return statements(sql)
 
 
 def _check_request(body: dict, count: int) -> None:

@@ -70,7 +70,7 @@ def split_statements(script: str) -> list[str]:
     Each statement is returned without its semicolon and without the comments before it;
     statements that hold nothing but comments or whitespace are dropped.
     """
-    return [text for text, _ in _statements(script)]
+    return [text for text, _ in statements(script)]
 
 
 def translate(
@@ -97,11 +97,17 @@ def translate(
 
 
 def translate_script(
-    script: str, *, database: str | None = None, schema: str | None = None, session: Session | None = None
+    script: str,
+    *,
+    database: str | None = None,
+    schema: str | None = None,
+    session: Session | None = None,
+    split: list[tuple[str, list[Token]]] | None = None,
 ) -> list[tuple[str, cmd.Translation]]:
     """Every statement of a script with its translation, each in the context that the
     script's earlier USE statements set. Raises SqlError at the first statement that
     does not translate, so a caller can run nothing unless everything translates.
+    ``split`` is the script's :func:`statements` if the caller has them already.
     """
     session = session or Session(database, schema)
     fast = bulk_insert(script, session.database, session.schema)
@@ -109,7 +115,7 @@ def translate_script(
         return [fast]
     plan = []
     planning = dataclasses.replace(session)  # USE and CREATE DATABASE/SCHEMA move the context of what follows
-    for text, tokens in _statements(script):
+    for text, tokens in statements(script) if split is None else split:
         command = _translate(script, tokens, planning)
         if hasattr(command, "context"):
             planning.database, planning.schema = command.context(planning.database, planning.schema)
@@ -117,7 +123,7 @@ def translate_script(
     return plan
 
 
-def _statements(script: str) -> list[tuple[str, list[Token]]]:
+def statements(script: str) -> list[tuple[str, list[Token]]]:
     """The statements of a script, each with its tokens (positions are offsets into the script)."""
     statements, current = [], []
     for token in [*tokenize(script, script), None]:
