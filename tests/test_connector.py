@@ -272,12 +272,18 @@ def test_a_session_outlives_its_token_and_a_service_restart(local_home, tmp_path
             cur = connection.cursor()
             cur.execute("CREATE SCHEMA RENEWED")
             cur.execute("USE SCHEMA RENEWED")
+            cur.execute("SET KEPT_VARIABLE = 'kept'")
+            cur.execute("ALTER SESSION SET QUERY_TAG = 'restarted'")
             time.sleep(2.5)  # past the session token's one-second validity: the connector renews it
             assert cur.execute("SELECT CURRENT_SCHEMA()").fetchone() == ("RENEWED",)
             service.stop(home)
             service.start(home)
             cur.execute("CREATE TABLE KEPT (A NUMBER)")  # still in the session's USE context
             assert backend.sql("SELECT COUNT(*) AS N FROM RENEWED.KEPT")["N"].tolist() == [0]
+            # variables and session parameters are the session's too
+            assert cur.execute("SELECT $KEPT_VARIABLE").fetchone() == ("kept",)
+            tags = [r for r in cur.execute("SHOW PARAMETERS LIKE 'QUERY_TAG'").fetchall()]
+            assert [r[:2] for r in tags] == [("QUERY_TAG", "restarted")]
         finally:
             connection.close()
 

@@ -170,3 +170,30 @@ def test_a_transaction_writes_one_database(t):
     cur.execute("COMMIT")  # the transaction stayed open: its first insert commits
     assert cur.execute("SELECT X FROM TXN_OTHER_DB.PUBLIC.U").fetchall() == [(1,)]
     cur.execute("DROP DATABASE TXN_OTHER_DB")
+
+
+def test_the_sql_api_runs_a_body_s_transaction_and_rolls_back_what_it_leaves_open(backend, t):
+    import json
+
+    from aidemo.keys import keypair_jwt
+    from aidemo.local.home import ACCOUNT, ROLE, USER
+    from tests.test_sql_lockdown import _post
+
+    jwt = keypair_jwt(ACCOUNT, USER, backend.home.user_key.read_text(), role=ROLE)
+    headers = {
+        "Authorization": f"Bearer {jwt}",
+        "X-Snowflake-Authorization-Token-Type": "KEYPAIR_JWT",
+        "Content-Type": "application/json",
+    }
+    schema = _schema(t)
+
+    def post(statement: str):
+        body = json.dumps({"statement": statement, "schema": schema}).encode()
+        status, reply = _post(backend, "/api/v2/statements", body, headers)
+        assert status == 200, reply
+        return json.loads(reply)
+
+    post("BEGIN; INSERT INTO T VALUES (1, 'kept'); COMMIT")
+    post("BEGIN; INSERT INTO T VALUES (2, 'left open')")
+    post("INSERT INTO T VALUES (3, 'a'); INSERT INTO T VALUES (4, 'b')")
+    assert t.cursor().execute("SELECT ID FROM T ORDER BY ID").fetchall() == [(1,), (3,), (4,)]
