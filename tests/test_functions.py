@@ -64,10 +64,37 @@ SWEEP = [
     ("NVL2(1, 2, 3)", 2, "FIXED", (38, 0)),
     ("ZEROIFNULL(NULL)", 0, "FIXED", (38, 0)),
     ("MOD(-7, 3)", -1, "FIXED", (38, 0)),
+    ("TO_DATE('15/03/2024', 'DD/MM/YYYY')", D(2024, 3, 15), "DATE", None),
+    ("TO_DATE('Mar 15, 2024', 'MON DD, YYYY')", D(2024, 3, 15), "DATE", None),
+    ("TRY_TO_DATE('nope', 'DD/MM/YYYY')", None, "DATE", None),
+    (
+        "TO_TIMESTAMP('15/03/2024 10:11:12', 'DD/MM/YYYY HH24:MI:SS')",
+        dt.datetime(2024, 3, 15, 10, 11, 12),
+        "TIMESTAMP_NTZ",
+        None,
+    ),
+    (
+        "TO_TIMESTAMP_NTZ('2024-03-15 10:11:12.345', 'YYYY-MM-DD HH24:MI:SS.FF3')",
+        dt.datetime(2024, 3, 15, 10, 11, 12, 345000),
+        "TIMESTAMP_NTZ",
+        None,
+    ),
+    ("TO_TIMESTAMP(1710497472)", dt.datetime(2024, 3, 15, 10, 11, 12), "TIMESTAMP_NTZ", None),
+    ("TO_TIMESTAMP('2024-03-15'::DATE)", dt.datetime(2024, 3, 15), "TIMESTAMP_NTZ", None),
+    ("TIMESTAMPDIFF(day, '2024-03-15'::DATE, '2024-04-01'::DATE)", 17, "FIXED", (38, 0)),
+    ("DAYNAME('2024-03-15'::DATE)", "Fri", "TEXT", None),
+    ("MONTHNAME('2024-03-15'::DATE)", "Mar", "TEXT", None),
+    ("NEXT_DAY('2024-03-15'::DATE, 'MO')", D(2024, 3, 18), "DATE", None),
+    ("DATE_FROM_PARTS(2024, 2, 30)", D(2024, 3, 1), "DATE", None),
+    ("TO_NUMBER('12.5', 10, 1)", Decimal("12.5"), "FIXED", (10, 1)),
+    ("TRY_TO_NUMBER('x')", None, "FIXED", None),
+    ("EDITDISTANCE('kitten', 'sitting')", 3, "FIXED", (38, 0)),
+    ("STRTOK('a,b', ',', 2)", "b", "TEXT", None),
 ]
 REFUSED = [
     ("TO_CHAR(1234.5, '9,999.99')", "TO_CHAR of a number with the format '9,999.99'"),
     ("TO_CHAR('2024-03-15'::DATE, 'YYYY-Q')", "'Q'"),
+    ("TO_TIMESTAMP('2024-Q1', 'YYYY-Q')", "'Q'"),
     ("APPROX_TOP_K(1, 3)", "APPROX_TOP_K"),
 ]
 
