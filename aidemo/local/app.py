@@ -40,6 +40,7 @@ from aidemo.local.replies import (
     scrub,
 )
 from aidemo.local.sqlerrors import snowflake_error
+from aidemo.local.sqltokens import too_deep
 from aidemo.local.stage import BUCKET, Stage, fragment_batch
 from aidemo.local.store import ServiceError, Store
 
@@ -263,8 +264,8 @@ def build_app(service: Service) -> Starlette:
                 results = await run_in_threadpool(sqlexec.run_script, store, statement, session)
             finally:
                 sqlexec.end_session(store, session)  # what a request leaves open ends with it
-        except SqlError as exc:
-            code, _, message = snowflake_error(exc)
+        except (SqlError, RecursionError) as exc:
+            code, _, message = snowflake_error(too_deep(statement) if isinstance(exc, RecursionError) else exc)
             raise ServiceError(422, code, message) from None
         handle = str(uuid.uuid4())
         reply = sqlexec.to_reply(results[-1], handle)

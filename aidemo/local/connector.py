@@ -43,6 +43,9 @@ log = logging.getLogger("aidemo.local.connector")
 
 # Sent at login. The local service has no stages, so array binds always travel inline
 # (4.x's executemany reads the threshold and would otherwise upload them to a stage).
+SMALL_BODY_BYTES = 1 << 20  # a login or token request: a few KB of JSON however it is compressed
+_GZIP = b"\x1f\x8b"
+_PIECE = 1 << 16  # inflation's step
 SESSION_PARAMETERS = [
     {"name": "TIMEZONE", "value": "UTC"},
     {"name": "CLIENT_SESSION_KEEP_ALIVE_HEARTBEAT_FREQUENCY", "value": 3600},
@@ -85,8 +88,8 @@ def routes(service) -> list[Route]:
 
     @snowflake
     async def login(request):
-        body = await _json(request, service.max_body_bytes)
-        data = body.get("data") if isinstance(body, dict) else None
+        body = await _json(request, SMALL_BODY_BYTES)
+        data = body.get("data")
         if not isinstance(data, dict):
             raise ConnectorError("390400", 'The login body must be {"data": {...}}.')
         authenticator = str(data.get("AUTHENTICATOR") or "SNOWFLAKE").upper()
@@ -140,8 +143,12 @@ def routes(service) -> list[Route]:
     async def query(request):
         session = sessions.find(_token(request))
         body = await _json(request, service.max_body_bytes)
-        if not isinstance(body, dict) or not isinstance(body.get("sqlText"), str):
+        if not isinstance(body.get("sqlText"), str):
             raise ConnectorError("000001", 'The query body must hold "sqlText".')
+        for key in ("parameters", "bindings"):
+            if body.get(key) is not None and not isinstance(body[key], dict):
+                kind = type(body[key]).__name__
+                raise ConnectorError("000001", f'The query body\'s "{key}" must be an object, not {kind}.')
         if not body.get("asyncExec"):
             return await run(session, body, str(request.base_url))
         # execute_async: the statement runs now; its outcome waits for the status and result calls.
@@ -182,8 +189,8 @@ def routes(service) -> list[Route]:
 
     @snowflake
     async def token_request(request):
-        body = await _json(request, service.max_body_bytes)
-        if str((body or {}).get("requestType", "RENEW")).upper() != "RENEW":
+        body = await _json(request, SMALL_BODY_BYTES)
+        if str(body.get("requestType", "RENEW")).upper() != "RENEW":
             raise ConnectorError("390400", "Only requestType RENEW is supported.")
         master = _token(request)
         session, token = sessions.renew(master)
@@ -239,21 +246,45 @@ def routes(service) -> list[Route]:
     ]
 
 
-async def _json(request: Request, limit: int):
-    """The JSON body; a gzipped one (4.x) may inflate to the service's body limit."""
-    raw = await request.body()
-    if raw[:2] == b"\x1f\x8b":  # 4.x gzips its request bodies
-        inflate = zlib.decompressobj(wbits=31)
-        try:
-            raw = inflate.decompress(raw, limit)
-        except zlib.error:
-            raise ConnectorError("390400", "The request body is not valid gzip.") from None
-        if inflate.unconsumed_tail:
-            raise ConnectorError("390400", f"The request body inflates past the limit of {limit} bytes.")
+async def _json(request: Request, limit: int) -> dict:
+    """The body's JSON object. A gzipped body (4.x gzips them) is inflated as it arrives, a piece at a
+    time, and refused as soon as it inflates past ``limit`` bytes: a small bomb never grows the
+    service's memory by more than the limit."""
+    inflate, head, pieces, room = None, b"", [], limit
+    async for part in request.stream():
+        if head is not None:  # the first two bytes say whether the body is gzip
+            head += part
+            if len(head) < 2:
+                continue
+            part, head = head, None
+            inflate = zlib.decompressobj(wbits=31) if part[:2] == _GZIP else None
+        piece = _inflate(inflate, part, room) if inflate is not None else part
+        room -= len(piece)
+        pieces.append(piece)
+    raw = b"".join(pieces) + (head or b"")
     try:
-        return json.loads(raw) if raw else {}
-    except ValueError:
+        body = json.loads(raw) if raw else {}
+    except (ValueError, RecursionError):  # RecursionError: arrays or objects nested thousands deep
         raise ConnectorError("390400", "The request body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise ConnectorError("390400", f"The request body must be a JSON object, not {type(body).__name__}.")
+    return body
+
+
+def _inflate(inflate, data: bytes, room: int) -> bytes:
+    """``data`` inflated, at most ``_PIECE`` bytes at a time; refused once past ``room`` bytes."""
+    out = []
+    try:
+        while data:
+            piece = inflate.decompress(data, min(_PIECE, room + 1))
+            room -= len(piece)
+            if room < 0:
+                raise ConnectorError("390400", "The request body inflates past the local service's limit.")
+            out.append(piece)
+            data = inflate.unconsumed_tail
+    except zlib.error:
+        raise ConnectorError("390400", "The request body is not valid gzip.") from None
+    return b"".join(out)
 
 
 def _token(request: Request) -> str:

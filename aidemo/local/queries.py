@@ -18,6 +18,7 @@ from aidemo.local.sessions import ConnectorError, ConnectorSession, QueryFailed
 from aidemo.local.sqlerrors import snowflake_error
 from aidemo.local.sqlresults import Result
 from aidemo.local.sqlsession import Session
+from aidemo.local.sqltokens import too_deep
 from aidemo.local.translate import statements, translate_script
 
 
@@ -43,8 +44,8 @@ def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks
         raise QueryFailed(exc.code, exc.sql_state or "42000", exc.message, query_id) from None
     except binds.BindError as exc:
         raise QueryFailed("002049", "42601", f"SQL compilation error: {exc}", query_id) from None
-    except sqlexec.SqlError as exc:
-        code, state, message = snowflake_error(exc)
+    except (sqlexec.SqlError, RecursionError) as exc:
+        code, state, message = snowflake_error(too_deep(sql) if isinstance(exc, RecursionError) else exc)
         raise QueryFailed(code, state, message, query_id) from None
     data = {
         "queryId": query_id,

@@ -11,6 +11,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from aidemo.local.errors import SqlError
+from aidemo.local.sqlerrors import SYNTAX, SnowflakeError
 
 
 class _Snowflake(Snowflake):
@@ -169,6 +170,15 @@ def parse_tokens(tokens: list[Token], sql: str, statement: str) -> exp.Expressio
         # sqlglot names the offending token by its repr; keep only its text.
         message = TOKEN_REPR.sub(r"'\1'", detail.get("description") or str(exc))
         raise SqlError(f"Cannot parse {quote_statement(statement)}: {message}{where}.") from exc
+    except RecursionError:  # sqlglot's parser recurses about twenty frames per nested parenthesis
+        raise too_deep(statement) from None
+
+
+def too_deep(statement: str) -> SnowflakeError:
+    """The refusal of a statement nested too deeply to parse or translate (a syntax error, 001003)."""
+    return SnowflakeError(
+        SYNTAX, f"{quote_statement(statement)} nests its expressions too deeply for the local service; simplify it."
+    )
 
 
 def quote_statement(statement: str, limit: int = 80) -> str:
