@@ -117,6 +117,32 @@ def test_bad_values_fail_in_snowflake_words(connection, sql, code, words):
     assert words in str(failed.value) and "Malformed" not in str(failed.value)
 
 
+def test_variants_compare_with_text_and_order_by_value(connection):
+    cur = connection.cursor()
+    cur.execute("CREATE TABLE CMP (ID INT, V VARIANT, NAME VARCHAR)")
+    cur.execute(
+        """INSERT INTO CMP SELECT 1, PARSE_JSON('{"s": "str", "n": 10}'), 'str'
+        UNION ALL SELECT 2, PARSE_JSON('{"s": "x", "n": 9}'), 'q'
+        UNION ALL SELECT 3, PARSE_JSON('{"s": "y", "n": -1.5}'), 'y'"""
+    )
+
+    def ids(where: str) -> list[int]:
+        return [i for (i,) in cur.execute(f"SELECT ID FROM CMP WHERE {where} ORDER BY ID").fetchall()]
+
+    assert ids("V:s = 'str'") == [1]
+    assert ids("'x' = V:s") == [2]
+    assert ids("V:s <> 'str'") == [2, 3]
+    assert ids("V:s = NAME") == [1, 3]
+    assert ids("V:s LIKE 's%'") == [1]
+    assert ids("V:s IN ('x', 'y')") == [2, 3]
+    assert ids("V:n > 9") == [1]
+    assert ids("V:n = -1.5") == [3]
+    assert ids("V:n = 10") == [1]
+    assert cur.execute("SELECT PARSE_JSON('1.4') = 1, 3 = PARSE_JSON('3')").fetchone() == (False, True)
+    by_n = cur.execute("SELECT ID, ROW_NUMBER() OVER (ORDER BY V:n DESC) FROM CMP ORDER BY V:n").fetchall()
+    assert by_n == [(3, 3), (2, 2), (1, 1)]  # numbers by value: -1.5, 9, 10 (their text would put 10 first)
+
+
 def test_typeof_and_predicates(cur):
     row = cur.execute(
         "SELECT TYPEOF(V), TYPEOF(V:a.b[0]), TYPEOF(V:f), TYPEOF(PARSE_JSON('1e3')), TYPEOF(V:s), TYPEOF(V:n), "

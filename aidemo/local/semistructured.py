@@ -67,9 +67,17 @@ _REFUSED = {
 def transform(tree: exp.Expression, database: str | None = None, schema: str | None = None) -> None:
     """Rewrite the semi-structured constructs of a parsed Snowflake statement in place; a column
     the catalog declares VARIANT, OBJECT or ARRAY (:mod:`aidemo.local.coltypes`) is used as it is."""
-    if any(_handler(node) for node in tree.walk()):
+    if any(_semi_structured(node) for node in tree.walk()):
         coltypes.annotate(tree, database, schema)
     _rewrite(tree)
+
+
+def _semi_structured(node: exp.Expression) -> bool:
+    """Whether a node is semi-structured SQL (not a comparison, ORDER BY or cast that may hold some)."""
+    handler = _handler(node)
+    if handler in (_compare, _in, _ordered):
+        return False
+    return handler is not None and (not isinstance(node, exp.Cast) or node.to.this in {*SEMI, *_TEXT_TYPES})
 
 
 def _handler(node: exp.Expression):
@@ -269,6 +277,69 @@ def _is_type(name: str):
     return unary(name, f"CASE WHEN __j IS NOT NULL THEN ({_TYPEOF}) IN ({names}) END")
 
 
+# ---- comparing and ordering VARIANTs -------------------------------------------------------------
+
+_TEXT_TYPES = {exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR, exp.DataType.Type.NCHAR,
+               exp.DataType.Type.NVARCHAR}  # fmt: skip
+# ORDER BY a VARIANT: numbers by their value (DuckDB would order JSON by its text: 10 before 9), then the rest.
+_SORT_KEY = """{'n': CASE WHEN json_type(__j) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST(__j AS DOUBLE) END,
+    's': CAST(__j AS VARCHAR)}"""
+
+
+def _is_text(node: exp.Expression) -> bool:
+    if isinstance(node, exp.Literal):
+        return node.is_string
+    typed = node.to if isinstance(node, exp.Cast) else node.type if isinstance(node, exp.Column) else None
+    return typed is not None and typed.this in _TEXT_TYPES
+
+
+def _is_number(node: exp.Expression) -> bool:
+    if isinstance(node, exp.Neg):
+        return _is_number(node.this)
+    if isinstance(node, exp.Literal):
+        return not node.is_string
+    typed = node.to if isinstance(node, exp.Cast) else node.type if isinstance(node, exp.Column) else None
+    return typed is not None and typed.is_type(*exp.DataType.NUMERIC_TYPES)
+
+
+def _as_text(node: exp.Expression) -> exp.Expression:
+    return build("json_extract_string(__j, '$')", j=node)
+
+
+def _as_number(node: exp.Expression) -> exp.Expression:
+    return build("CAST(__j AS DOUBLE)", j=node)
+
+
+def _compare(node: exp.Binary) -> exp.Expression:
+    """A VARIANT compared with text (``v:s = 'x'``, ``v:s LIKE 'a%'``) compares its string, with a
+    number its number, as Snowflake casts a VARIANT to the other side's type (DuckDB would parse
+    the text as JSON, and cast the JSON to the literal's type: 1.4 = 1)."""
+    pattern = isinstance(node, (exp.Like, exp.ILike))
+    for side, other in (("this", "expression"), ("expression", "this")):
+        value, against = node.args[side], node.args[other]
+        if kind(value) != VARIANT or kind(against):
+            continue
+        if pattern or _is_text(against):
+            node.set(side, _as_text(value))
+        elif _is_number(against):
+            node.set(side, _as_number(value))
+    return node
+
+
+def _in(node: exp.In) -> exp.Expression:
+    """``v:s IN ('a', 'b')`` compares the VARIANT's string."""
+    if kind(node.this) == VARIANT and node.expressions and all(_is_text(e) for e in node.expressions):
+        node.set("this", _as_text(node.this))
+    return node
+
+
+def _ordered(node: exp.Ordered) -> exp.Expression:
+    """ORDER BY a VARIANT orders numbers by value, as Snowflake does."""
+    if kind(node.this) == VARIANT:
+        node.set("this", build(_SORT_KEY, j=node.this))
+    return node
+
+
 TRANSFORMS = {
     exp.JSONExtract: _get_path,
     exp.GetExtract: _get,
@@ -290,6 +361,9 @@ TRANSFORMS = {
     exp.IsNullValue: _is_type("IS_NULL_VALUE"),
     exp.Lateral: flatten,
     exp.TableFromRows: flatten,
+    **{comparison: _compare for comparison in (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike)},
+    exp.In: _in,
+    exp.Ordered: _ordered,
     **semifunctions.TRANSFORMS,
 }
 _ANONYMOUS = {name: _is_type(name) for name in _PREDICATES} | semifunctions.BY_NAME
