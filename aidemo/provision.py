@@ -81,6 +81,7 @@ def setup(
     backend = backend or open_backend()
     started = time.perf_counter()
     if reset:
+        run_file(DDL_FILES[0], backend)  # the database and schema: DROP ... IF EXISTS names objects inside them
         _reset(backend, keep_customers=_customers_match(backend, settings.num_customers, settings.seed))
     for name in DDL_FILES:
         run_file(name, backend)

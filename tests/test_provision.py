@@ -9,6 +9,7 @@ import pytest
 from test_sql import stream
 
 from aidemo import customers as customer_module
+from aidemo.backends import LocalBackend
 from aidemo.customers import customer_segments, generate_customers
 from aidemo.errors import ConfigError
 from aidemo.generator import InstanceSpec, order_batch
@@ -78,6 +79,13 @@ def test_reset_drops_rows_channels_and_pipes(own_backend):
     assert sorted(after["name"]) == sorted(PIPES)
     assert after["created_on"].min() > before["created_on"].max()
     pd.testing.assert_frame_equal(customers(own_backend), generate_customers(SEED + 1, 200), check_dtype=False)
+
+
+def test_reset_of_a_database_that_does_not_exist_yet_creates_it(local_home):
+    with LocalBackend(local_home, "PROVISION_FRESH") as backend:  # the first setup of a notebook's run
+        report = setup(backend, reset=True, num_customers=10, seed=SEED)
+        assert report.tables == {"CUSTOMERS": 10, "ORDERS": 0, "ORDER_ITEMS": 0}
+        assert set(PIPES) <= set(report.pipes)
 
 
 def test_reset_keeps_customers_of_the_same_seed_and_count_and_drops_the_rest(own_backend):
