@@ -128,3 +128,17 @@ def test_describe_table_type_columns_is_describe_table(connection):
     cur.execute("CREATE TABLE DESCRIBED (ID NUMBER(38,0) NOT NULL, NAME VARCHAR(20))")
     rows = cur.execute("DESC TABLE DESCRIBED TYPE = COLUMNS").fetchall()
     assert [(r[0], r[1], r[3]) for r in rows] == [("ID", "NUMBER(38,0)", "N"), ("NAME", "VARCHAR(20)", "Y")]
+
+
+def test_wall_clock_time_is_the_session_s_timezone(connection):
+    cur = connection.cursor()
+    cur.execute("ALTER SESSION SET TIMEZONE = 'Asia/Kolkata'")  # UTC+05:30
+    local, time_of_day = cur.execute("SELECT CURRENT_TIMESTAMP()::TIMESTAMP_NTZ, CURRENT_TIME()").fetchone()
+    expected = dt.datetime.now(ZoneInfo("Asia/Kolkata")).replace(tzinfo=None)
+    assert local.tzinfo is None and abs(local - expected) < dt.timedelta(minutes=5)
+    apart = (_seconds(time_of_day) - _seconds(expected.time())) % 86400
+    assert min(apart, 86400 - apart) < 300  # the same time of day, across midnight too
+
+
+def _seconds(time: dt.time) -> float:
+    return time.hour * 3600 + time.minute * 60 + time.second

@@ -33,7 +33,8 @@ _FACTS: dict[type | str, Callable[[Session], str | None]] = {
     # Statements run to completion before their reply: a session has nothing to cancel.
     "SYSTEM$CANCEL_ALL_QUERIES": lambda s: "0 queries were canceled.",
 }
-_ZONED = {exp.CurrentDate: "DATE", exp.CurrentTime: "TIME"}  # in the session's TIMEZONE
+_ZONED = {exp.CurrentDate: "DATE", exp.CurrentTime: "TIME", exp.Localtime: "TIME"}  # in the session's TIMEZONE
+_WALL_CLOCK_TYPES = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ)
 
 
 def session_value(node: exp.Expression, session: Session, text: str) -> exp.Expression | None:
@@ -45,9 +46,19 @@ def session_value(node: exp.Expression, session: Session, text: str) -> exp.Expr
         value = _FACTS[key](session)
         return exp.Literal.string(value) if value is not None else exp.null()
     if type(node) in _ZONED and not node.args.get("this"):
-        zoned = exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string(session.parameter("TIMEZONE")))
-        return exp.cast(zoned, _ZONED[type(node)])
+        return exp.cast(_wall_clock(session), _ZONED[type(node)])
+    if isinstance(node, exp.Cast) and _is_now(node.this) and node.to.this in _WALL_CLOCK_TYPES:
+        return exp.cast(_wall_clock(session), node.to.copy())  # CURRENT_TIMESTAMP()::TIMESTAMP_NTZ
     return None
+
+
+def _wall_clock(session: Session) -> exp.Expression:
+    """The current time as a TIMESTAMP without time zone, in the session's TIMEZONE."""
+    return exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string(session.parameter("TIMEZONE")))
+
+
+def _is_now(node: exp.Expression) -> bool:
+    return isinstance(node, exp.CurrentTimestamp) and not node.args.get("sysdate") and not node.args.get("this")
 
 
 def _variable(node: exp.Parameter, session: Session, text: str) -> exp.Expression | None:
