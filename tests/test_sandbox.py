@@ -118,6 +118,10 @@ BOOKKEEPING = [
     'DELETE FROM "{db}"."_AIDEMO"."CHANNELS"',
     "INSERT INTO _AIDEMO.PIPES SELECT * FROM _AIDEMO.PIPES",
     "SELECT * FROM system.main.duckdb_tables",
+    "SET stolen = (SELECT MAX(LAST_COMMITTED_OFFSET_TOKEN) FROM _AIDEMO.CHANNELS)",
+    "CREATE VIEW PEEK AS SELECT * FROM IDENTIFIER('_AIDEMO.CHANNELS')",
+    "MERGE INTO _AIDEMO.CHANNELS C USING ORDERS O ON TRUE WHEN MATCHED THEN DELETE",
+    "WITH X AS (SELECT * FROM _AIDEMO.CHANNELS) SELECT * FROM X",
     "SELECT * FROM temp.main.x",
 ]
 
@@ -302,3 +306,29 @@ def test_a_gzip_bomb_at_login_is_refused_while_it_inflates(fresh):
     answer = json.loads(reply)
     assert status == 200 and answer["success"] is False and "inflates past" in answer["message"], answer
     assert high_water_kb() - before < 32 << 10  # well under the 256 MB it would inflate to
+
+
+def test_a_stage_prefix_is_signed_with_its_expiry_and_checked_after_a_restart(tmp_path):
+    """A prefix carries its expiry under the service's HMAC: a restarted service (a new Stage on the
+    home's secret) accepts it while it lives and refuses it after; a changed expiry fails the HMAC."""
+    import time
+
+    from aidemo.local.stage import BUCKET, Stage
+    from aidemo.local.store import ServiceError
+
+    now_ms = int(time.time() * 1000)
+    live = Stage(tmp_path, "secret").new_location(now_ms + 60_000)
+    dead = Stage(tmp_path, "secret").new_location(now_ms - 1)
+    restarted = Stage(tmp_path, "secret")
+    assert restarted.path_of(live + "0.ndjson").name == "0.ndjson"
+    with pytest.raises(ServiceError) as expired:
+        restarted.path_of(dead + "0.ndjson")
+    assert (expired.value.status, expired.value.code) == (403, "ExpiredToken")
+    nonce, _, rest = live[len(BUCKET) + 1 :].partition(".")
+    expiry, _, mac = rest.rstrip("/").partition(".")
+    forged = f"{BUCKET}/{nonce}.{int(expiry) + 10**9}.{mac}/0.ndjson"
+    with pytest.raises(ServiceError) as refused:
+        restarted.path_of(forged)
+    assert (refused.value.status, refused.value.code) == (403, "AccessDenied")
+    with pytest.raises(ServiceError):
+        Stage(tmp_path, "another secret").path_of(live + "0.ndjson")
