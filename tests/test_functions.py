@@ -133,6 +133,7 @@ def test_unaliased_current_date_and_generated_rows(connection):
     cur = connection.cursor()
     (today,) = cur.execute("SELECT CURRENT_DATE()").fetchone()
     assert today == dt.datetime.now(dt.UTC).date() and _type(cur.description[0]) == "DATE"
+    assert cur.description[0].name == "CURRENT_DATE()"
     rows = cur.execute("SELECT COUNT(*), MIN(SEQ4()), MAX(SEQ8()) FROM TABLE(GENERATOR(ROWCOUNT => 10))").fetchall()
     assert rows == [(10, 0, 9)]
     uuid, random, hashed = cur.execute("SELECT UUID_STRING(), RANDOM(), HASH('a', 1)").fetchone()

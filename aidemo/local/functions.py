@@ -307,11 +307,6 @@ def _ratio_to_report(node: exp.Window) -> exp.Expression:
     return ratio if scale is None else _fixed(ratio, _quotient_scale(scale))
 
 
-def _current_date(node: exp.CurrentDate) -> exp.Expression:
-    """CURRENT_DATE() as DuckDB's function: its bare keyword would bind to a result column named CURRENT_DATE."""
-    return exp.Anonymous(this="current_date")
-
-
 TRANSFORMS = {
     exp.ToChar: _to_char,
     exp.TimeToStr: _parsed_format,
@@ -329,7 +324,6 @@ TRANSFORMS = {
     exp.Div: _div,
     exp.Avg: _avg,
     exp.Window: _ratio_to_report,
-    exp.CurrentDate: _current_date,
 }
 _ANONYMOUS = {"HASH": _hash} | dict.fromkeys(
     ("TO_TIMESTAMP", "TO_TIMESTAMP_NTZ", "TO_TIMESTAMP_LTZ", "TO_TIMESTAMP_TZ"), _to_timestamp
@@ -343,7 +337,7 @@ _TYPED += (exp.Div, exp.Avg, exp.Window, exp.AddMonths, exp.Cast, exp.Anonymous)
 IMPLEMENTED = tuple(
     """
     TO_CHAR TO_VARCHAR SPLIT DATEADD TIMEADD TIMESTAMPADD ADD_MONTHS DATE_TRUNC AVG HASH RATIO_TO_REPORT
-    CURRENT_DATE DIV0 DIV0NULL
+    DIV0 DIV0NULL
     TO_DATE TRY_TO_DATE TO_TIMESTAMP TO_TIMESTAMP_NTZ TO_TIMESTAMP_LTZ TO_TIMESTAMP_TZ TO_TIME
     TIMESTAMPDIFF DATE_FROM_PARTS DAYNAME MONTHNAME NEXT_DAY PREVIOUS_DAY DAYOFWEEKISO WEEKISO YEAROFWEEK
     TO_NUMBER TO_DECIMAL TO_NUMERIC TRY_TO_NUMBER TO_DOUBLE EDITDISTANCE STRTOK
