@@ -14,6 +14,7 @@ import base64
 import html
 import io
 import math
+import numbers
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,8 +49,10 @@ def fixed(frame: pd.DataFrame) -> str:
 
 
 def plain(value) -> str:
-    """A parameter's value as a person wrote it (``0.5``, not ``0.500000``)."""
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """A parameter's value as a person reads it: ``0.5`` (not ``0.500000``), ``10,000``."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return f"{value:,}" if isinstance(value, numbers.Integral) and not isinstance(value, bool) else str(value)
 
 
 def plot_figure(ax: Axes, frame: pd.DataFrame, figure: str) -> list:
@@ -68,7 +71,7 @@ def plot_figure(ax: Axes, frame: pd.DataFrame, figure: str) -> list:
         key = key if isinstance(key, tuple) else (key,)
         group = group.sort_values(x)
         xs = group[x] if numeric else [ticks.index(str(v)) for v in group[x]]
-        label = ", ".join(f"{name} {value}" for name, value in zip(params[1:], key)) or None
+        label = ", ".join(f"{name} {plain(value)}" for name, value in zip(params[1:], key)) or None
         lines += ax.plot(xs, group[figure], marker="o", label=label)
     if ticks is not None:
         ax.set_xticks(range(len(ticks)), ticks, rotation=30 if len(ticks) > 4 else 0)
