@@ -40,6 +40,7 @@ SWEEP = [
     ("10.25::NUMBER(10,2) / 3", Decimal("3.41666667"), "FIXED", (38, 8)),
     ("DIV0(7, 0)", Decimal("0"), "FIXED", (38, 6)),
     ("DIV0(7, 2)", Decimal("3.500000"), "FIXED", (38, 6)),
+    ("DIV0NULL(7, NULL)", Decimal("0"), "FIXED", (38, 6)),
     ("'a' || NULL", None, "TEXT", None),
     ("CONCAT('a', NULL)", None, "TEXT", None),
     ("SUBSTR('hello', 0, 2)", "he", "TEXT", None),

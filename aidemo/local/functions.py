@@ -256,7 +256,7 @@ def _div(node: exp.Div) -> exp.Expression:
     numerator, divisor = node.this, node.expression
     quotient = exp.Div(this=numerator, expression=divisor)
     scale = _scale(numerator)
-    if scale is not None and _scale(divisor) is not None:
+    if scale is not None and (_scale(divisor) is not None or isinstance(divisor, exp.Null)):
         quotient = _fixed(quotient, _quotient_scale(scale))
     guarded = exp.If(
         this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
