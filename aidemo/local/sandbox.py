@@ -68,7 +68,7 @@ FUNCTIONS = frozenset("""
     APPROX_TOP_K FLATTEN ARRAY_APPEND ARRAY_CAT ARRAY_COMPACT ARRAY_DISTINCT ARRAY_SLICE ARRAY_TO_STRING ARRAY_FLATTEN
     ARRAYS_OVERLAP OBJECT_INSERT ARRAY_POSITION ARRAY_EXCEPT ARRAY_INTERSECTION TO_ARRAY TO_JSON STRIP_NULL_VALUE
     CHECK_JSON JSON_EXTRACT_PATH_TEXT
-""".split())  # Snowflake's, refused further on as unsupported features (0A000) until they are implemented
+""".split())  # Snowflake's, which the transforms implement or refuse themselves as unsupported (0A000)
 # fmt: on
 
 # Nodes the Snowflake parser builds from syntax rather than from a function's name (operators, CAST(x AS t),
