@@ -12,7 +12,7 @@ from sqlglot.tokens import TokenType
 
 from aidemo.local.ducksql import duck_type
 from aidemo.local.sqlcommands import CreatePipe, PipeColumn
-from aidemo.local.sqltokens import Cursor, parse
+from aidemo.local.sqltokens import Cursor
 
 
 def create_pipe(c: Cursor, or_replace: bool) -> CreatePipe:
@@ -29,7 +29,7 @@ def create_pipe(c: Cursor, or_replace: bool) -> CreatePipe:
         c.expect_type(TokenType.EQ, "'=' after a pipe property")
         c.advance(2)
     c.expect("AS")
-    definition = c.rest()
+    definition, start = c.rest(), c.i
     c.expect("COPY")
     c.expect("INTO")
     table = c.object_name()
@@ -42,7 +42,7 @@ def create_pipe(c: Cursor, or_replace: bool) -> CreatePipe:
             targets.append(c.name_parts(max_parts=1)[0])
         c.expect_type(TokenType.R_PAREN, "')' after the COPY INTO column list")
         c.advance(1)
-    columns = None if c.at_end() else _pipe_columns(c, definition, targets)
+    columns = None if c.at_end() else _pipe_columns(c, c.parse_rest(start), targets)
     if columns is None and targets is not None:
         c.fail("a COPY INTO column list needs a FROM (SELECT ...) list to fill it")
     return CreatePipe(
@@ -57,9 +57,8 @@ def create_pipe(c: Cursor, or_replace: bool) -> CreatePipe:
     )
 
 
-def _pipe_columns(c: Cursor, definition: str, targets: list[str] | None) -> tuple[PipeColumn, ...] | None:
+def _pipe_columns(c: Cursor, copy: exp.Expression, targets: list[str] | None) -> tuple[PipeColumn, ...] | None:
     """The ``$1:KEY::TYPE`` items of a DATA_SOURCE pipe, or None for the match-by-name form."""
-    copy = parse(definition, c.text)
     source = copy.args["files"][0] if isinstance(copy, exp.Copy) and copy.args.get("files") else None
     if isinstance(source, exp.Table) and _is_streaming_source(source.this):
         return None

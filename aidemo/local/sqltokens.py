@@ -29,10 +29,13 @@ TOKEN_REPR = re.compile(r"<Token token_type: [^,]*, text: (.*?), line: \d+, col:
 class Cursor:
     """A position in the tokens of one statement, with the session's context."""
 
-    def __init__(self, text: str, tokens: list[Token], database: str | None, schema: str | None):
+    def __init__(
+        self, text: str, tokens: list[Token], database: str | None, schema: str | None, sql: str | None = None
+    ):
         self.text, self.tokens, self.i = text, tokens, 0
         self.database, self.schema = database, schema
         self.base = tokens[0].start  # tokens may come from a whole script; text is their statement
+        self.sql = text if sql is None else sql  # the text the tokens' positions index
 
     def _token(self, offset: int = 0) -> Token | None:
         j = self.i + offset
@@ -60,6 +63,10 @@ class Cursor:
 
     def at_end(self) -> bool:
         return self.i >= len(self.tokens)
+
+    def parse_rest(self, start: int) -> exp.Expression:
+        """The tokens from position ``start`` to the end, parsed by sqlglot (not tokenized again)."""
+        return parse_tokens(self.tokens[start:], self.sql, self.text)
 
     def rest(self) -> str:
         """The statement's text from the position to its end."""
@@ -152,11 +159,6 @@ def tokenize(sql: str, statement: str) -> list[Token]:
         return DIALECT.tokenize(sql)
     except TokenError as exc:
         raise SqlError(f"Cannot read {quote_statement(statement)}: {exc} (an unclosed quote or comment?)") from exc
-
-
-def parse(sql: str, statement: str) -> exp.Expression:
-    """One statement parsed by sqlglot's Snowflake dialect; SqlError quoting ``statement`` if it does not parse."""
-    return parse_tokens(tokenize(sql, statement), sql, statement)
 
 
 def parse_tokens(tokens: list[Token], sql: str, statement: str) -> exp.Expression:

@@ -141,7 +141,7 @@ def _translate(sql: str, tokens: list[Token], session: Session) -> cmd.Translati
     text = sql[tokens[0].start : tokens[-1].end + 1]
     handler = TOKEN_COMMANDS.get(_lead(tokens)) or TOKEN_COMMANDS.get(_lead(tokens)[:1])
     if handler is not None:
-        command = handler(Cursor(text, tokens, session.database, session.schema))
+        command = handler(Cursor(text, tokens, session.database, session.schema, sql))
     else:
         tree = parse_tokens(tokens, sql, text)
         sandbox.admit(tree, text, session)
