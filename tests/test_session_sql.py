@@ -68,6 +68,19 @@ def test_alter_session_keeps_parameters_and_refuses_unknown_ones(connection):
         cur.execute("ALTER SESSION SET NO_SUCH_PARAMETER = 1")
 
 
+@pytest.mark.parametrize(
+    "parameter, value",
+    [("DATE_OUTPUT_FORMAT", "DD/MM/YYYY"), ("TIMESTAMP_NTZ_OUTPUT_FORMAT", "YYYY"), ("ROWS_PER_RESULTSET", "1")],
+)
+def test_a_parameter_the_service_would_not_apply_is_refused_not_ignored(connection, parameter, value):
+    cur = connection.cursor()
+    with pytest.raises(ProgrammingError, match=parameter) as refused:
+        cur.execute(f"ALTER SESSION SET {parameter} = '{value}'")
+    assert refused.value.sqlstate == "0A000"
+    assert cur.execute("SELECT TO_VARCHAR('2024-05-04'::DATE)").fetchone() == ("2024-05-04",)
+    assert cur.execute("SELECT COUNT(*) FROM (SELECT 1 UNION ALL SELECT 2)").fetchone() == (2,)
+
+
 def test_show_warehouses_users_roles_and_views(connect):
     cur = connect(warehouse="DEMO_WH").cursor()
     rows = cur.execute("SHOW WAREHOUSES").fetchall()

@@ -22,8 +22,9 @@ VERSION = "9.40.1"  # what CURRENT_VERSION() answers: Snowflake's major.minor.pa
 REGION = "LOCAL"  # CURRENT_REGION(): the service runs on this machine, in no cloud region
 
 # ALTER SESSION parameters the service keeps: name -> (default, type as SHOW PARAMETERS names it).
-# Those whose value changes what SQL means (QUOTED_IDENTIFIERS_IGNORE_CASE, WEEK_START, input
-# formats, ...) take their default only (see :data:`FIXED`).
+# Those whose value changes what SQL means or answers (QUOTED_IDENTIFIERS_IGNORE_CASE, WEEK_START,
+# input and output formats, ROWS_PER_RESULTSET, ...) take their default only (see :data:`FIXED`):
+# a value the service would not apply is refused rather than ignored.
 PARAMETERS = {
     "AUTOCOMMIT": ("true", "BOOLEAN"),
     "TIMEZONE": ("UTC", "STRING"),
@@ -62,7 +63,10 @@ INVALID_VALUE = ("002154", "22023")
 UNKNOWN_VARIABLE = ("002211", "02000")
 FIXED = frozenset(
     ("QUOTED_IDENTIFIERS_IGNORE_CASE", "WEEK_START", "WEEK_OF_YEAR_POLICY", "TIMESTAMP_TYPE_MAPPING",
-     "TIMESTAMP_INPUT_FORMAT", "DATE_INPUT_FORMAT", "TIME_INPUT_FORMAT", "TRANSACTION_DEFAULT_ISOLATION_LEVEL")
+     "TIMESTAMP_INPUT_FORMAT", "DATE_INPUT_FORMAT", "TIME_INPUT_FORMAT", "TRANSACTION_DEFAULT_ISOLATION_LEVEL",
+     "TIMESTAMP_OUTPUT_FORMAT", "TIMESTAMP_NTZ_OUTPUT_FORMAT", "TIMESTAMP_LTZ_OUTPUT_FORMAT",
+     "TIMESTAMP_TZ_OUTPUT_FORMAT", "DATE_OUTPUT_FORMAT", "TIME_OUTPUT_FORMAT", "BINARY_OUTPUT_FORMAT",
+     "ROWS_PER_RESULTSET")
 )  # fmt: skip
 
 
