@@ -320,12 +320,13 @@ class OrderBatch:
         """The items with the ORDER_ITEMS columns; money as float."""
         return pd.DataFrame(self._item_columns(), columns=list(ORDER_ITEMS.column_names))
 
-    # The row dicts are written out as dict displays over zipped column lists: the fastest way
-    # Python builds them (about 1.6x dict(zip(names, row))); tests check the keys against the models.
+    # Dict displays over the zipped column lists: the fastest way Python builds the rows (about
+    # 1.8x dict(zip(names, row))); the columns' order is the tables', as in the frames.
     def order_rows(self) -> list[dict]:
         """The orders as SDK rows: ints, floats (money) and strings ('YYYY-MM-DD HH:MM:SS')."""
         days, seconds = _date_strings()
         dates = days[self.date_seconds // _DAY] + seconds[self.date_seconds % _DAY]
+        columns = self._order_columns() | {"ORDER_DATE": dates}
         return [
             {
                 "ORDER_ID": order_id,
@@ -336,15 +337,7 @@ class OrderBatch:
                 "DISCOUNT_PERCENT": discount,
                 "SHIPPING_COST": shipping,
             }
-            for order_id, customer_id, date, status, total, discount, shipping in zip(
-                self.order_id.tolist(),
-                self.customer_id.tolist(),
-                dates.tolist(),
-                _STATUS_NAMES[self.status].tolist(),
-                _money(self.total_cents).tolist(),
-                _money(self.discount_bp).tolist(),
-                _money(self.shipping_cents).tolist(),
-            )
+            for order_id, customer_id, date, status, total, discount, shipping in _lists(columns)
         ]
 
     def item_rows(self) -> list[dict]:
@@ -360,17 +353,13 @@ class OrderBatch:
                 "UNIT_PRICE": unit,
                 "LINE_TOTAL": line,
             }
-            for item_id, order_id, product_id, name, category, quantity, unit, line in zip(
-                self.item_id.tolist(),
-                self.item_order_id.tolist(),
-                _PRODUCT_IDS[self.product].tolist(),
-                _PRODUCT_NAMES[self.product].tolist(),
-                _PRODUCT_CATEGORIES[self.product].tolist(),
-                self.quantity.tolist(),
-                _money(self.unit_cents).tolist(),
-                _money(self.line_cents).tolist(),
-            )
+            for item_id, order_id, product_id, name, category, quantity, unit, line in _lists(self._item_columns())
         ]
+
+
+def _lists(columns: dict[str, np.ndarray]):
+    """The rows of ``columns`` as tuples of Python values."""
+    return zip(*(values.tolist() for values in columns.values()))
 
 
 def order_batch(spec: InstanceSpec, first_order_id: int, count: int) -> OrderBatch:
