@@ -29,6 +29,7 @@ from aidemo.local.chunks import ROUTE as CHUNK_ROUTE
 from aidemo.local.home import ACCOUNT, ROLE
 from aidemo.local.queries import run_query, session_parameters
 from aidemo.local.sessions import (
+    INTERNAL_ERROR,
     MASTER_TTL_S,
     SESSION_TTL_S,
     AsyncOutcome,
@@ -83,6 +84,9 @@ def routes(service) -> list[Route]:
                 return JSONResponse({"success": True, "code": None, "message": None, "data": data})
             except ConnectorError as exc:
                 return _failure(exc)
+            except Exception:  # a fault of the service: Snowflake's internal error, not a 500 the connector retries
+                log.exception("%s failed inside the local service", request.url.path)
+                return _failure(ConnectorError("000603", INTERNAL_ERROR, "XX000"))
 
         return route
 

@@ -8,18 +8,21 @@ codes (:mod:`aidemo.local.sqlerrors`).
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from aidemo.local import binds, coltypes, results, sqlexec
 from aidemo.local import resultset as rs
 from aidemo.local import sqlcommands as cmd
 from aidemo.local.chunks import ResultChunks
-from aidemo.local.sessions import ConnectorError, ConnectorSession, QueryFailed
+from aidemo.local.sessions import INTERNAL_ERROR, ConnectorError, ConnectorSession, QueryFailed
 from aidemo.local.sqlerrors import snowflake_error
 from aidemo.local.sqlresults import Result
 from aidemo.local.sqlsession import Session
 from aidemo.local.sqltokens import too_deep
 from aidemo.local.translate import statements, translate_script
+
+log = logging.getLogger("aidemo.local.connector")
 
 
 def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks) -> dict:
@@ -47,6 +50,11 @@ def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks
     except (sqlexec.SqlError, RecursionError) as exc:
         code, state, message = snowflake_error(too_deep(sql) if isinstance(exc, RecursionError) else exc)
         raise QueryFailed(code, state, message, query_id) from None
+    except Exception:
+        # A fault of the service, not of the statement: Snowflake's internal error, which the
+        # connector raises at once (an HTTP 500 would have it retry the statement for minutes).
+        log.exception("query %s failed inside the local service", query_id)
+        raise QueryFailed("000603", "XX000", INTERNAL_ERROR, query_id) from None
     data = {
         "queryId": query_id,
         **rows,

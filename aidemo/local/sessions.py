@@ -30,6 +30,10 @@ SESSION_EXPIRED = "390112"
 MASTER_EXPIRED = "390114"
 
 
+#: The message of Snowflake's internal error (000603), for a fault of the service rather than of the request.
+INTERNAL_ERROR = "SQL execution internal error: the local service failed on this request; its log says why."
+
+
 class ConnectorError(Exception):
     """A request the protocol answers with ``success: false`` and a Snowflake code."""
 
