@@ -50,6 +50,11 @@ def test_tables_lists_the_databases_tables_with_row_counts_and_never_the_bookkee
         (demo_db.database, "RAW", "ORDERS", "BASE TABLE", 3),
         (demo_db.database, "RAW", "ORDER_ITEMS", "BASE TABLE", 0),
     ]
+    con.cursor().execute("DELETE FROM ORDERS WHERE ORDER_ID = 2")  # DuckDB's estimate would still say 3
+    _, counted = _rows(con, "SELECT ROW_COUNT FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = 'ORDERS'")
+    assert counted == [(2,)]
+    shown = {row[1]: row[7] for row in con.cursor().execute("SHOW TABLES IN SCHEMA RAW").fetchall()}
+    assert shown == {"CUSTOMERS": 0, "ORDERS": 2, "ORDER_ITEMS": 0}
     _, schemata = _rows(con, f"SELECT SCHEMA_NAME FROM {demo_db.database}.INFORMATION_SCHEMA.SCHEMATA ORDER BY 1")
     assert schemata == [("INFORMATION_SCHEMA",), ("PUBLIC",), ("RAW",)]
     _, columns = _rows(con, "SELECT DISTINCT TABLE_SCHEMA FROM INFORMATION_SCHEMA.COLUMNS")

@@ -49,6 +49,11 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def table_ref(database: str, schema: str, table: str) -> str:
+    """``"database"."schema"."table"``, quoted for DuckDB."""
+    return ".".join(quote(part) for part in (database, schema, table))
+
+
 def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -211,17 +216,21 @@ class Catalog:
     # ---- tables ------------------------------------------------------------------------
 
     def tables(self, database: str | None = None, schema: str | None = None) -> list[tuple]:
-        """(database, schema, table, estimated rows) of the tables in a scope."""
-        return (
-            self.cursor()
-            .execute(
-                "SELECT database_name, schema_name, table_name, estimated_size FROM duckdb_tables() "
-                "WHERE list_contains(?, database_name) AND schema_name <> ? AND (? IS NULL OR schema_name = ?) "
-                "AND NOT temporary ORDER BY 1, 2, 3",
-                [[database] if database else self.databases(), META, schema, schema],
-            )
-            .fetchall()
-        )
+        """(database, schema, table, rows) of the tables in a scope, with their exact row counts.
+
+        DuckDB's own ``estimated_size`` still counts deleted rows, so each table is counted.
+        """
+        cur = self.cursor()
+        names = cur.execute(
+            "SELECT database_name, schema_name, table_name FROM duckdb_tables() "
+            "WHERE list_contains(?, database_name) AND schema_name <> ? AND (? IS NULL OR schema_name = ?) "
+            "AND NOT temporary ORDER BY 1, 2, 3",
+            [[database] if database else self.databases(), META, schema, schema],
+        ).fetchall()
+        if not names:
+            return []
+        counts = cur.execute(" UNION ALL ".join(f"SELECT count(*) FROM {table_ref(*name)}" for name in names))
+        return [(*name, count) for name, (count,) in zip(names, counts.fetchall())]
 
     def table_columns(self, database: str, schema: str, table: str, cur=None) -> tuple[Column, ...]:
         rows = (

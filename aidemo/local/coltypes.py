@@ -2,9 +2,9 @@
 
 Translation is pure, but what some Snowflake functions answer depends on their argument's type
 (DATEADD of a DATE is a DATE, AVG of a NUMBER(10,2) has scale 8): :func:`reading` makes the
-catalog's column types visible to the translations run inside it, and :func:`annotate` gives
-each column of a parsed statement the type its table declares, where the column resolves to
-one table of its SELECT.
+catalog's column types (and its tables' row counts, for INFORMATION_SCHEMA.TABLES) visible to the
+translations run inside it, and :func:`annotate` gives each column of a parsed statement the type
+its table declares, where the column resolves to one table of its SELECT.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from aidemo.local.sqltokens import name_of
 #: (database, schema, table) -> {column: Snowflake type}, or None where no catalog is at hand.
 Lookup = Callable[[str, str, str], dict[str, str]]
 _LOOKUP: ContextVar[Lookup | None] = ContextVar("aidemo_column_types", default=None)
+#: database -> [(schema, table, rows)], or None where no catalog is at hand.
+_TABLES: ContextVar[Callable[[str], list[tuple[str, str, int]]] | None] = ContextVar("aidemo_tables", default=None)
 
 
 @contextlib.contextmanager
@@ -32,11 +34,18 @@ def reading(store) -> Iterator[None]:
             return {}
         return {column.name: column.declared for column in store.table_columns(database, schema, found)}
 
-    token = _LOOKUP.set(lookup)
+    token, tables = _LOOKUP.set(lookup), _TABLES.set(lambda database: [t[1:] for t in store.tables(database)])
     try:
         yield
     finally:
         _LOOKUP.reset(token)
+        _TABLES.reset(tables)
+
+
+def row_counts(database: str) -> list[tuple[str, str, int]] | None:
+    """(schema, table, rows) of each of ``database``'s tables, committed; None outside :func:`reading`."""
+    tables = _TABLES.get()
+    return None if tables is None else tables(database)
 
 
 def annotate(tree: exp.Expression, database: str | None, schema: str | None) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from sqlglot import exp, parse_one
 
+from aidemo.local import coltypes
 from aidemo.local.catalog import META, SNOWFLAKE_TYPE_FUNCTION, literal
 from aidemo.local.home import ROLE
 from aidemo.local.sandbox import refusal, trust
@@ -34,7 +35,7 @@ _VIEWS = {
     "TABLES": f"""
         SELECT database_name AS TABLE_CATALOG, schema_name AS TABLE_SCHEMA, table_name AS TABLE_NAME,
             {_OWNER} AS TABLE_OWNER, CASE WHEN temporary THEN 'TEMPORARY TABLE' ELSE 'BASE TABLE' END AS TABLE_TYPE,
-            'NO' AS IS_TRANSIENT, CAST(NULL AS VARCHAR) AS CLUSTERING_KEY, estimated_size AS ROW_COUNT,
+            'NO' AS IS_TRANSIENT, CAST(NULL AS VARCHAR) AS CLUSTERING_KEY, counts.n AS ROW_COUNT,
             CAST(NULL AS BIGINT) AS BYTES, 1 AS RETENTION_TIME, CAST(NULL AS VARCHAR) AS SELF_REFERENCING_COLUMN_NAME,
             CAST(NULL AS VARCHAR) AS REFERENCE_GENERATION, CAST(NULL AS VARCHAR) AS USER_DEFINED_TYPE_CATALOG,
             CAST(NULL AS VARCHAR) AS USER_DEFINED_TYPE_SCHEMA, CAST(NULL AS VARCHAR) AS USER_DEFINED_TYPE_NAME,
@@ -43,7 +44,8 @@ _VIEWS = {
             CAST(NULL AS TIMESTAMPTZ) AS LAST_DDL, CAST(NULL AS VARCHAR) AS LAST_DDL_BY, 'NO' AS AUTO_CLUSTERING_ON,
             comment AS COMMENT, CASE WHEN temporary THEN 'YES' ELSE 'NO' END AS IS_TEMPORARY, 'NO' AS IS_ICEBERG,
             'NO' AS IS_DYNAMIC, 'NO' AS IS_IMMUTABLE, 'NO' AS IS_HYBRID
-        FROM duckdb_tables() WHERE database_name = {{db}} AND {_HIDDEN}
+        FROM duckdb_tables() LEFT JOIN {{counts}} AS counts(s, t, n) ON counts.s = schema_name AND counts.t = table_name
+        WHERE database_name = {{db}} AND {_HIDDEN}
         UNION ALL
         SELECT database_name, schema_name, view_name, {_OWNER}, 'VIEW', 'NO', NULL, NULL, NULL, NULL, NULL, NULL,
             NULL, NULL, NULL, 'NO', 'YES', NULL, NULL, NULL, NULL, NULL, 'NO', comment, 'NO', 'NO', 'NO', 'NO', 'NO'
@@ -153,7 +155,8 @@ def view(name: str, database: str, alias: exp.TableAlias | None) -> exp.Subquery
     Raises Snowflake's "does not exist" error for a view it does not know.
     """
     if name in _VIEWS:
-        sql = _VIEWS[name].format(db=literal(database), meta=f'"{database.replace(chr(34), chr(34) * 2)}".{META}')
+        meta = f'"{database.replace(chr(34), chr(34) * 2)}".{META}'
+        sql = _VIEWS[name].format(db=literal(database), meta=meta, counts=_counts(database))
     elif name in _EMPTY:
         sql = "SELECT " + ", ".join(f"CAST(NULL AS VARCHAR) AS {column}" for column in _EMPTY[name].split())
         sql += " WHERE FALSE"
@@ -165,3 +168,12 @@ def view(name: str, database: str, alias: exp.TableAlias | None) -> exp.Subquery
     subquery = exp.Subquery(this=query, alias=alias or exp.TableAlias(this=quoted(name)))
     subquery.meta["database"] = database
     return trust(subquery)
+
+
+def _counts(database: str) -> str:
+    """The exact row count of each table, as rows (schema, table, n) computed when the statement is
+    translated; with no catalog at hand, no rows, so ROW_COUNT is NULL rather than an estimate."""
+    counts = coltypes.row_counts(database)
+    if not counts:
+        return "(SELECT CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS BIGINT) WHERE FALSE)"
+    return "(VALUES " + ", ".join(f"({literal(s)}, {literal(t)}, {int(n)})" for s, t, n in counts) + ")"

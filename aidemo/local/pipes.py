@@ -18,7 +18,7 @@ from aidemo.local.catalog import (
     Column,
     ServiceError,
     normalize,
-    quote,
+    table_ref,
 )
 
 DEFAULT_FLUSH_TICK_MS = 1000
@@ -36,7 +36,7 @@ class Pipe:
 
     @property
     def table_ref(self) -> str:
-        return f"{quote(self.database)}.{quote(self.schema)}.{quote(self.table)}"
+        return table_ref(self.database, self.schema, self.table)
 
 
 class Pipes(Catalog):

@@ -18,7 +18,7 @@ from aidemo.local import coltypes, sessionsql, sftypes
 from aidemo.local import resultset as rs
 from aidemo.local import sqlcommands as cmd
 from aidemo.local import sqlresults as listings
-from aidemo.local.catalog import PUBLIC
+from aidemo.local.catalog import PUBLIC, table_ref
 from aidemo.local.ducksql import translate_with_sqlglot
 from aidemo.local.errors import SqlError
 from aidemo.local.sandbox import check_schemas
@@ -84,13 +84,10 @@ def end_session(store: Store, session: Session) -> None:
     _rollback(store, None, session)
     for database, schema, table in session.temporary_tables:
         if store.find_table(database, schema, table) == table:
-            _duck(store, [("DROP TABLE", cmd.DuckSql(f"DROP TABLE {_ref(database, schema, table)}", False, database,
-                                                     dropped=(database, schema, table)))])  # fmt: skip
+            ref = table_ref(database, schema, table)
+            drop = cmd.DuckSql(f"DROP TABLE {ref}", False, database, dropped=(database, schema, table))
+            _duck(store, [("DROP TABLE", drop)])
     session.temporary_tables.clear()
-
-
-def _ref(*parts: str) -> str:
-    return ".".join(quote(part) for part in parts)
 
 
 def _autocommits(session: Session, command: cmd.DuckSql) -> bool:
