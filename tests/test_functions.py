@@ -191,6 +191,12 @@ def test_functions_of_columns_follow_the_columns_declared_types(connection):
         Decimal("3.41666667"),
     )
     assert [d.scale for d in cur.description] == [8, 6, 8]
+    cur.execute("INSERT INTO EVENTS (AMOUNT, UNITS) VALUES (2.00, 2)")
+    assert cur.execute("SELECT MEDIAN(AMOUNT), MEDIAN(UNITS) FROM EVENTS").fetchone() == (
+        Decimal("6.12500"),  # the midpoint of 2.00 and 10.25, where DuckDB's rounds it to the input's scale
+        Decimal("4.500"),
+    )
+    assert [(d.precision, d.scale) for d in cur.description] == [(38, 5), (38, 3)]
     with pytest.raises(DatabaseError) as caught:
         cur.execute("SELECT UNITS / (UNITS - 7) FROM EVENTS")
     assert caught.value.errno == 100051

@@ -273,6 +273,16 @@ def _avg(node: exp.Avg) -> exp.Expression:
     return node if scale is None else _fixed(node, _quotient_scale(scale))
 
 
+def _median(node: exp.Median) -> exp.Expression:
+    """MEDIAN of a fixed-point value is a NUMBER with 3 more digits of scale (MEDIAN of 1.00 and 2.01
+    is 1.505), where DuckDB's keeps the input's scale and rounds the midpoint."""
+    scale = _scale(node.this)
+    if scale is None:
+        return node
+    widened = min(scale + 3, 37)
+    return _fixed(exp.Median(this=_fixed(node.this, widened)), widened)
+
+
 def _to_timestamp(node: exp.Anonymous) -> exp.Expression:
     """TO_TIMESTAMP[_NTZ | _LTZ | _TZ] of a column: a DATE, timestamp or text converts (DuckDB's
     to_timestamp takes epoch seconds only), epoch seconds give a TIMESTAMP_NTZ (or LTZ / TZ)."""
@@ -323,6 +333,7 @@ TRANSFORMS = {
     exp.TimestampTrunc: _date_trunc,
     exp.Div: _div,
     exp.Avg: _avg,
+    exp.Median: _median,
     exp.Window: _ratio_to_report,
 }
 _ANONYMOUS = {"HASH": _hash} | dict.fromkeys(
@@ -330,13 +341,13 @@ _ANONYMOUS = {"HASH": _hash} | dict.fromkeys(
 )
 # The constructs whose translation depends on their arguments' types.
 _TYPED = (exp.ToChar, exp.DateAdd, exp.TimeAdd, exp.TimestampAdd, exp.DateTrunc, exp.TimestampTrunc)
-_TYPED += (exp.Div, exp.Avg, exp.Window, exp.AddMonths, exp.Cast, exp.Anonymous)
+_TYPED += (exp.Div, exp.Avg, exp.Median, exp.Window, exp.AddMonths, exp.Cast, exp.Anonymous)
 
 #: The Snowflake functions these transforms implement, and those sqlglot's dialects already answer as
 #: Snowflake does (tests/test_functions.py checks each): the function allowlist takes them all.
 IMPLEMENTED = tuple(
     """
-    TO_CHAR TO_VARCHAR SPLIT DATEADD TIMEADD TIMESTAMPADD ADD_MONTHS DATE_TRUNC AVG HASH RATIO_TO_REPORT
+    TO_CHAR TO_VARCHAR SPLIT DATEADD TIMEADD TIMESTAMPADD ADD_MONTHS DATE_TRUNC AVG MEDIAN HASH RATIO_TO_REPORT
     DIV0 DIV0NULL
     TO_DATE TRY_TO_DATE TO_TIMESTAMP TO_TIMESTAMP_NTZ TO_TIMESTAMP_LTZ TO_TIMESTAMP_TZ TO_TIME
     TIMESTAMPDIFF DATE_FROM_PARTS DAYNAME MONTHNAME NEXT_DAY PREVIOUS_DAY DAYOFWEEKISO WEEKISO YEAROFWEEK
