@@ -250,3 +250,18 @@ def test_the_chunk_spool_is_bounded_keyed_and_per_session(tmp_path):
     other.discard()
     assert not list((tmp_path / "results").iterdir())
     assert ChunkSpool(tmp_path / "results").result(3, "https://h").reply() == {}  # no chunk, no keys
+
+
+@pytest.mark.parametrize("order", ["ASC", "DESC"])
+def test_wide_numbers_keep_one_arrow_type_across_chunks(connect, order):
+    # DECIMAL(38,1) values that fit 64 bits, and ones that do not, batches and chunks apart.
+    cur = connect().cursor()
+    query = (
+        "SELECT SEQ8() AS ID, IFF(SEQ8() < 200000, SEQ8()::NUMBER(38,1), 123456789012345678901234.5::NUMBER(38,1)) "
+        f"AS X FROM TABLE(GENERATOR(ROWCOUNT => {ROWS})) ORDER BY ID {order}"
+    )
+    expected = [Decimal(i) if i < 200_000 else Decimal("123456789012345678901234.5") for i in range(ROWS)]
+    expected = expected if order == "ASC" else expected[::-1]
+    assert [x for _, x in cur.execute(query).fetchall()] == expected
+    table = cur.execute(query).fetch_arrow_all()
+    assert str(table.schema.field("X").type) == "decimal128(38, 1)" and table.column("X").to_pylist() == expected

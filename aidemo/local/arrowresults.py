@@ -5,14 +5,16 @@ Snowflake type, with the field metadata they look up (``logicalType``, ``precisi
 ``charLength``, ``byteLength``):
 
 - NUMBER(p,s): its unscaled integers as int64 (``scale`` says where the point is), or
-  decimal128(38,s) for a batch whose values do not fit 64 bits;
+  decimal128(38,s) where a value does not fit 64 bits;
 - FLOAT float64, TEXT utf8, BOOLEAN bool, DATE date32, BINARY binary;
 - TIME(9): nanoseconds since midnight as int64;
 - TIMESTAMP_NTZ(9) / TIMESTAMP_LTZ(9): a struct {epoch: int64 seconds, fraction: int32 nanoseconds},
   which holds every instant DuckDB holds (int64 nanoseconds would end in 2262);
 - VARIANT, OBJECT, ARRAY: their JSON text as utf8.
 
-A part of a result (the reply's ``rowsetBase64``, or a chunk) is one Arrow IPC stream.
+A part of a result (the reply's ``rowsetBase64``, or a chunk) is one Arrow IPC stream. All parts
+of a result must have one schema (5.x reads every chunk with the first one's): when a later batch
+needs decimal128 for a column, :func:`widened` gives the earlier parts that type too.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def _fixed(column: pa.Array, t: sftypes.SnowflakeType) -> pa.Array:
         unscaled, wide = column, None
     try:
         return unscaled.cast(pa.int64())
-    except pa.ArrowInvalid:  # a value beyond 64 bits (HUGEINT, UBIGINT, DECIMAL(38,s))
+    except pa.ArrowInvalid:  # a value beyond 64 bits (DECIMAL(38,s), HUGEINT, UBIGINT)
         return wide if wide is not None else column.cast(pa.decimal128(38, 0))
 
 
@@ -110,6 +112,30 @@ class ArrowEncoder:
         arrays = [_COLUMNS[t.type](column, t) for column, t in zip(batch.columns, self.types)]
         schema = pa.schema(_field(n, t, a.type) for n, t, a in zip(self.names, self.types, arrays))
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def common_schema(schemas: list[pa.Schema]) -> pa.Schema:
+    """The schema every part of a result can take: decimal128 for a column that one part needs it for."""
+    fields = list(schemas[0])
+    for schema in schemas[1:]:
+        fields = [f.with_type(g.type) if pa.types.is_decimal(g.type) else f for f, g in zip(fields, schema)]
+    return pa.schema(fields)
+
+
+def widened(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """A batch in ``schema``: its int64 NUMBER columns as decimal128 of the same unscaled values."""
+    arrays = []
+    for column, field in zip(batch.columns, schema):
+        if column.type != field.type:
+            wide = column.cast(pa.decimal128(38, 0))  # the unscaled integers; the scale is the field's
+            column = pa.Array.from_buffers(field.type, len(wide), wide.buffers(), wide.null_count, wide.offset)
+        arrays.append(column)
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def ipc_batches(data: bytes) -> list[pa.RecordBatch]:
+    """The batches of an Arrow IPC stream."""
+    return list(pa.ipc.open_stream(data))
 
 
 def ipc_stream(batches: list[pa.RecordBatch]) -> bytes:

@@ -91,6 +91,14 @@ class ChunkSpool:
         path.write_bytes(data)
         return chunk_id
 
+    def _replace(self, chunk_id: str, change) -> bytes:
+        with self._lock:
+            chunk = self._chunks[chunk_id]
+        data = change(chunk.path.read_bytes())
+        chunk.path.write_bytes(data)
+        chunk.size = len(data)
+        return data
+
     def _sweep(self) -> None:
         """Delete expired chunks (lock held)."""
         now = time.time()
@@ -113,6 +121,12 @@ class ResultChunks:
         self._ids.append(chunk_id)
         url = self._base + ROUTE.format(chunk_id=chunk_id)
         self.entries.append({"url": url, "rowCount": rows, "uncompressedSize": len(data), "compressedSize": len(data)})
+
+    def rewrite(self, change) -> None:
+        """Replace each chunk's bytes with ``change(bytes)`` (before the reply names them)."""
+        for chunk_id, entry in zip(self._ids, self.entries):
+            data = self._spool._replace(chunk_id, change)
+            entry["uncompressedSize"] = entry["compressedSize"] = len(data)
 
     def reply(self) -> dict:
         """What the reply says of the chunks: their list, and the headers their GETs send."""

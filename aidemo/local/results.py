@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from aidemo.local import resultset as rs
 from aidemo.local import sftypes
-from aidemo.local.arrowresults import ArrowEncoder, ipc_stream
+from aidemo.local.arrowresults import ArrowEncoder, common_schema, ipc_batches, ipc_stream, widened
 from aidemo.local.chunks import ResultChunks
 from aidemo.local.sqlresults import Result
 from aidemo.local.sqlsession import Session
@@ -43,12 +43,9 @@ def reply_rows(result: Result, wanted: str, chunks: ResultChunks) -> dict:
         return _rows("json", rowtype, len(rowset), rowset=rowset)
     try:
         if wanted == "arrow":
-            parts = _arrow_parts(ArrowEncoder(result.columns), result.batches)
-            first, first_rows = next(parts, (b"", 0))
-            total = first_rows + _chunked(parts, chunks)
-            return _rows("arrow", rowtype, total, first_rows, rowsetBase64=base64.b64encode(first).decode()) | (
-                chunks.reply()
-            )
+            first, first_rows, total = _arrow_chunked(ArrowEncoder(result.columns), result.batches, chunks)
+            inline = base64.b64encode(ipc_stream(first)).decode() if first else ""
+            return _rows("arrow", rowtype, total, first_rows, rowsetBase64=inline) | chunks.reply()
         parts = _json_parts(cells, result.batches)
         first, first_rows = next(parts, ([], 0))
         total = first_rows + _chunked(((",".join(p).encode(), n) for p, n in parts), chunks)
@@ -77,8 +74,24 @@ def _chunked(parts: Iterator[tuple[bytes, int]], chunks: ResultChunks) -> int:
     return rows
 
 
-def _arrow_parts(encoder: ArrowEncoder, batches) -> Iterator[tuple[bytes, int]]:
-    """IPC streams of Snowflake's batches, each within its part's bound, with their row counts."""
+def _arrow_chunked(encoder: ArrowEncoder, batches, chunks: ResultChunks) -> tuple[list, int, int]:
+    """(first part's batches, its rows, all rows): every further part kept as a chunk, all in one schema."""
+    parts = _arrow_parts(encoder, batches)
+    first, total = next(parts, ([], 0))
+    first_rows, schemas = total, [first[0].schema] if first else []
+    for part, rows in parts:
+        chunks.add(ipc_stream(part), rows)
+        schemas.append(part[0].schema)
+        total += rows
+    if any(schema != schemas[0] for schema in schemas):  # a later part needed decimal128
+        schema = common_schema(schemas)
+        first = [widened(batch, schema) for batch in first]
+        chunks.rewrite(lambda data: ipc_stream([widened(batch, schema) for batch in ipc_batches(data)]))
+    return first, first_rows, total
+
+
+def _arrow_parts(encoder: ArrowEncoder, batches) -> Iterator[tuple[list, int]]:
+    """Snowflake's batches in parts, each within its part's bound, with their row counts."""
     part, size, rows, limit = [], 0, 0, INLINE_BYTES
     for batch in batches:
         if not batch.num_rows:
@@ -88,14 +101,22 @@ def _arrow_parts(encoder: ArrowEncoder, batches) -> Iterator[tuple[bytes, int]]:
         for start in range(0, converted.num_rows, step):
             piece = converted.slice(start, step)
             piece_bytes = converted.nbytes * piece.num_rows // converted.num_rows
-            # A part ends at its bound, or where a column's physical type changes (its schema is one)
-            if part and (size + piece_bytes > limit or piece.schema != part[0].schema):
-                yield ipc_stream(part), rows
+            if part and size + piece_bytes > limit:
+                yield _one_schema(part), rows
                 part, size, rows, limit = [], 0, 0, CHUNK_BYTES
             part.append(piece)
             size, rows = size + piece_bytes, rows + piece.num_rows
     if part:
-        yield ipc_stream(part), rows
+        yield _one_schema(part), rows
+
+
+def _one_schema(batches: list) -> list:
+    """The batches of one part in one schema (one of them needed decimal128 where others did not)."""
+    schemas = [batch.schema for batch in batches]
+    if all(schema == schemas[0] for schema in schemas):
+        return batches
+    schema = common_schema(schemas)
+    return [widened(batch, schema) for batch in batches]
 
 
 def _json_parts(cells, batches) -> Iterator[tuple[list[str], int]]:
