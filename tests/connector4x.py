@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,29 @@ def python() -> Path:
             subprocess.run([str(interpreter), "-m", "pip", "install", "-q", *REQUIREMENTS], check=True)
             marker.write_text("\n".join(REQUIREMENTS))
     return interpreter
+
+
+def run(home, command: list[str], args: dict) -> str:
+    """The stdout of this venv's Python running ``command`` (this file, or ``-c`` and a script) for the
+    service of ``home``: ``args`` and its connect() arguments go as JSON on stdin, 4.x trusts
+    REQUESTS_CA_BUNDLE only."""
+    from tests.conftest import connector_arguments  # the suite's side: the 4.x venv runs this file too
+
+    connect = connector_arguments(home)
+    for only_5x in ("custom_root_store_path", "enable_server_session_keep_alive_auto_detection"):
+        del connect[only_5x]
+    connect["private_key"] = base64.b64encode(connect["private_key"]).decode()
+    done = subprocess.run(
+        [str(python()), *command],
+        input=json.dumps({"connect": connect, **args}),
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, REQUESTS_CA_BUNDLE=str(home.trust_bundle)),
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
 
 
 def plain(value) -> list:

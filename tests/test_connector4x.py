@@ -6,15 +6,11 @@ process pointed at the session's service as an app would be: 4.x trusts REQUESTS
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import subprocess
 
 import pytest
 
 from tests import connector4x
-from tests.conftest import connector_arguments
 from tests.test_arrow_results import ARROW_TYPES, JSON, LARGE, ROW, ROWS, TYPES, VALUES
 
 # cursor.description type codes: FIXED, REAL, TEXT, BOOLEAN, DATE, TIME, TIMESTAMP_NTZ, TIMESTAMP_LTZ, BINARY
@@ -24,22 +20,8 @@ _CODES = [0, 0, 0, 1, 2, 13, 3, 12, 8, 6, 11]
 @pytest.fixture(scope="module")
 def report(local_home) -> dict:
     """What 4.x and Snowpark read from the service, as tests/connector4x.py reports it."""
-    connect = connector_arguments(local_home)
-    for only_5x in ("custom_root_store_path", "enable_server_session_keep_alive_auto_detection"):
-        del connect[only_5x]
-    connect["private_key"] = base64.b64encode(connect["private_key"]).decode()
-    args = {"connect": connect, "schema": "C4X", "types": TYPES, "values": VALUES, "large": LARGE, "json": JSON}
-    done = subprocess.run(
-        [str(connector4x.python()), connector4x.__file__],
-        input=json.dumps(args),
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, REQUESTS_CA_BUNDLE=str(local_home.trust_bundle)),
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
+    args = {"schema": "C4X", "types": TYPES, "values": VALUES, "large": LARGE, "json": JSON}
+    return json.loads(connector4x.run(local_home, [connector4x.__file__], args))
 
 
 def test_4x_reads_every_type_from_arrow(report):

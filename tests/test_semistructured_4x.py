@@ -3,14 +3,10 @@ of their own (tests/connector4x.py), in a child process pointed at the session's
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import subprocess
 import textwrap
 
 from tests import connector4x
-from tests.conftest import connector_arguments
 
 QUERY = (
     "SELECT PARSE_JSON('{\"a\": [1, {\"b\": null}]}') AS V, OBJECT_CONSTRUCT('k', 1) AS O, "
@@ -40,21 +36,8 @@ SCRIPT = textwrap.dedent(
 
 
 def test_4x_and_snowpark_read_variant_object_and_array(local_home):
-    connect = connector_arguments(local_home)
-    for only_5x in ("custom_root_store_path", "enable_server_session_keep_alive_auto_detection"):
-        del connect[only_5x]
-    connect["private_key"] = base64.b64encode(connect["private_key"]).decode()
-    done = subprocess.run(
-        [str(connector4x.python()), "-c", SCRIPT],
-        input=json.dumps({"connect": connect, "query": QUERY}),
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, REQUESTS_CA_BUNDLE=str(local_home.trust_bundle)),
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.splitlines()[-1])
+    out = connector4x.run(local_home, ["-c", SCRIPT], {"query": QUERY})
+    report = json.loads(out.splitlines()[-1])
     for fmt in ("ARROW", "JSON"):
         assert report[fmt]["format"] == fmt.lower()
         v, o, a, i = report[fmt]["row"]
