@@ -191,6 +191,12 @@ def test_functions_of_columns_follow_the_columns_declared_types(connection):
         Decimal("3.41666667"),
     )
     assert [d.scale for d in cur.description] == [8, 6, 8]
+    cur.execute("CREATE VIEW EVENT_DAYS AS SELECT D, AMOUNT FROM EVENTS")
+    assert cur.execute("SELECT DATEADD(day, 1, D), AVG(AMOUNT) FROM EVENT_DAYS GROUP BY D").fetchone() == (
+        D(2024, 2, 1),  # a view's DATE column stays DATE, as a table's does
+        Decimal("10.25000000"),
+    )
+    assert [_type(d) for d in cur.description] == ["DATE", "FIXED"]
     cur.execute("INSERT INTO EVENTS (AMOUNT, UNITS) VALUES (2.00, 2)")
     assert cur.execute("SELECT MEDIAN(AMOUNT), MEDIAN(UNITS) FROM EVENTS").fetchone() == (
         Decimal("6.12500"),  # the midpoint of 2.00 and 10.25, where DuckDB's rounds it to the input's scale

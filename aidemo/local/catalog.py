@@ -247,19 +247,20 @@ class Catalog:
             for name, type_, nullable, comment, default in rows
         )
 
-    def find_table(self, database: str, schema: str, table: str, cur=None) -> str | None:
-        """The table's stored name (lookups are case-insensitive), or None."""
+    def find_table(self, database: str, schema: str, table: str, cur=None, views: bool = False) -> str | None:
+        """The table's stored name (lookups are case-insensitive), or None; a view's too if ``views``."""
         if schema.upper() == META or not self.has_database(database):
             return None
-        row = (
-            (cur or self.cursor())
-            .execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
-                "AND schema_name ILIKE ? AND table_name ILIKE ? AND NOT temporary",
-                [database, schema, table],
-            )
-            .fetchone()
+        sql = (
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
+            "AND schema_name ILIKE ? AND table_name ILIKE ? AND NOT temporary"
         )
+        if views:
+            sql += (
+                " UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = ? "
+                "AND schema_name ILIKE ? AND view_name ILIKE ? AND NOT internal"
+            )
+        row = (cur or self.cursor()).execute(sql, [database, schema, table] * (1 + views)).fetchone()
         return row[0] if row else None
 
     # ---- internals (write lock held) -----------------------------------------------------

@@ -29,7 +29,7 @@ def reading(store) -> Iterator[None]:
     """Translations inside the block see the column types of ``store``'s tables (committed ones)."""
 
     def lookup(database: str, schema: str, table: str) -> dict[str, str]:
-        found = store.find_table(database, schema, table)
+        found = store.find_table(database, schema, table, views=True)  # a view's columns are typed as it reads them
         if found is None:
             return {}
         return {column.name: column.declared for column in store.table_columns(database, schema, found)}
