@@ -19,7 +19,7 @@ import zlib
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -38,7 +38,7 @@ from aidemo.local.sessions import (
     Sessions,
 )
 from aidemo.local.sqlsession import PARAMETERS
-from aidemo.local.store import normalize
+from aidemo.local.store import ServiceError, normalize
 
 log = logging.getLogger("aidemo.local.connector")
 
@@ -84,6 +84,8 @@ def routes(service) -> list[Route]:
                 return JSONResponse({"success": True, "code": None, "message": None, "data": data})
             except ConnectorError as exc:
                 return _failure(exc)
+            except (ServiceError, ClientDisconnect):
+                raise  # the body limit's 413 (answered by BodyLimit), or nobody is listening any more
             except Exception:  # a fault of the service: Snowflake's internal error, not a 500 the connector retries
                 log.exception("%s failed inside the local service", request.url.path)
                 return _failure(ConnectorError("000603", INTERNAL_ERROR, "XX000"))
