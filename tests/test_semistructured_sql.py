@@ -42,7 +42,7 @@ class _Catalog:
     def __init__(self, con):
         self.con = con
 
-    def find_table(self, database, schema, table):
+    def find_table(self, database, schema, table, views=False):
         return table
 
     def table_columns(self, database, schema, table):
