@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from aidemo.config import Profile, load_profile
 from aidemo.errors import AidemoError, ConfigError, from_local
+from aidemo.faults import FaultSwitch
 from aidemo.sdk import new_client
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ class StreamingBackend(ABC):
         The SDK retries a vanished server without end; a stream whose commits stand still asks this.
         """
 
-    def fault_control(self):
+    def fault_control(self) -> FaultSwitch:
         """The server's fault switch (set, clear, status, restart); only the local service has one.
 
         Raises :class:`~aidemo.errors.ConfigError` here: a real account cannot be told to fail.
@@ -196,9 +197,8 @@ class LocalBackend(StreamingBackend):
         with from_local():
             LocalClient(self.info).set_flush_tick(self.database, self.schema, pipe, milliseconds)
 
-    def fault_control(self):
+    def fault_control(self) -> FaultSwitch:
         """The service's fault switch (see :mod:`aidemo.local.faults` for the kinds)."""
-        from aidemo.faults import FaultSwitch
         from aidemo.local.client import LocalClient
 
         return FaultSwitch(LocalClient(self.info).faults)

@@ -12,7 +12,6 @@ import pytest
 
 from aidemo.backends import LocalBackend, SnowflakeBackend
 from aidemo.config import load_profile
-from aidemo.faults import fault_switch
 from aidemo.keys import generate_key_pair
 from aidemo.local import service
 from aidemo.local.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER, ServiceHome
@@ -167,7 +166,7 @@ def demo_db(local_home) -> LocalBackend:
         try:
             yield backend
         finally:
-            fault_switch(backend).clear()
+            backend.fault_control().clear()
 
 
 def write_snowflake_profile(local: LocalBackend, path: Path, **change) -> Path:

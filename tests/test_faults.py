@@ -24,7 +24,6 @@ import pandas as pd
 import pytest
 
 from aidemo.errors import ConfigError, StreamingError
-from aidemo.faults import fault_switch
 from aidemo.generator import InstanceSpec, first_item_id, order_batch
 from aidemo.local.faults import FaultInjector, FaultSpec
 from aidemo.local.held import HeldCommit, HeldCommits
@@ -130,7 +129,7 @@ class Injector(threading.Thread):
 def run_under(backend, mode: str, actions) -> dict:
     """Stream the mode's job while ``actions`` (a list of callables) fire one after another."""
     total, n, rate = MODES[mode]
-    control = fault_switch(backend)
+    control = backend.fault_control()
     before = control.status()
 
     def fire():
@@ -241,7 +240,7 @@ def test_a_commit_hold_on_one_channel_is_dropped_when_a_reopen_fences_its_writer
     the new writer replays those rows exactly once."""
     from test_local_service import ids, order
 
-    control = fault_switch(backend)
+    control = backend.fault_control()
     held, free = f"held_{table}", f"free_{table}"
     first = backend.create_client("hold_first", f"{table}-STREAMING")
     try:
@@ -279,7 +278,7 @@ def test_a_commit_hold_on_one_channel_is_dropped_when_a_reopen_fences_its_writer
 
 
 def test_rejected_rows_stop_the_stream_with_a_message_naming_the_channel(demo_db):
-    control = fault_switch(demo_db)
+    control = demo_db.fault_control()
     injector = Injector(demo_db, 200, lambda: control.set("reject_rows", channel="order_items_channel"))
     injector.start()
     streamer = Streamer(demo_db, InstanceSpec.single(SEED, CUSTOMERS), 2_000, dataclasses.replace(FAST, rate=400))
@@ -299,7 +298,7 @@ def test_rejected_rows_stop_the_stream_with_a_message_naming_the_channel(demo_db
 
 
 def test_max_error_rows_lets_a_stream_run_past_rejections_and_counts_them(demo_db):
-    control = fault_switch(demo_db)
+    control = demo_db.fault_control()
     injector = Injector(demo_db, 200, lambda: control.set("reject_rows", channel="order_items_channel", count=2))
     injector.start()
     options = dataclasses.replace(FAST, rate=500, max_error_rows=10**9)
@@ -337,7 +336,7 @@ def test_a_commit_held_without_an_end_goes_when_released():
 
 
 def test_fault_counts_survive_a_restart_and_show_in_status(fresh):
-    control = fault_switch(fresh)
+    control = fresh.fault_control()
     control.set("error", rate=1.0, count=2, target="all")
     control.restart()
     status = control.status()
@@ -366,7 +365,7 @@ def test_the_cli_switches_faults_on_and_off(demo_db, tmp_path):
     on = cli("throttle", "--seconds", "30")
     assert on.returncode == 0 and "on: throttle" in on.stdout
     assert "on: throttle" in cli("status").stdout
-    assert fault_switch(demo_db).status()["active"][0]["kind"] == "throttle"
+    assert demo_db.fault_control().status()["active"][0]["kind"] == "throttle"
     off = cli("clear")
     assert off.returncode == 0 and "on: none" in off.stdout
     bad = cli("flood")
@@ -379,7 +378,7 @@ def test_saturation_is_waited_out_while_commits_drain(demo_db):
     is refused (ReceiverSaturated) more often than max_retries allows for other errors, and the
     stream waits it out and finishes exactly once. max_in_flight is raised so the kit's own gate
     does not hold the stream back before the SDK does."""
-    fault_switch(demo_db).set("throttle", seconds=8)
+    demo_db.fault_control().set("throttle", seconds=8)
     options = StreamOptions(batch_size=10_000, max_client_lag=1.0, max_retries=1, max_in_flight=2_000_000)
     total = 330_000  # about 1.12M items: more than the SDK holds in flight for one channel
     stats = Streamer(demo_db, InstanceSpec.single(SEED, CUSTOMERS), total, options).run()

@@ -1,6 +1,7 @@
 """The package's layering: the local service imports nothing of the kit, and no module imports
-itself back through others (no import cycles). Imports under ``if TYPE_CHECKING:`` do not count;
-imports inside functions do (they run, just later)."""
+itself back through others (no import cycles). Imports under ``if TYPE_CHECKING:`` count (a cycle
+there is still two modules that need each other), and so do imports inside functions (they run,
+just later)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,6 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def imports_of(path: Path) -> set[str]:
     """The aidemo modules ``path`` imports (``from aidemo.x import y`` counts as aidemo.x and aidemo.x.y)."""
     module = _module_name(path)
@@ -32,10 +26,6 @@ def imports_of(path: Path) -> set[str]:
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -100,8 +90,11 @@ def test_the_checks_catch_what_they_guard_against(tmp_path):
     # A kit import under aidemo/local and a two-module cycle are both seen.
     (tmp_path / "aidemo" / "local").mkdir(parents=True)
     probe = tmp_path / "aidemo" / "local" / "probe.py"
-    probe.write_text("def f():\n    from aidemo.sql import SQL_DIR\n    from ..errors import AidemoError\n")
-    assert {"aidemo.sql", "aidemo.errors"} <= imports_of_at(probe, tmp_path)
+    probe.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from aidemo.backends import StreamingBackend\n"
+        "def f():\n    from aidemo.sql import SQL_DIR\n    from ..errors import AidemoError\n"
+    )
+    assert {"aidemo.sql", "aidemo.errors", "aidemo.backends"} <= imports_of_at(probe, tmp_path)
     assert find_cycle({"aidemo.a": {"aidemo.b"}, "aidemo.b": {"aidemo.a"}}) == [
         "aidemo.a",
         "aidemo.b",

@@ -21,7 +21,6 @@ from IPython.utils.capture import capture_output
 
 from aidemo import notebook, runbook
 from aidemo.errors import ConfigError
-from aidemo.faults import fault_switch
 from aidemo.keys import generate_key_pair, load_private_key
 from aidemo.notebook import ControlPanel, LiveView
 from aidemo.notebook.figures import FIGURES
@@ -290,7 +289,7 @@ def test_a_crash_leaves_the_orders_ahead_and_the_rerun_fills_the_items_in_exactl
     assert crash.last_item_token == f"item_{crash.items_committed}"
     counts = demo_db.sql("SELECT (SELECT COUNT(*) FROM RAW.ORDERS) AS O, (SELECT COUNT(*) FROM RAW.ORDER_ITEMS) AS I")
     assert (counts["O"][0], counts["I"][0]) == (crash.orders_committed, crash.items_committed)
-    assert fault_switch(demo_db).status()["active"] == []  # the hold ended with the crash
+    assert demo_db.fault_control().status()["active"] == []  # the hold ended with the crash
     spec = InstanceSpec.single(SEED, CUSTOMERS)
     stats = Streamer(demo_db, spec, 1_200, options).run()
     assert stats.summary()["orders_sent"] == 1_200 - crash.orders_committed
@@ -353,12 +352,11 @@ def test_a_working_copy_gets_the_missing_notebooks_and_keeps_edited_ones(tmp_pat
 # A kernel: the setup cell, then a stream under a fault the SDK retries (a WARN line per retry).
 KERNEL_UNDER_FAULTS = """
 from aidemo import notebook
-from aidemo.faults import fault_switch
 from aidemo.generator import InstanceSpec
 from aidemo.streaming import Streamer, StreamOptions
 
 backend = notebook.start("local")
-fault_switch(backend).set("throttle", count=3)
+backend.fault_control().set("throttle", count=3)
 Streamer(backend, InstanceSpec.single(1, 100), 200, StreamOptions(batch_size=50, max_client_lag=0.2)).run()
 """
 
@@ -370,12 +368,12 @@ def test_the_kernels_sdk_logs_its_errors_but_not_the_retries_of_a_fault(demo_db,
     every level the SDK knows (info, warn, error; anything else counts as warn)."""
     env = {key: value for key, value in os.environ.items() if key != "SS_LOG_LEVEL"}
     env |= demo_db.child_environment() | ({"SS_LOG_LEVEL": level} if level else {})
-    before = fault_switch(demo_db).counts().get("throttle", 0)
+    before = demo_db.fault_control().counts().get("throttle", 0)
     done = subprocess.run(
         [sys.executable, "-c", KERNEL_UNDER_FAULTS], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    assert fault_switch(demo_db).counts()["throttle"] == before + 3
+    assert demo_db.fault_control().counts()["throttle"] == before + 3
     warnings = [line for line in done.stdout.splitlines() if "| WARN |" in line]
     assert bool(warnings) == warnings_show, done.stdout
 

@@ -14,7 +14,6 @@ from conftest import write_snowflake_profile
 from aidemo import __version__, runbook
 from aidemo.backends import LocalBackend
 from aidemo.config import load_profile
-from aidemo.faults import fault_switch
 from aidemo.generator import InstanceSpec, first_item_id, split_instances
 from aidemo.keys import load_private_key, public_key_body
 from aidemo.notebook import SOURCE_CHECKOUT
@@ -55,7 +54,7 @@ def runs(local_home, tmp_path_factory):
         patch.setenv("AIDEMO_HOME", str(local_home.root))
         patch.setenv("AIDEMO_DATABASE", DATABASES["local"])
         yield runbook.run_notebooks(tmp_path_factory.mktemp("executed"), PARAMETERS)
-    fault_switch(LocalBackend(local_home)).clear()  # 05's faults act on the whole service
+    LocalBackend(local_home).fault_control().clear()  # 05's faults act on the whole service
 
 
 # The notebooks that run unchanged on a Snowflake account (04 and 05 drive the local service's

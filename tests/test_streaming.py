@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from aidemo.errors import ConfigError
-from aidemo.faults import fault_switch
 from aidemo.generator import InstanceSpec, first_item_id, order_batch, order_of_item
 from aidemo.models import SEGMENTS
 from aidemo.offsets import item_token, order_token
@@ -194,7 +193,7 @@ def test_a_fenced_channel_is_reopened_and_replayed(demo_db):
 
 def test_rows_in_flight_stay_within_max_in_flight(demo_db):
     """With commits a second late, the stream waits for them rather than piling rows up in the SDK."""
-    fault_switch(demo_db).set("delay_commits", seconds=60, delay=1.0)
+    demo_db.fault_control().set("delay_commits", seconds=60, delay=1.0)
     options = StreamOptions(batch_size=100, max_client_lag=0.2, max_in_flight=1_000)
     handed = []  # rows a lane has handed over beyond what the stream has seen committed
     streamer = Streamer(

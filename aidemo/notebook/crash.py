@@ -88,7 +88,6 @@ def crash_stream(
     committed (read once they stop moving). Rerunning the same job resumes each channel
     after its own token.
     """
-    from aidemo.faults import fault_switch
     from aidemo.generator import InstanceSpec, order_of_item
     from aidemo.offsets import parse_item_token, parse_order_token
 
@@ -118,7 +117,7 @@ def crash_stream(
     ]
     if options.rate:
         command += ["--rate", str(options.rate)]
-    switch = fault_switch(backend) if backend.supports_faults else None
+    switch = backend.fault_control() if backend.supports_faults else None
     held = False
     started = time.monotonic()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

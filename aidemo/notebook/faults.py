@@ -135,13 +135,12 @@ def run_with_faults(
     followed by as long without. None (and a note) when the backend is a real account.
     """
     from aidemo.errors import ConfigError
-    from aidemo.faults import fault_switch
     from aidemo.notebook.crash import channel_tokens
     from aidemo.notebook.live import LiveView, stream_live
     from aidemo.offsets import parse_order_token
 
     try:
-        control = fault_switch(backend)
+        control = backend.fault_control()
     except ConfigError as exc:  # a real account cannot be told to fail
         print(f"no faults on this backend: {exc}")
         return None
