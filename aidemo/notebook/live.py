@@ -1,10 +1,10 @@
 """The live view of a running stream: committed orders/s and rows/s over time, per-stage latency.
 
-A :class:`LiveView` samples the streams' :class:`~aidemo.streaming.StreamStats` a few times a
+A :class:`LiveView` samples the streams' :class:`~aidemo.stats.StreamStats` a few times a
 second on a thread of its own and, with a front end, redraws one figure (an ipywidgets
 ``Image``) and a per-instance table while the stream runs. Headless (papermill) it draws the
 same figure once, at the end, as a static image. Every rate it shows comes from
-:func:`aidemo.streaming.combined_rates`, the figure the summaries print.
+:func:`aidemo.stats.combined_rates`, the figure the summaries print.
 """
 
 from __future__ import annotations

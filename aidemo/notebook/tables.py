@@ -61,7 +61,7 @@ def stream_table(
 ) -> Styler:
     """One row per instance (and a total row for several): what this run committed, how fast.
 
-    Rates are :attr:`~aidemo.streaming.StreamStats.orders_per_s` and ``rows_per_s``, the
+    Rates are :attr:`~aidemo.stats.StreamStats.orders_per_s` and ``rows_per_s``, the
     figures the progress bar and the live view show; a run that had nothing to send has none.
     """
     import pandas as pd
