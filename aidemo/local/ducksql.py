@@ -11,7 +11,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from aidemo.local import functions, infoschema, sandbox, semistructured
+from aidemo.local import functions, infoschema, rowsources, sandbox, semistructured
 from aidemo.local.errors import SqlError
 from aidemo.local.sessionsql import session_value
 from aidemo.local.sqlcommands import DuckSql
@@ -92,6 +92,7 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
     if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
         _relax_constraints(tree.this)
     lengths = _declared_lengths(tree)
+    rowsources.transform(tree)
     semistructured.transform(tree, session.database, session.schema)
     functions.transform(tree, session.database, session.schema)
     for datatype in list(tree.find_all(exp.DataType)):
@@ -102,7 +103,10 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
     returns_rows = isinstance(tree, (exp.Query, exp.Describe))
     target = None if returns_rows else _target(tree)
     schemas = sandbox.seal(tree, text)
+    query = _query_of_typed_create(tree)
     sql = duck_sql(tree)
+    if query is not None:
+        sql += "; " + duck_sql(exp.insert(query, tree.this.this.copy()))
     if target is not None and lengths:
         ref = ".".join(ident(part) for part in target)
         sql += "".join(f"; COMMENT ON COLUMN {ref}.{ident(column)} IS '{declared}'" for column, declared in lengths)
@@ -110,6 +114,14 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
     return DuckSql(
         sql, returns_rows, database=target[0] if target else None, dropped=dropped, merge=merge, schemas=schemas
     )
+
+
+def _query_of_typed_create(tree: exp.Expression) -> exp.Query | None:
+    """The query of ``CREATE TABLE t (a type, ...) AS SELECT ...``, taken out of the statement: DuckDB
+    has no column list in CREATE TABLE AS, so the table is created with its columns, then filled."""
+    if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema) and tree.args.get("expression"):
+        return tree.args["expression"].pop()
+    return None
 
 
 def _merge_clauses(tree: exp.Merge) -> tuple[str, ...]:

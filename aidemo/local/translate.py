@@ -143,11 +143,25 @@ def _translate(sql: str, tokens: list[Token], session: Session) -> cmd.Translati
     if handler is not None:
         command = handler(Cursor(text, tokens, session.database, session.schema, sql))
     else:
-        tree = parse_tokens(tokens, sql, text)
+        tree = parse_tokens(_if_not_exists_first(tokens), sql, text)
         sandbox.admit(tree, text, session)
         command = _handler(tree)(tree, text, session)
     _check_names(command, text)
     return command
+
+
+def _if_not_exists_first(tokens: list[Token]) -> list[Token]:
+    """Snowflake reads ``IF NOT EXISTS`` after a table's name too (``CREATE TABLE t IF NOT EXISTS (...)``,
+    as Snowpark writes it); sqlglot reads it before the name only, where these tokens move it."""
+    table = next((i for i, t in enumerate(tokens[:6]) if t.token_type == TokenType.TABLE), None)
+    if tokens[0].token_type != TokenType.CREATE or table is None:
+        return tokens
+    end = table + 2  # past the name's first part; then past each ".part"
+    while end + 1 < len(tokens) and tokens[end].token_type == TokenType.DOT:
+        end += 2
+    if [t.text.upper() for t in tokens[end : end + 3]] != ["IF", "NOT", "EXISTS"]:
+        return tokens
+    return tokens[: table + 1] + tokens[end : end + 3] + tokens[table + 1 : end] + tokens[end + 3 :]
 
 
 def _lead(tokens: list[Token]) -> tuple[str, ...]:
