@@ -95,17 +95,105 @@ def test_ddl_inside_a_transaction_commits_it_first(t, connect):
     assert _count(t) == 1
 
 
-def test_a_failed_statement_rolls_the_transaction_back_and_says_so(t):
+@pytest.mark.parametrize(
+    "failing, errno",
+    [
+        ("INSERT INTO T VALUES (NULL, 'b')", 100072),  # NULL result in a non-nullable column
+        ("INSERT INTO T SELECT 2, 'b' UNION ALL SELECT 'x'::INT, 'c'", 100038),  # fails after a row
+        ("UPDATE T SET ID = 'x'::INT", 100038),
+        ("SELECT * FROM NO_SUCH_TABLE", 2003),
+    ],
+    ids=["not-null", "insert-select", "update", "missing-table"],
+)
+def test_a_failed_statement_is_undone_alone_and_the_transaction_commits_the_rest(t, connect, failing, errno):
+    other = _other(connect, t)
     cur = t.cursor()
     cur.execute("BEGIN")
     cur.execute("INSERT INTO T VALUES (1, 'a')")
+    cur.execute("UPDATE T SET NAME = 'A' WHERE ID = 1")
+    with pytest.raises(DatabaseError) as failed:
+        cur.execute(failing)
+    assert failed.value.errno == errno and "rolled" not in str(failed.value)
+    assert cur.execute("SELECT ID, NAME FROM T").fetchall() == [(1, "A")]  # still open, its changes kept
+    assert _count(other) == 0
+    cur.execute("INSERT INTO T VALUES (3, 'c')")
+    cur.execute("COMMIT")
+    assert other.cursor().execute("SELECT ID, NAME FROM T ORDER BY ID").fetchall() == [(1, "A"), (3, "c")]
+
+
+def test_a_failed_statement_with_autocommit_off_keeps_the_transaction(t):
+    t.autocommit(False)
+    cur = t.cursor()
+    cur.execute("INSERT INTO T VALUES (1, 'a')")
+    with pytest.raises(DatabaseError):
+        cur.execute("INSERT INTO T VALUES (NULL, 'b')")
+    t.rollback()
+    assert _count(t) == 0
+    cur.execute("INSERT INTO T VALUES (2, 'b')")
+    with pytest.raises(DatabaseError):
+        cur.execute("INSERT INTO T VALUES ('x'::INT, 'c')")
+    t.commit()
+    t.autocommit(True)
+    assert t.cursor().execute("SELECT ID FROM T").fetchall() == [(2,)]
+
+
+def test_a_query_failing_as_its_rows_stream_is_undone_alone(t):
+    cur = t.cursor()
+    cur.execute("BEGIN")
+    cur.execute("INSERT INTO T VALUES (1, 'a')")
+    with pytest.raises(ProgrammingError) as failed:
+        cur.execute("SELECT SEQ8() + IFF(SEQ8() = 290000, 'x'::INT, 0) AS X FROM TABLE(GENERATOR(ROWCOUNT => 300000))")
+    assert failed.value.errno == 100038
+    cur.execute("COMMIT")
+    assert _count(t) == 1
+
+
+def test_a_failed_statement_after_changes_it_cannot_repeat_rolls_the_transaction_back(t):
+    cur = t.cursor()
+    cur.execute("BEGIN")
+    cur.execute("INSERT INTO T SELECT 1, UUID_STRING()")  # another value each time it runs
     with pytest.raises(DatabaseError, match="rolled the whole transaction back") as failed:
         cur.execute("INSERT INTO T VALUES (NULL, 'b')")
-    assert failed.value.errno == 100072  # NULL result in a non-nullable column
+    assert failed.value.errno == 100072
     assert _count(t) == 0
     cur.execute("INSERT INTO T VALUES (3, 'c')")  # autocommit again
     cur.execute("ROLLBACK")
     assert _count(t) == 1
+
+
+def test_a_failed_statement_after_another_session_committed_rolls_the_transaction_back(t, connect):
+    other = _other(connect, t)
+    cur = t.cursor()
+    cur.execute("BEGIN")
+    cur.execute("INSERT INTO T SELECT COUNT(*) + 100, 'count' FROM T")  # reads what is committed
+    other.cursor().execute("INSERT INTO T VALUES (7, 'other')")  # running it again would read this row
+    with pytest.raises(DatabaseError, match="rolled the whole transaction back"):
+        cur.execute("INSERT INTO T VALUES (NULL, 'b')")
+    cur.execute("COMMIT")
+    assert t.cursor().execute("SELECT ID FROM T").fetchall() == [(7,)]
+
+
+def test_a_query_inside_a_transaction_answers_as_outside(t):
+    cur = t.cursor()
+    cur.execute("INSERT INTO T SELECT SEQ4(), 'row ' || SEQ4() FROM TABLE(GENERATOR(ROWCOUNT => 200000))")
+    cur.execute("BEGIN")
+    cur.execute("DELETE FROM T WHERE ID >= 150000")
+    rows = cur.execute("SELECT ID, NAME FROM T ORDER BY ID").fetchall()
+    assert cur._query_result_format == "arrow" and len(rows) == 150000 and rows[-1] == (149999, "row 149999")
+    frame = cur.execute("SELECT ID FROM T WHERE ID < 10").fetch_pandas_all()
+    assert frame["ID"].tolist() == list(range(10))
+    cur.execute("ROLLBACK")
+    assert _count(t) == 200000
+
+
+def test_a_large_result_inside_a_transaction_comes_in_arrow_chunks(local_home):
+    from tests.test_arrow_results import LARGE, ROWS, _login, _query
+
+    token = _login(local_home)
+    _query(local_home, token, "BEGIN")
+    data = _query(local_home, token, LARGE)
+    assert data["queryResultFormat"] == "arrow" and data["total"] == ROWS and len(data["chunks"]) >= 2
+    _query(local_home, token, "ROLLBACK")
 
 
 def test_a_refused_statement_keeps_the_transaction_open(t):

@@ -111,7 +111,7 @@ class Catalog:
         self._con.execute("SET lock_configuration = true")
         self._con.create_function(SNOWFLAKE_TYPE_FUNCTION, _snowflake_type, ["VARCHAR"], "VARCHAR", side_effects=False)
         # One writer at a time: loads and metadata changes are serialised; reads use MVCC.
-        self._write_lock = threading.Lock()
+        self._write_lock = _CountingLock()
         self._writer = self._con.cursor()
         self._users: dict[str, str] = {}
         self._databases: dict[str, Path] = {}
@@ -123,6 +123,15 @@ class Catalog:
         """The writer connection, held exclusively for one change."""
         with self._write_lock:
             yield self._writer
+
+    def changes(self) -> int:
+        """A mark that moves whenever a change may have committed (every change commits holding the
+        write lock, a session's transaction too): see :meth:`unchanged_since`."""
+        return self._write_lock.releases
+
+    def unchanged_since(self, mark: int) -> bool:
+        """Whether no change has committed since :meth:`changes` gave ``mark``, nor is committing now."""
+        return not self._write_lock.locked() and self._write_lock.releases == mark
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for one reader thread."""
@@ -325,3 +334,23 @@ def _adopt_single_file(old: Path, new: Path) -> None:
 def _snowflake_type(duck: str) -> str:
     """The Snowflake name of a DuckDB type name, for SQL (INFORMATION_SCHEMA.COLUMNS)."""
     return sftypes.of(duck).name
+
+
+class _CountingLock:
+    """The write lock, counting its releases: a count that has not moved, with the lock free, means
+    no change committed in between."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.releases = 0
+
+    def __enter__(self) -> _CountingLock:
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.releases += 1  # before the release: whoever sees the lock free sees the count moved
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()

@@ -76,6 +76,21 @@ _MISTRANSLATED = {
     exp.MatchRecognize: "MATCH_RECOGNIZE",
 }
 
+# What may give another value each time a statement runs: the clock, chance, and the order of rows
+# that nothing fixes (windows, aggregates of rows in their order, a LIMIT, an UPDATE's joined rows).
+_UNREPEATABLE = (
+    exp.Rand, exp.Randn, exp.Uuid, exp.CurrentTimestamp, exp.CurrentTime, exp.CurrentDate, exp.CurrentDatetime,
+    exp.Localtime, exp.Localtimestamp, exp.TableSample, exp.Window, exp.RowNumber, exp.ArrayAgg, exp.AnyValue,
+    exp.GroupConcat, exp.Limit, exp.Fetch,
+)  # fmt: skip
+_UNNAMED = {  # DuckDB functions of the same kind, by name
+    "RANDOM",
+    "UUID",
+    "GEN_RANDOM_UUID",
+    "NOW",
+    "SETSEED",
+}
+
 
 def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) -> DuckSql:
     """The DuckDB translation of a parsed query, table/view DDL or DML (``text`` is its statement)."""
@@ -112,7 +127,13 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
         sql += "".join(f"; COMMENT ON COLUMN {ref}.{ident(column)} IS '{declared}'" for column, declared in lengths)
     dropped = target if isinstance(tree, exp.Drop) and str(tree.args.get("kind")).upper() == "TABLE" else None
     return DuckSql(
-        sql, returns_rows, database=target[0] if target else None, dropped=dropped, merge=merge, schemas=schemas
+        sql,
+        returns_rows,
+        database=target[0] if target else None,
+        dropped=dropped,
+        merge=merge,
+        schemas=schemas,
+        repeatable=_repeatable(tree),
     )
 
 
@@ -122,6 +143,16 @@ def _query_of_typed_create(tree: exp.Expression) -> exp.Query | None:
     if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema) and tree.args.get("expression"):
         return tree.args["expression"].pop()
     return None
+
+
+def _repeatable(tree: exp.Expression) -> bool:
+    """Whether running the translated statement again on the same rows makes the same change."""
+    if isinstance(tree, exp.Update) and tree.args.get("from_"):
+        return False
+    for node in tree.walk():
+        if isinstance(node, _UNREPEATABLE) or (isinstance(node, exp.Anonymous) and node.name.upper() in _UNNAMED):
+            return False
+    return True
 
 
 def _merge_clauses(tree: exp.Merge) -> tuple[str, ...]:

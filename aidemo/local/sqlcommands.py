@@ -28,7 +28,9 @@ class DuckSql:
     ``temporary`` the one a CREATE TEMPORARY TABLE makes (dropped when the session ends);
     ``merge`` the kinds of change (INSERT, UPDATE, DELETE) a MERGE's clauses make, whose rows
     it returns one action each;
-    ``schemas`` the (database, schema) pairs it names, which must be the user's (aidemo.local.sandbox).
+    ``schemas`` the (database, schema) pairs it names, which must be the user's (aidemo.local.sandbox);
+    ``repeatable`` false where running it again on the same rows may change them otherwise (it reads
+    the clock or chance, or an order that DuckDB does not fix).
     """
 
     sql: str
@@ -39,6 +41,7 @@ class DuckSql:
     temporary: tuple[str, str, str] | None = None
     merge: tuple[str, ...] = ()
     schemas: frozenset[tuple[str, str | None]] = frozenset()
+    repeatable: bool = True
 
     @property
     def is_ddl(self) -> bool:

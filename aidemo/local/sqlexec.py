@@ -26,12 +26,10 @@ from aidemo.local.sqlerrors import SnowflakeError, statement_error
 from aidemo.local.sqlresults import Result
 from aidemo.local.sqlsession import UNKNOWN_VARIABLE, Session, Variable, literal_of
 from aidemo.local.store import ServiceError, Store, quote
-from aidemo.local.transactions import Transaction, conflict, result_of
+from aidemo.local.transactions import Transaction, conflict, result_of, streamed
 from aidemo.local.translate import translate_script
 
 __all__ = ["Result", "Session", "end_session", "run_plan", "run_script", "to_reply"]
-
-BATCH_ROWS = 65_536  # rows per Arrow record batch of a streamed query
 
 
 def run_script(store: Store, script: str, session: Session) -> list[Result]:
@@ -56,6 +54,8 @@ def run_plan(store: Store, plan: list[tuple[str, cmd.Translation]], session: Ses
     results: list[Result] = []
     start = 0
     while start < len(plan):
+        if session.transaction is not None and session.transaction.rolled_back:
+            session.transaction = None  # a query's rows failed as they were read, and it ended
         end = start + 1
         statement, command = plan[start]
         if isinstance(command, cmd.DuckSql) and _autocommits(session, command):
@@ -75,8 +75,17 @@ def run_plan(store: Store, plan: list[tuple[str, cmd.Translation]], session: Ses
         else:
             with _named(statement):
                 results.append(_HANDLERS[type(command)](store, command, session))
+        if end < len(plan) and results[-1].batches is not None:  # read before what follows changes rows
+            results[-1] = _fetched(results[-1])
         start = end
     return results
+
+
+def _fetched(result: Result) -> Result:
+    """A Result with all its rows read."""
+    if result.batches is None:
+        return result
+    return Result(result.columns, [r for b in result.batches for r in rs.batch_rows(b)], result.message)
 
 
 def end_session(store: Store, session: Session) -> None:
@@ -111,7 +120,7 @@ def _in_transaction(store: Store, command: cmd.DuckSql, session: Session) -> Res
     """A statement of the session's transaction (with AUTOCOMMIT = FALSE, the first one opens it)."""
     check_schemas(store, command.schemas)
     if session.transaction is None:
-        session.transaction = Transaction(store.cursor())
+        session.transaction = Transaction(store)
     transaction = session.transaction
     try:
         return transaction.run(command)
@@ -122,7 +131,7 @@ def _in_transaction(store: Store, command: cmd.DuckSql, session: Session) -> Res
 
 def _begin(store: Store, command: cmd.Begin, session: Session) -> Result:
     if session.transaction is None:
-        session.transaction = Transaction(store.cursor())
+        session.transaction = Transaction(store)
     return Result(message="Statement executed successfully.")
 
 
@@ -154,7 +163,7 @@ def _set_variables(store: Store, command: cmd.SetVariables, session: Session) ->
     for expression in command.values:
         select = translate_with_sqlglot(exp.select(expression.copy()), "SET", session)
         if session.transaction is not None:  # sees the transaction's own rows
-            result = _in_transaction(store, select, session)
+            result = _fetched(_in_transaction(store, select, session))
         else:
             result = result_of(store.cursor().execute(select.sql))
         values.append(literal_of(result.rows[0][0]))
@@ -235,7 +244,7 @@ def _duck(store: Store, block: list[tuple[str, cmd.DuckSql]]) -> list[Result]:
     if len(block) == 1 and block[0][1].returns_rows:
         statement, command = block[0]
         with _named(statement):
-            return [_streamed(statement, store.cursor().sql(command.sql))]
+            return [streamed(store.cursor().sql(command.sql), lambda: _named(statement))]
     results = []
     with store.writing() as w:
         w.execute("BEGIN")
@@ -251,26 +260,6 @@ def _duck(store: Store, block: list[tuple[str, cmd.DuckSql]]) -> list[Result]:
             w.execute("ROLLBACK")
             raise
     return results
-
-
-def _streamed(statement: str, relation: duckdb.DuckDBPyRelation) -> Result:
-    """A query's Result whose rows DuckDB produces batch by batch as they are read."""
-
-    def batches():
-        with _named(statement):  # errors while the rows are computed name the statement too
-            try:
-                yield from relation.to_arrow_reader(BATCH_ROWS)
-            except OSError as exc:  # DuckDB's error, as the Arrow stream hands it over
-                raise _duck_exception(str(exc)) from exc
-
-    return Result(list(zip(relation.columns, map(str, relation.types))), batches=batches())
-
-
-def _duck_exception(message: str) -> duckdb.Error:
-    """The DuckDB exception that a message headed "Conversion Error: ..." (and the like) came from."""
-    heading = message.partition(" Error: ")[0].title().replace(" ", "")
-    kind = getattr(duckdb, f"{heading}Exception", None)
-    return (kind if isinstance(kind, type) and issubclass(kind, duckdb.Error) else duckdb.Error)(message)
 
 
 def _create_schema(store: Store, command: cmd.CreateSchema, session: Session) -> Result:
@@ -367,8 +356,7 @@ def to_reply(result: Result, handle: str) -> dict:
     """Snowflake SQL API (jsonv2) reply: row types and string cells."""
     types = [sftypes.of(duck) for _, duck in result.columns]
     cells = rs.row_cells(types, {"boolean": lambda v: "true" if v else "false"})
-    rows = result.rows if result.batches is None else [r for b in result.batches for r in rs.batch_rows(b)]
-    data = [cells(row) for row in rows]
+    data = [cells(row) for row in _fetched(result).rows]
     return {
         "resultSetMetaData": {
             "numRows": len(data),
