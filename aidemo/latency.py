@@ -218,10 +218,9 @@ def measure(
     spec = InstanceSpec(seed, 0, last_order + 1, last_item + 1, 1, num_customers)
     suffix = f"_latency_{spec.order_base}"
     trace = Trace()
-    lanes: dict[str, str] = {}
 
     def flushed(record: FlushRecord) -> None:
-        trace.flushes[lanes[record.channel]].append(record)
+        trace.flushes[record.lane].append(record)
 
     def progressed(stats) -> None:  # the streamer's own final commit check, so no commit goes unseen
         now = time.monotonic()
@@ -237,7 +236,6 @@ def measure(
         client_name=f"aidemo_latency{suffix}",
         on_flush=flushed,
     )
-    lanes.update({streamer.orders.name: "orders", streamer.items.name: "items"})
     streamed, settled = threading.Event(), threading.Event()
     pollers = [
         threading.Thread(target=_poll_commits, args=(streamer, trace, streamed), daemon=True),

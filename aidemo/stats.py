@@ -120,9 +120,15 @@ def _rate(count: int, seconds: float) -> float | None:
 
 @dataclass(frozen=True)
 class FlushRecord:
-    """One hand-over of a lane's buffer to the SDK; times are ``time.monotonic()`` seconds."""
+    """One hand-over of a lane's buffer to the SDK; times are ``time.monotonic()`` seconds.
+
+    ``lane`` is ``"orders"`` or ``"items"`` and ``instance`` the instance whose stream flushed,
+    so no reader works them out of the channel's name.
+    """
 
     channel: str
+    lane: str
+    instance: int
     first_id: int
     last_id: int
     rows: int

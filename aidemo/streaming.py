@@ -43,8 +43,8 @@ REACHABLE_CHECK_S = 5.0  # commits standing still this long (rows in flight): is
 class _Lane:
     """One channel: its rows buffer, what was handed to the SDK, and what is committed."""
 
-    def __init__(self, client, name: str, make_token, parse_token, first_id: int):
-        self.client, self.name = client, name
+    def __init__(self, client, name: str, make_token, parse_token, first_id: int, *, lane: str, instance: int):
+        self.client, self.name, self.lane, self.instance = client, name, lane, instance
         self.make_token, self.parse_token = make_token, parse_token
         self.first_id = first_id
         self.rows: list[dict] = []
@@ -127,7 +127,11 @@ class _Lane:
             attempt += 1
         count = len(self.rows)
         if self.on_flush:
-            self.on_flush(FlushRecord(self.name, first, last, count, self.generated_at, time.monotonic()))
+            self.on_flush(
+                FlushRecord(
+                    self.name, self.lane, self.instance, first, last, count, self.generated_at, time.monotonic()
+                )
+            )
         self.next_id = last + 1
         self.rows, self.bytes = [], 0
         return count
@@ -161,10 +165,22 @@ class Streamer:
         for pipe in (options.orders_pipe, options.items_pipe):
             self._clients.append(backend.create_client(f"{name}_{pipe.lower()}", pipe, flush_tick_ms=tick))
         self.orders = _Lane(
-            self._clients[0], options.orders_channel + channel_suffix, order_token, parse_order_token, spec.order_base
+            self._clients[0],
+            options.orders_channel + channel_suffix,
+            order_token,
+            parse_order_token,
+            spec.order_base,
+            lane="orders",
+            instance=spec.instance,
         )
         self.items = _Lane(
-            self._clients[1], options.items_channel + channel_suffix, item_token, parse_item_token, spec.item_base
+            self._clients[1],
+            options.items_channel + channel_suffix,
+            item_token,
+            parse_item_token,
+            spec.item_base,
+            lane="items",
+            instance=spec.instance,
         )
         self.orders.on_flush = self.items.on_flush = on_flush  # called after each append_rows
         self._rejected: str | None = None  # why the stream stops: rows rejected past max_error_rows

@@ -20,10 +20,10 @@ def synthetic_trace() -> latency.Trace:
     """Two order batches and one item batch with known times (seconds after START)."""
     trace = latency.Trace()
     trace.flushes["orders"] += [
-        FlushRecord("o", 1, 10, 10, START + 0.0, START + 1.0),
-        FlushRecord("o", 11, 20, 10, START + 1.0, START + 2.5),
+        FlushRecord("o", "orders", 0, 1, 10, 10, START + 0.0, START + 1.0),
+        FlushRecord("o", "orders", 0, 11, 20, 10, START + 1.0, START + 2.5),
     ]
-    trace.flushes["items"] += [FlushRecord("i", 1, 30, 30, START + 0.0, START + 1.0)]
+    trace.flushes["items"] += [FlushRecord("i", "items", 0, 1, 30, 30, START + 0.0, START + 1.0)]
     for value, at in ((5, 1.5), (10, 2.0), (10, 2.2), (20, 4.0)):
         trace.committed["orders"].see(value, START + at)
     trace.committed["items"].see(30, START + 3.0)

@@ -25,9 +25,10 @@ from aidemo.keys import generate_key_pair, load_private_key
 from aidemo.notebook import ControlPanel, LiveView
 from aidemo.notebook.figures import FIGURES
 from aidemo.notebook.walkthrough import working_directory
+from aidemo.offsets import item_token, order_token
 from aidemo.provision import setup
 from aidemo.sql import sql_file
-from aidemo.stats import StreamStats
+from aidemo.stats import FlushRecord, StreamStats
 
 SQL_KEYWORDS = re.compile(r"\b(SELECT|SHOW|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|MERGE)\b")
 
@@ -250,6 +251,20 @@ def test_live_view_states_rates_and_latencies():
         assert view.instances()["state"].tolist() == ["done", "streaming"]
     assert view.samples[-1][1] == 100 and len(shown.outputs) == 1  # headless: one static figure
     assert "image/png" in shown.outputs[0].data
+
+
+def test_live_view_matches_each_flush_to_its_own_instance_and_lane():
+    # Channel names say nothing here: the record's lane and instance decide which commit it waits for.
+    view = LiveView("test", live=False, interval=60)
+    at = view.started
+    for lane, instance, last in (("orders", 0, 10), ("items", 0, 30), ("orders", 1, 20), ("items", 1, 5)):
+        view.on_flush(FlushRecord("any_name", lane, instance, 1, last, last, at, at + 0.5))
+    a = _stats(0, 100, 10, 0, opened=at, last_order_token=order_token(10), last_item_token=item_token(29))
+    b = _stats(1, 100, 0, 0, opened=at, last_order_token=order_token(19), last_item_token=item_token(5))
+    view.update([a, b])
+    view._sample()
+    assert [row["stage"] for row in view.latencies] == ["handed"] * 4 + ["committed"] * 2
+    assert [(r.instance, r.lane) for r in view._pending] == [(0, "items"), (1, "orders")]
 
 
 # ---- keys, crash arguments, runbook arguments ---------------------------------------------

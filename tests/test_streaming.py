@@ -87,7 +87,7 @@ def test_max_client_lag_decides_when_rows_leave_the_kit(demo_db):
         SPEC,
         120,
         StreamOptions(batch_size=10_000, max_client_lag=2, rate=20),
-        on_flush=lambda record: records.append(record) if record.channel == "orders_channel" else None,
+        on_flush=lambda record: records.append(record) if record.lane == "orders" else None,
     )
     stats = streamer.run()
     assert stats.orders_committed == 120
@@ -202,7 +202,7 @@ def test_rows_in_flight_stay_within_max_in_flight(demo_db):
         2_000,
         options,
         on_flush=lambda record: handed.append(
-            record.last_id - (stats.orders_committed if record.channel == "orders_channel" else stats.items_committed)
+            record.last_id - (stats.orders_committed if record.lane == "orders" else stats.items_committed)
         ),
     )
     stats = streamer.stats

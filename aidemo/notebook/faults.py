@@ -176,7 +176,7 @@ def run_with_faults(
             _sleep_until(at + 2 * seconds - 0.1, stats)
             step.counts_after, step.kit_after = status(), (stats.retries, stats.reopens)
 
-    view = LiveView("Under faults", items_channel=options.items_channel)
+    view = LiveView("Under faults")
     try:
         stats = stream_live(
             backend,

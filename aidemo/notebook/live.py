@@ -10,7 +10,6 @@ same figure once, at the end, as a static image. Every rate it shows comes from
 from __future__ import annotations
 
 import io
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from aidemo.streaming import StreamOptions
 
 RATE_WINDOW_S = 2.0  # the rate over time is the committed count's slope over this window
-_INSTANCE = re.compile(r"_(\d+)$")
 
 
 class LiveView:
@@ -47,19 +45,15 @@ class LiveView:
         interval: float = 0.3,
         live: bool | None = None,
         table: bool = False,
-        items_channel: str | None = None,
     ):
-        from aidemo.settings import ORDER_ITEMS_CHANNEL
-
         self.title, self.interval, self.table = title, interval, table
-        self.items_channel = items_channel or ORDER_ITEMS_CHANNEL  # tells the two lanes' flushes apart
         self.live = has_front_end() if live is None else live
         self.samples: list[tuple[float, int, int]] = []
         self.latencies: list[dict] = []
         self.spans: list[tuple[float, float | None, str]] = []
         self.started = time.monotonic()
         self._stats: list[StreamStats] = []
-        self._pending: list[tuple[int, str, FlushRecord]] = []
+        self._pending: list[FlushRecord] = []
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
@@ -79,10 +73,8 @@ class LiveView:
 
     def on_flush(self, record: FlushRecord) -> None:
         """The streamer's flush callback: a batch handed to the SDK, waiting for its commit."""
-        match = _INSTANCE.search(record.channel)
-        lane = "items" if record.channel.startswith(self.items_channel) else "orders"
         with self._lock:
-            self._pending.append((int(match.group(1)) if match else 0, lane, record))
+            self._pending.append(record)
             self.latencies.append(
                 {
                     "at_s": record.handed_at - self.started,
@@ -152,8 +144,8 @@ class LiveView:
             committed = {(s.instance, "orders"): parse_order_token(s.last_order_token) or 0 for s in stats}
             committed |= {(s.instance, "items"): parse_item_token(s.last_item_token) or 0 for s in stats}
             waiting = []
-            for instance, lane, record in self._pending:
-                if committed.get((instance, lane), 0) >= record.last_id:
+            for record in self._pending:
+                if committed.get((record.instance, record.lane), 0) >= record.last_id:
                     self.latencies.append(
                         {
                             "at_s": now - self.started,
@@ -162,7 +154,7 @@ class LiveView:
                         }
                     )
                 else:
-                    waiting.append((instance, lane, record))
+                    waiting.append(record)
             self._pending = waiting
 
     def _draw(self) -> None:
@@ -322,7 +314,7 @@ def stream_live(
     from aidemo.generator import InstanceSpec
     from aidemo.streaming import Streamer
 
-    with view or LiveView(title, items_channel=options.items_channel) as view:
+    with view or LiveView(title) as view:
         streamer = Streamer(
             backend,
             InstanceSpec.single(seed, num_customers),
@@ -356,7 +348,7 @@ def parallel_live(
     a per-instance table)."""
     from aidemo.parallel import run_parallel
 
-    with view or LiveView(f"{instances} instances", table=True, items_channel=options.items_channel) as view:
+    with view or LiveView(f"{instances} instances", table=True) as view:
         return run_parallel(
             total_orders,
             instances,

@@ -218,7 +218,7 @@ def stream_panel(
         )
         orders = max(1, round(rate * seconds))
         title = f"{instances} instances" if instances else "One instance"
-        view = LiveView(title, table=bool(instances), items_channel=options.items_channel)
+        view = LiveView(title, table=bool(instances))
         if instances:
             parallel_live(backend, orders * instances, instances, view=view, **common)
         else:
