@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from aidemo.local import auth, connector, routes_elastic, sqlexec
+from aidemo.local import auth, connector, filetransfer, routes_elastic, sqlexec
 from aidemo.local.errors import ConfigError, SqlError
 from aidemo.local.faults import FaultInjector, FaultMiddleware, FaultSpec
 from aidemo.local.home import ACCOUNT, ServiceHome
@@ -42,6 +42,7 @@ from aidemo.local.replies import (
 from aidemo.local.sqlerrors import snowflake_error
 from aidemo.local.sqltokens import too_deep
 from aidemo.local.stage import BUCKET, Stage, fragment_batch
+from aidemo.local.stages import Stages
 from aidemo.local.store import ServiceError, Store
 
 log = logging.getLogger("aidemo.local")
@@ -64,6 +65,7 @@ class Service:
         self.started = time.time()
         self.stage = Stage(home.stage, self.secret)
         self.stage.sweep()
+        store.stages = Stages(home.stages, self.stage.sign)
         self.fragments: dict[str, int] = {}  # file-mode fragments loaded, per "DB.SCHEMA.PIPE/channel"
         self._fragments_lock = threading.Lock()
         self.injector = FaultInjector(store, home.root)
@@ -297,6 +299,7 @@ def build_app(service: Service) -> Starlette:
         Route("/aidemo/v1/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route(f"/{BUCKET}/{{key:path}}", put_object, methods=["PUT"]),  # S3 PutObject (path-style)
         *connector.routes(service),
+        *filetransfer.routes(service),
         Route("/{path:path}", unknown, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
     ]
 

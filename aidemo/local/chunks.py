@@ -115,6 +115,11 @@ class ResultChunks:
         self.entries: list[dict] = []
         self._ids: list[str] = []
 
+    @property
+    def base_url(self) -> str:
+        """The service's URL as the client reached it (chunk and stage transfer URLs start with it)."""
+        return self._base
+
     def add(self, data: bytes, rows: int) -> None:
         """Keep one part of the result (its bytes as the GET returns them) as the next chunk."""
         chunk_id = self._spool._add(data, _hash(self._key), self._session_id)

@@ -15,6 +15,7 @@ Layout (created on first use)::
                                (an older home's warehouse.duckdb moves there on start)
     spool/                     request bodies while they are loaded
     spool/stage/               file-mode uploads until they are registered and loaded
+    spool/stages/              internal stages (PUT, GET, LIST, COPY INTO), see aidemo.local.stages
     spool/duckdb/              DuckDB's spill files while a load needs more than its memory limit
     service.log                the service's log when detached (rotated: service.log.1 ...)
     service.out                what the detached service printed (a crash's traceback)
@@ -93,6 +94,7 @@ class ServiceHome:
     database = _File("warehouse.duckdb")
     spool = _File("spool")
     stage = _File("spool/stage")
+    stages = _File("spool/stages")
     log = _File("service.log")
     console = _File("service.out")
     lock = _File("start.lock")

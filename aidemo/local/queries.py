@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from aidemo.local import binds, coltypes, results, sqlexec
+from aidemo.local import binds, coltypes, filetransfer, results, sqlexec
 from aidemo.local import resultset as rs
 from aidemo.local import sqlcommands as cmd
 from aidemo.local.chunks import ResultChunks
@@ -40,9 +40,12 @@ def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks
                 script = ";\n".join(bound)
                 plan = translate_script(script, session=session.sql, split=split if bound == [sql] else None)
             kind = plan[-1][1].kind if plan else cmd.SELECT
-            result, stats = _execute(store, session, kind, plan, describe)
-            wanted = results.result_format(body.get("parameters") or {}, session.sql)
-            rows = results.reply_rows(result, wanted, chunks)
+            if plan and isinstance(plan[-1][1], filetransfer.TRANSFERS) and not describe:
+                rows, stats = filetransfer.reply(store, plan[-1][1], session.sql, chunks.base_url), None
+            else:
+                result, stats = _execute(store, session, kind, plan, describe)
+                wanted = results.result_format(body.get("parameters") or {}, session.sql)
+                rows = results.reply_rows(result, wanted, chunks)
     except ConnectorError as exc:
         raise QueryFailed(exc.code, exc.sql_state or "42000", exc.message, query_id) from None
     except binds.BindError as exc:

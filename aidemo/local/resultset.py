@@ -15,7 +15,18 @@ import json
 import math
 
 from aidemo.local import sftypes
-from aidemo.local.sqlcommands import DELETE, DESCRIBE, INSERT, SELECT, SHOW, UPDATE  # statement type ids
+from aidemo.local.sqlcommands import (
+    COPY,
+    DELETE,
+    DESCRIBE,
+    INSERT,
+    LIST_FILES,
+    REMOVE_FILES,
+    SELECT,
+    SHOW,
+    UNLOAD,
+    UPDATE,  # statement type ids
+)
 
 # The columns Snowflake answers DML with; the connector sums them into cursor.rowcount.
 DML_COLUMNS = {
@@ -28,7 +39,7 @@ _STATS = {INSERT: "numRowsInserted", UPDATE: "numRowsUpdated", DELETE: "numRowsD
 
 def returns_rows(statement_type_id: int) -> bool:
     """Whether the statement type answers with a result set of its own (not a status or counts)."""
-    return statement_type_id in (SELECT, SHOW, DESCRIBE)
+    return statement_type_id in (SELECT, SHOW, DESCRIBE, LIST_FILES, REMOVE_FILES, COPY, UNLOAD)
 
 
 def row_cells(types: list[sftypes.SnowflakeType], cells: dict | None = None):

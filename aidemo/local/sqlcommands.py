@@ -17,6 +17,8 @@ ALTER_SESSION, USE, SHOW, DESCRIBE = 0x4100, 0x4300, 0x4400, 0x4500
 BEGIN, COMMIT, ROLLBACK = 0x5100, 0x5200, 0x5300
 CREATE, ALTER, DROP, DDL = 0x6100, 0x6200, 0x6300, 0x6000
 SET_VARIABLE = 0x4200  # SET / UNSET of session variables: Snowflake's "session" family
+COPY, UNLOAD, LIST_FILES = 0x3600, 0x3700, 0x4700  # COPY INTO a table, COPY INTO a stage, LIST
+PUT_FILES, GET_FILES, REMOVE_FILES = 0x7100, 0x7200, 0x7300  # stage file operations
 
 
 @dataclass(frozen=True)

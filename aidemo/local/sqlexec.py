@@ -14,7 +14,7 @@ import time
 import duckdb
 from sqlglot import exp
 
-from aidemo.local import coltypes, sessionsql, sftypes
+from aidemo.local import coltypes, sessionsql, sftypes, stagesql
 from aidemo.local import resultset as rs
 from aidemo.local import sqlcommands as cmd
 from aidemo.local import sqlresults as listings
@@ -89,7 +89,7 @@ def _fetched(result: Result) -> Result:
 
 
 def end_session(store: Store, session: Session) -> None:
-    """A session ends: its open transaction is rolled back and its temporary tables dropped."""
+    """A session ends: its open transaction is rolled back, its temporary tables and stages dropped."""
     _rollback(store, None, session)
     for database, schema, table in session.temporary_tables:
         if store.find_table(database, schema, table) == table:
@@ -97,6 +97,7 @@ def end_session(store: Store, session: Session) -> None:
             drop = cmd.DuckSql(f"DROP TABLE {ref}", False, database, dropped=(database, schema, table))
             _duck(store, [("DROP TABLE", drop)])
     session.temporary_tables.clear()
+    stagesql.end_session(store, session)
 
 
 def _autocommits(session: Session, command: cmd.DuckSql) -> bool:
@@ -340,7 +341,7 @@ _HANDLERS = {
     cmd.ShowSession: lambda store, command, session: sessionsql.show(session, command.what, command.like),
     cmd.ShowPage: _show_page, cmd.Begin: _begin, cmd.Commit: _commit, cmd.Rollback: _rollback,
     cmd.AlterSession: _alter_session, cmd.SetVariables: _set_variables, cmd.UnsetVariables: _unset_variables,
-    cmd.DuckSql: _in_transaction,
+    cmd.DuckSql: _in_transaction, **stagesql.HANDLERS,
 }  # fmt: skip
 
 

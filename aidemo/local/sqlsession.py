@@ -94,6 +94,8 @@ class Session:
     variables: dict[str, Variable] = field(default_factory=dict)
     # (database, schema, table) of each CREATE TEMPORARY TABLE: dropped when the session ends.
     temporary_tables: list[tuple[str, str, str]] = field(default_factory=list)
+    # The StageRef of each CREATE TEMPORARY STAGE or FILE FORMAT: dropped when the session ends.
+    temporary_stages: list = field(default_factory=list)
     # The open transaction (aidemo.local.transactions.Transaction), which ends with the session.
     transaction: object | None = field(default=None, repr=False, compare=False)
 

@@ -106,7 +106,7 @@ class Stage:
         now_ms = int(time.time() * 1000)
         expiry = now_ms + LOCATION_TTL_MS if expiry_time_ms is None else expiry_time_ms
         signed = f"{uuid.uuid4().hex}.{expiry + min(GRACE_MS, max(0, expiry - now_ms))}"
-        return f"{BUCKET}/{signed}.{self._sign(signed)}/"
+        return f"{BUCKET}/{signed}.{self.sign(signed)}/"
 
     def path_of(self, key: str) -> Path:
         """Where the object ``key`` is kept; refuses keys outside a live prefix this service handed out."""
@@ -114,7 +114,7 @@ class Stage:
         if len(parts) < 3 or parts[0] != BUCKET or any(p in ("", ".", "..") for p in parts):
             raise ServiceError(403, "AccessDenied", f"object key {key!r} is not under a stage location of this service")
         signed, _, mac = parts[1].rpartition(".")
-        if not hmac.compare_digest(mac, self._sign(signed)):
+        if not hmac.compare_digest(mac, self.sign(signed)):
             raise ServiceError(403, "AccessDenied", f"stage prefix {parts[1]!r} was not handed out by this service")
         if int(signed.rpartition(".")[2]) < time.time() * 1000:
             raise ServiceError(403, "ExpiredToken", f"stage prefix {parts[1]!r} has expired: fetch pipe-info again")
@@ -176,7 +176,8 @@ class Stage:
                 pass  # removed by a concurrent load
         return removed
 
-    def _sign(self, nonce: str) -> str:
+    def sign(self, nonce: str) -> str:
+        """The service secret's signature of ``nonce`` (stage prefixes, stage transfer tokens)."""
         return hmac.new(self._secret, nonce.encode(), hashlib.sha256).hexdigest()[:20]
 
 

@@ -53,6 +53,7 @@ class Store(Pipes):
         self.commit_hold: Callable[[str], float] = lambda channel: 0.0
         self.rejection: Callable[[str], str | None] = lambda channel: None
         self._held = HeldCommits(self._write_lock)
+        self.stages = None  # the running service's internal stages (aidemo.local.stages.Stages)
 
     def close(self) -> None:
         self._held.commit_all()

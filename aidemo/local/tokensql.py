@@ -16,6 +16,7 @@ from sqlglot.tokens import TokenType
 from aidemo.local import sqlcommands as cmd
 from aidemo.local.pipesql import create_pipe
 from aidemo.local.sqltokens import Cursor
+from aidemo.local.stagesql import get_command, remove_command
 
 NO_PRIVILEGES = "the local service has a single user that holds every privilege"
 
@@ -181,5 +182,6 @@ TOKEN_COMMANDS: dict[tuple[str, ...], Callable[[Cursor], cmd.Translation]] = {
     ("DESC", "VIEW"): _describe, ("DESCRIBE", "VIEW"): _describe,
     ("CREATE", "PIPE"): _create_pipe, ("DROP", "PIPE"): _drop_pipe,
     ("ALTER", "SESSION"): _alter_session, ("UNSET",): _unset, ("SHOW",): _show,
+    ("GET",): get_command, ("REMOVE",): remove_command, ("RM",): remove_command,
     ("SET", "GLOBAL"): _engine_setting, ("SET", "SESSION"): _engine_setting, ("SET", "LOCAL"): _engine_setting,
 }  # fmt: skip

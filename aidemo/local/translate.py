@@ -54,7 +54,7 @@ from collections.abc import Callable
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
-from aidemo.local import sandbox
+from aidemo.local import sandbox, stagesql
 from aidemo.local import sqlcommands as cmd
 from aidemo.local.ducksql import RESERVED, reserved, translate_with_sqlglot
 from aidemo.local.errors import SqlError
@@ -220,6 +220,8 @@ _KINDS = {
 
 def _create(tree: exp.Create, text: str, session: Session) -> cmd.Translation:
     kind = str(tree.kind or "").upper()
+    if kind in ("STAGE", "FILE FORMAT"):
+        return stagesql.create(tree, text, session)
     temporary = tree.find(exp.TemporaryProperty) if kind == "TABLE" else None
     if temporary is not None:
         # A table of the schema, dropped when the session ends (DuckDB keeps its own temporary
@@ -241,6 +243,8 @@ def _create(tree: exp.Create, text: str, session: Session) -> cmd.Translation:
 
 def _drop(tree: exp.Drop, text: str, session: Session) -> cmd.Translation:
     kind = str(tree.args.get("kind") or "").upper()
+    if kind in ("STAGE", "FILE FORMAT"):
+        return stagesql.drop(tree, text, session)
     if kind not in ("DATABASE", "SCHEMA"):
         return _duck(tree, text, session)
     (target,) = tree.args["tables"]
@@ -301,6 +305,7 @@ _BY_EXPRESSION = {
     exp.Query: _duck, exp.Insert: _duck, exp.Update: _duck, exp.Delete: _duck, exp.Merge: _duck,
     exp.TruncateTable: _duck, exp.Describe: _duck, exp.Alter: _duck,
     exp.Create: _create, exp.Drop: _drop, exp.Use: _use, exp.Set: _set,
+    exp.Put: stagesql.put, exp.ListStage: stagesql.list_files,
     exp.Transaction: lambda tree, text, session: cmd.Begin(),
     exp.Commit: lambda tree, text, session: cmd.Commit(),
     exp.Rollback: lambda tree, text, session: cmd.Rollback(),
