@@ -436,8 +436,6 @@ def test_show_takes_starts_with_and_limit():
 @pytest.mark.parametrize(
     "statement",
     [
-        "CREATE STAGE my_stage",
-        "PUT file:///tmp/x.csv @my_stage",
         "ALTER WAREHOUSE COMPUTE_WH SUSPEND",
         "ALTER USER ME SET RSA_PUBLIC_KEY = 'MIIB'",
         "CREATE WAREHOUSE W",
@@ -451,10 +449,10 @@ def test_unsupported_statements_name_the_statement(statement):
 
 
 def test_long_statements_are_shortened_in_messages():
-    statement = "CREATE STAGE " + "x" * 200
+    statement = "CREATE WAREHOUSE " + "x" * 200
     with pytest.raises(SqlError) as info:
         tr(statement)
-    assert "CREATE STAGE xxx" in str(info.value) and "x" * 100 not in str(info.value)
+    assert "CREATE WAREHOUSE xxx" in str(info.value) and "x" * 100 not in str(info.value)
 
 
 def test_unparseable_statement_names_statement_and_position():

@@ -40,9 +40,12 @@ Statement forms handled as commands (the classes of :mod:`aidemo.local.sqlcomman
   commands; ``SHOW {PARAMETERS | VARIABLES | WAREHOUSES | USERS | ROLES} [LIKE ...]`` ->
   :class:`ShowSession`.
 
+- ``CREATE [TEMPORARY] STAGE`` / ``FILE FORMAT``, ``DROP`` of them, ``LIST``, ``REMOVE``, ``PUT``,
+  ``GET`` -> the commands of :mod:`aidemo.local.stagesql`.
+
 Other queries and table DDL/DML become :class:`DuckSql` (see :mod:`aidemo.local.ducksql`);
-no statement may name ``_AIDEMO``, the service's own schema. Everything else (stages, PUT,
-...) raises :class:`~aidemo.local.errors.SqlError`. ``INSERT ... VALUES`` with plain literal
+no statement may name ``_AIDEMO``, the service's own schema. Everything else (warehouses,
+users, ...) raises :class:`~aidemo.local.errors.SqlError`. ``INSERT ... VALUES`` with plain literal
 rows only (bulk loads) is translated without tokenizing its rows (see :mod:`aidemo.local.insertsql`).
 """
 
@@ -196,8 +199,8 @@ def _handler(tree: exp.Expression) -> Callable[[exp.Expression, str, Session], c
 def _unsupported(tree: exp.Expression, text: str, session: Session) -> cmd.Translation:
     raise SqlError(
         f"{quote_statement(text)} is not supported by the local service; it handles "
-        "queries, table and view DDL/DML, databases, schemas, pipes, channels, transactions and "
-        "session state. Run it against a Snowflake account instead."
+        "queries, table and view DDL/DML, databases, schemas, pipes, channels, stages, transactions "
+        "and session state. Run it against a Snowflake account instead."
     )
 
 
