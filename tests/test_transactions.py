@@ -276,8 +276,9 @@ def test_the_sql_api_runs_a_body_s_transaction_and_rolls_back_what_it_leaves_ope
     schema = _schema(t)
 
     def post(statement: str):
-        body = json.dumps({"statement": statement, "schema": schema}).encode()
-        status, reply = _post(backend, "/api/v2/statements", body, headers)
+        # MULTI_STATEMENT_COUNT 0: as many statements as the text holds
+        body = {"statement": statement, "schema": schema, "parameters": {"MULTI_STATEMENT_COUNT": "0"}}
+        status, reply = _post(backend, "/api/v2/statements", json.dumps(body).encode(), headers)
         assert status == 200, reply
         return json.loads(reply)
 

@@ -2,7 +2,7 @@
 
 Routes follow what the official SDK sends (see the protocol notes in the docs): hostname,
 scoped-token exchange, telemetry, pipe-info, open/drop channel, rows, bulk channel status;
-plus Snowflake's SQL API shape (``POST /api/v2/statements``) and a few ``/aidemo/v1``
+plus Snowflake's SQL API (``/api/v2/statements``, :mod:`aidemo.local.sqlapi`) and a few ``/aidemo/v1``
 service routes (health, flush tick, faults).
 """
 
@@ -16,7 +16,6 @@ import os
 import shutil
 import threading
 import time
-import uuid
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -26,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from aidemo.local import auth, connector, filetransfer, routes_elastic, sqlexec
-from aidemo.local.errors import ConfigError, SqlError
+from aidemo.local import auth, connector, filetransfer, routes_elastic, sqlapi
+from aidemo.local.errors import ConfigError
 from aidemo.local.faults import FaultInjector, FaultMiddleware, FaultSpec
 from aidemo.local.home import ACCOUNT, ServiceHome
 from aidemo.local.replies import (
@@ -39,10 +38,9 @@ from aidemo.local.replies import (
     refusal,
     scrub,
 )
-from aidemo.local.sqlerrors import snowflake_error
-from aidemo.local.sqltokens import too_deep
 from aidemo.local.stage import BUCKET, Stage, fragment_batch
 from aidemo.local.stages import Stages
+from aidemo.local.statements import Statements
 from aidemo.local.store import ServiceError, Store
 
 log = logging.getLogger("aidemo.local")
@@ -69,6 +67,7 @@ class Service:
         self.fragments: dict[str, int] = {}  # file-mode fragments loaded, per "DB.SCHEMA.PIPE/channel"
         self._fragments_lock = threading.Lock()
         self.injector = FaultInjector(store, home.root)
+        self.statements = Statements()  # the SQL API's, by handle
         self.disk_full: dict | None = None  # the last write refused for want of space, for `aidemo local status`
 
     def note_disk_full(self, exc: BaseException) -> str:
@@ -253,28 +252,6 @@ def build_app(service: Service) -> Starlette:
             raise ServiceError(400, "INVALID_FAULT", str(exc)) from None
         return JSONResponse(service.injector.status())
 
-    @endpoint(KEYPAIR_JWT)  # an ingest-scoped (OAUTH) token cannot run SQL
-    async def statements(request, principal):
-        body = await read_json(request)
-        statement = field(body, "statement", str, "")
-        if not statement.strip():
-            raise ServiceError(400, "000001", 'body must hold a non-empty "statement"')
-        database, schema = field(body, "database", str), field(body, "schema", str)
-        try:
-            session = sqlexec.Session.named(database or store.database, schema)
-            try:
-                results = await run_in_threadpool(sqlexec.run_script, store, statement, session)
-            finally:
-                sqlexec.end_session(store, session)  # what a request leaves open ends with it
-        except (SqlError, RecursionError) as exc:
-            code, _, message = snowflake_error(too_deep(statement) if isinstance(exc, RecursionError) else exc)
-            raise ServiceError(422, code, message) from None
-        handle = str(uuid.uuid4())
-        reply = sqlexec.to_reply(results[-1], handle)
-        if len(results) > 1:
-            reply["statementHandles"] = [str(uuid.uuid4()) for _ in results]
-        return JSONResponse(reply)
-
     base = "/v2/streaming/databases/{db}/schemas/{schema}/pipes"
     routes = [
         Route("/v2/streaming/hostname", hostname, methods=["GET"]),
@@ -293,7 +270,8 @@ def build_app(service: Service) -> Starlette:
             filebuffer,
             methods=["POST"],
         ),
-        Route("/api/v2/statements", statements, methods=["POST"]),
+        # KEYPAIR_JWT only: an ingest-scoped (OAUTH) token cannot run SQL
+        *sqlapi.routes(store, service.statements, endpoint(KEYPAIR_JWT)),
         Route("/aidemo/v1/health", health, methods=["GET"]),
         Route("/aidemo/v1/pipes/{db}/{schema}/{pipe}/flush-tick", flush_tick, methods=["POST"]),
         Route("/aidemo/v1/faults", faults, methods=["GET", "POST", "DELETE"]),
@@ -306,6 +284,7 @@ def build_app(service: Service) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
+        service.statements.cancel_all()
         await run_in_threadpool(store.commit_held)  # no request is in flight any more
         service.injector.save()
 

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 import duckdb
 
-from aidemo.local import sftypes
+from aidemo.local import cancel, sftypes
 
 META = "_AIDEMO"
 PUBLIC = "PUBLIC"
@@ -121,7 +121,7 @@ class Catalog:
     @contextlib.contextmanager
     def writing(self):
         """The writer connection, held exclusively for one change."""
-        with self._write_lock:
+        with self._write_lock, cancel.tracking(self._writer):
             yield self._writer
 
     def changes(self) -> int:
@@ -135,7 +135,7 @@ class Catalog:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for one reader thread."""
-        return self._con.cursor()
+        return cancel.track(self._con.cursor())
 
     def _meta(self, database: str, table: str) -> str:
         return f"{quote(database)}.{META}.{table}"

@@ -131,14 +131,20 @@ def _execute(store, session: ConnectorSession, kind: int, plan: list, describe: 
             columns, _, _ = rs.dml_result(kind, 0)
             return Result(columns), None
         return Result([("status", "VARCHAR")]), None
-    results = sqlexec.run_plan(store, plan, session.sql)
+    result, stats = answer(kind, plan[-1][1], sqlexec.run_plan(store, plan, session.sql))
+    return (Result(result.columns) if describe else result), stats
+
+
+def answer(kind: int, command: cmd.Translation, results: list[Result]) -> tuple[Result, dict | None]:
+    """(Result, stats) as Snowflake answers a statement of ``kind`` that ran as ``results`` (one per
+    bound row): DML as its counts, MERGE as its counts per clause, other commands as their status."""
     if kind in rs.DML_COLUMNS:
         count = sum(int(r.rows[0][0]) for r in results if r.rows)
         columns, rows, stats = rs.dml_result(kind, count)
         return Result(columns, rows), stats
     result = results[-1]
-    if kind == cmd.MERGE and plan[-1][1].merge:
-        return _merge_counts(plan[-1][1].merge, result), None
+    if kind == cmd.MERGE and command.merge:
+        return _merge_counts(command.merge, result), None
     if rs.returns_rows(kind) or kind == cmd.MERGE:
-        return (Result(result.columns) if describe else result), None
+        return result, None
     return Result([("status", "VARCHAR")], [(result.message,)]), None

@@ -2,8 +2,8 @@
 
 A script is translated whole before anything runs, so an unsupported or unparseable
 statement fails without applying the statements before it. Each kind of command has its
-handler in :data:`_HANDLERS`. Results come back in the shape of Snowflake's SQL API
-(``resultSetMetaData.rowType`` and string cells).
+handler in :data:`_HANDLERS`. Each statement's Result holds its columns (DuckDB
+types) and rows, or the Arrow batches a query's rows stream in.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 import duckdb
 from sqlglot import exp
 
-from aidemo.local import coltypes, sessionsql, sftypes, stagesql
+from aidemo.local import coltypes, sessionsql, stagesql
 from aidemo.local import resultset as rs
 from aidemo.local import sqlcommands as cmd
 from aidemo.local import sqlresults as listings
@@ -29,7 +29,7 @@ from aidemo.local.store import ServiceError, Store, quote
 from aidemo.local.transactions import Transaction, conflict, result_of, streamed
 from aidemo.local.translate import translate_script
 
-__all__ = ["Result", "Session", "end_session", "run_plan", "run_script", "to_reply"]
+__all__ = ["Result", "Session", "end_session", "run_plan", "run_script"]
 
 
 def run_script(store: Store, script: str, session: Session) -> list[Result]:
@@ -348,26 +348,3 @@ _HANDLERS = {
 def _short(statement: str, limit: int = 80) -> str:
     text = " ".join(statement.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-# ---- the SQL API's reply shape -----------------------------------------------------------
-
-
-def to_reply(result: Result, handle: str) -> dict:
-    """Snowflake SQL API (jsonv2) reply: row types and string cells."""
-    types = [sftypes.of(duck) for _, duck in result.columns]
-    cells = rs.row_cells(types, {"boolean": lambda v: "true" if v else "false"})
-    data = [cells(row) for row in _fetched(result).rows]
-    return {
-        "resultSetMetaData": {
-            "numRows": len(data),
-            "format": "jsonv2",
-            "rowType": [t.row_type(name) for (name, _), t in zip(result.columns, types)],
-        },
-        "data": data,
-        "code": "090001",
-        "statementStatusUrl": f"/api/v2/statements/{handle}",
-        "statementHandle": handle,
-        "sqlState": "00000",
-        "message": result.message,
-    }
