@@ -9,6 +9,7 @@ import sys
 
 from aidemo.cli_local import add_local_commands
 from aidemo.errors import AidemoError, from_local
+from aidemo.knobs import KNOBS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,19 +125,23 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _stream_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--batch-size", type=int, help="orders per append_rows call (orders.batch.size)")
-    parser.add_argument("--max-client-lag", type=float, help="seconds rows may wait in the kit's buffer")
-    parser.add_argument("--rate", type=float, help="orders per second per instance (default: as fast as possible)")
+    """A flag per stream knob (``--batch-size`` ...; :data:`aidemo.knobs.KNOBS`), the seed, and ``--no-progress``."""
+    for knob in KNOBS.values():
+        if knob.stream:
+            parser.add_argument(
+                knob.flag, type=knob.rule.parse, help=knob.help + (f" ({knob.key})" if knob.key else "")
+            )
     parser.add_argument("--seed", type=int, help="generator seed (seed)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def _settings_and_options(args):
+    from aidemo.options import StreamOptions
     from aidemo.settings import load_settings
-    from aidemo.streaming import StreamOptions
 
-    settings = load_settings(orders_batch_size=args.batch_size, max_client_lag=args.max_client_lag, seed=args.seed)
-    return settings, StreamOptions.from_settings(settings, rate=args.rate)
+    given = {name: value for name, knob in KNOBS.items() if knob.stream and (value := getattr(args, name)) is not None}
+    settings = load_settings(seed=args.seed, **{name: value for name, value in given.items() if KNOBS[name].key})
+    return settings, StreamOptions.from_settings(settings, **given)
 
 
 def _setup(args) -> int:
@@ -259,9 +264,9 @@ def _latency(args) -> int:
 
     from aidemo.backends import open_backend
     from aidemo.latency import measure_grid, parse_numbers, summarize
+    from aidemo.options import StreamOptions
     from aidemo.plots import write_figures
     from aidemo.settings import load_settings
-    from aidemo.streaming import StreamOptions
 
     lags = parse_numbers("--lags", args.lags, float)
     sizes = parse_numbers("--batch-sizes", args.batch_sizes, int)

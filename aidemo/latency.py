@@ -41,11 +41,12 @@ import pandas as pd
 
 from aidemo.errors import AidemoError, ConfigError, StreamingError
 from aidemo.generator import InstanceSpec
+from aidemo.knobs import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from aidemo.offsets import parse_item_token, parse_order_token
+from aidemo.options import StreamOptions
 from aidemo.sdk import sdk_errors
-from aidemo.settings import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from aidemo.stats import FlushRecord
-from aidemo.streaming import Streamer, StreamOptions
+from aidemo.streaming import Streamer
 
 if TYPE_CHECKING:
     from aidemo.backends import StreamingBackend

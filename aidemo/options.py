@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from aidemo.errors import ConfigError
-from aidemo.settings import (
-    BATCH_SIZE_RANGE,
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_MAX_CLIENT_LAG,
-    MAX_CLIENT_LAG_RANGE,
-    ORDER_ITEMS_CHANNEL,
-    ORDER_ITEMS_PIPE,
-    ORDERS_CHANNEL,
-    ORDERS_PIPE,
-    Settings,
-)
+from aidemo.knobs import KNOBS, check_fields, knob_environment, knob_field
+from aidemo.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -35,53 +26,42 @@ class StreamOptions:
     tokens (rows the service accepted but lost are then sent again; nothing is doubled).
     ``orders_channel`` / ``items_channel``: channel names (instance i of a parallel job adds
     ``_<i>``); ``orders_pipe`` / ``items_pipe``: the pipes they write through.
-    :meth:`from_settings` takes all of these from ``config.properties``.
+    Names, defaults and bounds are those of :data:`aidemo.knobs.KNOBS`, as :class:`Settings`' are;
+    :meth:`from_settings` takes the shared ones from ``config.properties``.
     """
 
-    batch_size: int = DEFAULT_BATCH_SIZE
-    max_client_lag: float = DEFAULT_MAX_CLIENT_LAG
-    rate: float | None = None  # orders per second; None streams as fast as possible
-    commit_timeout: float = 300.0
-    max_retries: int = 8
-    max_error_rows: int = 0
-    max_in_flight: int = 300_000
-    stall_reopen: float = 30.0
-    orders_channel: str = ORDERS_CHANNEL
-    items_channel: str = ORDER_ITEMS_CHANNEL
-    orders_pipe: str = ORDERS_PIPE
-    items_pipe: str = ORDER_ITEMS_PIPE
+    batch_size: int = knob_field("batch_size")
+    max_client_lag: float = knob_field("max_client_lag")
+    rate: float | None = knob_field("rate")  # orders per second; None streams as fast as possible
+    commit_timeout: float = knob_field("commit_timeout")
+    max_retries: int = knob_field("max_retries")
+    max_error_rows: int = knob_field("max_error_rows")
+    max_in_flight: int = knob_field("max_in_flight")
+    stall_reopen: float = knob_field("stall_reopen")
+    orders_channel: str = knob_field("orders_channel")
+    items_channel: str = knob_field("items_channel")
+    orders_pipe: str = knob_field("orders_pipe")
+    items_pipe: str = knob_field("items_pipe")
 
     def __post_init__(self) -> None:
-        low, high = BATCH_SIZE_RANGE
-        if not isinstance(self.batch_size, int) or not low <= self.batch_size <= high:
-            raise ConfigError(f"batch_size must be an integer between {low} and {high}, got {self.batch_size!r}")
-        low, high = MAX_CLIENT_LAG_RANGE
-        if not low <= float(self.max_client_lag) <= high:
-            raise ConfigError(
-                f"max_client_lag must be between {low:g} and {high:g} seconds, got {self.max_client_lag!r}"
-            )
-        if self.rate is not None and not self.rate > 0:
-            raise ConfigError(f"rate must be a positive number of orders per second, got {self.rate!r}")
-        if not self.stall_reopen > 0:
-            raise ConfigError(f"stall_reopen must be a positive number of seconds, got {self.stall_reopen!r}")
-        if not isinstance(self.max_error_rows, int) or self.max_error_rows < 0:
-            raise ConfigError(f"max_error_rows must be an integer >= 0, got {self.max_error_rows!r}")
-        if not isinstance(self.max_in_flight, int) or not 1_000 <= self.max_in_flight <= 10_000_000:
-            raise ConfigError(
-                f"max_in_flight must be an integer between 1000 and 10000000 rows, got {self.max_in_flight!r}"
-            )
+        check_fields(self)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> StreamOptions:
-        """Batch size, max client lag, channel and pipe names from ``settings``; ``overrides`` win."""
-        return cls(
-            **{
-                "batch_size": settings.orders_batch_size,
-                "max_client_lag": settings.max_client_lag,
-                "orders_channel": settings.channel_prefix_orders,
-                "items_channel": settings.channel_prefix_order_items,
-                "orders_pipe": settings.orders_pipe,
-                "items_pipe": settings.order_items_pipe,
-            }
-            | overrides
+        """The options ``settings`` holds (batch size, max client lag, channel and pipe names); ``overrides`` win."""
+        shared = {f.name for f in dataclasses.fields(Settings)} & {f.name for f in dataclasses.fields(cls)}
+        return cls(**{name: getattr(settings, name) for name in shared} | overrides)
+
+    def to_arguments(self) -> list[str]:
+        """These options as flags of ``aidemo stream`` / ``aidemo parallel`` (every one that is set)."""
+        arguments = []
+        for f in dataclasses.fields(self):
+            if (value := getattr(self, f.name)) is not None:
+                arguments += [KNOBS[f.name].flag, str(value)]
+        return arguments
+
+    def to_environment(self) -> dict[str, str]:
+        """The ``AIDEMO_<KEY>`` variables of the options ``config.properties`` has a key for."""
+        return knob_environment(
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(self) if KNOBS[f.name].env}
         )

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from aidemo.backends import StreamingBackend
 from aidemo.errors import AidemoError, ConfigError
 from aidemo.generator import InstanceSpec, split_instances
-from aidemo.settings import DEFAULT_CUSTOMERS, DEFAULT_SEED
+from aidemo.knobs import DEFAULT_CUSTOMERS, DEFAULT_SEED
+from aidemo.options import StreamOptions
 from aidemo.stats import FlushRecord, StreamStats
-from aidemo.streaming import Streamer, StreamOptions
+from aidemo.streaming import Streamer
 
 CHANNELS_PER_PIPE_LIMIT = 2000  # Snowflake's documented limit of channels per pipe
 _WARN_SHARE = 0.9

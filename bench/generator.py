@@ -14,7 +14,7 @@ import statistics
 import time
 
 from aidemo.generator import InstanceSpec, order_batch
-from aidemo.settings import DEFAULT_CUSTOMERS
+from aidemo.knobs import DEFAULT_CUSTOMERS
 
 
 def _batches(spec: InstanceSpec, orders: int, size: int):

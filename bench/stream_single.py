@@ -16,7 +16,8 @@ import time
 from service import fresh_backend
 
 from aidemo.generator import InstanceSpec, first_item_id
-from aidemo.streaming import Streamer, StreamOptions
+from aidemo.options import StreamOptions
+from aidemo.streaming import Streamer
 
 
 def run_once(orders: int, batch_size: int) -> tuple[float, int]:

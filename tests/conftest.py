@@ -263,3 +263,10 @@ def connection(connect):
     connection.cursor().execute(f"CREATE SCHEMA {schema}")
     connection.cursor().execute(f"USE SCHEMA {schema}")
     return connection
+
+
+@pytest.fixture
+def in_empty_dir(tmp_path, monkeypatch):
+    """Run from an empty directory, so no ./profile.json or ./config.properties is found."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

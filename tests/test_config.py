@@ -17,13 +17,6 @@ from aidemo.settings import SETTINGS_KEYS, Settings, load_settings, settings_env
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def in_empty_dir(tmp_path, monkeypatch):
-    """Run from an empty directory, so no ./profile.json or ./config.properties is found."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def write_json(path: Path, data) -> Path:
     path.write_text(json.dumps(data, indent=2))
     return path
@@ -46,15 +39,15 @@ def write_properties(directory: Path, *lines: str) -> Path:
 def test_defaults_without_a_file(in_empty_dir):
     settings = load_settings(env={})
     assert settings == Settings()
-    assert settings.orders_batch_size == 10_000
+    assert settings.batch_size == 10_000
     assert settings.max_client_lag == 60.0
     assert settings.num_orders_per_batch == 100
     assert (settings.num_customers, settings.seed, settings.instances) == (20_000, 42, 1)
-    assert (settings.channel_prefix_orders, settings.channel_prefix_order_items) == (
+    assert (settings.orders_channel, settings.items_channel) == (
         "orders_channel",
         "order_items_channel",
     )
-    assert (settings.orders_pipe, settings.order_items_pipe) == ("ORDERS_PIPE", "ORDER_ITEMS_PIPE")
+    assert (settings.orders_pipe, settings.items_pipe) == ("ORDERS_PIPE", "ORDER_ITEMS_PIPE")
 
 
 def test_repo_config_properties_documents_every_key_with_its_default():
@@ -75,14 +68,14 @@ def test_properties_syntax(tmp_path):
         "# a comment",
         "! another comment",
         "",
-        "   orders.batch.size = 250   ",
+        "   batch.size = 250   ",
         "max.client.lag=2.5",
-        "channel.prefix.orders=demo_orders",
+        "orders.channel=demo_orders",
     )
     settings = load_settings(path, env={})
-    assert settings.orders_batch_size == 250
+    assert settings.batch_size == 250
     assert settings.max_client_lag == 2.5
-    assert settings.channel_prefix_orders == "demo_orders"
+    assert settings.orders_channel == "demo_orders"
     assert settings.seed == 42  # untouched keys keep their defaults
 
 
@@ -92,63 +85,61 @@ def test_default_file_is_read_from_the_working_directory(in_empty_dir):
 
 
 def test_settings_precedence_file_env_arguments(tmp_path):
-    path = write_properties(tmp_path, "orders.batch.size=500", "max.client.lag=30", "seed=7")
-    env = {"AIDEMO_ORDERS_BATCH_SIZE": "600", "AIDEMO_MAX_CLIENT_LAG": "5"}
+    path = write_properties(tmp_path, "batch.size=500", "max.client.lag=30", "seed=7")
+    env = {"AIDEMO_BATCH_SIZE": "600", "AIDEMO_MAX_CLIENT_LAG": "5"}
 
     from_file = load_settings(path, env={})
-    assert (from_file.orders_batch_size, from_file.max_client_lag, from_file.seed) == (500, 30.0, 7)
+    assert (from_file.batch_size, from_file.max_client_lag, from_file.seed) == (500, 30.0, 7)
 
     from_env = load_settings(path, env=env)
-    assert (from_env.orders_batch_size, from_env.max_client_lag, from_env.seed) == (600, 5.0, 7)
+    assert (from_env.batch_size, from_env.max_client_lag, from_env.seed) == (600, 5.0, 7)
 
-    from_args = load_settings(path, env=env, orders_batch_size=700, max_client_lag=None)
-    assert (from_args.orders_batch_size, from_args.max_client_lag, from_args.seed) == (700, 5.0, 7)
+    from_args = load_settings(path, env=env, batch_size=700, max_client_lag=None)
+    assert (from_args.batch_size, from_args.max_client_lag, from_args.seed) == (700, 5.0, 7)
 
 
 def test_every_key_has_an_environment_variable(in_empty_dir):
     assert settings_env_var("max.client.lag") == "AIDEMO_MAX_CLIENT_LAG"
-    assert settings_env_var("channel.prefix.order_items") == "AIDEMO_CHANNEL_PREFIX_ORDER_ITEMS"
+    assert settings_env_var("items.channel") == "AIDEMO_ITEMS_CHANNEL"
     env = {
-        "AIDEMO_ORDERS_BATCH_SIZE": "11",
+        "AIDEMO_BATCH_SIZE": "11",
         "AIDEMO_MAX_CLIENT_LAG": "0.5",
         "AIDEMO_NUM_ORDERS_PER_BATCH": "12",
         "AIDEMO_NUM_CUSTOMERS": "13",
         "AIDEMO_SEED": "0",
         "AIDEMO_INSTANCES": "14",
-        "AIDEMO_CHANNEL_PREFIX_ORDERS": "o",
-        "AIDEMO_CHANNEL_PREFIX_ORDER_ITEMS": "i",
+        "AIDEMO_ORDERS_CHANNEL": "o",
+        "AIDEMO_ITEMS_CHANNEL": "i",
         "AIDEMO_ORDERS_PIPE": "P1",
-        "AIDEMO_ORDER_ITEMS_PIPE": "P2",
+        "AIDEMO_ITEMS_PIPE": "P2",
     }
     assert sorted(env) == sorted(settings_env_var(key) for key in SETTINGS_KEYS)
     assert load_settings(env=env) == Settings(
-        orders_batch_size=11,
+        batch_size=11,
         max_client_lag=0.5,
         num_orders_per_batch=12,
         num_customers=13,
         seed=0,
         instances=14,
-        channel_prefix_orders="o",
-        channel_prefix_order_items="i",
+        orders_channel="o",
+        items_channel="i",
         orders_pipe="P1",
-        order_items_pipe="P2",
+        items_pipe="P2",
     )
 
 
 def test_bad_value_names_file_line_and_key(in_empty_dir):
-    write_properties(in_empty_dir, "# settings", "seed=1", "orders.batch.size=0")
+    write_properties(in_empty_dir, "# settings", "seed=1", "batch.size=0")
     with pytest.raises(ConfigError) as info:
         load_settings(env={})
-    assert str(info.value) == (
-        "config.properties line 3: orders.batch.size must be an integer between 1 and 1000000, got '0'"
-    )
+    assert str(info.value) == ("config.properties line 3: batch.size must be an integer between 1 and 1000000, got '0'")
 
 
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("orders.batch.size=1000001", "orders.batch.size must be an integer between 1 and 1000000, got '1000001'"),
-        ("orders.batch.size=1.5", "orders.batch.size must be an integer between 1 and 1000000, got '1.5'"),
+        ("batch.size=1000001", "batch.size must be an integer between 1 and 1000000, got '1000001'"),
+        ("batch.size=1.5", "batch.size must be an integer between 1 and 1000000, got '1.5'"),
         ("max.client.lag=0.05", "max.client.lag must be a number of seconds between 0.1 and 600, got '0.05'"),
         ("max.client.lag=601", "max.client.lag must be a number of seconds between 0.1 and 600, got '601'"),
         ("max.client.lag=soon", "max.client.lag must be a number of seconds between 0.1 and 600, got 'soon'"),
@@ -157,10 +148,10 @@ def test_bad_value_names_file_line_and_key(in_empty_dir):
         ("num.customers=-5", "num.customers must be an integer >= 1, got '-5'"),
         ("seed=-1", "seed must be an integer >= 0, got '-1'"),
         ("instances=1001", "instances must be an integer between 1 and 1000, got '1001'"),
-        ("channel.prefix.orders=orders-channel", "channel.prefix.orders must be a non-empty name of letters"),
-        ("channel.prefix.order_items=", "channel.prefix.order_items must be a non-empty name of letters"),
+        ("orders.channel=orders-channel", "orders.channel must be a non-empty name of letters"),
+        ("items.channel=", "items.channel must be a non-empty name of letters"),
         ("orders.pipe=1PIPE", "orders.pipe must be an unquoted Snowflake identifier"),
-        ("order_items.pipe=DB.RAW.PIPE", "order_items.pipe must be an unquoted Snowflake identifier"),
+        ("items.pipe=DB.RAW.PIPE", "items.pipe must be an unquoted Snowflake identifier"),
     ],
 )
 def test_bad_values_in_the_file(tmp_path, line, expected):
@@ -171,19 +162,19 @@ def test_bad_values_in_the_file(tmp_path, line, expected):
 
 
 def test_unknown_key_suggests_the_closest(tmp_path):
-    path = write_properties(tmp_path, "seed=1", "", "orders.batch.sise=10")
+    path = write_properties(tmp_path, "seed=1", "", "batch.sise=10")
     with pytest.raises(ConfigError) as info:
         load_settings(path, env={})
     message = str(info.value)
-    assert message.startswith(f"{path} line 3: unknown key 'orders.batch.sise'")
-    assert "did you mean 'orders.batch.size'?" in message
+    assert message.startswith(f"{path} line 3: unknown key 'batch.sise'")
+    assert "did you mean 'batch.size'?" in message
     for key in SETTINGS_KEYS:
         assert key in message
 
 
 def test_unknown_key_without_a_close_match(tmp_path):
     path = write_properties(tmp_path, "colour=blue")
-    with pytest.raises(ConfigError, match=r"line 1: unknown key 'colour'; valid keys: orders\.batch\.size,") as info:
+    with pytest.raises(ConfigError, match=r"line 1: unknown key 'colour'; valid keys: batch\.size,") as info:
         load_settings(path, env={})
     assert "did you mean" not in str(info.value)
 
@@ -210,19 +201,19 @@ def test_bad_environment_value_names_the_variable(in_empty_dir):
 
 def test_bad_argument_names_the_argument(in_empty_dir):
     with pytest.raises(ConfigError) as info:
-        load_settings(env={}, orders_batch_size=0)
-    assert str(info.value) == "orders_batch_size must be an integer between 1 and 1000000, got 0"
+        load_settings(env={}, batch_size=0)
+    assert str(info.value) == "batch_size must be an integer between 1 and 1000000, got 0"
 
 
 @pytest.mark.parametrize(
     ("arguments", "name"),
     [
-        ({"orders_batch_size": "500"}, "orders_batch_size"),
+        ({"batch_size": "500"}, "batch_size"),
         ({"instances": True}, "instances"),
         ({"seed": 1.0}, "seed"),
         ({"max_client_lag": float("inf")}, "max_client_lag"),
         ({"max_client_lag": "5"}, "max_client_lag"),
-        ({"channel_prefix_orders": "a b"}, "channel_prefix_orders"),
+        ({"orders_channel": "a b"}, "orders_channel"),
         ({"orders_pipe": ""}, "orders_pipe"),
     ],
 )
@@ -542,16 +533,16 @@ def test_template_as_is_fails_on_the_placeholder_key(tmp_path):
 
 
 def test_stream_options_take_every_streaming_key_from_the_settings():
-    from aidemo.streaming import StreamOptions
+    from aidemo.options import StreamOptions
 
     settings = load_settings(
         env={},
-        orders_batch_size=7,
+        batch_size=7,
         max_client_lag=3,
-        channel_prefix_orders="o",
-        channel_prefix_order_items="i",
+        orders_channel="o",
+        items_channel="i",
         orders_pipe="P1",
-        order_items_pipe="P2",
+        items_pipe="P2",
     )
     options = StreamOptions.from_settings(settings, rate=5.0)
     assert (options.batch_size, options.max_client_lag, options.rate) == (7, 3, 5.0)
@@ -588,8 +579,8 @@ def test_a_stream_writes_the_channels_and_pipes_config_properties_names(demo_db,
 
     _with_pipes(demo_db, "SHOP_ORDERS_PIPE", "SHOP_ITEMS_PIPE")
     (tmp_path / "config.properties").write_text(
-        "channel.prefix.orders=shop_orders\nchannel.prefix.order_items=shop_items\n"
-        "orders.pipe=SHOP_ORDERS_PIPE\norder_items.pipe=SHOP_ITEMS_PIPE\nmax.client.lag=0.2\n"
+        "orders.channel=shop_orders\nitems.channel=shop_items\n"
+        "orders.pipe=SHOP_ORDERS_PIPE\nitems.pipe=SHOP_ITEMS_PIPE\nmax.client.lag=0.2\n"
     )
     monkeypatch.chdir(tmp_path)
     for name, value in demo_db.child_environment().items():  # where an aidemo process finds this database
@@ -605,7 +596,7 @@ def test_a_stream_writes_the_channels_and_pipes_config_properties_names(demo_db,
 def test_parallel_runs_as_many_instances_as_config_properties_says(demo_db, tmp_path, monkeypatch):
     from aidemo.cli import main
 
-    (tmp_path / "config.properties").write_text("instances=3\nchannel.prefix.orders=par_orders\nmax.client.lag=0.2\n")
+    (tmp_path / "config.properties").write_text("instances=3\norders.channel=par_orders\nmax.client.lag=0.2\n")
     monkeypatch.chdir(tmp_path)
     for name, value in demo_db.child_environment().items():  # where an aidemo process finds this database
         monkeypatch.setenv(name, value)

@@ -27,8 +27,9 @@ from aidemo.errors import ConfigError, StreamingError
 from aidemo.generator import InstanceSpec, first_item_id, order_batch
 from aidemo.local.faults import FaultInjector, FaultSpec
 from aidemo.local.held import HeldCommit, HeldCommits
+from aidemo.options import StreamOptions
 from aidemo.parallel import plan, run_parallel
-from aidemo.streaming import Streamer, StreamOptions
+from aidemo.streaming import Streamer
 
 SEED, CUSTOMERS = 11, 20_000
 FAST = StreamOptions(batch_size=100, max_client_lag=0.2, commit_timeout=90, stall_reopen=5)

@@ -43,7 +43,8 @@ from aidemo.local import pki, service
 from aidemo.local.client import LocalClient
 from aidemo.local.home import ACCOUNT, ROLE, USER, ServiceHome
 from aidemo.local.stage import BUCKET
-from aidemo.streaming import Streamer, StreamOptions
+from aidemo.options import StreamOptions
+from aidemo.streaming import Streamer
 
 pytestmark = pytest.mark.integration  # each test starts services of its own (or probes one)
 

@@ -295,7 +295,8 @@ def test_a_crash_leaves_the_orders_ahead_and_the_rerun_fills_the_items_in_exactl
     from test_faults import CUSTOMERS, SEED, assert_exact
 
     from aidemo.generator import InstanceSpec, first_item_id
-    from aidemo.streaming import Streamer, StreamOptions
+    from aidemo.options import StreamOptions
+    from aidemo.streaming import Streamer
 
     options = StreamOptions(batch_size=50, max_client_lag=0.2, rate=400)
     crash = notebook.crash_stream(demo_db, 1_200, kill_after=300, options=options, seed=SEED, num_customers=CUSTOMERS)
@@ -368,7 +369,8 @@ def test_a_working_copy_gets_the_missing_notebooks_and_keeps_edited_ones(tmp_pat
 KERNEL_UNDER_FAULTS = """
 from aidemo import notebook
 from aidemo.generator import InstanceSpec
-from aidemo.streaming import Streamer, StreamOptions
+from aidemo.options import StreamOptions
+from aidemo.streaming import Streamer
 
 backend = notebook.start("local")
 backend.fault_control().set("throttle", count=3)

@@ -14,8 +14,8 @@ import pytest
 
 from aidemo.errors import ConfigError
 from aidemo.generator import order_batch
+from aidemo.options import StreamOptions
 from aidemo.parallel import plan, run_parallel
-from aidemo.streaming import StreamOptions
 
 SEED, CUSTOMERS = 7, 20_000
 FAST = StreamOptions(batch_size=100, max_client_lag=0.2, commit_timeout=60)

@@ -16,7 +16,8 @@ from aidemo.errors import ConfigError
 from aidemo.generator import InstanceSpec, first_item_id, order_batch, order_of_item
 from aidemo.models import SEGMENTS
 from aidemo.offsets import item_token, order_token
-from aidemo.streaming import Streamer, StreamOptions
+from aidemo.options import StreamOptions
+from aidemo.streaming import Streamer
 
 SEED, CUSTOMERS = 42, 20_000
 SPEC = InstanceSpec.single(SEED, CUSTOMERS)

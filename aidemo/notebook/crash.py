@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from aidemo.backends import StreamingBackend
-    from aidemo.streaming import StreamOptions
+    from aidemo.options import StreamOptions
 
 
 def channel_tokens(backend: StreamingBackend) -> pd.DataFrame:
@@ -89,34 +89,13 @@ def crash_stream(
     after its own token.
     """
     from aidemo.generator import InstanceSpec, order_of_item
+    from aidemo.knobs import knob_environment
     from aidemo.offsets import parse_item_token, parse_order_token
 
     if not isinstance(kill_after, int) or not 0 < kill_after < num_orders:
         raise ConfigError(f"kill_after must be between 1 and {num_orders - 1} orders, got {kill_after!r}")
-    env = dict(
-        os.environ,
-        **backend.child_environment(),
-        AIDEMO_SEED=str(seed),
-        AIDEMO_NUM_CUSTOMERS=str(num_customers),
-        AIDEMO_CHANNEL_PREFIX_ORDERS=options.orders_channel,
-        AIDEMO_CHANNEL_PREFIX_ORDER_ITEMS=options.items_channel,
-        AIDEMO_ORDERS_PIPE=options.orders_pipe,
-        AIDEMO_ORDER_ITEMS_PIPE=options.items_pipe,
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "aidemo.cli",
-        "stream",
-        str(num_orders),
-        "--batch-size",
-        str(options.batch_size),
-        "--max-client-lag",
-        str(options.max_client_lag),
-        "--no-progress",
-    ]
-    if options.rate:
-        command += ["--rate", str(options.rate)]
+    env = os.environ | backend.child_environment() | knob_environment(seed=seed, num_customers=num_customers)
+    command = [sys.executable, "-m", "aidemo.cli", "stream", str(num_orders), *options.to_arguments(), "--no-progress"]
     switch = backend.fault_control() if backend.supports_faults else None
     held = False
     started = time.monotonic()

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     from aidemo.backends import StreamingBackend
     from aidemo.notebook.live import LiveView
+    from aidemo.options import StreamOptions
     from aidemo.stats import StreamStats
-    from aidemo.streaming import StreamOptions
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from aidemo.backends import StreamingBackend
+    from aidemo.options import StreamOptions
     from aidemo.parallel import ParallelResult
     from aidemo.stats import FlushRecord, StreamStats
-    from aidemo.streaming import StreamOptions
 
 RATE_WINDOW_S = 2.0  # the rate over time is the committed count's slope over this window
 

@@ -198,8 +198,8 @@ def stream_panel(
     """
     from aidemo.notebook.figures import run_figures
     from aidemo.notebook.live import LiveView, parallel_live, stream_live
+    from aidemo.options import StreamOptions
     from aidemo.provision import setup
-    from aidemo.streaming import StreamOptions
 
     seconds = namespace["PANEL_SECONDS"]
 

@@ -170,8 +170,8 @@ def plan_frame(total_orders: int, instances: int, *, seed: int, num_customers: i
     import pandas as pd
 
     from aidemo.generator import first_item_id
+    from aidemo.knobs import ORDER_ITEMS_CHANNEL, ORDERS_CHANNEL
     from aidemo.parallel import plan
-    from aidemo.settings import ORDER_ITEMS_CHANNEL, ORDERS_CHANNEL
 
     rows = [
         {
