@@ -14,7 +14,7 @@ import time
 import duckdb
 from sqlglot import exp
 
-from aidemo.local import coltypes, sessionsql, stagesql
+from aidemo.local import coltypes, copyinto, sessionsql, stagesql
 from aidemo.local import resultset as rs
 from aidemo.local import sqlcommands as cmd
 from aidemo.local import sqlresults as listings
@@ -341,7 +341,8 @@ _HANDLERS = {
     cmd.ShowSession: lambda store, command, session: sessionsql.show(session, command.what, command.like),
     cmd.ShowPage: _show_page, cmd.Begin: _begin, cmd.Commit: _commit, cmd.Rollback: _rollback,
     cmd.AlterSession: _alter_session, cmd.SetVariables: _set_variables, cmd.UnsetVariables: _unset_variables,
-    cmd.DuckSql: _in_transaction, **stagesql.HANDLERS,
+    cmd.DuckSql: _in_transaction, **stagesql.HANDLERS, copyinto.CopyInto: copyinto.run,
+    copyinto.InferSchema: copyinto.run_infer,
 }  # fmt: skip
 
 

@@ -124,7 +124,7 @@ def options_of(properties) -> dict:
     """``NAME = value`` properties (sqlglot's Property nodes) as a dict, names upper-case."""
     found = {}
     for prop in properties:
-        if isinstance(prop, exp.Property):
+        if type(prop) is exp.Property:  # not its subclasses (TEMPORARY and the like)
             found[prop.name.upper()] = option_value(prop.args["value"])
     return found
 
@@ -134,7 +134,7 @@ def ref_of(node: exp.Expression, session: Session) -> StageRef:
     text = node.name if isinstance(node, (exp.Literal, exp.Var)) else node.sql("snowflake")
     if isinstance(node, exp.Table) and isinstance(node.this, (exp.Var, exp.Literal)):
         text = node.this.name
-    return parse_ref(text.strip(), session.database, session.schema, session.user)
+    return parse_ref(_unquote(text.strip()), session.database, session.schema, session.user)  # '@s' as a Var
 
 
 def _object_ref(table: exp.Table, session: Session, kind: str = NAMED_STAGE) -> StageRef:

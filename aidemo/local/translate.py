@@ -57,7 +57,7 @@ from collections.abc import Callable
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
-from aidemo.local import sandbox, stagesql
+from aidemo.local import copyinto, sandbox, stagesql
 from aidemo.local import sqlcommands as cmd
 from aidemo.local.ducksql import RESERVED, reserved, translate_with_sqlglot
 from aidemo.local.errors import SqlError
@@ -147,8 +147,10 @@ def _translate(sql: str, tokens: list[Token], session: Session) -> cmd.Translati
         command = handler(Cursor(text, tokens, session.database, session.schema, sql))
     else:
         tree = parse_tokens(_if_not_exists_first(tokens), sql, text)
-        sandbox.admit(tree, text, session)
-        command = _handler(tree)(tree, text, session)
+        command = copyinto.infer_schema(tree, session)  # a table function of stages, not of DuckDB
+        if command is None:
+            sandbox.admit(tree, text, session)
+            command = _handler(tree)(tree, text, session)
     _check_names(command, text)
     return command
 
@@ -308,7 +310,7 @@ _BY_EXPRESSION = {
     exp.Query: _duck, exp.Insert: _duck, exp.Update: _duck, exp.Delete: _duck, exp.Merge: _duck,
     exp.TruncateTable: _duck, exp.Describe: _duck, exp.Alter: _duck,
     exp.Create: _create, exp.Drop: _drop, exp.Use: _use, exp.Set: _set,
-    exp.Put: stagesql.put, exp.ListStage: stagesql.list_files,
+    exp.Put: stagesql.put, exp.ListStage: stagesql.list_files, exp.Copy: copyinto.translate,
     exp.Transaction: lambda tree, text, session: cmd.Begin(),
     exp.Commit: lambda tree, text, session: cmd.Commit(),
     exp.Rollback: lambda tree, text, session: cmd.Rollback(),

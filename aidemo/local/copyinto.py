@@ -1,0 +1,356 @@
+"""COPY INTO <table> FROM @stage, and INFER_SCHEMA, over the files of the local service's stages.
+
+A COPY loads each staged file with one ``INSERT INTO <table> SELECT ... FROM <the file's reader>``
+translated like any statement (casts, semi-structured paths), where the reader is a temporary
+view of the writer connection over :func:`aidemo.local.fileformats.reader_sql`, named by a
+trusted table reference: COPY's own code is the only path from SQL to a staged file.
+``$1:"name"`` of a Parquet file is its column ``name``, ``$n`` of a CSV its n-th
+field. Without a transformation, MATCH_BY_COLUMN_NAME pairs file and table columns by name, and a
+CSV fills the table's columns by position.
+
+ON_ERROR = ABORT_STATEMENT (the default) loads all the files or none; SKIP_FILE commits file by
+file and reports a failed file LOAD_FAILED. A file loaded into a table before is skipped (LOAD
+SKIPPED, as Snowflake's load metadata does) unless FORCE = TRUE; PURGE = TRUE removes the loaded
+files. The reply has Snowflake's columns: file, status, rows_parsed, rows_loaded, error_limit,
+errors_seen, first_error, first_error_line, first_error_character, first_error_column_name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from typing import ClassVar
+
+import duckdb
+from sqlglot import exp
+
+from aidemo.local import fileformats
+from aidemo.local.ducksql import translate_with_sqlglot
+from aidemo.local.errors import SqlError
+from aidemo.local.sandbox import check_schemas, trust
+from aidemo.local.sqlcommands import COPY, SELECT
+from aidemo.local.sqlerrors import SnowflakeError, duck_error, unsupported
+from aidemo.local.sqlresults import Result
+from aidemo.local.sqlsession import Session
+from aidemo.local.sqltokens import name_of, quoted
+from aidemo.local.stages import StageRef
+from aidemo.local.stagesql import check_stage, named_format, option_value, options_of, ref_of
+
+RESULT_COLUMNS = [
+    ("file", "VARCHAR"), ("status", "VARCHAR"), ("rows_parsed", "BIGINT"), ("rows_loaded", "BIGINT"),
+    ("error_limit", "BIGINT"), ("errors_seen", "BIGINT"), ("first_error", "VARCHAR"),
+    ("first_error_line", "BIGINT"), ("first_error_character", "BIGINT"), ("first_error_column_name", "VARCHAR"),
+]  # fmt: skip
+_ON_ERROR = ("ABORT_STATEMENT", "SKIP_FILE")
+_OPTIONS = {"FILE_FORMAT", "FILES", "PATTERN", "ON_ERROR", "PURGE", "FORCE", "MATCH_BY_COLUMN_NAME"}
+_TOO_MANY = ("100080", "22000")
+_VIEW = "_aidemo_staged_file"  # the file being loaded, in the writer connection's temporary catalog
+
+
+@dataclass(frozen=True)
+class CopyInto:
+    """COPY INTO ``database.schema.table`` [(columns)] FROM ``ref`` or a transformation of it."""
+
+    kind: ClassVar[int] = COPY
+    database: str
+    schema: str
+    table: str
+    columns: tuple[str, ...] | None
+    ref: StageRef
+    transform: exp.Select | None
+    options: tuple[tuple[str, object], ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class InferSchema:
+    """SELECT <columns> FROM TABLE(INFER_SCHEMA(LOCATION => '@...', FILE_FORMAT => '<name>'[, FILES => ...]))."""
+
+    kind: ClassVar[int] = SELECT
+    ref: StageRef
+    file_format: str
+    files: tuple[str, ...] | None
+    columns: tuple[str, ...] | None
+
+
+def translate(tree: exp.Copy, text: str, session: Session) -> CopyInto:
+    """The COPY INTO <table> statement as a command (unloading into a stage is refused)."""
+    target = tree.this
+    columns = None
+    if isinstance(target, exp.Schema):
+        columns = tuple(name_of(c) for c in target.expressions)
+        target = target.this
+    if not isinstance(target, exp.Table) or not isinstance(target.this, exp.Identifier):
+        raise unsupported("COPY INTO @stage (unloading)", "query the table and write the files from the client")
+    (source,) = tree.args["files"]
+    transform = None
+    if isinstance(source, exp.Subquery):
+        transform = source.this
+        if not isinstance(transform, exp.Select) or transform.args.get("joins") or transform.args.get("where"):
+            raise unsupported("a COPY transformation other than SELECT <items> FROM @stage")
+        source = transform.args["from_"].this
+    options = {}
+    for param in tree.args.get("params") or []:
+        name = param.name.upper()
+        if name not in _OPTIONS:
+            raise unsupported(f"COPY option {name}")
+        expressions = param.args.get("expressions")
+        options[name] = options_of(expressions) if expressions else option_value(param.args["expression"])
+    parts = [name_of(p) for p in (target.args.get("catalog"), target.args.get("db"), target.this) if p is not None]
+    database = parts[-3] if len(parts) > 2 else session.database
+    schema = parts[-2] if len(parts) > 1 else session.schema
+    return CopyInto(
+        database, schema, parts[-1], columns, ref_of(source, session), transform, tuple(options.items()), text
+    )
+
+
+def infer_schema(tree: exp.Expression, session: Session) -> InferSchema | None:
+    """The INFER_SCHEMA query a statement is, or None for any other statement."""
+    source = tree.args.get("from_") if isinstance(tree, exp.Select) else None
+    function = source.this.this if source is not None and isinstance(source.this, exp.TableFromRows) else None
+    if not isinstance(function, exp.Anonymous) or function.name.upper() != "INFER_SCHEMA":
+        return None
+    arguments = {kwarg.this.name.upper(): option_value(kwarg.expression) for kwarg in function.expressions}
+    if (
+        "LOCATION" not in arguments
+        or "FILE_FORMAT" not in arguments
+        or set(arguments) - {"LOCATION", "FILE_FORMAT", "FILES"}
+    ):
+        raise SnowflakeError(("001003", "42000"), "INFER_SCHEMA takes LOCATION, FILE_FORMAT and FILES")
+    items = tree.expressions
+    columns = None if len(items) == 1 and isinstance(items[0], exp.Star) else tuple(i.name.upper() for i in items)
+    files = arguments.get("FILES")
+    ref = ref_of(exp.Literal.string(str(arguments["LOCATION"])), session)
+    return InferSchema(ref, str(arguments["FILE_FORMAT"]), tuple(files) if files else None, columns)
+
+
+# ---- running -----------------------------------------------------------------------------------
+
+
+def _format(store, command, session: Session, statement: dict) -> fileformats.FileFormat:
+    stages = check_stage(store, command.ref)
+    return fileformats.resolve(
+        stages.file_format(command.ref), statement, named=lambda n: named_format(store, n, session)
+    )
+
+
+def _files(store, ref: StageRef, files, pattern) -> list[tuple[str, object]]:
+    stages = check_stage(store, ref)
+    found = stages.files(ref, pattern)
+    if files:
+        wanted = {f"{ref.path.rstrip('/')}/{name}".lstrip("/") for name in files}
+        found = [(key, path) for key, path in found if key in wanted]
+    return found
+
+
+def run_infer(store, command: InferSchema, session: Session) -> Result:
+    """INFER_SCHEMA's rows: COLUMN_NAME, TYPE, NULLABLE, EXPRESSION, FILENAMES, ORDER_ID."""
+    fmt = fileformats.resolve({"FORMAT_NAME": command.file_format}, named=lambda n: named_format(store, n, session))
+    found: dict[str, list] = {}
+    cur = store.cursor()
+    for key, path in _files(store, command.ref, command.files, None):
+        for name, duck_type in fileformats.file_columns(cur, path, fmt):
+            found.setdefault(name, [fileformats.inferred_type(duck_type), []])[1].append(key)
+    names = ["COLUMN_NAME", "TYPE", "NULLABLE", "EXPRESSION", "FILENAMES", "ORDER_ID"]
+    rows = [
+        (name, kind, True, f'$1:"{name}"::{kind}', ",".join(keys), i)
+        for i, (name, (kind, keys)) in enumerate(found.items())
+    ]
+    types = ["VARCHAR", "VARCHAR", "BOOLEAN", "VARCHAR", "VARCHAR", "BIGINT"]
+    picked = (
+        list(range(len(names))) if command.columns is None else [names.index(c) for c in command.columns if c in names]
+    )
+    return Result([(names[i], types[i]) for i in picked], [tuple(row[i] for i in picked) for row in rows])
+
+
+def run(store, command: CopyInto, session: Session) -> Result:
+    """Load the staged files into the table; one reply row per file."""
+    if session.transaction is not None:
+        raise unsupported("COPY INTO inside an open transaction", "COMMIT first")
+    options = dict(command.options)
+    on_error = str(options.get("ON_ERROR", "ABORT_STATEMENT")).upper()
+    if on_error not in _ON_ERROR:
+        raise unsupported(f"ON_ERROR = {on_error}", "use ABORT_STATEMENT or SKIP_FILE")
+    fmt = _format(store, command, session, options.get("FILE_FORMAT", {}))
+    table = store.find_table(command.database, command.schema, command.table)
+    if table is None:
+        raise SnowflakeError(
+            ("002003", "42S02"),
+            f"SQL compilation error:\nTable '{command.database}.{command.schema}.{command.table}' does not exist "
+            "or not authorized.",
+        )
+    command = dataclasses.replace(command, table=table)
+    history = _History(store, command)
+    force = _flag(options.get("FORCE", False))
+    files = _files(store, command.ref, options.get("FILES"), options.get("PATTERN"))
+    if not files:
+        return Result([("status", "VARCHAR")], [("Copy executed with 0 files processed.",)])
+    rows, loaded = [], []
+    atomic = on_error == "ABORT_STATEMENT"
+    with store.writing() as w:
+        w.execute("BEGIN")
+        try:
+            for key, path in files:
+                name = command.ref.listing_prefix + key
+                if not force and history.seen(key, path):
+                    rows.append((name, "LOAD_SKIPPED", 0, 0, 1, 1, "File was loaded before.", None, None, None))
+                    continue
+                try:
+                    count = _load(w, store, command, session, path, fmt)
+                except (duckdb.Error, SqlError) as exc:
+                    code, message = duck_error(exc) if isinstance(exc, duckdb.Error) else (None, str(exc))
+                    if atomic and code is not None:
+                        raise SnowflakeError(code, f"{message} (file '{name}')") from exc
+                    if atomic:
+                        raise
+                    w.execute("ROLLBACK")
+                    w.execute("BEGIN")
+                    rows.append((name, "LOAD_FAILED", 0, 0, 1, 1, message, None, None, None))
+                    continue
+                rows.append((name, "LOADED", count, count, 1, 0, None, None, None, None))
+                history.add(key, path)
+                loaded.append(path)
+                if not atomic:
+                    history.save()
+                    w.execute("COMMIT")
+                    w.execute("BEGIN")
+            history.save()
+            w.execute("COMMIT")
+        except BaseException:
+            w.execute("ROLLBACK")
+            raise
+    if _flag(options.get("PURGE", False)):
+        for path in loaded:
+            path.unlink(missing_ok=True)
+    return Result(RESULT_COLUMNS, rows)
+
+
+def _flag(value) -> bool:
+    return value if isinstance(value, bool) else str(value).upper() == "TRUE"
+
+
+def _load(w, store, command: CopyInto, session: Session, path, fmt) -> int:
+    """Insert one file's rows; how many."""
+    w.execute(f"CREATE OR REPLACE TEMP VIEW {_VIEW} AS {fileformats.reader_sql(path, fmt)}")
+    file_columns = fileformats.file_columns(w, path, fmt)
+    targets, select = _select(w, store, command, path, fmt, file_columns)
+    into = exp.Table(this=quoted(command.table), db=quoted(command.schema), catalog=quoted(command.database))
+    insert = exp.Insert(this=exp.Schema(this=into, expressions=[quoted(t) for t in targets]), expression=select)
+    duck = translate_with_sqlglot(insert, command.text, session)
+    check_schemas(store, duck.schemas)
+    w.execute(duck.sql)
+    count = int(w.fetchall()[0][0])
+    w.execute(f"DROP VIEW temp.main.{_VIEW}")
+    return count
+
+
+def _select(w, store, command: CopyInto, path, fmt, file_columns) -> tuple[list[str], exp.Select]:
+    """The target columns and the SELECT over the file's reader that fills them."""
+    table_columns = [c.name for c in store.table_columns(command.database, command.schema, command.table, w)]
+    reader = trust(exp.Table(this=quoted(_VIEW), db=quoted("main"), catalog=quoted("temp")))
+    names = [name for name, _ in file_columns]
+    if command.transform is not None:
+        select = command.transform.copy()
+        for kind in (exp.JSONExtract, exp.Parameter):  # paths first: each holds its $1
+            for node in list(select.find_all(kind)):
+                _file_column(node, names, fmt)
+        select.set("from_", exp.From(this=reader))
+        targets = list(command.columns or table_columns[: len(select.expressions)])
+        if len(targets) != len(select.expressions):
+            raise SnowflakeError(
+                ("002020", "21S01"), "SQL compilation error:\nInsert value list does not match column list"
+            )
+        return targets, select
+    match = str(dict(command.options).get("MATCH_BY_COLUMN_NAME", "NONE")).upper()
+    if match != "NONE":
+        if fmt.type == "CSV":
+            if not fmt.flag("PARSE_HEADER", False):
+                raise SnowflakeError(
+                    ("002024", "22000"), "MATCH_BY_COLUMN_NAME for CSV needs the file format option PARSE_HEADER = TRUE"
+                )
+            names = fileformats.header_names(w, path, fmt)
+        fold = (lambda n: n) if match == "CASE_SENSITIVE" else str.upper
+        by_name = {fold(n): (n, positional) for n, positional in zip(names, [n for n, _ in file_columns])}
+        pairs = [(t, by_name[fold(t)][1]) for t in table_columns if fold(t) in by_name]
+        select = exp.select(*[exp.column(quoted(source)) for _, source in pairs]).from_(reader)
+        return [t for t, _ in pairs], select
+    if fmt.type == "PARQUET":
+        raise SnowflakeError(
+            ("002019", "0A000"),
+            "SQL compilation error:\nPARQUET file format can produce one and only one column of type variant, object, "
+            "or array. Load data into separate columns using the MATCH_BY_COLUMN_NAME copy option or copy with "
+            "transformation.",
+        )
+    targets = list(command.columns or table_columns)
+    if len(names) != len(targets) and fmt.flag("ERROR_ON_COLUMN_COUNT_MISMATCH", True):
+        raise SnowflakeError(
+            _TOO_MANY,
+            f"Number of columns in file ({len(names)}) does not match that of the corresponding table "
+            f"({len(targets)}), use file format option error_on_column_count_mismatch=false to ignore this error",
+        )
+    columns = [exp.column(quoted(n)) for n in names[: len(targets)]]
+    columns += [exp.Null()] * (len(targets) - len(columns))
+    return targets, exp.select(*columns).from_(reader)
+
+
+def _file_column(node: exp.Expression, names: list[str], fmt) -> None:
+    """``$1:"name"`` (Parquet) or ``$n`` (CSV) of a transformation as the reader's column."""
+    if isinstance(node, exp.JSONExtract):
+        base, path = node.this, node.expression
+        keys = [k for k in path.expressions if isinstance(k, exp.JSONPathKey)] if isinstance(path, exp.JSONPath) else []
+        if fmt.type != "PARQUET" or not isinstance(base, exp.Parameter) or base.name != "1" or len(keys) != 1:
+            raise unsupported(
+                f"{node.sql('snowflake')} in a COPY transformation", 'select $1:"<column>" of a Parquet file'
+            )
+        wanted = keys[0].this
+        found = next((n for n in names if n == wanted), None) or next(
+            (n for n in names if n.upper() == wanted.upper()), None
+        )
+        node.replace(exp.column(quoted(found)) if found is not None else exp.Null())
+        return
+    if not isinstance(node.this, exp.Literal) or not node.this.name.isdigit():
+        return  # a session variable: the translation reads it
+    position = int(node.this.name)
+    if fmt.type == "PARQUET":
+        raise unsupported(f"${position} of a Parquet file", 'select $1:"<column>"')
+    node.replace(exp.column(quoted(names[position - 1])) if 0 < position <= len(names) else exp.Null())
+
+
+class _History:
+    """The files loaded into one table (by stage file and content), kept next to the stages."""
+
+    def __init__(self, store, command: CopyInto):
+        stages = store.stages
+        self._stage = stages.stage_id(command.ref)
+        oid = (
+            store.cursor()
+            .execute(
+                "SELECT table_oid FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+                [command.database, command.schema, command.table],
+            )
+            .fetchone()
+        )
+        table = hashlib.sha256(f"{command.database}.{command.schema}.{command.table}.{oid}".encode()).hexdigest()
+        self._path = stages.root / "loads" / f"{table[:32]}.json"
+        self._seen = json.loads(self._path.read_text()) if self._path.exists() else {}
+
+    def _key(self, key: str, path) -> tuple[str, str]:
+        stat = path.stat()
+        return f"{self._stage}/{key}", f"{stat.st_size}.{stat.st_mtime_ns}"
+
+    def seen(self, key: str, path) -> bool:
+        name, version = self._key(key, path)
+        return self._seen.get(name) == version
+
+    def add(self, key: str, path) -> None:
+        name, version = self._key(key, path)
+        self._seen[name] = version
+
+    def save(self) -> None:
+        self._path.parent.mkdir(exist_ok=True)
+        partial = self._path.with_suffix(".part")
+        partial.write_text(json.dumps(self._seen))
+        os.replace(partial, self._path)
