@@ -203,18 +203,6 @@ def test_use_is_kept_per_session(connect):
     )
 
 
-def test_execute_async_then_status_and_results(connection):
-    cur = connection.cursor()
-    query_id = cur.execute_async("SELECT 6 * 7 AS ANSWER")["queryId"]
-    assert connection.get_query_status(query_id).name == "SUCCESS"
-    cur.get_results_from_sfqid(query_id)
-    assert cur.fetchall() == [(42,)]
-    failed = cur.execute_async("SELECT * FROM NOT_THERE")["queryId"]
-    with pytest.raises(ProgrammingError) as missing:
-        connection.get_query_status_throw_if_error(failed)
-    assert missing.value.errno == 2003
-
-
 def test_describe_only_returns_metadata_without_running(connection):
     cur = connection.cursor()
     cur.execute("CREATE TABLE DESCRIBED (A NUMBER(5,1), B VARCHAR)")

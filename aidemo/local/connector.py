@@ -11,10 +11,13 @@ connector log in again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import threading
 import time
+import uuid
 import zlib
 
 from starlette.background import BackgroundTask
@@ -32,9 +35,9 @@ from aidemo.local.sessions import (
     INTERNAL_ERROR,
     MASTER_TTL_S,
     SESSION_TTL_S,
-    AsyncOutcome,
     ConnectorError,
     QueryFailed,
+    QueryOutcome,
     Sessions,
 )
 from aidemo.local.sqlsession import PARAMETERS
@@ -53,6 +56,10 @@ SESSION_PARAMETERS = [
     {"name": "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD", "value": 2**31 - 1},
 ]
 
+RESULT_WAIT_S = 45.0  # how long a result call waits for a query that still runs
+SQL_TEXT_KEPT = 10_000  # characters of a query's text its status shows
+KEEP_BYTES = 256 << 10  # a finished query's result up to this size stays for get_results_from_sfqid
+
 # What a chunk GET with a wrong or missing key, or after the chunk expired, gets (as from S3).
 _ACCESS_DENIED = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
 
@@ -68,14 +75,24 @@ def routes(service) -> list[Route]:
 
     spool = ChunkSpool(service.home.spool / "results", int(os.environ.get("AIDEMO_LOCAL_CHUNK_TTL_S", CHUNK_TTL_S)))
 
-    async def run(session, body: dict, base_url: str) -> dict:
+    def run_now(session, body: dict, base_url: str, query_id: str) -> dict:
         before = session.context()
         try:
-            chunks = spool.result(session.id, base_url)
-            return await run_in_threadpool(run_query, service.store, session, body, chunks)
+            return run_query(service.store, session, body, spool.result(session.id, base_url), query_id)
         finally:
             if session.context() != before:
                 sessions.changed()
+
+    def run_kept(session, body: dict, base_url: str, kept: QueryOutcome) -> None:
+        """Run an execute_async query in a thread of its own; its outcome waits for the status and result calls."""
+        try:
+            with kept.switch.running():
+                kept.finish(run_now(session, body, base_url, kept.query_id))
+        except QueryFailed as exc:  # how run_query answers a failed statement
+            kept.finish(exc)
+        finally:
+            if not kept.done.is_set():  # a fault of the service (the thread logs it): Snowflake's internal error
+                kept.finish(QueryFailed("000603", "XX000", INTERNAL_ERROR, kept.query_id))
 
     def snowflake(handler):
         async def route(request: Request) -> JSONResponse:
@@ -155,37 +172,51 @@ def routes(service) -> list[Route]:
             if body.get(key) is not None and not isinstance(body[key], dict):
                 kind = type(body[key]).__name__
                 raise ConnectorError("000001", f'The query body\'s "{key}" must be an object, not {kind}.')
-        if not body.get("asyncExec"):
-            return await run(session, body, str(request.base_url))
-        # execute_async: the statement runs now; its outcome waits for the status and result calls.
-        started = time.time()
+        kept = session.keep(QueryOutcome(body["sqlText"][:SQL_TEXT_KEPT], str(uuid.uuid4()), time.time()))
+        base_url = str(request.base_url)
+        if body.get("asyncExec"):  # execute_async: the query runs on; its id comes back now
+            threading.Thread(target=run_kept, args=(session, body, base_url, kept), daemon=True).start()
+            return {
+                "queryId": kept.query_id,
+                "getResultUrl": f"/queries/{kept.query_id}/result",
+                "progressDesc": None,
+                "queryAbortsAfterSecs": 300,
+            }
         try:
-            outcome = await run(session, body, str(request.base_url))
+            data = await run_in_threadpool(run_now, session, body, base_url, kept.query_id)
         except QueryFailed as exc:
-            outcome = exc
-        kept = session.keep(AsyncOutcome(body["sqlText"], outcome, started, time.time()))
-        return {
-            "queryId": kept.query_id,
-            "getResultUrl": f"/queries/{kept.query_id}/result",
-            "progressDesc": None,
-            "queryAbortsAfterSecs": 300,
-        }
+            kept.finish(exc)
+            raise
+        kept.finish(data, held=_small(data))  # for get_results_from_sfqid later
+        return data
 
     @snowflake
     async def query_status(request):
         session = sessions.find(_token(request))
-        kept = session.outcomes.get(request.path_params["query_id"].strip("/"))
-        return {"queries": [kept.status(session)] if kept else []}
+        found = sessions.outcome(session, request.path_params["query_id"].strip("/"))
+        return {"queries": [found[1].status(found[0])] if found else []}
 
     @snowflake
     async def query_result(request):
         session = sessions.find(_token(request))
         query_id = request.path_params["query_id"]
-        kept = session.outcomes.get(query_id)
-        if kept is None:
+        found = sessions.outcome(session, query_id)
+        if found is None:
             raise ConnectorError("000709", f"Statement {query_id} not found.")
+        kept = found[1]
+        deadline = time.monotonic() + RESULT_WAIT_S  # get_results_from_sfqid of a query that still runs
+        while not kept.done.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if kept.outcome is None:
+            raise ConnectorError("000709", f"Statement {query_id} is still running; ask for its result again.")
         if isinstance(kept.outcome, ConnectorError):
             raise kept.outcome
+        if not kept.held:
+            raise ConnectorError(
+                "000709",
+                f"The result of statement {query_id} is no longer held: the local service keeps the results "
+                f"of execute_async queries and those under {KEEP_BYTES >> 10} KB. Run the query again.",
+            )
         return kept.outcome
 
     @snowflake
@@ -312,6 +343,18 @@ def _context(database: str | None, schema: str | None, parameters, **identity) -
         return session
     except sqlexec.SqlError as exc:
         raise ConnectorError("390400", str(exc)) from None
+
+
+def _small(data: dict) -> bool:
+    """Whether a reply's result is small enough to keep (and has no chunks, which are served once)."""
+    if data.get("chunks"):
+        return False
+    if "rowsetBase64" in data:
+        return len(data["rowsetBase64"]) <= KEEP_BYTES
+    rowset = data.get("rowset") or []
+    if len(rowset) * max(1, len(data.get("rowtype") or ())) > KEEP_BYTES >> 4:
+        return False
+    return sum(len(cell) for row in rowset for cell in row if cell) <= KEEP_BYTES
 
 
 def _failure(exc: ConnectorError) -> JSONResponse:

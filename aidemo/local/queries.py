@@ -25,9 +25,9 @@ from aidemo.local.translate import statements, translate_script
 log = logging.getLogger("aidemo.local.connector")
 
 
-def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks) -> dict:
+def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks, query_id: str = "") -> dict:
     """Run one query-request's statement in the session; the reply's ``data`` (its large result in ``chunks``)."""
-    query_id = str(uuid.uuid4())
+    query_id = query_id or str(uuid.uuid4())
     sql = body["sqlText"]
     describe = bool(body.get("describeOnly"))
     try:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aidemo.local.cancel import Switch
 from aidemo.local.sqlsession import Session, Variable
 
 log = logging.getLogger("aidemo.local.connector")
@@ -50,33 +51,45 @@ class QueryFailed(ConnectorError):
         self.query_id = query_id
 
 
-@dataclass(frozen=True)
-class AsyncOutcome:
-    """What an execute_async statement came to: its reply data, or its error."""
+@dataclass(eq=False)
+class QueryOutcome:
+    """A query of the session and what it came to: its reply data or its error, None while it runs.
+
+    A finished query whose result is not ``held`` (too large to keep) answers its status only.
+    """
 
     sql: str
-    outcome: dict | QueryFailed
+    query_id: str
     started: float
-    ended: float
+    outcome: dict | QueryFailed | None = None
+    ended: float | None = None
+    held: bool = True
+    switch: Switch = field(default_factory=Switch, repr=False)  # interrupts it while it runs
+    done: threading.Event = field(default_factory=threading.Event, repr=False)
 
-    @property
-    def query_id(self) -> str:
-        failed = isinstance(self.outcome, QueryFailed)
-        return self.outcome.query_id if failed else self.outcome["queryId"]
+    def finish(self, outcome: dict | QueryFailed, held: bool = True) -> None:
+        """The query ended with ``outcome``."""
+        self.outcome, self.ended, self.held = outcome, time.time(), held
+        self.done.set()
 
     def status(self, session: ConnectorSession) -> dict:
-        """The statement's entry in the monitoring reply (``GET /monitoring/queries/<id>``)."""
+        """The query's entry in the monitoring reply (``GET /monitoring/queries/<id>``)."""
         failed = isinstance(self.outcome, QueryFailed)
+        if self.outcome is None:
+            status, state = "RUNNING", "RUNNING"
+        else:
+            status, state = ("FAILED_WITH_ERROR", "FAILED") if failed else ("SUCCESS", "SUCCEEDED")
+        ended = self.ended or time.time()
         return {
             "id": self.query_id,
-            "status": "FAILED_WITH_ERROR" if failed else "SUCCESS",
-            "state": "FAILED" if failed else "SUCCEEDED",
+            "status": status,
+            "state": state,
             "errorCode": self.outcome.code if failed else "",
             "errorMessage": self.outcome.message if failed else "",
             "sqlText": self.sql,
             "startTime": int(self.started * 1000),
-            "endTime": int(self.ended * 1000),
-            "totalDuration": int((self.ended - self.started) * 1000),
+            "endTime": int(self.ended * 1000) if self.ended else 0,
+            "totalDuration": int((ended - self.started) * 1000),
             "sessionId": session.id,
             "warehouseName": session.warehouse or "",
         }
@@ -92,8 +105,8 @@ class ConnectorSession:
     expires: float = 0.0  # epoch seconds
     master_expires: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # The latest MAX_OUTCOMES execute_async statements, by query id.
-    outcomes: dict[str, AsyncOutcome] = field(default_factory=dict, repr=False)
+    # The latest MAX_OUTCOMES queries, by query id (get_query_status, get_results_from_sfqid).
+    outcomes: dict[str, QueryOutcome] = field(default_factory=dict, repr=False)
 
     @property
     def id(self) -> int:
@@ -111,8 +124,8 @@ class ConnectorSession:
     def warehouse(self) -> str | None:
         return self.sql.warehouse
 
-    def keep(self, kept: AsyncOutcome) -> AsyncOutcome:
-        """Keep an execute_async statement's outcome for its status and result calls."""
+    def keep(self, kept: QueryOutcome) -> QueryOutcome:
+        """Keep a query's outcome for its status and result calls."""
         self.outcomes[kept.query_id] = kept
         while len(self.outcomes) > MAX_OUTCOMES:
             del self.outcomes[next(iter(self.outcomes))]
@@ -222,6 +235,12 @@ class Sessions:
                 )
             session.master_expires = now + self.master_ttl_s  # kept on disk at the next change
             return session
+
+    def outcome(self, session: ConnectorSession, query_id: str) -> tuple[ConnectorSession, QueryOutcome] | None:
+        """A query of the session's user by its id, with the session that ran it (this one first)."""
+        with self._lock:
+            mine = [session, *(s for s in self._by_master.values() if s.user == session.user and s is not session)]
+        return next(((s, s.outcomes[query_id]) for s in mine if query_id in s.outcomes), None)
 
     def renew(self, master_token: str) -> tuple[ConnectorSession, str]:
         """A new session token for the session of a master token; 390114 when that one has expired."""

@@ -1,0 +1,61 @@
+"""Asynchronous queries through the unmodified connector: execute_async runs on in the service,
+get_query_status / is_still_running follow it, and get_results_from_sfqid fetches the result of a
+query that still runs or has finished (its own or one run with execute)."""
+
+from __future__ import annotations
+
+import pytest
+from snowflake.connector import ProgrammingError
+from snowflake.connector.constants import QueryStatus
+
+ROWS = 200_000_000  # seconds of DuckDB: still running when its status is first asked for
+LONG = f"SELECT COUNT(*) AS S FROM TABLE(GENERATOR(ROWCOUNT => {ROWS})) WHERE RANDOM() IS NOT NULL"
+
+
+def test_execute_async_runs_on_and_its_result_waits_for_it(connection):
+    cur = connection.cursor()
+    query_id = cur.execute_async(LONG)["queryId"]
+    status = connection.get_query_status(query_id)
+    assert status == QueryStatus.RUNNING and connection.is_still_running(status)
+    cur.get_results_from_sfqid(query_id)  # polls the status until the query ends
+    assert cur.fetchall() == [(ROWS,)]
+    assert [d.name for d in cur.description] == ["S"]
+    done = connection.get_query_status_throw_if_error(query_id)
+    assert done == QueryStatus.SUCCESS and not connection.is_still_running(done)
+
+
+def test_a_quick_async_query_and_a_failed_one(connection):
+    cur = connection.cursor()
+    query_id = cur.execute_async("SELECT 6 * 7 AS ANSWER, 'x' AS T")["queryId"]
+    cur.get_results_from_sfqid(query_id)
+    assert cur.fetchall() == [(42, "x")]
+    assert connection.get_query_status(query_id) == QueryStatus.SUCCESS
+    failed = cur.execute_async("SELECT * FROM NOT_THERE")["queryId"]
+    with pytest.raises(ProgrammingError) as missing:  # when it has failed, or at the first fetch
+        cur.get_results_from_sfqid(failed)
+        cur.fetchall()
+    assert missing.value.errno == 2003
+    assert connection.get_query_status(failed) == QueryStatus.FAILED_WITH_ERROR
+    with pytest.raises(ProgrammingError) as again:
+        connection.get_query_status_throw_if_error(failed)
+    assert again.value.errno == 2003 and "NOT_THERE" in again.value.msg
+
+
+def test_a_finished_query_s_result_comes_again_by_its_id(connection, connect):
+    cur = connection.cursor()
+    cur.execute("CREATE TABLE AGAIN (ID NUMBER(10,0), NAME VARCHAR)")
+    cur.execute("INSERT INTO AGAIN VALUES (1, 'one'), (2, 'two')")
+    cur.execute("SELECT ID, NAME FROM AGAIN ORDER BY ID")
+    query_id = cur.sfqid
+    assert connection.get_query_status(query_id) == QueryStatus.SUCCESS
+    other = connection.cursor()
+    other.get_results_from_sfqid(query_id)
+    assert other.fetchall() == [(1, "one"), (2, "two")]
+    # another connection of the same user finds it too
+    elsewhere = connect().cursor()
+    elsewhere.get_results_from_sfqid(query_id)
+    assert elsewhere.fetchall() == [(1, "one"), (2, "two")]
+    with pytest.raises(ProgrammingError):
+        cur.execute("SELECT * FROM AGAIN_NOT_THERE")
+    failed = cur.sfqid
+    assert connection.get_query_status(failed) == QueryStatus.FAILED_WITH_ERROR
