@@ -164,6 +164,7 @@ def _stream(args) -> int:
     backend = open_backend()
     _announce(backend, f"{num_orders} orders", options)
     streamer = Streamer(backend, InstanceSpec.single(settings.seed, settings.num_customers), num_orders, options)
+    print(f"orders dated {streamer.dates.describe()}", flush=True)
     with _graceful_stop(streamer.stop), StreamProgress([streamer.stats], enabled=not args.no_progress) as progress:
         stats = streamer.run(progress.update)
     summary = stats.summary()

@@ -1,9 +1,12 @@
-"""Synthetic orders and order items, as a pure function of (seed, instance, id).
+"""Synthetic orders and order items, as a pure function of (seed, instance, id) and the job's order dates.
 
 Every value is drawn from a counter-based hash (the splitmix64 finaliser in numpy ``uint64``
 arithmetic) of the seed, the instance, the row's id and a field number; there is no stateful
 random generator. The same id therefore always yields the same row, whatever the batch it is
-generated in, so a replay after a crash regenerates identical rows.
+generated in, so a replay after a crash regenerates identical rows. ORDER_DATE lies in the
+window of the job's :class:`~aidemo.dates.OrderDates` (its mode and epoch, fixed when the job
+started); the same draw places an order at the same second of any window of the same length, so
+another epoch shifts every date by the difference.
 
 Customers (:mod:`aidemo.customers`) depend on (seed, customer_id) only; draws come from
 :mod:`aidemo.draws`. An instance's orders draw their customer uniformly from the instance's
@@ -42,11 +45,10 @@ import pandas as pd
 
 from aidemo import draws
 from aidemo.customers import slice_segments
+from aidemo.dates import FIXED, OrderDates
 from aidemo.models import (
     CATALOGUE,
-    ORDER_EPOCH,
     ORDER_ITEMS,
-    ORDER_WINDOW_DAYS,
     ORDERS,
     QUANTITY_MIX,
     SEGMENTS,
@@ -231,19 +233,24 @@ _TOTAL_SPAN = np.array([s.max_total_cents - s.min_total_cents + 1 for s in SEGME
 _DISCOUNT_RATE = np.array([s.discount_rate for s in SEGMENTS], dtype=np.float64)
 _MIN_BP = np.array([s.min_discount_bp for s in SEGMENTS], dtype=np.int64)
 _BP_SPAN = np.array([s.max_discount_bp - s.min_discount_bp + 1 for s in SEGMENTS], dtype=np.int64)
-_WINDOW_START = np.datetime64(ORDER_EPOCH, "s") - np.timedelta64(ORDER_WINDOW_DAYS, "D")
 _DAY = 86_400
 
 
 @lru_cache(maxsize=1)
-def _date_strings() -> tuple[np.ndarray, np.ndarray]:
-    """'YYYY-MM-DD ' of each day of the window and 'HH:MM:SS' of each second of a day."""
-    days = np.array(
-        [str(_WINDOW_START + np.timedelta64(d, "D"))[:10] + " " for d in range(ORDER_WINDOW_DAYS)],
-        dtype=object,
-    )
-    seconds = np.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_DAY)], dtype=object)
-    return days, seconds
+def _second_strings() -> np.ndarray:
+    """'HH:MM:SS' of each second of a day."""
+    return np.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_DAY)], dtype=object)
+
+
+@lru_cache(maxsize=8)
+def _day_strings(dates: OrderDates) -> tuple[np.ndarray, int]:
+    """'YYYY-MM-DD ' of each day the window touches, and the window's start in seconds after its first midnight."""
+    start = np.datetime64(dates.start, "s")
+    first_day = start.astype("datetime64[D]")
+    offset = int((start - first_day) // np.timedelta64(1, "s"))
+    count = -(-(offset + int(dates.window.total_seconds())) // _DAY)
+    days = np.array([str(first_day + np.timedelta64(d, "D")) + " " for d in range(count)], dtype=object)
+    return days, offset
 
 
 def _money(cents: np.ndarray) -> np.ndarray:
@@ -255,8 +262,8 @@ class OrderBatch:
     """Orders ``first_order_id .. last_order_id`` and their items, as numpy columns.
 
     Money is in integer cents (``*_cents``), discounts in hundredths of a percent
-    (``discount_bp``), order dates in seconds since the start of the date window; the
-    ``*_rows`` and ``*_frame`` methods render them as the table columns.
+    (``discount_bp``), order dates in seconds since ``dates.start``; the ``*_rows`` and
+    ``*_frame`` methods render them as the table columns.
     """
 
     order_id: np.ndarray
@@ -272,6 +279,7 @@ class OrderBatch:
     quantity: np.ndarray
     unit_cents: np.ndarray
     line_cents: np.ndarray
+    dates: OrderDates = FIXED
 
     @property
     def first_order_id(self) -> int:
@@ -293,7 +301,7 @@ class OrderBatch:
         return {
             "ORDER_ID": self.order_id,
             "CUSTOMER_ID": self.customer_id,
-            "ORDER_DATE": _WINDOW_START + self.date_seconds.astype("timedelta64[s]"),
+            "ORDER_DATE": np.datetime64(self.dates.start, "s") + self.date_seconds.astype("timedelta64[s]"),
             "ORDER_STATUS": _STATUS_NAMES[self.status],
             "TOTAL_AMOUNT": _money(self.total_cents),
             "DISCOUNT_PERCENT": _money(self.discount_bp),
@@ -324,8 +332,9 @@ class OrderBatch:
     # 1.8x dict(zip(names, row))); the columns' order is the tables', as in the frames.
     def order_rows(self) -> list[dict]:
         """The orders as SDK rows: ints, floats (money) and strings ('YYYY-MM-DD HH:MM:SS')."""
-        days, seconds = _date_strings()
-        dates = days[self.date_seconds // _DAY] + seconds[self.date_seconds % _DAY]
+        days, offset = _day_strings(self.dates)
+        since_midnight = self.date_seconds + offset
+        dates = days[since_midnight // _DAY] + _second_strings()[since_midnight % _DAY]
         columns = self._order_columns() | {"ORDER_DATE": dates}
         return [
             {
@@ -362,8 +371,8 @@ def _lists(columns: dict[str, np.ndarray]):
     return zip(*(values.tolist() for values in columns.values()))
 
 
-def order_batch(spec: InstanceSpec, first_order_id: int, count: int) -> OrderBatch:
-    """Orders ``first_order_id .. first_order_id + count - 1`` of ``spec`` with their items."""
+def order_batch(spec: InstanceSpec, first_order_id: int, count: int, dates: OrderDates = FIXED) -> OrderBatch:
+    """Orders ``first_order_id .. first_order_id + count - 1`` of ``spec`` with their items, dated by ``dates``."""
     first_order_id = draws.check_int("first_order_id", first_order_id, spec.order_base)
     count = draws.check_int("count", count, 1, draws.MAX_ID - first_order_id)
     order_ids = np.arange(first_order_id, first_order_id + count, dtype=np.int64)
@@ -401,7 +410,7 @@ def order_batch(spec: InstanceSpec, first_order_id: int, count: int) -> OrderBat
     return OrderBatch(
         order_id=order_ids,
         customer_id=customer,
-        date_seconds=draws.below(h, _F_DATE, ORDER_WINDOW_DAYS * _DAY),
+        date_seconds=draws.below(h, _F_DATE, int(dates.window.total_seconds())),
         status=draws.pick(h, _F_STATUS, _STATUS_SHARES),
         total_cents=total,
         discount_bp=discount_bp,
@@ -412,4 +421,5 @@ def order_batch(spec: InstanceSpec, first_order_id: int, count: int) -> OrderBat
         quantity=quantity,
         unit_cents=unit,
         line_cents=line,
+        dates=dates,
     )

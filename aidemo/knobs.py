@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from aidemo.dates import DEFAULT_ORDER_DATES, LIVE_WINDOW_MINUTES, ORDER_DATE_MODES
 from aidemo.errors import ConfigError
 
 ENV_PREFIX = "AIDEMO_"
@@ -107,6 +108,23 @@ class Pattern(Rule):
         return value
 
 
+class Choice(Rule):
+    """One of ``choices``."""
+
+    def __init__(self, choices: tuple[str, ...], description: str) -> None:
+        self.choices, self.description = choices, description
+
+    def coerce(self, value: Any) -> str:
+        if not isinstance(value, str) or value not in self.choices:
+            raise ValueError(value)
+        return value
+
+
+ORDER_DATES = Choice(
+    ORDER_DATE_MODES,
+    f"one of {', '.join(ORDER_DATE_MODES)} (live: the {LIVE_WINDOW_MINUTES} minutes before the job started; "
+    "year: the 365 days before it; fixed: 2024, the same rows every run)",
+)
 CHANNEL_PREFIX = Pattern(r"[A-Za-z0-9_]+", "a non-empty name of letters, digits and underscores")
 IDENTIFIER = Pattern(r"[A-Za-z_][A-Za-z0-9_$]*", "an unquoted Snowflake identifier such as ORDERS_PIPE")
 
@@ -150,6 +168,13 @@ KNOBS: dict[str, Knob] = {
         Knob("num_orders_per_batch", 100, Integer(1), "orders of one run", "num.orders.per.batch", stream=False),
         Knob("num_customers", DEFAULT_CUSTOMERS, Integer(1), "customers loaded", "num.customers", stream=False),
         Knob("seed", DEFAULT_SEED, Integer(0), "generator seed", "seed", stream=False),
+        Knob(
+            "order_dates",
+            DEFAULT_ORDER_DATES,
+            ORDER_DATES,
+            "how a new job dates its orders: live, year or fixed (a resumed job keeps its own)",
+            "order.dates",
+        ),
         Knob("instances", 1, Integer(1, 1000), "instances of a parallel job", "instances", stream=False),
         Knob(
             "orders_channel", ORDERS_CHANNEL, CHANNEL_PREFIX, "orders channel; instance i adds _<i>", "orders.channel"

@@ -162,8 +162,8 @@ QUANTITY_MIX: tuple[tuple[int, float], ...] = ((1, 0.70), (2, 0.20), (3, 0.10))
 SHIPPING_MIN_CENTS = 500
 SHIPPING_MAX_CENTS = 5_000
 
-# ORDER_DATE lies in the ORDER_WINDOW_DAYS days before ORDER_EPOCH, a fixed instant (never the
-# wall clock, so that a replay regenerates the same rows). Customers registered in the
+# Fixed order dates (aidemo.dates) lie in the ORDER_WINDOW_DAYS days before ORDER_EPOCH; live and
+# year dates end at the job's start, which is never before it. Customers registered in the
 # REGISTRATION_WINDOW_DAYS days before that window, so before any of their orders.
 ORDER_EPOCH = datetime(2025, 1, 1)
 ORDER_WINDOW_DAYS = 365

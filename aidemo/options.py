@@ -24,6 +24,8 @@ class StreamOptions:
     ``stall_reopen``: seconds the committed tokens may stand still while the stream waits for
     its last rows before the lagging channels are reopened and replayed from their committed
     tokens (rows the service accepted but lost are then sent again; nothing is doubled).
+    ``order_dates``: how a new job dates its orders (:mod:`aidemo.dates`: live, year or fixed); a
+    resumed job keeps the dates its orders channel's token names.
     ``orders_channel`` / ``items_channel``: channel names (instance i of a parallel job adds
     ``_<i>``); ``orders_pipe`` / ``items_pipe``: the pipes they write through.
     Names, defaults and bounds are those of :data:`aidemo.knobs.KNOBS`, as :class:`Settings`' are;
@@ -38,6 +40,7 @@ class StreamOptions:
     max_error_rows: int = knob_field("max_error_rows")
     max_in_flight: int = knob_field("max_in_flight")
     stall_reopen: float = knob_field("stall_reopen")
+    order_dates: str = knob_field("order_dates")
     orders_channel: str = knob_field("orders_channel")
     items_channel: str = knob_field("items_channel")
     orders_pipe: str = knob_field("orders_pipe")

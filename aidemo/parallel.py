@@ -5,7 +5,9 @@ Instance i of N owns a contiguous slice of the order ids, the item ids and the c
 channels ``orders_channel_<i>`` / ``order_items_channel_<i>``; it resumes from its own
 committed tokens, so rerunning the same job after a crash completes it exactly once.
 Instances run as threads of one process or as processes; ``instances=[k]`` runs one slice,
-so N machines can finish one job together.
+so N machines can finish one job together. The job's start (UTC, whole seconds) is the epoch of
+the order dates of every instance that starts streaming in this run; an instance that resumes
+keeps the dates its orders channel's token names (:mod:`aidemo.dates`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aidemo.backends import StreamingBackend
+from aidemo.dates import utc_now
 from aidemo.errors import AidemoError, ConfigError
 from aidemo.generator import InstanceSpec, split_instances
 from aidemo.knobs import DEFAULT_CUSTOMERS, DEFAULT_SEED
@@ -96,22 +99,29 @@ def run_parallel(
     work = [slices[k] for k in chosen]
     stats = {spec.instance: StreamStats(spec.instance, count) for spec, count in work}
     stop = stop or threading.Event()
-    started = time.monotonic()
+    started, epoch = time.monotonic(), utc_now()
     errors = (
-        _run_processes(backend, work, options, stats, on_progress, stop)
+        _run_processes(backend, work, options, stats, on_progress, stop, epoch)
         if processes
-        else _run_threads(backend, work, options, stats, on_progress, stop, on_flush)
+        else _run_threads(backend, work, options, stats, on_progress, stop, epoch, on_flush)
     )
     return ParallelResult(tuple(stats[k] for k in sorted(stats)), errors, time.monotonic() - started)
 
 
-def _run_threads(backend, work, options, stats, on_progress, stop, on_flush=None) -> dict[int, str]:
+def _run_threads(backend, work, options, stats, on_progress, stop, epoch, on_flush=None) -> dict[int, str]:
     lock = threading.Lock()
     errors: dict[int, str] = {}
 
     def one(spec: InstanceSpec, count: int) -> None:
         streamer = Streamer(
-            backend, spec, count, options, channel_suffix=f"_{spec.instance}", stop_event=stop, on_flush=on_flush
+            backend,
+            spec,
+            count,
+            options,
+            channel_suffix=f"_{spec.instance}",
+            stop_event=stop,
+            on_flush=on_flush,
+            epoch=epoch,
         )
         stats[spec.instance] = streamer.stats
         check_slice(streamer)
@@ -131,7 +141,7 @@ def _run_threads(backend, work, options, stats, on_progress, stop, on_flush=None
     return errors
 
 
-def _run_processes(backend, work, options, stats, on_progress, stop) -> dict[int, str]:
+def _run_processes(backend, work, options, stats, on_progress, stop, epoch) -> dict[int, str]:
     context = mp.get_context("spawn")
     updates = context.Queue()
     errors: dict[int, str] = {}
@@ -140,7 +150,7 @@ def _run_processes(backend, work, options, stats, on_progress, stop) -> dict[int
         proc = context.Process(
             target=_process_main,
             name=f"aidemo-instance-{spec.instance}",
-            args=(backend, spec, count, options, updates),
+            args=(backend, spec, count, options, updates, epoch),
             daemon=True,
         )
         proc.start()
@@ -174,13 +184,13 @@ def _run_processes(backend, work, options, stats, on_progress, stop) -> dict[int
     return errors
 
 
-def _process_main(backend, spec, count, options, updates) -> None:
+def _process_main(backend, spec, count, options, updates, epoch) -> None:
     # ``backend`` arrives as the backend's own pickle (its __reduce__): the same server, a new connection.
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into SIGTERM for us
     try:
-        streamer = Streamer(backend, spec, count, options, channel_suffix=f"_{spec.instance}")
+        streamer = Streamer(backend, spec, count, options, channel_suffix=f"_{spec.instance}", epoch=epoch)
         check_slice(streamer)
     except Exception as exc:
         updates.put((spec.instance, "error", _describe(exc)))

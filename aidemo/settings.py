@@ -34,6 +34,7 @@ class Settings:
     num_orders_per_batch: int = knob_field("num_orders_per_batch")
     num_customers: int = knob_field("num_customers")
     seed: int = knob_field("seed")
+    order_dates: str = knob_field("order_dates")
     instances: int = knob_field("instances")
     orders_channel: str = knob_field("orders_channel")
     items_channel: str = knob_field("items_channel")

@@ -5,7 +5,9 @@ One instance owns two channels, ``orders_channel[_<i>]`` on ORDERS_PIPE and
 names come from :class:`~aidemo.options.StreamOptions`, i.e. ``config.properties``). Channels are
 opened **without** an offset token; each resumes right after its own committed token, so
 after a crash where items lag orders the missing items are regenerated (generation is a
-pure function of the ids) and nothing is lost or doubled.
+pure function of the ids) and nothing is lost or doubled. The job's order dates
+(:mod:`aidemo.dates`) are fixed when it first streams and kept in the orders channel's tokens;
+a resumed run reads them back from the committed token, so it regenerates identical rows.
 
 The kit's own buffer makes max client lag real (SDK 1.9.1 ignores the client property):
 buffered rows go to the SDK when the lag since the first buffered row has elapsed, when a
@@ -15,13 +17,16 @@ batch of ``batch_size`` orders is full, at ~16 MB, or at close.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import random
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from aidemo.backends import StreamingBackend
+from aidemo.dates import OrderDates
 from aidemo.errors import (
     BackendError,
     BackpressureError,
@@ -31,7 +36,7 @@ from aidemo.errors import (
     TransientStreamingError,
 )
 from aidemo.generator import InstanceSpec, first_item_id, order_batch, order_of_item
-from aidemo.offsets import item_token, order_token, parse_item_token, parse_order_token
+from aidemo.offsets import item_token, order_token, parse_item_token, parse_order_dates, parse_order_token
 from aidemo.options import StreamOptions
 from aidemo.sdk import sdk_errors
 from aidemo.stats import FlushRecord, StreamStats
@@ -50,6 +55,7 @@ class _Lane:
         self.rows: list[dict] = []
         self.bytes = 0
         self.channel = None
+        self.token: str | None = None  # the committed token when the channel was opened
         self.next_id = first_id  # the next id to hand to the SDK
         self.generated_at = 0.0  # when the first buffered row was generated
         self.on_flush: Callable[[FlushRecord], None] | None = None
@@ -59,7 +65,8 @@ class _Lane:
     def open(self) -> None:
         with sdk_errors(f"opening channel {self.name}"):
             self.channel, status = self.client.open_channel(self.name)  # no token: resume
-        committed = self.parse_token(status.latest_committed_offset_token)
+        self.token = status.latest_committed_offset_token
+        committed = self.parse_token(self.token)
         if committed is not None and committed < self.first_id - 1:
             raise ConfigError(
                 f"channel {self.name} has committed {status.latest_committed_offset_token}, before this job's "
@@ -138,7 +145,11 @@ class _Lane:
 
 
 class Streamer:
-    """Streams orders ``spec.order_base .. + num_orders - 1`` and their items, exactly once."""
+    """Streams orders ``spec.order_base .. + num_orders - 1`` and their items, exactly once.
+
+    ``epoch``: when the job started (naive UTC, whole seconds; default now), the end of a new
+    job's order dates in ``options.order_dates``; :attr:`dates` is what the stream uses.
+    """
 
     def __init__(
         self,
@@ -151,6 +162,7 @@ class Streamer:
         client_name: str | None = None,
         stop_event: threading.Event | None = None,
         on_flush: Callable[[FlushRecord], None] | None = None,
+        epoch: datetime | None = None,
     ):
         if not isinstance(num_orders, int) or num_orders < 1:
             raise ConfigError(f"number of orders must be a positive integer, got {num_orders!r}")
@@ -183,6 +195,9 @@ class Streamer:
             instance=spec.instance,
         )
         self.orders.on_flush = self.items.on_flush = on_flush  # called after each append_rows
+        # A resumed job dates as it started (its committed token says how); a new one from epoch.
+        self.dates = parse_order_dates(self.orders.token) or OrderDates.for_job(options.order_dates, epoch)
+        self.orders.make_token = functools.partial(order_token, dates=self.dates)
         self._rejected: str | None = None  # why the stream stops: rows rejected past max_error_rows
         self._gone: BackendError | None = None  # the backend's server is gone (the SDK would retry it forever)
         self._stalled: list[_Lane] = []  # lanes whose commits stood still: reopened like invalid ones
@@ -255,7 +270,7 @@ class Streamer:
                 if delay > 0 and self.stop_event.wait(delay):
                     return
                 paced_count += count
-            batch = order_batch(self.spec, start, count)
+            batch = order_batch(self.spec, start, count, self.dates)
             self.orders.add(batch.order_rows(), batch.first_order_id)
             self.items.add(batch.item_rows(), batch.first_item_id)
             first_buffered = first_buffered or time.monotonic()
@@ -380,8 +395,9 @@ class Streamer:
             )
         self.stats.orders_committed = max(0, (orders or 0) - self.spec.order_base + 1)
         self.stats.items_committed = max(0, (items or 0) - self.spec.item_base + 1)
-        self.stats.last_order_token = order_token(orders) if orders else None
-        self.stats.last_item_token = item_token(items) if items else None
+        (_, order_status), (_, item_status) = statuses
+        self.stats.last_order_token = order_status.latest_committed_offset_token if orders else None
+        self.stats.last_item_token = item_status.latest_committed_offset_token if items else None
 
 
 def _channel_invalid(lane: _Lane) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -10,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from aidemo.config import PROFILE_KEYS, Profile, find_profile, load_profile
+from aidemo.dates import utc_now
 from aidemo.errors import ConfigError, KeyPairError
 from aidemo.keys import load_private_key
+from aidemo.offsets import parse_order_dates, parse_order_token
 from aidemo.settings import SETTINGS_KEYS, Settings, load_settings, settings_env_var
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,6 +51,7 @@ def test_defaults_without_a_file(in_empty_dir):
         "order_items_channel",
     )
     assert (settings.orders_pipe, settings.items_pipe) == ("ORDERS_PIPE", "ORDER_ITEMS_PIPE")
+    assert settings.order_dates == "live"  # a dashboard beside the stream sees the orders landing
 
 
 def test_repo_config_properties_documents_every_key_with_its_default():
@@ -107,6 +111,7 @@ def test_every_key_has_an_environment_variable(in_empty_dir):
         "AIDEMO_NUM_ORDERS_PER_BATCH": "12",
         "AIDEMO_NUM_CUSTOMERS": "13",
         "AIDEMO_SEED": "0",
+        "AIDEMO_ORDER_DATES": "year",
         "AIDEMO_INSTANCES": "14",
         "AIDEMO_ORDERS_CHANNEL": "o",
         "AIDEMO_ITEMS_CHANNEL": "i",
@@ -120,6 +125,7 @@ def test_every_key_has_an_environment_variable(in_empty_dir):
         num_orders_per_batch=12,
         num_customers=13,
         seed=0,
+        order_dates="year",
         instances=14,
         orders_channel="o",
         items_channel="i",
@@ -148,6 +154,8 @@ def test_bad_value_names_file_line_and_key(in_empty_dir):
         ("num.customers=-5", "num.customers must be an integer >= 1, got '-5'"),
         ("seed=-1", "seed must be an integer >= 0, got '-1'"),
         ("instances=1001", "instances must be an integer between 1 and 1000, got '1001'"),
+        ("order.dates=now", "order.dates must be one of live, year, fixed (live: the 15 minutes before the job"),
+        ("order.dates=Live", "order.dates must be one of live, year, fixed"),
         ("orders.channel=orders-channel", "orders.channel must be a non-empty name of letters"),
         ("items.channel=", "items.channel must be a non-empty name of letters"),
         ("orders.pipe=1PIPE", "orders.pipe must be an unquoted Snowflake identifier"),
@@ -215,6 +223,7 @@ def test_bad_argument_names_the_argument(in_empty_dir):
         ({"max_client_lag": "5"}, "max_client_lag"),
         ({"orders_channel": "a b"}, "orders_channel"),
         ({"orders_pipe": ""}, "orders_pipe"),
+        ({"order_dates": "today"}, "order_dates"),
     ],
 )
 def test_settings_built_directly_are_validated(arguments, name):
@@ -580,15 +589,21 @@ def test_a_stream_writes_the_channels_and_pipes_config_properties_names(demo_db,
     _with_pipes(demo_db, "SHOP_ORDERS_PIPE", "SHOP_ITEMS_PIPE")
     (tmp_path / "config.properties").write_text(
         "orders.channel=shop_orders\nitems.channel=shop_items\n"
-        "orders.pipe=SHOP_ORDERS_PIPE\nitems.pipe=SHOP_ITEMS_PIPE\nmax.client.lag=0.2\n"
+        "orders.pipe=SHOP_ORDERS_PIPE\nitems.pipe=SHOP_ITEMS_PIPE\nmax.client.lag=0.2\norder.dates=year\n"
     )
     monkeypatch.chdir(tmp_path)
     for name, value in demo_db.child_environment().items():  # where an aidemo process finds this database
         monkeypatch.setenv(name, value)
+    started = utc_now()
     assert main(["stream", "5", "--no-progress"]) == 0
     channels = _channels(demo_db)
     assert set(channels) == {"shop_orders", "shop_items"}
-    assert channels["shop_orders"] == ("SHOP_ORDERS_PIPE", "order_5")
+    pipe, token = channels["shop_orders"]
+    dates = parse_order_dates(token)
+    assert (pipe, parse_order_token(token), dates.mode) == ("SHOP_ORDERS_PIPE", 5, "year")
+    assert started <= dates.epoch <= utc_now()  # the job's start
+    first = demo_db.sql("SELECT MIN(ORDER_DATE) AS D FROM RAW.ORDERS")["D"][0]
+    assert first >= dates.epoch - dt.timedelta(days=365)
     assert channels["shop_items"][0] == "SHOP_ITEMS_PIPE"
     assert int(demo_db.sql("SELECT COUNT(*) AS N FROM RAW.ORDERS")["N"][0]) == 5
 

@@ -24,12 +24,14 @@ import pandas as pd
 import pytest
 
 from aidemo.errors import ConfigError, StreamingError
-from aidemo.generator import InstanceSpec, first_item_id, order_batch
+from aidemo.generator import InstanceSpec, first_item_id
 from aidemo.local.faults import FaultInjector, FaultSpec
 from aidemo.local.held import HeldCommit, HeldCommits
+from aidemo.offsets import parse_order_token
 from aidemo.options import StreamOptions
 from aidemo.parallel import plan, run_parallel
 from aidemo.streaming import Streamer
+from tests.jobs import committed_tokens, expected_tables
 
 SEED, CUSTOMERS = 11, 20_000
 FAST = StreamOptions(batch_size=100, max_client_lag=0.2, commit_timeout=90, stall_reopen=5)
@@ -75,19 +77,16 @@ def slices(total: int, n: int) -> list[tuple[InstanceSpec, int]]:
 
 def assert_exact(backend, total: int, n: int) -> None:
     """Every order and item once, equal to the generator's; each channel committed up to its last id."""
-    batches = [order_batch(spec, spec.order_base, count) for spec, count in slices(total, n)]
-    orders = pd.concat([b.orders_frame() for b in batches], ignore_index=True)
-    items = pd.concat([b.items_frame() for b in batches], ignore_index=True)
+    orders, items = expected_tables(backend, slices(total, n))
     pd.testing.assert_frame_equal(backend.sql("SELECT * FROM RAW.ORDERS ORDER BY ORDER_ID"), orders, check_dtype=False)
     pd.testing.assert_frame_equal(
         backend.sql("SELECT * FROM RAW.ORDER_ITEMS ORDER BY ORDER_ITEM_ID"), items, check_dtype=False
     )
-    channels = backend.sql(f"SHOW CHANNELS IN SCHEMA {backend.database}.RAW")
-    tokens = dict(zip(channels["name"], channels["last_committed_offset_token"]))
+    tokens = committed_tokens(backend)
     for spec, count in slices(total, n):
         suffix = "" if n == 1 else f"_{spec.instance}"
         last_order = spec.order_base + count - 1
-        assert tokens[f"orders_channel{suffix}"] == f"order_{last_order}"
+        assert parse_order_token(tokens[f"orders_channel{suffix}"]) == last_order
         assert tokens[f"order_items_channel{suffix}"] == f"item_{first_item_id(spec, last_order + 1) - 1}"
 
 

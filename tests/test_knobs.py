@@ -23,6 +23,7 @@ CHANGED = StreamOptions(
     max_error_rows=3,
     max_in_flight=5_000,
     stall_reopen=4.0,
+    order_dates="year",
     orders_channel="o",
     items_channel="i",
     orders_pipe="P1",
@@ -114,6 +115,7 @@ def test_the_options_environment_brings_the_settings_back_in_a_child(in_empty_di
     assert env == {
         "AIDEMO_BATCH_SIZE": "7",
         "AIDEMO_MAX_CLIENT_LAG": "0.5",
+        "AIDEMO_ORDER_DATES": "year",
         "AIDEMO_ORDERS_CHANNEL": "o",
         "AIDEMO_ITEMS_CHANNEL": "i",
         "AIDEMO_ORDERS_PIPE": "P1",

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from aidemo.errors import ConfigError
-from aidemo.generator import order_batch
 from aidemo.options import StreamOptions
 from aidemo.parallel import plan, run_parallel
+from tests.jobs import expected_tables, job_dates
 
 SEED, CUSTOMERS = 7, 20_000
 FAST = StreamOptions(batch_size=100, max_client_lag=0.2, commit_timeout=60)
@@ -46,18 +46,8 @@ def test_plan_minds_the_channels_per_pipe_limit():
         plan(10_000, 100, seed=SEED, num_customers=CUSTOMERS)
 
 
-def expected(total: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    batches = [
-        order_batch(spec, spec.order_base, count) for spec, count in plan(total, n, seed=SEED, num_customers=CUSTOMERS)
-    ]
-    return (
-        pd.concat([b.orders_frame() for b in batches], ignore_index=True),
-        pd.concat([b.items_frame() for b in batches], ignore_index=True),
-    )
-
-
 def assert_exact(backend, total: int, n: int) -> None:
-    orders, items = expected(total, n)
+    orders, items = expected_tables(backend, plan(total, n, seed=SEED, num_customers=CUSTOMERS))
     got_orders = backend.sql("SELECT * FROM RAW.ORDERS ORDER BY ORDER_ID")
     got_items = backend.sql("SELECT * FROM RAW.ORDER_ITEMS ORDER BY ORDER_ITEM_ID")
     pd.testing.assert_frame_equal(got_orders, orders, check_dtype=False)
@@ -72,6 +62,9 @@ def test_five_instances_stream_the_job_exactly_once(own_backend, processes):
     assert result.errors == {}
     assert [s.orders_committed for s in result.stats] == [400] * 5
     assert_exact(own_backend, 2_000, 5)
+    # One job, one start: every instance dates its orders from the same epoch.
+    dates = {job_dates(own_backend, f"orders_channel_{i}") for i in range(5)}
+    assert len(dates) == 1 and dates.pop().mode == "live"
     channels = own_backend.sql(f"SHOW CHANNELS IN SCHEMA {own_backend.database}.RAW")
     assert sorted(channels["name"]) == sorted(
         [f"orders_channel_{i}" for i in range(5)] + [f"order_items_channel_{i}" for i in range(5)]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -12,12 +13,14 @@ import time
 import pandas as pd
 import pytest
 
+from aidemo.dates import FIXED, OrderDates
 from aidemo.errors import ConfigError
 from aidemo.generator import InstanceSpec, first_item_id, order_batch, order_of_item
 from aidemo.models import SEGMENTS
-from aidemo.offsets import item_token, order_token
+from aidemo.offsets import item_token, order_token, parse_item_token, parse_order_dates, parse_order_token
 from aidemo.options import StreamOptions
 from aidemo.streaming import Streamer
+from tests.jobs import committed_tokens, job_dates
 
 SEED, CUSTOMERS = 42, 20_000
 SPEC = InstanceSpec.single(SEED, CUSTOMERS)
@@ -28,9 +31,10 @@ def table(backend, name: str, key: str) -> pd.DataFrame:
     return backend.sql(f"SELECT * FROM RAW.{name} ORDER BY {key}").reset_index(drop=True)
 
 
-def assert_exact(backend, num_orders: int) -> None:
-    """ORDERS holds exactly orders 1..N once and ORDER_ITEMS exactly their items, equal to the generator's."""
-    batch = order_batch(SPEC, 1, num_orders)
+def assert_exact(backend, num_orders: int, dates: OrderDates | None = None) -> None:
+    """ORDERS holds exactly orders 1..N once and ORDER_ITEMS exactly their items, equal to the generator's
+    (dated by ``dates``, by default as the orders channel's committed token says)."""
+    batch = order_batch(SPEC, 1, num_orders, dates or job_dates(backend))
     orders, items = table(backend, "ORDERS", "ORDER_ID"), table(backend, "ORDER_ITEMS", "ORDER_ITEM_ID")
     expected_orders, expected_items = batch.orders_frame(), batch.items_frame()
     assert orders["ORDER_ID"].tolist() == list(range(1, num_orders + 1))
@@ -55,11 +59,13 @@ def commit_by_hand(backend, orders_upto: int, items_upto: int) -> None:
 
 
 def test_stream_commits_every_order_and_item_once(own_backend):
-    stats = Streamer(own_backend, SPEC, 500, FAST).run()
+    streamer = Streamer(own_backend, SPEC, 500, FAST)
+    stats = streamer.run()
     assert (stats.orders_committed, stats.orders_sent) == (500, 500)
     assert stats.items_committed == stats.items_sent == first_item_id(SPEC, 501) - 1
-    assert stats.last_order_token == "order_500"
-    assert_exact(own_backend, 500)
+    assert streamer.dates.mode == "live"  # the default: dated in the minutes before the job started
+    assert stats.last_order_token == order_token(500, streamer.dates)
+    assert_exact(own_backend, 500, streamer.dates)
 
     # The same job again is complete: nothing is sent twice.
     again = Streamer(own_backend, SPEC, 500, FAST).run()
@@ -73,10 +79,32 @@ def test_stream_commits_every_order_and_item_once(own_backend):
 @pytest.mark.parametrize("orders_upto, items_upto", [(300, 100), (40, 400)])
 def test_each_channel_resumes_from_its_own_token(own_backend, orders_upto, items_upto):
     commit_by_hand(own_backend, orders_upto, items_upto)
-    stats = Streamer(own_backend, SPEC, 500, FAST).run()
+    streamer = Streamer(own_backend, SPEC, 500, FAST)
+    stats = streamer.run()
     assert stats.orders_sent == 500 - orders_upto
     assert stats.items_sent == first_item_id(SPEC, 501) - 1 - items_upto
-    assert_exact(own_backend, 500)
+    assert streamer.dates == FIXED  # the orders committed by hand carry no dates: fixed, as they were made
+    assert_exact(own_backend, 500, FIXED)
+
+
+@pytest.mark.parametrize("mode", ["live", "year"])
+def test_a_resumed_job_dates_its_orders_as_it_started(demo_db, mode):
+    """Stopped midway, then rerun later: the rerun reads the job's epoch from the committed token."""
+    started, rerun = dt.datetime(2026, 12, 4, 19, 47, 12), dt.datetime(2026, 12, 5, 8, 0, 0)
+    options = StreamOptions(batch_size=100, max_client_lag=0.2, rate=1_000, order_dates=mode)
+    first = Streamer(demo_db, SPEC, 2_000, options, epoch=started)
+    stats = first.run(lambda st: first.stop() if st.orders_committed >= 300 else None)
+    assert stats.stopped and 300 <= stats.orders_committed < 2_000
+    assert parse_order_dates(committed_tokens(demo_db)["orders_channel"]) == OrderDates(mode, started)
+
+    again = Streamer(demo_db, SPEC, 2_000, StreamOptions(batch_size=500, order_dates="fixed"), epoch=rerun)
+    assert again.dates == OrderDates(mode, started)  # neither the rerun's start nor its setting
+    resumed = again.run()
+    assert resumed.orders_resumed == stats.orders_committed and resumed.orders_committed == 2_000
+    assert_exact(demo_db, 2_000, OrderDates(mode, started))
+    window = demo_db.sql("SELECT MIN(ORDER_DATE) AS FIRST, MAX(ORDER_DATE) AS LAST FROM RAW.ORDERS")
+    span = dt.timedelta(minutes=15) if mode == "live" else dt.timedelta(days=365)
+    assert window["FIRST"][0] >= started - span and window["LAST"][0] < started
 
 
 def test_max_client_lag_decides_when_rows_leave_the_kit(demo_db):
@@ -108,11 +136,11 @@ def test_bad_options_are_refused():
 
 
 def committed(backend) -> tuple[int, int]:
-    channels = backend.sql(f"SHOW CHANNELS IN SCHEMA {backend.database}.RAW")
-    tokens = dict(zip(channels["name"], channels["last_committed_offset_token"]))
-    order = tokens.get("orders_channel")
-    item = tokens.get("order_items_channel")
-    return (int(order.split("_")[1]) if order else 0, int(item.split("_")[1]) if item else 0)
+    tokens = committed_tokens(backend)
+    return (
+        parse_order_token(tokens.get("orders_channel")) or 0,
+        parse_item_token(tokens.get("order_items_channel")) or 0,
+    )
 
 
 @pytest.mark.slow
