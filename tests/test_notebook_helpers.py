@@ -26,6 +26,7 @@ from aidemo.notebook import ControlPanel, LiveView
 from aidemo.notebook.figures import FIGURES
 from aidemo.notebook.walkthrough import working_directory
 from aidemo.offsets import item_token, order_token
+from aidemo.options import StreamOptions
 from aidemo.provision import setup
 from aidemo.sql import sql_file
 from aidemo.stats import FlushRecord, StreamStats
@@ -49,7 +50,7 @@ def test_notebook_is_committed_clean_with_one_parameters_cell(name):
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     assert nb.metadata.kernelspec.name == runbook.KERNEL
     # The setup cell comes right after the parameters and opens the backend they name.
-    assert any("notebook.start(BACKEND)" in cell.source for cell in code)
+    assert any(re.search(r"notebook\.start\(\s*BACKEND\b", cell.source) for cell in code)
     assert "notebook.record(" in code[-1].source
 
 
@@ -267,6 +268,18 @@ def test_live_view_matches_each_flush_to_its_own_instance_and_lane():
     assert [(r.instance, r.lane) for r in view._pending] == [(0, "items"), (1, "orders")]
 
 
+def test_a_fault_run_that_could_not_run_shows_nothing_and_says_why():
+    from aidemo.notebook.faults import FaultRun
+
+    skipped = FaultRun(None, [], 3, 400.0, None, skipped="faults can be injected only into the local service")
+    assert (skipped.table(), skipped.stream_table(), skipped.frame(), skipped.summary()) == (None,) * 4
+
+
+def test_markdown_shows_text_as_markdown():
+    shown = notebook.markdown("**bold**")
+    assert shown._repr_markdown_() == "**bold**"
+
+
 # ---- keys, crash arguments, runbook arguments ---------------------------------------------
 
 
@@ -373,7 +386,7 @@ from aidemo.generator import InstanceSpec
 from aidemo.options import StreamOptions
 from aidemo.streaming import Streamer
 
-backend = notebook.start("local")
+backend = notebook.start("local").backend
 backend.fault_control().set("throttle", count=3)
 Streamer(backend, InstanceSpec.single(1, 100), 200, StreamOptions(batch_size=50, max_client_lag=0.2)).run()
 """
@@ -401,8 +414,14 @@ def test_start_opens_the_named_backend_from_the_working_directory(demo_db, tmp_p
         monkeypatch.setenv(name, value)
     folder, _ = notebook.working_copy(tmp_path)
     monkeypatch.chdir(folder)  # where JupyterLab starts a notebook's kernel
-    backend = notebook.start("local")
+    (tmp_path / "config.properties").write_text("seed=7\nitems.channel=start_items\n")
+    demo = notebook.start("local", num_customers=50, batch_size=25, rate=10)
+    backend = demo.backend
     assert Path.cwd() == tmp_path.resolve()
+    # The job: the arguments, then config.properties beside the notebooks' folder, then the defaults.
+    assert (demo.seed, demo.num_customers) == (7, 50)
+    assert demo.options == StreamOptions(batch_size=25, rate=10, items_channel="start_items")
+    assert demo.job == {"options": demo.options, "seed": 7, "num_customers": 50}
     assert backend.name == "local" and backend.home == demo_db.home
     line = capsys.readouterr().out.strip()
     assert line == notebook.banner(backend)

@@ -1,7 +1,9 @@
 """What the notebooks in ``notebooks/`` call: everything they do beyond one line lives here.
 
 * :mod:`~aidemo.notebook.session`: the setup cell (:func:`start`), the environment check,
-  whether a person drives the kernel (:func:`has_front_end`);
+  whether a person drives the kernel (:func:`has_front_end`), :func:`markdown`;
+* :mod:`~aidemo.notebook.demo`: what the setup cell returns (:class:`Demo`): the backend with the
+  notebook's seed, customers and stream options, and the runs that use them;
 * :mod:`~aidemo.notebook.records`: :func:`record` leaves results in a notebook's output,
   :func:`read_records` finds them (the runbook, the tests);
 * :mod:`~aidemo.notebook.tables`: formatted tables (units, precision, chosen columns);
@@ -22,6 +24,7 @@ which sets ``AIDEMO_HEADLESS=1``) execute the same cells headless and keep stati
 """
 
 from aidemo.notebook.crash import Crash, channel_tokens, crash_stream
+from aidemo.notebook.demo import Demo
 from aidemo.notebook.faults import FaultRun, run_with_faults
 from aidemo.notebook.figures import figures_table, latency_figures, run_figures
 from aidemo.notebook.keyfiles import write_key_pair
@@ -34,6 +37,7 @@ from aidemo.notebook.session import (
     banner,
     environment,
     has_front_end,
+    markdown,
     start,
 )
 from aidemo.notebook.tables import (
@@ -48,6 +52,7 @@ from aidemo.notebook.walkthrough import NOTEBOOK_DIR, SOURCE_CHECKOUT, working_c
 
 __all__ = [
     "Crash",
+    "Demo",
     "ControlPanel",
     "FaultRun",
     "run_with_faults",
@@ -68,6 +73,7 @@ __all__ = [
     "latency_panel",
     "latency_run",
     "latency_table",
+    "markdown",
     "parallel_live",
     "pipes_table",
     "plan_frame",

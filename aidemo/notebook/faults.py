@@ -57,17 +57,35 @@ class FaultStep:
 
 @dataclass
 class FaultRun:
-    """A stream under :data:`SCHEDULE`: its stats, the steps and the live view's samples."""
+    """A stream under :data:`SCHEDULE`: its stats, the steps and the live view's samples.
 
-    stats: StreamStats
+    On a backend that takes no faults (a real account) nothing ran: ``skipped`` says why, and
+    every table and figure of the run is None (a cell shows nothing).
+    """
+
+    stats: StreamStats | None
     steps: list[FaultStep]
     seconds: float
     rate: float
-    view: LiveView
+    view: LiveView | None
+    skipped: str | None = None
 
-    def frame(self) -> pd.DataFrame:
-        """Per fault: injected, what the SDK and the kit did, and the seconds lost."""
+    def summary(self) -> dict | None:
+        """The stream's summary (:meth:`~aidemo.stats.StreamStats.summary`); None when nothing ran."""
+        return None if self.stats is None else self.stats.summary()
+
+    def stream_table(self) -> Styler | None:
+        """The stream's row (:func:`~aidemo.notebook.tables.stream_table`); None when nothing ran."""
+        from aidemo.notebook.tables import stream_table
+
+        return None if self.stats is None else stream_table(self.stats)
+
+    def frame(self) -> pd.DataFrame | None:
+        """Per fault: injected, what the SDK and the kit did, and the seconds lost; None when nothing ran."""
         import pandas as pd
+
+        if self.skipped is not None:
+            return None
 
         behind = self._behind()
         rows = []
@@ -89,9 +107,12 @@ class FaultRun:
             )
         return pd.DataFrame(rows)
 
-    def table(self) -> Styler:
+    def table(self) -> Styler | None:
+        """:meth:`frame` formatted; None when nothing ran."""
         from aidemo.notebook.tables import COUNT, SECONDS, TEXT, styled
 
+        if self.skipped is not None:
+            return None
         return styled(
             self.frame(),
             {
@@ -128,11 +149,12 @@ def run_with_faults(
     num_customers: int,
     seconds: float,
     schedule: tuple[Fault, ...] = SCHEDULE,
-) -> FaultRun | None:
+) -> FaultRun:
     """Stream on (the same job, longer) at ``options.rate`` while ``schedule`` switches faults on.
 
     The first fault comes ``seconds`` after the channels open; each is on for ``seconds`` and
-    followed by as long without. None (and a note) when the backend is a real account.
+    followed by as long without. On a real account nothing runs: a note, and a run that says why
+    (:attr:`FaultRun.skipped`).
     """
     from aidemo.errors import ConfigError
     from aidemo.notebook.crash import channel_tokens
@@ -143,7 +165,7 @@ def run_with_faults(
         control = backend.fault_control()
     except ConfigError as exc:  # a real account cannot be told to fail
         print(f"no faults on this backend: {exc}")
-        return None
+        return FaultRun(None, [], seconds, float(options.rate or 0), None, skipped=str(exc))
     control.clear()
     tokens = dict(zip(*channel_tokens(backend)[["name", "last_committed_offset_token"]].T.values))
     done = parse_order_token(tokens.get(options.orders_channel) or None) or 0
