@@ -1,9 +1,9 @@
 """What the notebooks in ``notebooks/`` call: everything they do beyond one line lives here.
 
-* :mod:`~aidemo.notebook.session`: the setup cell (:func:`start`), the environment check,
-  whether a person drives the kernel (:func:`has_front_end`), :func:`markdown`;
-* :mod:`~aidemo.notebook.demo`: what the setup cell returns (:class:`Demo`): the backend with the
-  notebook's seed, customers and stream options, and the runs that use them;
+* :mod:`~aidemo.notebook.demo`: the setup cell (:func:`start`) and what it returns (:class:`Demo`):
+  the backend with the notebook's seed, customers and stream options, and the runs that use them;
+* :mod:`~aidemo.notebook.session`: the banner, the environment check, whether a person drives
+  the kernel (:func:`has_front_end`), :func:`markdown`;
 * :mod:`~aidemo.notebook.records`: :func:`record` leaves results in a notebook's output,
   :func:`read_records` finds them (the runbook, the tests);
 * :mod:`~aidemo.notebook.tables`: formatted tables (units, precision, chosen columns);
@@ -24,7 +24,7 @@ which sets ``AIDEMO_HEADLESS=1``) execute the same cells headless and keep stati
 """
 
 from aidemo.notebook.crash import Crash, channel_tokens, crash_stream
-from aidemo.notebook.demo import Demo
+from aidemo.notebook.demo import Demo, start
 from aidemo.notebook.faults import FaultRun, run_with_faults
 from aidemo.notebook.figures import figures_table, latency_figures, run_figures
 from aidemo.notebook.keyfiles import write_key_pair
@@ -38,7 +38,6 @@ from aidemo.notebook.session import (
     environment,
     has_front_end,
     markdown,
-    start,
 )
 from aidemo.notebook.tables import (
     crash_table,

@@ -1,14 +1,21 @@
-"""What a notebook's setup cell opened (:class:`Demo`): the backend, the job's seed and customers, its stream options.
+"""The setup cell of every notebook (:func:`start`) and what it opens (:class:`Demo`): the backend,
+the job's seed and customers, its stream options.
 
-:func:`~aidemo.notebook.session.start` returns one; its methods are the notebook functions with
+:func:`start` returns a :class:`Demo`; its methods are the notebook functions with
 the backend, ``seed``, ``num_customers`` and ``options`` filled in, so a cell names only what it
 changes.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from aidemo.notebook.session import SDK_LOG_LEVEL, banner
+from aidemo.notebook.walkthrough import working_directory
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,3 +87,40 @@ class Demo:
         return latency.measure_grid(
             self.backend, seed=self.seed, num_customers=self.num_customers, base=self.options, **kwargs
         )
+
+
+def start(
+    backend: str | None = "local", *, seed: int | None = None, num_customers: int | None = None, **options: Any
+) -> Demo:
+    """The setup cell: open the backend ``backend`` names (None: as the profile says), print the banner,
+    and return it as a :class:`~aidemo.notebook.demo.Demo` with the notebook's job.
+
+    ``seed`` and ``num_customers`` (default: ``config.properties``'s) are the job's; ``options``
+    (``batch_size=``, ``max_client_lag=``, ``rate=`` ...) its :class:`~aidemo.options.StreamOptions`,
+    the rest of them from ``config.properties``. A notebook opened in JupyterLab runs in its
+    folder, ``notebooks/``; the kit's files (``profile.json``, ``config.properties``, the local
+    service's ``.aidemo/``) sit beside that folder, as for the command line, so the kernel moves
+    there first (:func:`~aidemo.notebook.walkthrough.working_directory`). The SDK's own log lines
+    below ERROR are switched off for the kernel (unless ``SS_LOG_LEVEL`` is set) before the SDK loads.
+    """
+    from aidemo.backends import open_backend
+    from aidemo.config import load_profile
+    from aidemo.options import StreamOptions
+    from aidemo.settings import load_settings
+
+    os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)
+    # The SDK's Python layer logs an error whenever a channel is reopened, as the kit does on purpose
+    # after a fault (05); that one line is dropped, every other SDK error still shows.
+    logging.getLogger("snowflake.ingest").setLevel(logging.ERROR)
+    logging.getLogger("snowflake.ingest.streaming.streaming_ingest_client").addFilter(_reopen_notice)
+    os.chdir(working_directory(Path.cwd().resolve()))
+    settings = load_settings(seed=seed, num_customers=num_customers)
+    job = StreamOptions.from_settings(settings, **options)
+    opened = open_backend(load_profile(backend=backend))
+    print(banner(opened))
+    return Demo(opened, settings.seed, settings.num_customers, job)
+
+
+def _reopen_notice(record: logging.LogRecord) -> bool:
+    """False for the SDK's "callback was already registered" line: a reopened channel, expected."""
+    return not str(record.msg).startswith("An acknowledgement callback was already registered")

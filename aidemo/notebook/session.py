@@ -1,21 +1,17 @@
-"""The setup cell of every notebook: open the backend, say what runs where, keep the output readable."""
+"""What the setup cell of every notebook uses: say what runs where, keep the output readable, tell a
+person's kernel from a headless run."""
 
 from __future__ import annotations
 
-import logging
 import os
 import platform
 from importlib import metadata
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from aidemo.notebook.walkthrough import working_directory
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from aidemo.backends import StreamingBackend
-    from aidemo.notebook.demo import Demo
 
 HEADLESS_ENV = "AIDEMO_HEADLESS"
 #: The level at which the SDK's Rust core logs to the kernel's stdout (``SS_LOG_LEVEL``): its
@@ -64,49 +60,11 @@ def banner(backend: StreamingBackend) -> str:
     )
 
 
-def start(
-    backend: str | None = "local", *, seed: int | None = None, num_customers: int | None = None, **options: Any
-) -> Demo:
-    """The setup cell: open the backend ``backend`` names (None: as the profile says), print the banner,
-    and return it as a :class:`~aidemo.notebook.demo.Demo` with the notebook's job.
-
-    ``seed`` and ``num_customers`` (default: ``config.properties``'s) are the job's; ``options``
-    (``batch_size=``, ``max_client_lag=``, ``rate=`` ...) its :class:`~aidemo.options.StreamOptions`,
-    the rest of them from ``config.properties``. A notebook opened in JupyterLab runs in its
-    folder, ``notebooks/``; the kit's files (``profile.json``, ``config.properties``, the local
-    service's ``.aidemo/``) sit beside that folder, as for the command line, so the kernel moves
-    there first (:func:`~aidemo.notebook.walkthrough.working_directory`). The SDK's own log lines
-    below ERROR are switched off for the kernel (unless ``SS_LOG_LEVEL`` is set) before the SDK loads.
-    """
-    from aidemo.backends import open_backend
-    from aidemo.config import load_profile
-    from aidemo.notebook.demo import Demo
-    from aidemo.options import StreamOptions
-    from aidemo.settings import load_settings
-
-    os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)
-    # The SDK's Python layer logs an error whenever a channel is reopened, as the kit does on purpose
-    # after a fault (05); that one line is dropped, every other SDK error still shows.
-    logging.getLogger("snowflake.ingest").setLevel(logging.ERROR)
-    logging.getLogger("snowflake.ingest.streaming.streaming_ingest_client").addFilter(_reopen_notice)
-    os.chdir(working_directory(Path.cwd().resolve()))
-    settings = load_settings(seed=seed, num_customers=num_customers)
-    job = StreamOptions.from_settings(settings, **options)
-    opened = open_backend(load_profile(backend=backend))
-    print(banner(opened))
-    return Demo(opened, settings.seed, settings.num_customers, job)
-
-
 def markdown(text: str):
     """``text`` shown as Markdown in the notebook (an IPython ``Markdown`` display)."""
     from IPython.display import Markdown
 
     return Markdown(text)
-
-
-def _reopen_notice(record: logging.LogRecord) -> bool:
-    """False for the SDK's "callback was already registered" line: a reopened channel, expected."""
-    return not str(record.msg).startswith("An acknowledgement callback was already registered")
 
 
 def has_front_end() -> bool:
