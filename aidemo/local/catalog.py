@@ -206,12 +206,19 @@ class Catalog:
                 f"DROP SCHEMA {quote(database)}.{quote(schema)} CASCADE",
                 f"DELETE FROM {self._meta(database, 'PIPES')} WHERE SCHEMA_NAME = {literal(schema)}",
                 f"DELETE FROM {self._meta(database, 'CHANNELS')} WHERE SCHEMA_NAME = {literal(schema)}",
+                f"DELETE FROM {self._meta(database, 'TABLE_KEYS')} WHERE SCHEMA_NAME = {literal(schema)}",
             )
             self._dropped(database, schema)
         return True
 
     def forget_table(self, cur, database: str, schema: str, table: str) -> None:
-        """Delete the pipes into a dropped table and their channels (in the caller's transaction)."""
+        """Delete the pipes into a dropped table and their channels, its keys and the foreign keys that
+        reference it (Snowflake's DROP TABLE drops those too), in the caller's transaction."""
+        cur.execute(
+            f"DELETE FROM {self._meta(database, 'TABLE_KEYS')} WHERE SCHEMA_NAME = ? AND TABLE_NAME = ? "
+            "OR PK_DATABASE_NAME = ? AND PK_SCHEMA_NAME = ? AND PK_TABLE_NAME = ?",
+            [schema, table, database, schema, table],
+        )
         pipes = self._meta(database, "PIPES")
         names = [table + STREAMING_SUFFIX] + [name for (name,) in cur.execute(
             f"DELETE FROM {pipes} WHERE SCHEMA_NAME = ? AND TABLE_NAME = ? RETURNING PIPE_NAME", [schema, table]
@@ -308,6 +315,12 @@ class Catalog:
                 LAST_ERROR_OFFSET_UPPER_BOUND VARCHAR, LAST_ERROR_MESSAGE VARCHAR,
                 LAST_ERROR_TIMESTAMP_MS BIGINT, PROCESSING_MS_TOTAL DOUBLE NOT NULL DEFAULT 0,
                 BATCHES BIGINT NOT NULL DEFAULT 0, OPEN_SEQ BIGINT NOT NULL, ROW_SEQ BIGINT NOT NULL);
+            -- the keys tables declare (aidemo.local.tablekeys), one row per column of a key
+            CREATE TABLE IF NOT EXISTS {self._meta(name, "TABLE_KEYS")} (
+                SCHEMA_NAME VARCHAR NOT NULL, TABLE_NAME VARCHAR NOT NULL, CONSTRAINT_NAME VARCHAR NOT NULL,
+                KIND VARCHAR NOT NULL, COLUMN_NAME VARCHAR NOT NULL, PK_DATABASE_NAME VARCHAR, PK_SCHEMA_NAME VARCHAR,
+                PK_TABLE_NAME VARCHAR, PK_COLUMN_NAME VARCHAR, KEY_SEQUENCE BIGINT NOT NULL,
+                CREATED_ON TIMESTAMP WITH TIME ZONE NOT NULL);
         """)
 
     def _detach(self, name: str) -> None:

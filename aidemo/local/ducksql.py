@@ -5,6 +5,7 @@ read files or run SQL text refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NoReturn
 
 from sqlglot import exp
@@ -24,6 +25,9 @@ from aidemo.local.sqltokens import (
     quote_statement,
     quoted,
 )
+from aidemo.local.tablekeys import declared as declared_keys
+from aidemo.local.tablekeys import recording as keys_recording
+from aidemo.local.tablekeys import renaming as keys_renaming
 
 # Snowflake's integer types are all NUMBER(38,0).
 _INTEGER_TYPES = {
@@ -43,6 +47,7 @@ _UNENFORCED_COLUMN_CONSTRAINTS = (
     exp.PrimaryKeyColumnConstraint,
     exp.UniqueColumnConstraint,
     exp.Reference,
+    exp.ForeignKey,  # the inline [CONSTRAINT f] FOREIGN KEY REFERENCES ...
 )
 _UNENFORCED_TABLE_CONSTRAINTS = (
     exp.PrimaryKey,
@@ -104,6 +109,7 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
     _check_properties(tree)
     if isinstance(tree, exp.Query):
         _name_columns(tree)
+    keys = _keys(tree, session)
     if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
         _relax_constraints(tree.this)
     lengths = _declared_lengths(tree)
@@ -134,6 +140,7 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
         merge=merge,
         schemas=schemas,
         repeatable=_repeatable(tree),
+        keys=keys(target) if target is not None and keys is not None else "",
     )
 
 
@@ -153,6 +160,21 @@ def _repeatable(tree: exp.Expression) -> bool:
         if isinstance(node, _UNREPEATABLE) or (isinstance(node, exp.Anonymous) and node.name.upper() in _UNNAMED):
             return False
     return True
+
+
+def _keys(tree: exp.Expression, session: Session) -> Callable[[tuple[str, str, str]], str] | None:
+    """The SQL a CREATE TABLE or ALTER TABLE ... RENAME TO runs after it to keep the table's keys
+    (aidemo.local.tablekeys), given the (database, schema, table) it writes; None for other statements."""
+    if isinstance(tree, exp.Alter) and isinstance(rename := tree.find(exp.AlterRename), exp.AlterRename):
+        new_name = name_of(rename.this.this)
+        return lambda target: keys_renaming(target, new_name)
+    if not isinstance(tree, exp.Create) or str(tree.kind or "").upper() != "TABLE":
+        return None
+    keys = []
+    if isinstance(tree.this, exp.Schema):
+        keys = declared_keys(tree.this, session.database, session.schema)
+    kept = bool(tree.args.get("exists")) and not tree.args.get("replace")
+    return lambda target: keys_recording(target, keys, kept=kept)
 
 
 def _merge_clauses(tree: exp.Merge) -> tuple[str, ...]:

@@ -32,7 +32,9 @@ class DuckSql:
     it returns one action each;
     ``schemas`` the (database, schema) pairs it names, which must be the user's (aidemo.local.sandbox);
     ``repeatable`` false where running it again on the same rows may change them otherwise (it reads
-    the clock or chance, or an order that DuckDB does not fix).
+    the clock or chance, or an order that DuckDB does not fix);
+    ``keys`` the service's SQL that records the keys a CREATE TABLE declares (aidemo.local.tablekeys),
+    run after the statement in its transaction.
     """
 
     sql: str
@@ -44,6 +46,7 @@ class DuckSql:
     merge: tuple[str, ...] = ()
     schemas: frozenset[tuple[str, str | None]] = frozenset()
     repeatable: bool = True
+    keys: str = ""
 
     @property
     def is_ddl(self) -> bool:
@@ -340,9 +343,21 @@ class ShowColumns:
     like: str | None
 
 
+@dataclass(frozen=True)
+class ShowKeys:
+    """SHOW PRIMARY KEYS | UNIQUE KEYS | IMPORTED KEYS (``kind``: aidemo.local.tablekeys' PRIMARY, UNIQUE,
+    FOREIGN) of one table or of a scope (None database or schema: all of them)."""
+
+    kind: ClassVar[int] = SHOW
+    keys: str
+    database: str | None
+    schema: str | None
+    table: str | None
+
+
 Translation = (
     DuckSql | UseContext | UseRole | UseWarehouse | NoOp | CreateDatabase | CreateSchema | DropDatabase
     | DropSchema | CreatePipe | DropPipe | DescribePipe | DescribeTable | ShowPipes | ShowChannels | ShowTables
     | ShowSchemas | ShowDatabases | ShowColumns | ShowViews | ShowSession | Begin | Commit | Rollback
-    | AlterSession | SetVariables | UnsetVariables | ShowPage
+    | AlterSession | SetVariables | UnsetVariables | ShowPage | ShowKeys
 )  # fmt: skip

@@ -26,6 +26,7 @@ from aidemo.local.sqlerrors import SnowflakeError, statement_error
 from aidemo.local.sqlresults import Result
 from aidemo.local.sqlsession import UNKNOWN_VARIABLE, Session, Variable, literal_of
 from aidemo.local.store import ServiceError, Store, quote
+from aidemo.local.tablekeys import show as show_keys
 from aidemo.local.transactions import Transaction, conflict, result_of, streamed
 from aidemo.local.translate import translate_script
 
@@ -254,6 +255,8 @@ def _duck(store: Store, block: list[tuple[str, cmd.DuckSql]]) -> list[Result]:
                 with _named(statement):
                     w.execute(command.sql)
                     results.append(result_of(w))
+                    if command.keys:
+                        w.execute(command.keys)
                     if command.dropped and store.has_database(command.dropped[0]):
                         store.forget_table(w, *command.dropped)  # its pipes and channels go with it
             w.execute("COMMIT")
@@ -337,7 +340,7 @@ _HANDLERS = {
     cmd.ShowPipes: _listing(listings.pipes), cmd.DescribePipe: _listing(listings.pipes),
     cmd.ShowChannels: _listing(listings.channels), cmd.ShowTables: _objects, cmd.ShowSchemas: _objects,
     cmd.ShowDatabases: _objects, cmd.ShowViews: _objects, cmd.DescribeTable: _listing(listings.describe_table),
-    cmd.ShowColumns: _listing(listings.columns),
+    cmd.ShowColumns: _listing(listings.columns), cmd.ShowKeys: _listing(show_keys),
     cmd.ShowSession: lambda store, command, session: sessionsql.show(session, command.what, command.like),
     cmd.ShowPage: _show_page, cmd.Begin: _begin, cmd.Commit: _commit, cmd.Rollback: _rollback,
     cmd.AlterSession: _alter_session, cmd.SetVariables: _set_variables, cmd.UnsetVariables: _unset_variables,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from sqlglot.tokens import TokenType
 
 from aidemo.local import sqlcommands as cmd
+from aidemo.local import tablekeys
 from aidemo.local.pipesql import create_pipe
 from aidemo.local.sqltokens import Cursor
 from aidemo.local.stagesql import get_command, remove_command
@@ -109,7 +110,10 @@ _SHOW_SESSION = ("PARAMETERS", "VARIABLES", "WAREHOUSES", "USERS", "ROLES")
 
 def _show(c: Cursor) -> cmd.Translation:
     c.advance(1)
+    c.accept("TERSE")  # the same columns: TERSE changes nothing of what the service lists
     kind = c.word()
+    if kind in _SHOW_KEYS and c.word(1) == "KEYS":
+        return _show_keys(c)
     if kind not in _SHOW_OBJECTS + _SHOW_SESSION:
         c.fail(f"the local service supports SHOW {', '.join(_SHOW_OBJECTS + _SHOW_SESSION)}")
     c.advance(1)
@@ -165,6 +169,29 @@ def _show_scope(c: Cursor, kind: str, like: str | None) -> cmd.Translation:
     if kind == "COLUMNS":
         return cmd.ShowColumns(database, schema, table, like)
     return {"PIPES": cmd.ShowPipes, "TABLES": cmd.ShowTables, "VIEWS": cmd.ShowViews}[kind](database, schema, like)
+
+
+_SHOW_KEYS = {"PRIMARY": tablekeys.PRIMARY, "UNIQUE": tablekeys.UNIQUE, "IMPORTED": tablekeys.FOREIGN}
+
+
+def _show_keys(c: Cursor) -> cmd.Translation:
+    """SHOW PRIMARY | UNIQUE | IMPORTED KEYS [IN ACCOUNT | DATABASE [d] | SCHEMA [s] | [TABLE] t]."""
+    keys = _SHOW_KEYS[c.word()]
+    c.advance(2)
+    database, schema, table = c.database, None, None  # without IN: the current database's, as SHOW TABLES
+    if c.accept("IN"):
+        if c.accept("ACCOUNT"):
+            database = None
+        elif c.accept("DATABASE"):
+            if not c.at_end():
+                (database,) = c.name_parts(max_parts=1)
+        elif c.accept("SCHEMA"):
+            database, schema = (c.database, c.schema) if c.at_end() else c.schema_name()
+        else:
+            c.accept("TABLE")
+            database, schema, table = c.object_name()
+    c.end()
+    return cmd.ShowKeys(keys, database, schema, table)
 
 
 def _scope_ends(c: Cursor) -> bool:
