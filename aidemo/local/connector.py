@@ -143,7 +143,8 @@ def routes(service) -> list[Route]:
                 role=normalize(q.get("roleName") or ROLE),
                 warehouse=normalize(q["warehouse"]) if q.get("warehouse") else None,
                 parameters=data.get("SESSION_PARAMETERS"),
-            )
+            ),
+            str(data.get("CLIENT_APP_ID") or "PythonConnector")[:64],
         )
         log.info("connector session %d opened for %s", session.id, session.user)
         return {

@@ -45,6 +45,7 @@ def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks
             else:
                 result, stats = _execute(store, session, kind, plan, describe)
                 wanted = results.result_format(body.get("parameters") or {}, session.sql)
+                wanted = wanted if session.reads_arrow else "json"
                 rows = results.reply_rows(result, wanted, chunks)
     except ConnectorError as exc:
         raise QueryFailed(exc.code, exc.sql_state or "42000", exc.message, query_id) from None

@@ -27,6 +27,7 @@ SESSION_TTL_S = 3600
 MASTER_TTL_S = 14400
 MAX_SESSIONS = 10_000
 MAX_OUTCOMES = 100
+JSON_ONLY_CLIENTS = frozenset({"JavaScript"})  # CLIENT_APP_IDs of clients without an Arrow reader
 SESSION_EXPIRED = "390112"
 MASTER_EXPIRED = "390114"
 
@@ -104,6 +105,7 @@ class ConnectorSession:
     master_hash: str = ""
     expires: float = 0.0  # epoch seconds
     master_expires: float = 0.0
+    client: str = "PythonConnector"  # the login's CLIENT_APP_ID
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # The latest MAX_OUTCOMES queries, by query id (get_query_status, get_results_from_sfqid).
     outcomes: dict[str, QueryOutcome] = field(default_factory=dict, repr=False)
@@ -111,6 +113,11 @@ class ConnectorSession:
     @property
     def id(self) -> int:
         return self.sql.id
+
+    @property
+    def reads_arrow(self) -> bool:
+        """Whether the client reads Arrow results (Node's snowflake-sdk reads JSON only, as Snowflake sends it)."""
+        return self.client not in JSON_ONLY_CLIENTS
 
     @property
     def user(self) -> str:
@@ -147,6 +154,7 @@ class ConnectorSession:
             "expires": self.expires,
             "master_hash": self.master_hash,
             "master_expires": self.master_expires,
+            "client": self.client,
         }
 
     @classmethod
@@ -161,6 +169,7 @@ class ConnectorSession:
             r["master_hash"],
             r["expires"],
             r["master_expires"],
+            r.get("client", "PythonConnector"),
         )
 
     def context(self) -> tuple:
@@ -202,8 +211,9 @@ class Sessions:
         self._lock = threading.Lock()
         self._load()
 
-    def open(self, sql: Session) -> tuple[ConnectorSession, str, str]:
-        """A new session for ``sql`` (who logged in, and where): (session, session token, master token)."""
+    def open(self, sql: Session, client: str = "PythonConnector") -> tuple[ConnectorSession, str, str]:
+        """A new session for ``sql`` (who logged in, and where) from a ``client`` (its CLIENT_APP_ID):
+        (session, session token, master token)."""
         with self._lock:
             self._sweep()
             if len(self._by_master) >= MAX_SESSIONS:
@@ -212,7 +222,7 @@ class Sessions:
                     f"Too many open sessions (at most {MAX_SESSIONS}); close some.",
                 )
             sql.id = self._next_id
-            session = ConnectorSession(sql)
+            session = ConnectorSession(sql, client=client)
             self._next_id += 1
             master = self._issue_master(session)
             token = self._issue(session)
