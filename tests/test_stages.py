@@ -7,11 +7,19 @@ import datetime as dt
 import gzip
 import hashlib
 import json
+import ssl
+import time
+import urllib.error
+import urllib.request
 from decimal import Decimal
 
 import pytest
 from snowflake.connector import ProgrammingError
 
+from aidemo.local import service
+from aidemo.local.filetransfer import BUCKET
+from aidemo.local.stage import Stage
+from aidemo.local.stages import NAMED_STAGE, StageRef, Stages
 from tests import connector4x
 
 CSV = "1,alpha\n2,beta\n"
@@ -109,15 +117,22 @@ def test_unknown_stages_and_paths_leaving_the_stage_are_refused(cur, tmp_path):
     assert cur.execute("DROP STAGE IF EXISTS S4").fetchall() == [("S4 successfully dropped.",)]
 
 
-_4X = """
+# What each 4.x script starts with: its connection, in a schema of its own (args["schema"]).
+_4X_CONNECT = """
 import base64, json, sys, tempfile
 from pathlib import Path
+import pandas as pd
 import snowflake.connector
+from snowflake.connector.pandas_tools import write_pandas
 args = json.loads(sys.stdin.read())
 con = snowflake.connector.connect(**dict(args["connect"], private_key=base64.b64decode(args["connect"]["private_key"])))
 cur = con.cursor()
-cur.execute("CREATE SCHEMA IF NOT EXISTS STAGES_4X")
-cur.execute("USE SCHEMA STAGES_4X")
+cur.execute(f"CREATE SCHEMA IF NOT EXISTS {args['schema']}")
+cur.execute(f"USE SCHEMA {args['schema']}")
+"""
+_4X = (
+    _4X_CONNECT
+    + """
 cur.execute("CREATE OR REPLACE STAGE S")
 d = Path(tempfile.mkdtemp())
 (d / "a.csv").write_text(args["csv"])
@@ -129,10 +144,11 @@ out["get"] = [list(r) for r in cur.execute(f"GET @S/p 'file://{d}/get/'").fetcha
 out["bytes"] = (d / "get" / "a.csv.gz").read_bytes().hex()
 print(json.dumps(out))
 """
+)
 
 
 def test_4x_puts_and_gets_through_its_own_file_transfer(local_home):
-    report = json.loads(connector4x.run(local_home, ["-c", _4X], {"csv": CSV}))
+    report = json.loads(connector4x.run(local_home, ["-c", _4X], {"csv": CSV, "schema": "STAGES_4X"}))
     assert [r[:3] + r[4:7] for r in report["put"]] == [["a.csv", "a.csv.gz", len(CSV), "NONE", "GZIP", "UPLOADED"]]
     assert report["again"][0][6] == "SKIPPED"
     assert report["list"] == ["s/p/a.csv.gz"]
@@ -265,16 +281,9 @@ def test_write_pandas_creates_overwrites_and_appends(connection):
     assert cur.execute("SELECT ID, NAME FROM WP_LOWER ORDER BY ID").fetchall() == [(r[0], r[2]) for r in _ROWS]
 
 
-_4X_WRITE_PANDAS = """
-import base64, json, sys
-import pandas as pd
-import snowflake.connector
-from snowflake.connector.pandas_tools import write_pandas
-args = json.loads(sys.stdin.read())
-con = snowflake.connector.connect(**dict(args["connect"], private_key=base64.b64decode(args["connect"]["private_key"])))
-cur = con.cursor()
-cur.execute("CREATE SCHEMA IF NOT EXISTS STAGES_WP4")
-cur.execute("USE SCHEMA STAGES_WP4")
+_4X_WRITE_PANDAS = (
+    _4X_CONNECT
+    + """
 frame = pd.read_json(args["frame"], orient="split", convert_dates=["AT"], dtype={"OK": object})
 out = {"first": write_pandas(con, frame, "WP", auto_create_table=True, use_logical_type=True)[:3]}
 out["replaced"] = write_pandas(con, frame, "WP", auto_create_table=True, overwrite=True)[:3]
@@ -285,11 +294,12 @@ out["lower"] = write_pandas(con, frame.rename(columns=str.lower), "wp_lower", au
 out["lower_rows"] = cur.execute("SELECT COUNT(*) FROM WP_LOWER").fetchall()[0][0]
 print(json.dumps(out))
 """
+)
 
 
 def test_4x_write_pandas_round_trips_a_frame(local_home):
     frame = _frame().to_json(orient="split", date_format="iso", date_unit="us")
-    report = json.loads(connector4x.run(local_home, ["-c", _4X_WRITE_PANDAS], {"frame": frame}))
+    report = json.loads(connector4x.run(local_home, ["-c", _4X_WRITE_PANDAS], {"frame": frame, "schema": "STAGES_WP4"}))
     assert report["first"] == [True, 1, 3] and report["replaced"] == [True, 1, 3]
     assert report["rows"] == [[None if v is None else str(v) for v in row] for row in _ROWS]
     assert report["lower"] == [True, 1, 3] and report["lower_rows"] == 3
@@ -308,3 +318,37 @@ def test_user_sql_cannot_read_staged_files(cur, tmp_path):
         with pytest.raises(ProgrammingError) as failed:
             cur.execute(query)
         assert failed.value.errno == errno, query
+
+
+def _object(home, path: str, token: str | None, method: str = "GET") -> tuple[int, bytes]:
+    """An object route of the service's stages, as a storage client would call it."""
+    context = ssl.create_default_context(cafile=str(home.ca_cert))
+    request = urllib.request.Request(service.status(home).url + path, method=method)
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read()
+
+
+def test_the_object_routes_serve_a_stage_only_with_its_token(local_home, cur, tmp_path):
+    (tmp_path / "a.csv").write_text(CSV)
+    cur.execute("CREATE STAGE SA")
+    cur.execute("CREATE STAGE SB")
+    _put(cur, tmp_path / "a.csv", "@SA", "AUTO_COMPRESS=FALSE")
+    database, schema = cur.execute("SELECT CURRENT_DATABASE(), CURRENT_SCHEMA()").fetchone()
+    stages = Stages(local_home.stages, Stage(local_home.stage, local_home.token_secret.read_text()).sign)
+    a, b = (StageRef(NAMED_STAGE, database, schema, name) for name in ("SA", "SB"))
+    token = stages.token(a, int(time.time() * 1000) + 60_000)
+    path_a, path_b = f"/{BUCKET}/{stages.stage_id(a)}", f"/{BUCKET}/{stages.stage_id(b)}"
+    assert _object(local_home, f"{path_a}/a.csv", token) == (200, CSV.encode())
+    assert _object(local_home, f"{path_a}/a.csv", None)[0] == 403
+    assert _object(local_home, f"{path_a}/a.csv", token[:-1] + "0")[0] == 403  # not signed by the service
+    assert _object(local_home, f"{path_b}/a.csv", token)[0] == 403  # another stage's token
+    expired = stages.token(a, int(time.time() * 1000) - 1)
+    assert _object(local_home, f"{path_a}/a.csv", expired)[0] == 401  # the client asks for a new one
+    assert _object(local_home, f"{path_a}/%2E%2E/%2E%2E/secret", token)[0] == 400
+    assert _object(local_home, f"{path_a}/missing.csv", token)[0] == 404
+    assert _object(local_home, f"{path_a}/missing.csv", token, "HEAD")[0] == 404

@@ -23,12 +23,13 @@ from aidemo.local.sqlsession import Session
 from aidemo.local.sqltokens import Cursor, name_of
 from aidemo.local.stages import FILE_FORMAT, NAMED_STAGE, TABLE_STAGE, StageRef, Stages, parse_ref, unknown
 
-_DONE = "Statement executed successfully."
+_WHAT = {NAMED_STAGE: "Stage", FILE_FORMAT: "File format"}
 
 
 @dataclass(frozen=True)
 class CreateStage:
-    """CREATE [OR REPLACE] [TEMPORARY] STAGE [IF NOT EXISTS] ``ref`` [FILE_FORMAT = (...)]."""
+    """CREATE [OR REPLACE] [TEMPORARY] STAGE [IF NOT EXISTS] ``ref`` [FILE_FORMAT = (...)], or a FILE
+    FORMAT with its options (``ref.kind`` FILE_FORMAT: kept like a stage's FILE_FORMAT)."""
 
     kind: ClassVar[int] = CREATE
     ref: StageRef
@@ -40,28 +41,7 @@ class CreateStage:
 
 @dataclass(frozen=True)
 class DropStage:
-    """DROP STAGE [IF EXISTS] ``ref``."""
-
-    kind: ClassVar[int] = DROP
-    ref: StageRef
-    if_exists: bool
-
-
-@dataclass(frozen=True)
-class CreateFileFormat:
-    """CREATE [OR REPLACE] [TEMPORARY] FILE FORMAT [IF NOT EXISTS] ``ref`` options (kept like a stage's)."""
-
-    kind: ClassVar[int] = CREATE
-    ref: StageRef
-    options: tuple[tuple[str, object], ...]
-    temporary: bool
-    or_replace: bool
-    if_not_exists: bool
-
-
-@dataclass(frozen=True)
-class DropFileFormat:
-    """DROP FILE FORMAT [IF EXISTS] ``ref``."""
+    """DROP STAGE | FILE FORMAT [IF EXISTS] ``ref``."""
 
     kind: ClassVar[int] = DROP
     ref: StageRef
@@ -159,7 +139,7 @@ def create(tree: exp.Create, text: str, session: Session):
     exists, replace = bool(tree.args.get("exists")), bool(tree.args.get("replace"))
     if str(tree.kind).upper() == "FILE FORMAT":
         ref = _object_ref(tree.this, session, FILE_FORMAT)
-        return CreateFileFormat(ref, tuple(options_of(props).items()), temporary, replace, exists)
+        return CreateStage(ref, tuple(options_of(props).items()), temporary, replace, exists)
     file_format = {}
     for prop in props:
         if isinstance(prop, exp.FileFormatProperty):
@@ -175,10 +155,8 @@ def create(tree: exp.Create, text: str, session: Session):
 def drop(tree: exp.Drop, text: str, session: Session):
     """DROP STAGE / DROP FILE FORMAT."""
     (target,) = tree.args["tables"]
-    exists = bool(tree.args.get("exists"))
-    if str(tree.args.get("kind")).upper() == "FILE FORMAT":
-        return DropFileFormat(_object_ref(target, session, FILE_FORMAT), exists)
-    return DropStage(_object_ref(target, session), exists)
+    kind = FILE_FORMAT if str(tree.args.get("kind")).upper() == "FILE FORMAT" else NAMED_STAGE
+    return DropStage(_object_ref(target, session, kind), bool(tree.args.get("exists")))
 
 
 def put(tree: exp.Put, text: str, session: Session) -> PutFiles:
@@ -281,31 +259,13 @@ def _create_stage(store, command: CreateStage, session: Session) -> Result:
         return Result(message=f"{command.ref.name} already exists, statement succeeded.")
     if command.temporary:
         session.temporary_stages.append(command.ref)
-    return Result(message=f"Stage area {command.ref.name} successfully created.")
+    made = "Stage area" if command.ref.kind == NAMED_STAGE else "File format"
+    return Result(message=f"{made} {command.ref.name} successfully created.")
 
 
 def _drop_stage(store, command: DropStage, session: Session) -> Result:
     if not stages_of(store).drop(command.ref) and not command.if_exists:
-        raise unknown(command.ref)
-    return Result(message=f"{command.ref.name} successfully dropped.")
-
-
-def _create_file_format(store, command: CreateFileFormat, session: Session) -> Result:
-    made = stages_of(store).create(
-        command.ref,
-        dict(command.options),
-        temporary=command.temporary,
-        or_replace=command.or_replace,
-        if_not_exists=command.if_not_exists,
-    )
-    if made and command.temporary:
-        session.temporary_stages.append(command.ref)
-    return Result(message=f"File format {command.ref.name} successfully created.")
-
-
-def _drop_file_format(store, command: DropFileFormat, session: Session) -> Result:
-    if not stages_of(store).drop(command.ref) and not command.if_exists:
-        raise unknown(command.ref, "File format")
+        raise unknown(command.ref, _WHAT[command.ref.kind])
     return Result(message=f"{command.ref.name} successfully dropped.")
 
 
@@ -347,7 +307,6 @@ def end_session(store, session: Session) -> None:
 
 
 HANDLERS = {
-    CreateStage: _create_stage, DropStage: _drop_stage, CreateFileFormat: _create_file_format,
-    DropFileFormat: _drop_file_format, ListFiles: _list, RemoveFiles: _remove,
+    CreateStage: _create_stage, DropStage: _drop_stage, ListFiles: _list, RemoveFiles: _remove,
     PutFiles: _transfer_only, GetFiles: _transfer_only,
 }  # fmt: skip
