@@ -1,6 +1,6 @@
 """Asynchronous queries through the unmodified connector: execute_async runs on in the service,
 get_query_status / is_still_running follow it, and get_results_from_sfqid fetches the result of a
-query that still runs or has finished (its own or one run with execute)."""
+query that still runs or has finished (its own or one run with execute); abort_query stops one."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from snowflake.connector.constants import QueryStatus
 
 ROWS = 200_000_000  # seconds of DuckDB: still running when its status is first asked for
 LONG = f"SELECT COUNT(*) AS S FROM TABLE(GENERATOR(ROWCOUNT => {ROWS})) WHERE RANDOM() IS NOT NULL"
+ENDLESS = LONG.replace(str(ROWS), "1000000000000")  # hours, unless aborted
 
 
 def test_execute_async_runs_on_and_its_result_waits_for_it(connection):
@@ -59,3 +60,28 @@ def test_a_finished_query_s_result_comes_again_by_its_id(connection, connect):
         cur.execute("SELECT * FROM AGAIN_NOT_THERE")
     failed = cur.sfqid
     assert connection.get_query_status(failed) == QueryStatus.FAILED_WITH_ERROR
+
+
+def test_abort_query_stops_a_running_async_query(connection):
+    cur = connection.cursor()
+    query_id = cur.execute_async(ENDLESS)["queryId"]
+    assert connection.get_query_status(query_id) == QueryStatus.RUNNING
+    assert cur.abort_query(query_id) is True
+    assert connection.get_query_status(query_id) == QueryStatus.ABORTED
+    with pytest.raises(ProgrammingError) as canceled:
+        connection.get_query_status_throw_if_error(query_id)
+    assert canceled.value.errno == 604 and "SQL execution canceled" in canceled.value.msg
+    assert cur.abort_query(query_id) is False  # it no longer runs
+    assert cur.execute("SELECT 1").fetchall() == [(1,)]  # the session goes on
+
+
+def test_a_large_finished_result_says_it_is_no_longer_held(connection):
+    cur = connection.cursor()
+    cur.execute("SELECT SEQ8() AS N, 'row ' || SEQ8() AS S FROM TABLE(GENERATOR(ROWCOUNT => 100000))")
+    assert len(cur.fetchall()) == 100_000  # its chunks were served once
+    assert connection.get_query_status(cur.sfqid) == QueryStatus.SUCCESS
+    other = connection.cursor()
+    with pytest.raises(ProgrammingError) as gone:
+        other.get_results_from_sfqid(cur.sfqid)
+        other.fetchall()
+    assert "no longer held" in gone.value.msg and "Run the query again" in gone.value.msg

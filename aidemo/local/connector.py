@@ -56,6 +56,7 @@ SESSION_PARAMETERS = [
     {"name": "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD", "value": 2**31 - 1},
 ]
 
+CANCELED = ("000604", "57014", "SQL execution canceled")
 RESULT_WAIT_S = 45.0  # how long a result call waits for a query that still runs
 SQL_TEXT_KEPT = 10_000  # characters of a query's text its status shows
 KEEP_BYTES = 256 << 10  # a finished query's result up to this size stays for get_results_from_sfqid
@@ -89,7 +90,7 @@ def routes(service) -> list[Route]:
             with kept.switch.running():
                 kept.finish(run_now(session, body, base_url, kept.query_id))
         except QueryFailed as exc:  # how run_query answers a failed statement
-            kept.finish(exc)
+            kept.finish(QueryFailed(*CANCELED, kept.query_id) if kept.switch.reason else exc)
         finally:
             if not kept.done.is_set():  # a fault of the service (the thread logs it): Snowflake's internal error
                 kept.finish(QueryFailed("000603", "XX000", INTERNAL_ERROR, kept.query_id))
@@ -258,8 +259,18 @@ def routes(service) -> list[Route]:
 
     @snowflake
     async def abort(request):
-        # Queries run to completion before their reply: nothing is left to abort.
+        # A query-request's statement runs to completion before its reply: nothing is left to abort.
         sessions.find(_token(request))
+
+    @snowflake
+    async def abort_query(request):
+        """cursor.abort_query(): an execute_async query still running stops (as one SYSTEM$CANCEL_QUERY stops)."""
+        found = sessions.outcome(sessions.find(_token(request)), request.path_params["query_id"])
+        if found is None or found[1].done.is_set() or not found[1].switch.cancel():
+            raise ConnectorError("000605", "Identified SQL statement is not currently executing.")
+        deadline = time.monotonic() + RESULT_WAIT_S
+        while not found[1].done.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     async def result_chunk(request):
         # No session token: the connector fetches chunks as from cloud storage, with the reply's headers.
@@ -277,6 +288,7 @@ def routes(service) -> list[Route]:
         Route("/queries/v1/abort-request", abort, methods=["POST"]),
         Route("/monitoring/queries/{query_id:path}", query_status, methods=["GET"]),
         Route("/queries/{query_id}/result", query_result, methods=["GET"]),
+        Route("/queries/{query_id}/abort-request", abort_query, methods=["POST"]),
         Route("/session/heartbeat", heartbeat, methods=["POST"]),
         Route("/session/token-request", token_request, methods=["POST"]),
         Route("/session", delete_session, methods=["POST"]),

@@ -78,6 +78,8 @@ class QueryOutcome:
         failed = isinstance(self.outcome, QueryFailed)
         if self.outcome is None:
             status, state = "RUNNING", "RUNNING"
+        elif failed and self.switch.reason is not None:
+            status, state = "ABORTED", "FAILED"
         else:
             status, state = ("FAILED_WITH_ERROR", "FAILED") if failed else ("SUCCESS", "SUCCEEDED")
         ended = self.ended or time.time()
