@@ -289,7 +289,11 @@ def build_app(service: Service) -> Starlette:
         service.injector.save()
 
     middleware = [
-        Middleware(BodyLimit, max_bytes=service.max_body_bytes),
+        Middleware(
+            BodyLimit,
+            max_bytes=service.max_body_bytes,
+            streamed={f"/{filetransfer.BUCKET}/": filetransfer.MAX_FILE_BYTES},
+        ),
         Middleware(FaultMiddleware, injector=service.injector),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

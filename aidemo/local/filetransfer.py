@@ -36,6 +36,7 @@ log = logging.getLogger("aidemo.local")
 BUCKET = "aidemo-files"
 ROUTE = f"/{BUCKET}/{{stage_id}}/{{key:path}}"
 TOKEN_TTL_MS = 3_600_000
+MAX_FILE_BYTES = 5 << 30  # one staged file (uploads are streamed to disk; the body limit of requests is lower)
 TRANSFERS = (PutFiles, GetFiles)
 _DIGEST = "x-goog-meta-sfc-digest"
 _COMPRESSIONS = ("AUTO_DETECT", "GZIP", "BZ2", "BROTLI", "ZSTD", "DEFLATE", "RAW_DEFLATE", "NONE")

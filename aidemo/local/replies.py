@@ -165,7 +165,8 @@ class BodyTooLarge(ServiceError):
 
 
 class BodyLimit:
-    """ASGI middleware bounding every request body to ``max_bytes``.
+    """ASGI middleware bounding every request body to ``max_bytes`` (``streamed``: the larger limits of
+    the routes under a path prefix that write their bodies to disk as they arrive).
 
     A declared ``Content-Length`` over the limit is refused at once, unread; a body sent
     without one (or longer than declared) is refused as soon as the bytes read pass the limit:
@@ -173,13 +174,16 @@ class BodyLimit:
     :class:`ServiceError` (or here, for routes that let it through).
     """
 
-    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES):
+    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES, streamed: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = streamed or {}  # path prefix -> the limit of routes that stream bodies to disk
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        prefix = next((p for p in self.streamed if scope["path"].startswith(p)), None)
+        max_bytes = self.streamed[prefix] if prefix is not None else self.max_bytes
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if not declared.strip().isdigit():
@@ -189,12 +193,12 @@ class BodyLimit:
                     "InvalidArgument",
                     "Content-Length must be a non-negative integer",
                 )(scope, receive, send)
-            if int(declared) > self.max_bytes:
+            if int(declared) > max_bytes:
                 return await error_response(
                     scope["path"],
                     413,
                     "EntityTooLarge",
-                    BodyTooLarge(self.max_bytes).message,
+                    BodyTooLarge(max_bytes).message,
                 )(scope, receive, send)
         seen = 0
 
@@ -203,8 +207,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if seen > max_bytes:
+                    raise BodyTooLarge(max_bytes)
             return message
 
         started = False
