@@ -209,6 +209,58 @@ def test_functions_of_columns_follow_the_columns_declared_types(connection):
 
 
 @pytest.mark.parametrize(
+    "query, row",
+    [
+        (
+            "WITH C AS (SELECT D, AMOUNT FROM SHIPMENTS) SELECT DATEADD(day, 1, D), AVG(AMOUNT), MAX(V) FROM C, "
+            "(SELECT V FROM SHIPMENTS) GROUP BY D",
+            (D(2024, 2, 1), Decimal("10.25000000"), '{\n  "a": 1\n}'),
+        ),
+        (
+            "SELECT DATEADD(day, 1, S.D), AVG(S.AMOUNT), MIN(S.V) FROM (SELECT * FROM SHIPMENTS) AS S GROUP BY S.D",
+            (D(2024, 2, 1), Decimal("10.25000000"), '{\n  "a": 1\n}'),
+        ),
+        (
+            "WITH C AS (SELECT D AS DAY, AMOUNT * 2 AS TWICE, V FROM SHIPMENTS), E AS (SELECT * FROM C) "
+            "SELECT DATEADD(month, 1, DAY), AVG(TWICE), MAX(V) FROM E GROUP BY DAY",
+            (D(2024, 2, 29), Decimal("20.50000000"), '{\n  "a": 1\n}'),
+        ),
+    ],
+    ids=["cte", "subquery", "nested-ctes"],
+)
+def test_functions_of_cte_and_subquery_columns_follow_their_types(connection, query, row):
+    cur = connection.cursor()
+    cur.execute("CREATE OR REPLACE TABLE SHIPMENTS (D DATE, AMOUNT NUMBER(10,2), V VARIANT)")
+    cur.execute("INSERT INTO SHIPMENTS SELECT '2024-01-31', 10.25, PARSE_JSON('{\"a\": 1}')")
+    assert cur.execute(query).fetchone() == row
+    assert [_type(d) for d in cur.description] == ["DATE", "FIXED", "VARIANT"]
+    assert (cur.description[1].precision, cur.description[1].scale) == (38, 8)
+
+
+def test_a_script_s_tables_type_the_statements_after_them(backend, connection):
+    from tests.test_transactions import _schema, sql_api
+
+    statements = (
+        "CREATE TABLE PLANNED (D DATE, AMOUNT NUMBER(10,2)); INSERT INTO PLANNED VALUES ('2024-01-31', 10.25); "
+        "CREATE TABLE COPIED AS SELECT D, AMOUNT FROM PLANNED; "
+        "SELECT DATEADD(day, 1, D) AS NEXT_DAY, AVG(AMOUNT) AS MEAN FROM COPIED GROUP BY D"
+    )
+    reply = sql_api(backend, _schema(connection), statements)
+    assert reply["data"] == [["19754", "10.25000000"]]  # 2024-02-01 as days since the epoch
+    assert [(c["type"], c["scale"]) for c in reply["resultSetMetaData"]["rowType"]] == [("date", None), ("fixed", 8)]
+
+
+def test_an_unaliased_expression_is_named_by_its_text_in_upper_case(connection):
+    cur = connection.cursor()
+    cur.execute("SELECT a+1, a + 1, 'abc', CASE WHEN a > 0 THEN 'p' END, a FROM (SELECT 1 AS a)")
+    names = [d.name for d in cur.description]
+    assert names == ["A+1", "A + 1", "'ABC'", "CASE WHEN A > 0 THEN 'P' END", "A"]
+    assert cur.fetchone() == (2, 2, "abc", "p", 1)
+    assert cur.execute("SELECT count(*), Max(a)/2 FROM (SELECT 1 AS a)").fetchone() == (1, Decimal("0.500000"))
+    assert [d.name for d in cur.description] == ["COUNT(*)", "MAX(A)/2"]
+
+
+@pytest.mark.parametrize(
     "statement, duck",
     [
         ("SELECT TO_CHAR(D, 'YYYY-MM') FROM T", "STRFTIME(\"D\", '%Y-%m')"),

@@ -260,7 +260,8 @@ def test_a_transaction_writes_one_database(t):
     cur.execute("DROP DATABASE TXN_OTHER_DB")
 
 
-def test_the_sql_api_runs_a_body_s_transaction_and_rolls_back_what_it_leaves_open(backend, t):
+def sql_api(backend, schema: str, statement: str) -> dict:
+    """The SQL API's reply to a body holding ``statement`` (one or more), run in ``schema``."""
     import json
 
     from aidemo.keys import keypair_jwt
@@ -273,14 +274,18 @@ def test_the_sql_api_runs_a_body_s_transaction_and_rolls_back_what_it_leaves_ope
         "X-Snowflake-Authorization-Token-Type": "KEYPAIR_JWT",
         "Content-Type": "application/json",
     }
+    # MULTI_STATEMENT_COUNT 0: as many statements as the text holds
+    body = {"statement": statement, "schema": schema, "parameters": {"MULTI_STATEMENT_COUNT": "0"}}
+    status, reply = _post(backend, "/api/v2/statements", json.dumps(body).encode(), headers)
+    assert status == 200, reply
+    return json.loads(reply)
+
+
+def test_the_sql_api_runs_a_body_s_transaction_and_rolls_back_what_it_leaves_open(backend, t):
     schema = _schema(t)
 
     def post(statement: str):
-        # MULTI_STATEMENT_COUNT 0: as many statements as the text holds
-        body = {"statement": statement, "schema": schema, "parameters": {"MULTI_STATEMENT_COUNT": "0"}}
-        status, reply = _post(backend, "/api/v2/statements", json.dumps(body).encode(), headers)
-        assert status == 200, reply
-        return json.loads(reply)
+        return sql_api(backend, schema, statement)
 
     post("BEGIN; INSERT INTO T VALUES (1, 'kept'); COMMIT")
     post("BEGIN; INSERT INTO T VALUES (2, 'left open')")

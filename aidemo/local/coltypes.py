@@ -1,10 +1,11 @@
-"""The Snowflake types of the table columns a statement names, read from the service's catalog.
+"""The Snowflake types of the columns a statement names, read from the service's catalog.
 
 Translation is pure, but what some Snowflake functions answer depends on their argument's type
 (DATEADD of a DATE is a DATE, AVG of a NUMBER(10,2) has scale 8): :func:`reading` makes the
 catalog's column types (and its tables' row counts, for INFORMATION_SCHEMA.TABLES) visible to the
-translations run inside it, and :func:`annotate` gives each column of a parsed statement the type
-its table declares, where the column resolves to one table of its SELECT.
+translations run inside it, with those of the tables a script creates before the statements that
+read them; :func:`annotate` gives each column of a parsed statement the type of what it names (a
+table's column, or a CTE's or subquery's), scope by scope.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
 from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from aidemo.local.sqltokens import name_of
 
@@ -21,6 +24,8 @@ from aidemo.local.sqltokens import name_of
 Lookup = Callable[[str, str, str], dict[str, str]]
 _LOOKUP: ContextVar[Lookup | None] = ContextVar("aidemo_column_types", default=None)
 #: database -> [(schema, table, rows)], or None where no catalog is at hand.
+#: (database, schema, table) -> {column: Snowflake type} of the tables a script creates before it reads them.
+_PLANNED: ContextVar[dict | None] = ContextVar("aidemo_planned_tables", default=None)
 _TABLES: ContextVar[Callable[[str], list[tuple[str, str, int]]] | None] = ContextVar("aidemo_tables", default=None)
 
 
@@ -35,11 +40,13 @@ def reading(store) -> Iterator[None]:
         return {column.name: column.declared for column in store.table_columns(database, schema, found)}
 
     token, tables = _LOOKUP.set(lookup), _TABLES.set(lambda database: [t[1:] for t in store.tables(database)])
+    planned = _PLANNED.set({})
     try:
         yield
     finally:
         _LOOKUP.reset(token)
         _TABLES.reset(tables)
+        _PLANNED.reset(planned)
 
 
 def row_counts(database: str) -> list[tuple[str, str, int]] | None:
@@ -49,51 +56,121 @@ def row_counts(database: str) -> list[tuple[str, str, int]] | None:
 
 
 def annotate(tree: exp.Expression, database: str | None, schema: str | None) -> None:
-    """Set ``type`` on each column of ``tree`` that names a column of a table in its SELECT's FROM."""
+    """Type the columns of ``tree`` by what they name, scope by scope from the innermost: a column of
+    a catalog table (or of one an earlier statement of the script creates) has its declared type, a
+    column of a CTE or a subquery the type of that query's column; each scope's expressions are then
+    typed from its columns (sqlglot's annotator), so that the scopes around it see them."""
     lookup = _LOOKUP.get()
     if lookup is None:
         return
-    ctes = {name_of(cte.args["alias"].this) for cte in tree.find_all(exp.CTE)}
+    try:
+        scopes = traverse_scope(tree)
+    except Exception:  # a tree sqlglot cannot read as scopes is translated without its columns' types
+        return
     tables: dict[tuple[str, str, str], dict[str, str]] = {}
-    for select in tree.find_all(exp.Select):
-        sources = _sources(select, database, schema, ctes)
-        for column in select.find_all(exp.Column):
-            if column.find_ancestor(exp.Select) is not select or not isinstance(column.this, exp.Identifier):
-                continue
-            declared = _declared(column, sources, tables, lookup)
-            if declared is not None:
-                column.type = exp.DataType.build(declared, dialect="snowflake")
+    for scope in scopes:
+        sources = _sources(scope, database, schema)
+        for column in scope.columns:
+            if isinstance(column.this, exp.Identifier):
+                declared = _declared(column, sources, lambda source: _columns(source, tables, lookup, database, schema))
+                if declared is not None:
+                    column.type = declared
+        if isinstance(scope.expression, exp.Query):
+            try:
+                annotate_types(scope.expression, dialect="snowflake", overwrite_types=False)
+            except Exception:  # as above: what sqlglot cannot type stays unknown
+                pass
 
 
-def _sources(select: exp.Select, database, schema, ctes) -> dict[str, tuple[str, str, str]]:
-    """The tables a SELECT reads, by the name or alias its columns use."""
+def creates(tree: exp.Expression, database: str | None, schema: str | None) -> dict[str, str] | None:
+    """The Snowflake types of the columns a CREATE TABLE makes (declared, or those of its query), while
+    a script is translated (:func:`reading`); None for any other statement."""
+    if _PLANNED.get() is None or not isinstance(tree, exp.Create) or str(tree.kind).upper() != "TABLE":
+        return None
+    if isinstance(tree.this, exp.Schema):
+        return {
+            name_of(c.this): c.args["kind"].sql("snowflake")
+            for c in tree.this.expressions
+            if isinstance(c, exp.ColumnDef) and isinstance(c.args.get("kind"), exp.DataType)
+        }
+    query = tree.expression
+    if not isinstance(query, exp.Select):
+        return None
+    annotate(query, database, schema)
+    return {_output_name(p): _known(p.type).sql("snowflake") for p in query.expressions if _known(p.type)}
+
+
+def created(table: tuple[str, str, str], columns: dict[str, str]) -> None:
+    """A statement of the script being translated creates ``table`` with these columns: those after it see them."""
+    planned = _PLANNED.get()
+    if planned is not None:
+        planned[table] = columns
+
+
+def _sources(scope: Scope, database, schema) -> dict[str, tuple[str, str, str] | Scope]:
+    """What a scope reads, by the name (upper case) or alias its columns use: a table as
+    (database, schema, table), a CTE or subquery as its scope."""
     sources = {}
-    for table in [select.args.get("from_"), *select.args.get("joins", [])]:
-        table = table.this if table is not None else None
-        if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
-            continue
-        name = name_of(table.this)
-        db, catalog = table.args.get("db"), table.args.get("catalog")
-        if db is None and name in ctes:
-            continue
-        where = (name_of(catalog) if catalog else database, name_of(db) if db else schema)
-        if None in where:
-            continue
-        alias = table.args.get("alias")
-        sources[name_of(alias.this) if alias and alias.this else name] = (*where, name)
+    for key, (_, source) in scope.selected_sources.items():
+        if isinstance(source, Scope):
+            sources[key.upper()] = source
+        elif isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
+            db, catalog = source.args.get("db"), source.args.get("catalog")
+            where = (name_of(catalog) if catalog else database, name_of(db) if db else schema)
+            if None not in where:
+                alias = source.args.get("alias")
+                name = name_of(alias.this) if alias and alias.this else name_of(source.this)
+                sources[name] = (*where, name_of(source.this))
     return sources
 
 
-def _declared(column: exp.Column, sources, tables, lookup: Lookup) -> str | None:
+def _declared(column: exp.Column, sources, columns_of) -> exp.DataType | None:
     name = name_of(column.this)
     if column.table:
-        candidates = [sources[t] for t in sources if t == name_of(column.args["table"])]
+        wanted = name_of(column.args["table"])
+        candidates = [source for key, source in sources.items() if key in (wanted, wanted.upper())]
     else:
         candidates = list(sources.values())
     found = []
     for source in candidates:
-        if source not in tables:
-            tables[source] = lookup(*source)
-        if name in tables[source]:
-            found.append(tables[source][name])
+        columns = columns_of(source)
+        if name in columns:
+            found.append(columns[name])
     return found[0] if len(found) == 1 else None
+
+
+def _columns(source, tables, lookup: Lookup, database, schema) -> dict[str, exp.DataType | None]:
+    """The columns of a source with their types (None where unknown); a query's ``*`` stands for
+    the columns of what it reads."""
+    if isinstance(source, Scope):
+        query = source.expression
+        while isinstance(query, exp.SetOperation):
+            query = query.this
+        if not isinstance(query, exp.Select):
+            return {}
+        columns = {}
+        for projection in query.expressions:
+            if isinstance(projection, exp.Star) or (isinstance(projection, exp.Column) and projection.is_star):
+                for inner in _sources(source, database, schema).values():
+                    columns.update(_columns(inner, tables, lookup, database, schema))
+            elif _output_name(projection):
+                columns[_output_name(projection)] = _known(projection.type)
+        return columns
+    if source not in tables:
+        planned = _PLANNED.get() or {}
+        declared = planned[source] if source in planned else lookup(*source)
+        tables[source] = {c: exp.DataType.build(t, dialect="snowflake") for c, t in declared.items()}
+    return tables[source]
+
+
+def _output_name(projection: exp.Expression) -> str:
+    identifier = projection.args.get("alias") if isinstance(projection, exp.Alias) else projection
+    if isinstance(identifier, exp.TableAlias):
+        identifier = identifier.this
+    if isinstance(projection, exp.Column):
+        identifier = projection.this
+    return name_of(identifier) if isinstance(identifier, exp.Identifier) else ""
+
+
+def _known(kind: exp.DataType | None) -> exp.DataType | None:
+    return None if kind is None or kind.this in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL) else kind

@@ -12,13 +12,14 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from aidemo.local import functions, infoschema, rowsources, sandbox, semistructured
+from aidemo.local import coltypes, functions, infoschema, rowsources, sandbox, semistructured
 from aidemo.local.errors import SqlError
 from aidemo.local.sessionsql import session_value
 from aidemo.local.sqlcommands import DuckSql
 from aidemo.local.sqlerrors import unsupported
 from aidemo.local.sqlsession import Session
 from aidemo.local.sqltokens import (
+    SOURCE_TEXT,
     context,
     ident,
     name_of,
@@ -116,6 +117,7 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
     rowsources.transform(tree)
     semistructured.transform(tree, session.database, session.schema)
     functions.transform(tree, session.database, session.schema)
+    columns = coltypes.creates(tree, session.database, session.schema)  # before the types become DuckDB's
     for datatype in list(tree.find_all(exp.DataType)):
         datatype.replace(duck_type(datatype))
     _qualify_tables(tree, session.database, session.schema, text)
@@ -124,6 +126,8 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
     returns_rows = isinstance(tree, (exp.Query, exp.Describe))
     target = None if returns_rows else _target(tree)
     schemas = sandbox.seal(tree, text)
+    if columns is not None and target is not None:
+        coltypes.created(target, columns)
     query = _query_of_typed_create(tree)
     sql = duck_sql(tree)
     if query is not None:
@@ -264,7 +268,7 @@ def _inert(prop: exp.Expression) -> bool:
 
 def _name_columns(query: exp.Query) -> None:
     """Name the result columns as Snowflake does: an expression without an alias is named by
-    its text in upper case (``COUNT(*)``), a column by its name."""
+    its text as written, in upper case (``a+1`` is ``A+1``), a column by its name."""
     select = query
     while isinstance(select, exp.SetOperation):
         select = select.this
@@ -273,12 +277,8 @@ def _name_columns(query: exp.Query) -> None:
     for item in list(select.expressions):
         if isinstance(item, (exp.Alias, exp.Column, exp.Star)):
             continue
-        item.replace(
-            exp.alias_(
-                item.copy(),
-                exp.to_identifier(item.sql("snowflake").upper(), quoted=True),
-            )
-        )
+        text = item.meta.get(SOURCE_TEXT) or item.sql("snowflake")
+        item.replace(exp.alias_(item.copy(), exp.to_identifier(text.upper(), quoted=True)))
 
 
 def _declared_lengths(tree: exp.Expression) -> list[tuple[str, str]]:

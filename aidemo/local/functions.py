@@ -6,10 +6,10 @@ DATE gives a TIMESTAMP, ``/`` and AVG give a DOUBLE, HASH an unsigned integer, d
 infinity. :func:`transform` rewrites a parsed statement bottom-up, one function per construct
 (:data:`TRANSFORMS`), so that DuckDB answers Snowflake's value with Snowflake's type.
 
-Types come from sqlglot's type annotation of the Snowflake tree (literals, casts, functions);
-a column's type is not known here, so a construct whose answer depends on it and whose type
-is unknown keeps DuckDB's answer of the same value (DATEADD of a DATE column gives a
-TIMESTAMP at midnight, AVG of a column a FLOAT).
+Types come from sqlglot's type annotation of the Snowflake tree (literals, casts, functions) and
+from :mod:`aidemo.local.coltypes` (columns of tables, views, CTEs and subqueries); a construct
+whose answer depends on a type that is still unknown keeps DuckDB's answer of the same value
+(DATEADD of such a DATE gives a TIMESTAMP at midnight, AVG a FLOAT).
 """
 
 from __future__ import annotations

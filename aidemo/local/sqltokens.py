@@ -13,11 +13,29 @@ from sqlglot.tokens import Token, TokenType
 from aidemo.local.errors import SqlError
 from aidemo.local.sqlerrors import SYNTAX, SnowflakeError
 
+SOURCE_TEXT = "snowflake_text"  # meta key: a SELECT item's text as written (Snowflake names a column by it)
+
+
+class _Parser(Snowflake.Parser):
+    """Snowflake's parser, keeping the text of each SELECT item."""
+
+    def _parse_projections(self):
+        return self._parse_csv(self._parse_projection), None
+
+    def _parse_projection(self) -> exp.Expression | None:
+        first = self._curr
+        projection = self._parse_expression()
+        if projection is not None and first is not None and self._prev is not None:
+            projection.meta[SOURCE_TEXT] = self.sql[first.start : self._prev.end + 1]
+        return projection
+
 
 class _Snowflake(Snowflake):
-    """Snowflake's dialect, keeping the name each function is called by (aidemo.local.sandbox checks it)."""
+    """Snowflake's dialect, keeping the name each function is called by (aidemo.local.sandbox checks it)
+    and the text of each SELECT item."""
 
     ORIGINAL_NAME_META_KEY = "snowflake_name"
+    Parser = _Parser
 
 
 DIALECT = _Snowflake()
