@@ -237,19 +237,6 @@ def test_functions_of_cte_and_subquery_columns_follow_their_types(connection, qu
     assert (cur.description[1].precision, cur.description[1].scale) == (38, 8)
 
 
-def test_a_script_s_tables_type_the_statements_after_them(backend, connection):
-    from tests.test_transactions import _schema, sql_api
-
-    statements = (
-        "CREATE TABLE PLANNED (D DATE, AMOUNT NUMBER(10,2)); INSERT INTO PLANNED VALUES ('2024-01-31', 10.25); "
-        "CREATE TABLE COPIED AS SELECT D, AMOUNT FROM PLANNED; "
-        "SELECT DATEADD(day, 1, D) AS NEXT_DAY, AVG(AMOUNT) AS MEAN FROM COPIED GROUP BY D"
-    )
-    reply = sql_api(backend, _schema(connection), statements)
-    assert reply["data"] == [["19754", "10.25000000"]]  # 2024-02-01 as days since the epoch
-    assert [(c["type"], c["scale"]) for c in reply["resultSetMetaData"]["rowType"]] == [("date", None), ("fixed", 8)]
-
-
 def test_an_unaliased_expression_is_named_by_its_text_in_upper_case(connection):
     cur = connection.cursor()
     cur.execute("SELECT a+1, a + 1, 'abc', CASE WHEN a > 0 THEN 'p' END, a FROM (SELECT 1 AS a)")

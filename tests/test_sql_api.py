@@ -231,6 +231,18 @@ def test_a_multi_statement_request_has_a_handle_per_statement(api, schema):
     assert "Actual statement count 2 did not match the desired statement count 1" in wrong["message"]
 
 
+def test_a_script_s_tables_type_the_statements_after_them(api, schema):
+    script = (  # one request, translated whole before PLANNED exists
+        "CREATE TABLE PLANNED (D DATE, AMOUNT NUMBER(10,2)); INSERT INTO PLANNED VALUES ('2024-01-31', 10.25); "
+        "CREATE TABLE COPIED AS SELECT D, AMOUNT FROM PLANNED; "
+        "SELECT DATEADD(day, 1, D) AS NEXT_DAY, AVG(AMOUNT) AS MEAN FROM COPIED GROUP BY D"
+    )
+    reply = run(api, script, schema=schema, parameters={"MULTI_STATEMENT_COUNT": "4"})
+    answer = api.get(f"{URL}/{reply['statementHandles'][-1]}").json()
+    assert answer["data"] == [["19754", "10.25000000"]]  # 2024-02-01 in days since the epoch
+    assert [(c["type"], c["scale"]) for c in answer["resultSetMetaData"]["rowType"]] == [("date", None), ("fixed", 8)]
+
+
 def test_errors_answer_the_documented_body_and_status(api, schema, backend):
     missing = run(api, "SELECT * FROM NOT_THERE", status=422, schema=schema)
     assert (missing["code"], missing["sqlState"]) == ("002003", "42S02")
