@@ -203,3 +203,48 @@ def test_show_keys_have_snowflakes_columns_and_follow_the_table(connection):
     assert cur.execute("SHOW IMPORTED KEYS IN TABLE c").fetchall() == []
     with pytest.raises(ProgrammingError, match="does not exist"):
         cur.execute("SHOW UNIQUE KEYS IN TABLE q")
+
+
+def test_core_table_with_an_integer_primary_key_numbers_its_rows(engine):
+    """``Column(Integer, primary_key=True)`` is an AUTOINCREMENT column in the dialect's DDL."""
+    metadata = sa.MetaData()
+    items = sa.Table("items", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.String(20)))
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(items.insert(), [{"name": "a"}, {"name": "b"}])
+        connection.execute(items.insert().values(id=100, name="c"))  # an explicit value is kept
+        connection.execute(items.insert().values(name="d"))
+        rows = connection.execute(sa.select(items).order_by(items.c.name).limit(3).offset(1)).fetchall()
+    assert [tuple(r) for r in rows] == [(2, "b"), (100, "c"), (3, "d")]
+    (column, _) = sa.inspect(engine).get_columns("items")
+    assert column["autoincrement"] and column["primary_key"] and not column["nullable"]
+    assert (column["identity"]["start"], column["identity"]["increment"], column["identity"]["order"]) == (1, 1, True)
+    reflected = sa.Table("items", sa.MetaData(), autoload_with=engine)
+    assert reflected.c.id.autoincrement is True and reflected.c.id.primary_key
+    metadata.drop_all(engine)
+    assert not sa.inspect(engine).has_table("items")
+
+
+def test_identity_columns_read_as_snowflakes(connection):
+    cur = connection.cursor()
+    cur.execute("CREATE TABLE t (a INT AUTOINCREMENT, b INT IDENTITY (10, -5) NOORDER, c INT AUTOINCREMENT START 7)")
+    cur.execute("INSERT INTO t (c) VALUES (NULL), (NULL)")
+    assert cur.execute("SELECT a, b, c FROM t ORDER BY a").fetchall() == [(1, 10, None), (2, 5, None)]
+    defaults = [r[4] for r in cur.execute("DESC TABLE t").fetchall()]
+    assert defaults == [
+        "IDENTITY START 1 INCREMENT 1 ORDER",
+        "IDENTITY START 10 INCREMENT -5 NOORDER",
+        "IDENTITY START 7 INCREMENT 1 ORDER",
+    ]
+    shown = [(r[5], r[10]) for r in cur.execute("SHOW COLUMNS IN TABLE t").fetchall()]
+    assert shown == [("", d) for d in defaults]
+    cur.execute(
+        "SELECT column_default, is_identity, identity_generation, identity_start, identity_increment, "
+        "identity_cycle, identity_ordered FROM information_schema.columns WHERE table_name = 'T' "
+        "AND table_schema = CURRENT_SCHEMA() ORDER BY ordinal_position"
+    )
+    assert cur.fetchall() == [
+        (None, "YES", "BY DEFAULT", "1", "1", "NO", "YES"),
+        (None, "YES", "BY DEFAULT", "10", "-5", "NO", "NO"),
+        (None, "YES", "BY DEFAULT", "7", "1", "NO", "YES"),
+    ]

@@ -26,6 +26,8 @@ from aidemo.local import cancel, sftypes
 META = "_AIDEMO"
 PUBLIC = "PUBLIC"
 STREAMING_SUFFIX = "-STREAMING"  # a table's default pipe is <TABLE>-STREAMING
+KEYS = "TABLE_KEYS"  # the keys tables declare (aidemo.local.tablekeys), of these kinds:
+PRIMARY, UNIQUE, FOREIGN = "PRIMARY KEY", "UNIQUE", "FOREIGN KEY"
 #: DuckDB's worker threads: half the cores, the rest left to the SDK clients that usually share the
 #: machine. Loads run on connections of their own in parallel; per query, more threads cost more CPU
 #: per row loaded (about a fifth more with 2 than with 1 on a 2-core machine).
@@ -206,8 +208,9 @@ class Catalog:
                 f"DROP SCHEMA {quote(database)}.{quote(schema)} CASCADE",
                 f"DELETE FROM {self._meta(database, 'PIPES')} WHERE SCHEMA_NAME = {literal(schema)}",
                 f"DELETE FROM {self._meta(database, 'CHANNELS')} WHERE SCHEMA_NAME = {literal(schema)}",
-                f"DELETE FROM {self._meta(database, 'TABLE_KEYS')} WHERE SCHEMA_NAME = {literal(schema)}",
+                f"DELETE FROM {self._meta(database, KEYS)} WHERE SCHEMA_NAME = {literal(schema)}",
             )
+            self.drop_unused_sequences(self._writer, database)
             self._dropped(database, schema)
         return True
 
@@ -215,10 +218,11 @@ class Catalog:
         """Delete the pipes into a dropped table and their channels, its keys and the foreign keys that
         reference it (Snowflake's DROP TABLE drops those too), in the caller's transaction."""
         cur.execute(
-            f"DELETE FROM {self._meta(database, 'TABLE_KEYS')} WHERE SCHEMA_NAME = ? AND TABLE_NAME = ? "
+            f"DELETE FROM {self._meta(database, KEYS)} WHERE SCHEMA_NAME = ? AND TABLE_NAME = ? "
             "OR PK_DATABASE_NAME = ? AND PK_SCHEMA_NAME = ? AND PK_TABLE_NAME = ?",
             [schema, table, database, schema, table],
         )
+        self.drop_unused_sequences(cur, database)
         pipes = self._meta(database, "PIPES")
         names = [table + STREAMING_SUFFIX] + [name for (name,) in cur.execute(
             f"DELETE FROM {pipes} WHERE SCHEMA_NAME = ? AND TABLE_NAME = ? RETURNING PIPE_NAME", [schema, table]
@@ -228,6 +232,31 @@ class Catalog:
             [schema, names],
         )
         self._dropped(database, schema, names)
+
+    def key_kinds(self, database: str, schema: str, table: str) -> dict[str, set[str]]:
+        """The kinds of key (PRIMARY, UNIQUE, FOREIGN) each column of a table is part of."""
+        kinds: dict[str, set[str]] = {}
+        for column, kind in (
+            self.cursor()
+            .execute(
+                f"SELECT COLUMN_NAME, KIND FROM {self._meta(database, KEYS)} WHERE SCHEMA_NAME = ? AND TABLE_NAME = ?",
+                [schema, table],
+            )
+            .fetchall()
+        ):
+            kinds.setdefault(column, set()).add(kind)
+        return kinds
+
+    def drop_unused_sequences(self, cur, database: str) -> None:
+        """Drop the sequences of identity columns (aidemo.local.identity) that no column uses any more."""
+        unused = cur.execute(
+            "SELECT sequence_name FROM duckdb_sequences() s WHERE database_name = ? AND schema_name = ? "
+            "AND NOT EXISTS (SELECT 1 FROM duckdb_columns() c WHERE c.database_name = s.database_name "
+            "AND contains(c.column_default, s.sequence_name))",
+            [database, META],
+        ).fetchall()
+        for (name,) in unused:
+            cur.execute(f"DROP SEQUENCE {quote(database)}.{META}.{quote(name)}")
 
     # ---- tables ------------------------------------------------------------------------
 
@@ -316,7 +345,7 @@ class Catalog:
                 LAST_ERROR_TIMESTAMP_MS BIGINT, PROCESSING_MS_TOTAL DOUBLE NOT NULL DEFAULT 0,
                 BATCHES BIGINT NOT NULL DEFAULT 0, OPEN_SEQ BIGINT NOT NULL, ROW_SEQ BIGINT NOT NULL);
             -- the keys tables declare (aidemo.local.tablekeys), one row per column of a key
-            CREATE TABLE IF NOT EXISTS {self._meta(name, "TABLE_KEYS")} (
+            CREATE TABLE IF NOT EXISTS {self._meta(name, KEYS)} (
                 SCHEMA_NAME VARCHAR NOT NULL, TABLE_NAME VARCHAR NOT NULL, CONSTRAINT_NAME VARCHAR NOT NULL,
                 KIND VARCHAR NOT NULL, COLUMN_NAME VARCHAR NOT NULL, PK_DATABASE_NAME VARCHAR, PK_SCHEMA_NAME VARCHAR,
                 PK_TABLE_NAME VARCHAR, PK_COLUMN_NAME VARCHAR, KEY_SEQUENCE BIGINT NOT NULL,

@@ -12,7 +12,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from aidemo.local import coltypes, functions, infoschema, rowsources, sandbox, semistructured
+from aidemo.local import coltypes, functions, identity, infoschema, rowsources, sandbox, semistructured
 from aidemo.local.errors import SqlError
 from aidemo.local.sessionsql import session_value
 from aidemo.local.sqlcommands import DuckSql
@@ -128,8 +128,10 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
     schemas = sandbox.seal(tree, text)
     if columns is not None and target is not None:
         coltypes.created(target, columns)
+    # the sequences of identity columns, named by the service: made after the sandbox has checked the names
+    sequences = identity.transform(tree, target[0]) if isinstance(tree, exp.Create) and target else []
     query = _query_of_typed_create(tree)
-    sql = duck_sql(tree)
+    sql = "; ".join([*sequences, duck_sql(tree)])
     if query is not None:
         sql += "; " + duck_sql(exp.insert(query, tree.this.this.copy()))
     if target is not None and lengths:

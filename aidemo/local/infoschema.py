@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlglot import exp, parse_one
 
-from aidemo.local import coltypes
+from aidemo.local import coltypes, identity
 from aidemo.local.catalog import META, SNOWFLAKE_TYPE_FUNCTION, literal
 from aidemo.local.home import ROLE
 from aidemo.local.sandbox import refusal, trust
@@ -30,6 +30,10 @@ _DECLARED = f"coalesce(comment, {SNOWFLAKE_TYPE_FUNCTION}(data_type))"  # NUMBER
 _BASE = f"regexp_extract({_DECLARED}, '^[A-Z_]+')"
 _ARGUMENT = f"TRY_CAST(nullif(regexp_extract({_DECLARED}, '\\((\\d+)', 1), '') AS BIGINT)"
 _SCALE = f"TRY_CAST(nullif(regexp_extract({_DECLARED}, ',(\\d+)\\)', 1), '') AS BIGINT)"
+
+# An identity column's DEFAULT is a sequence of the service's (aidemo.local.identity): never shown.
+_PATTERN = identity.DEFAULT_PATTERN.replace("{", "{{").replace("}", "}}")
+_IDENTITY = f"coalesce(regexp_matches(column_default, '{_PATTERN}'), false)"
 
 _VIEWS = {
     "TABLES": f"""
@@ -53,7 +57,8 @@ _VIEWS = {
     "COLUMNS": f"""
         SELECT database_name AS TABLE_CATALOG, schema_name AS TABLE_SCHEMA, table_name AS TABLE_NAME,
             column_name AS COLUMN_NAME, CAST(column_index AS BIGINT) AS ORDINAL_POSITION,
-            column_default AS COLUMN_DEFAULT, CASE WHEN is_nullable THEN 'YES' ELSE 'NO' END AS IS_NULLABLE,
+            CASE WHEN NOT {_IDENTITY} THEN column_default END AS COLUMN_DEFAULT,
+            CASE WHEN is_nullable THEN 'YES' ELSE 'NO' END AS IS_NULLABLE,
             CASE {_BASE} WHEN 'VARCHAR' THEN 'TEXT' ELSE {_BASE} END AS DATA_TYPE,
             CASE WHEN {_BASE} IN ('VARCHAR', 'BINARY') THEN {_ARGUMENT} END AS CHARACTER_MAXIMUM_LENGTH,
             CASE WHEN {_BASE} = 'VARCHAR' THEN least(4 * {_ARGUMENT}, 16777216)
@@ -71,11 +76,15 @@ _VIEWS = {
             CAST(NULL AS VARCHAR) AS UDT_SCHEMA, CAST(NULL AS VARCHAR) AS UDT_NAME,
             CAST(NULL AS VARCHAR) AS SCOPE_CATALOG, CAST(NULL AS VARCHAR) AS SCOPE_SCHEMA,
             CAST(NULL AS VARCHAR) AS SCOPE_NAME, CAST(NULL AS BIGINT) AS MAXIMUM_CARDINALITY,
-            CAST(NULL AS VARCHAR) AS DTD_IDENTIFIER, 'NO' AS IS_SELF_REFERENCING, 'NO' AS IS_IDENTITY,
-            CAST(NULL AS VARCHAR) AS IDENTITY_GENERATION, CAST(NULL AS VARCHAR) AS IDENTITY_START,
-            CAST(NULL AS VARCHAR) AS IDENTITY_INCREMENT, CAST(NULL AS VARCHAR) AS IDENTITY_MAXIMUM,
-            CAST(NULL AS VARCHAR) AS IDENTITY_MINIMUM, CAST(NULL AS VARCHAR) AS IDENTITY_CYCLE,
-            CAST(NULL AS VARCHAR) AS IDENTITY_ORDERED, CAST(NULL AS VARCHAR) AS SCHEMA_EVOLUTION_RECORD,
+            CAST(NULL AS VARCHAR) AS DTD_IDENTIFIER, 'NO' AS IS_SELF_REFERENCING,
+            CASE WHEN {_IDENTITY} THEN 'YES' ELSE 'NO' END AS IS_IDENTITY,
+            CASE WHEN {_IDENTITY} THEN 'BY DEFAULT' END AS IDENTITY_GENERATION,
+            nullif(regexp_extract(column_default, '{_PATTERN}', 1), '') AS IDENTITY_START,
+            nullif(regexp_extract(column_default, '{_PATTERN}', 2), '') AS IDENTITY_INCREMENT,
+            CAST(NULL AS VARCHAR) AS IDENTITY_MAXIMUM, CAST(NULL AS VARCHAR) AS IDENTITY_MINIMUM,
+            CASE WHEN {_IDENTITY} THEN 'NO' END AS IDENTITY_CYCLE,
+            CASE regexp_extract(column_default, '{_PATTERN}', 3) WHEN 'ORDER' THEN 'YES' WHEN 'NOORDER' THEN 'NO' END
+                AS IDENTITY_ORDERED, CAST(NULL AS VARCHAR) AS SCHEMA_EVOLUTION_RECORD,
             CAST(NULL AS VARCHAR) AS COMMENT, CAST(NULL AS VARCHAR) AS DATA_TYPE_ALIAS
         FROM duckdb_columns() WHERE NOT internal AND database_name = {{db}} AND {_HIDDEN}""",
     "SCHEMATA": f"""

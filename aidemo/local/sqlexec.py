@@ -255,8 +255,9 @@ def _duck(store: Store, block: list[tuple[str, cmd.DuckSql]]) -> list[Result]:
                 with _named(statement):
                     w.execute(command.sql)
                     results.append(result_of(w))
-                    if command.keys:
+                    if command.keys:  # a CREATE TABLE: its keys, and no sequence of a table it replaced
                         w.execute(command.keys)
+                        store.drop_unused_sequences(w, command.database)
                     if command.dropped and store.has_database(command.dropped[0]):
                         store.forget_table(w, *command.dropped)  # its pipes and channels go with it
             w.execute("COMMIT")

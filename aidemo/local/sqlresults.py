@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from aidemo.local import identity
+from aidemo.local.catalog import PRIMARY, UNIQUE
 from aidemo.local.errors import SqlError
 from aidemo.local.home import ROLE
 from aidemo.local.sqlcommands import (
@@ -244,6 +246,7 @@ def describe_table(store: Store, command: DescribeTable) -> Result:
     table = store.find_table(command.database, command.schema, command.name)
     if table is None:
         raise SqlError(f"Table '{command.database}.{command.schema}.{command.name}' does not exist or not authorized.")
+    keys = store.key_kinds(command.database, command.schema, table)
     rows = [
         (
             c.name,
@@ -251,8 +254,8 @@ def describe_table(store: Store, command: DescribeTable) -> Result:
             "COLUMN",
             "Y" if c.nullable else "N",
             _default(c),
-            "N",
-            "N",
+            _flag(PRIMARY in keys.get(c.name, ())),
+            _flag(UNIQUE in keys.get(c.name, ())),
             None,
             None,
             None,
@@ -281,12 +284,12 @@ def columns(store: Store, command: ShowColumns) -> Result:
                         c.name,
                         data_type,
                         str(c.nullable).lower(),
-                        _default(c) or "",
+                        "" if identity.described(c.default) else _default(c) or "",
                         "COLUMN",
                         "",
                         "",
                         database,
-                        "",
+                        identity.described(c.default) or "",
                     )
                 )
     if command.table and not rows and not store.find_table(command.database, command.schema, command.table):
@@ -295,8 +298,11 @@ def columns(store: Store, command: ShowColumns) -> Result:
 
 
 def _default(column: Column) -> str | None:
-    """A DEFAULT in Snowflake's spelling (DuckDB writes CURRENT_TIMESTAMP without parentheses)."""
+    """A DEFAULT in Snowflake's spelling (DuckDB writes CURRENT_TIMESTAMP without parentheses, an
+    identity column's DEFAULT is the sequence of aidemo.local.identity)."""
     default = column.default
+    if identity.described(default):
+        return identity.described(default)
     if default and default.upper() in ("CURRENT_TIMESTAMP", "CURRENT_DATE", "NOW()"):
         return "CURRENT_TIMESTAMP()" if default.upper() != "CURRENT_DATE" else "CURRENT_DATE()"
     return default

@@ -18,14 +18,13 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from aidemo.local.catalog import META, literal, quote
+from aidemo.local.catalog import FOREIGN, KEYS, META, PRIMARY, UNIQUE, literal, quote
 from aidemo.local.errors import SqlError
 from aidemo.local.sqlcommands import ShowKeys
 from aidemo.local.sqlresults import Result
 from aidemo.local.sqltokens import name_of
 
-PRIMARY, UNIQUE, FOREIGN = "PRIMARY KEY", "UNIQUE", "FOREIGN KEY"
-TABLE = "TABLE_KEYS"  # in each database's _AIDEMO schema (created by aidemo.local.catalog)
+TABLE = KEYS  # in each database's _AIDEMO schema (created by aidemo.local.catalog)
 
 
 @dataclass(frozen=True)
