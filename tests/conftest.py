@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import json
 import os
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +11,19 @@ from aidemo.backends import LocalBackend, SnowflakeBackend
 from aidemo.config import load_profile
 from aidemo.keys import generate_key_pair
 from aidemo.local import service
-from aidemo.local.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER, ServiceHome
+from aidemo.local.home import ServiceHome
 from aidemo.sql import run_file
+from tests.helpers import (
+    LOG_BYTES,
+    TTL_MS,
+    Probe,
+    connector_arguments,
+    demo_database,
+    environment,
+    own_service,
+    share_ca,
+    write_snowflake_profile,
+)
 
 os.environ.setdefault("SS_LOG_LEVEL", "error")
 
@@ -77,7 +85,13 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"local services started: {len(_started)} (in {len(set(_started))} tests)")
 
 
-service.start = _start_refused_in_unit_tests
+def pytest_configure(config):
+    """While the tests run, a unit test that starts a local service fails (see _start_refused_in_unit_tests)."""
+    service.start = _start_refused_in_unit_tests
+
+
+def pytest_unconfigure(config):
+    service.start = _start
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -100,15 +114,9 @@ def local_home(session_home) -> ServiceHome:
     service.stop(session_home)
 
 
-def share_ca(source: ServiceHome, root) -> ServiceHome:
-    """A new home with the CA of ``source`` (see ServiceHome.copy_ca_from)."""
-    home = ServiceHome.at(root)
-    home.copy_ca_from(source)
-    return home
-
-
 @pytest.fixture(scope="session")
 def backend(local_home) -> LocalBackend:
+    """The local backend on the session's service (the demo's AUTOMATED_INTELLIGENCE.RAW), shared by the tests."""
     return LocalBackend(local_home)
 
 
@@ -116,7 +124,7 @@ _names = itertools.count(1)
 
 
 @pytest.fixture
-def table(backend, request) -> str:
+def fresh_table(backend, request) -> str:
     """A fresh table RAW.T_<n> shaped like ORDERS, for tests that need one of their own."""
     name = f"T_{request.node.name.split('[')[0].upper()[:40]}_{next(_names)}"
     backend.sql(
@@ -127,18 +135,8 @@ def table(backend, request) -> str:
     return name
 
 
-@contextlib.contextmanager
-def own_service(home: ServiceHome):
-    service.start(home)
-    try:
-        with LocalBackend(home) as backend:
-            yield backend
-    finally:
-        service.stop(home)
-
-
 @pytest.fixture
-def fresh(local_home, tmp_path) -> LocalBackend:
+def private_service(local_home, tmp_path) -> LocalBackend:
     """A service of its own, for tests about the service process (a restart, its fault counts);
     otherwise ``demo_db`` (a CLI or an app in a child process reaches it with AIDEMO_DATABASE)."""
     with own_service(share_ca(local_home, tmp_path / "home")) as backend:
@@ -146,15 +144,6 @@ def fresh(local_home, tmp_path) -> LocalBackend:
 
 
 _databases = itertools.count(1)
-
-
-def demo_database(home: ServiceHome, database: str) -> LocalBackend:
-    """A backend on the service of ``home`` whose demo tables and pipes (those of sql/, as a fresh
-    service holds them in AUTOMATED_INTELLIGENCE) are created in ``database``."""
-    backend = LocalBackend(home, database)
-    for name in ("01_database.sql", "02_tables.sql", "03_pipes.sql"):
-        run_file(name, backend)
-    return backend
 
 
 @pytest.fixture
@@ -167,14 +156,6 @@ def demo_db(local_home) -> LocalBackend:
             yield backend
         finally:
             backend.fault_control().clear()
-
-
-def write_snowflake_profile(local: LocalBackend, path: Path, **change) -> Path:
-    """A profile.json for the snowflake backend that points at a local service (its URL, user and
-    key) and at the database of ``local``; ``change`` replaces values."""
-    profile = {**local.info.sdk_properties(), "backend": "snowflake", "database": local.database, **change}
-    path.write_text(json.dumps(profile, indent=2))
-    return path
 
 
 @pytest.fixture(params=["local", pytest.param("snowflake", marks=pytest.mark.snowflake)])
@@ -200,41 +181,15 @@ def own_backend(request, demo_db, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def plain():
+def plain_keys():
     """An unencrypted key pair."""
     return generate_key_pair()
 
 
 @pytest.fixture(scope="session")
-def encrypted():
+def encrypted_keys():
     """A key pair whose private key is encrypted with the passphrase 's3cret'."""
     return generate_key_pair(passphrase="s3cret")
-
-
-def connector_arguments(home: ServiceHome, **overrides) -> dict:
-    """What an app passes to snowflake.connector.connect() for the service of ``home``."""
-    from cryptography.hazmat.primitives import serialization
-
-    key = serialization.load_pem_private_key(home.user_key.read_bytes(), password=None)
-    der = key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return {
-        "account": ACCOUNT,
-        "user": USER,
-        "host": "127.0.0.1",
-        "port": service.status(home).port,
-        "protocol": "https",
-        "private_key": der,
-        "database": DATABASE,
-        "schema": SCHEMA,
-        "role": ROLE,
-        "warehouse": "LOCAL_WH",
-        "custom_root_store_path": str(home.trust_bundle),
-        "enable_server_session_keep_alive_auto_detection": False,
-    } | overrides
 
 
 @pytest.fixture(scope="session")
@@ -270,3 +225,17 @@ def in_empty_dir(tmp_path, monkeypatch):
     """Run from an empty directory, so no ./profile.json or ./config.properties is found."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def probe(tmp_path_factory) -> Probe:
+    """Raw HTTPS to a service of its own with a small body limit, a short pipe-info expiry and a small log."""
+    home = ServiceHome.at(tmp_path_factory.mktemp("hardening") / "home")
+    with environment(
+        AIDEMO_LOCAL_MAX_BODY_MB="1",
+        AIDEMO_LOCAL_PIPE_INFO_TTL_MS=str(TTL_MS),
+        AIDEMO_LOCAL_LOG_BYTES=str(LOG_BYTES),
+    ):
+        service.start(home)
+    yield Probe(home)
+    service.stop(home)

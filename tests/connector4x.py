@@ -39,7 +39,7 @@ def run(home, command: list[str], args: dict) -> str:
     """The stdout of this venv's Python running ``command`` (this file, or ``-c`` and a script) for the
     service of ``home``: ``args`` and its connect() arguments go as JSON on stdin, 4.x trusts
     REQUESTS_CA_BUNDLE only."""
-    from tests.conftest import connector_arguments  # the suite's side: the 4.x venv runs this file too
+    from tests.helpers import connector_arguments  # the suite's side: the 4.x venv runs this file too
 
     connect = connector_arguments(home)
     for only_5x in ("custom_root_store_path", "enable_server_session_keep_alive_auto_detection"):

@@ -19,7 +19,7 @@ from aidemo.local import results, service
 from aidemo.local.chunks import KEY_HEADER, ChunkSpool
 from aidemo.local.home import ACCOUNT, USER
 from aidemo.local.sessions import ConnectorError
-from tests.conftest import own_service, share_ca
+from tests.helpers import own_service, share_ca
 from tests.test_connector import _login_jwt, _post
 
 UTC = dt.UTC

@@ -9,13 +9,13 @@ import subprocess
 import sys
 
 import pytest
-from conftest import write_snowflake_profile
 
 from aidemo.backends import SnowflakeBackend
 from aidemo.config import load_profile
 from aidemo.connector import Endpoint
 from aidemo.errors import AidemoError, BackendError, SqlError
 from aidemo.keys import generate_key_pair
+from tests.helpers import write_snowflake_profile
 
 TYPED = (
     "SELECT 255.18::NUMBER(10,2) AS PRICE, 42::NUMBER(38,0) AS ID, 1.5::FLOAT AS F, 'x' AS S, "
@@ -23,16 +23,18 @@ TYPED = (
 )
 
 
-def test_the_connector_dials_the_profiles_url(plain):
+def test_the_connector_dials_the_profiles_url(plain_keys):
     args = Endpoint(
-        "MYORG-ACCT", "ME", "https://myorg-acct.privatelink.snowflakecomputing.com:8443", plain.private_key_pem
+        "MYORG-ACCT", "ME", "https://myorg-acct.privatelink.snowflakecomputing.com:8443", plain_keys.private_key_pem
     ).connect_args()
     assert (args["host"], args["port"], args["protocol"]) == (
         "myorg-acct.privatelink.snowflakecomputing.com",
         8443,
         "https",
     )
-    assert Endpoint("A", "U", "https://a.snowflakecomputing.com", plain.private_key_pem).connect_args()["port"] == 443
+    assert (
+        Endpoint("A", "U", "https://a.snowflakecomputing.com", plain_keys.private_key_pem).connect_args()["port"] == 443
+    )
     assert args["private_key"][:2] == b"\x30\x82"  # DER (PKCS#8), which 5.x wants rather than PEM bytes
 
 

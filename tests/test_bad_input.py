@@ -15,10 +15,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import demo_database
 
 from aidemo.keys import generate_key_pair
 from aidemo.sql import run_file
+from tests.helpers import demo_database
 
 ENCRYPTED = generate_key_pair(passphrase="s3cret").private_key_pem
 NOT_A_KEY = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"

@@ -12,7 +12,6 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import write_snowflake_profile
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
@@ -21,6 +20,7 @@ from aidemo.backends import LocalBackend
 from aidemo.errors import ConfigError
 from aidemo.notebook.figures import FIGURES
 from aidemo.notebook.report import read_report, write_report
+from tests.helpers import write_snowflake_profile
 
 IMAGE = re.compile(r'<img alt="[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)">')
 PNG = b"\x89PNG\r\n\x1a\n"

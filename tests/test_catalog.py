@@ -258,10 +258,12 @@ def test_sql_inserts_keep_varchar_lengths_and_errors_name_snowflake_types(db):
     db.sql(f"DROP DATABASE {database}")
 
 
-def test_result_columns_are_named_as_snowflake_names_them(backend, table):
-    result = backend.sql(f"SELECT COUNT(*), order_id AS x, order_id, MAX(order_id) m FROM RAW.{table} GROUP BY 2, 3")
+def test_result_columns_are_named_as_snowflake_names_them(backend, fresh_table):
+    result = backend.sql(
+        f"SELECT COUNT(*), order_id AS x, order_id, MAX(order_id) m FROM RAW.{fresh_table} GROUP BY 2, 3"
+    )
     assert list(result.columns) == ["COUNT(*)", "X", "ORDER_ID", "M"]
-    assert list(backend.sql(f"SELECT COUNT(*) FROM RAW.{table}").columns) == ["COUNT(*)"]
+    assert list(backend.sql(f"SELECT COUNT(*) FROM RAW.{fresh_table}").columns) == ["COUNT(*)"]
 
 
 def test_a_home_from_before_databases_keeps_its_database(tmp_path):

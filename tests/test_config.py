@@ -279,27 +279,27 @@ def test_missing_profile_paths_are_errors(tmp_path):
         load_profile(env={"AIDEMO_PROFILE": str(tmp_path / "gone.json")})
 
 
-def test_real_account_profile_without_backend_is_snowflake(tmp_path, plain):
-    path = write_json(tmp_path / "profile.json", account_profile(plain))
+def test_real_account_profile_without_backend_is_snowflake(tmp_path, plain_keys):
+    path = write_json(tmp_path / "profile.json", account_profile(plain_keys))
     profile = load_profile(path, env={})
     assert profile.backend == "snowflake"
     assert profile.source == str(path)
     assert profile.url == "https://myorg-acct.snowflakecomputing.com"
 
 
-def test_profile_found_through_the_environment(tmp_path, plain):
-    path = write_json(tmp_path / "elsewhere.json", account_profile(plain, role="R"))
+def test_profile_found_through_the_environment(tmp_path, plain_keys):
+    path = write_json(tmp_path / "elsewhere.json", account_profile(plain_keys, role="R"))
     profile = load_profile(env={"AIDEMO_PROFILE": str(path)})
     assert (profile.backend, profile.role, profile.source) == ("snowflake", "R", str(path))
 
 
-def test_local_backend_in_the_file(tmp_path, plain):
-    path = write_json(tmp_path / "profile.json", account_profile(plain, backend="local"))
+def test_local_backend_in_the_file(tmp_path, plain_keys):
+    path = write_json(tmp_path / "profile.json", account_profile(plain_keys, backend="local"))
     assert load_profile(path, env={}).backend == "local"
 
 
-def test_profile_precedence_file_env_arguments(tmp_path, plain):
-    path = write_json(tmp_path / "profile.json", account_profile(plain, backend="snowflake", role="FILE_ROLE"))
+def test_profile_precedence_file_env_arguments(tmp_path, plain_keys):
+    path = write_json(tmp_path / "profile.json", account_profile(plain_keys, backend="snowflake", role="FILE_ROLE"))
     assert load_profile(path, env={}).backend == "snowflake"
 
     from_env = load_profile(path, env={"AIDEMO_BACKEND": "local"})
@@ -309,13 +309,13 @@ def test_profile_precedence_file_env_arguments(tmp_path, plain):
     assert (from_args.backend, from_args.role, from_args.user) == ("snowflake", "ARG_ROLE", "STREAMER")
 
 
-def test_environment_backend_can_select_snowflake(tmp_path, plain):
-    path = write_json(tmp_path / "profile.json", account_profile(plain, backend="local"))
+def test_environment_backend_can_select_snowflake(tmp_path, plain_keys):
+    path = write_json(tmp_path / "profile.json", account_profile(plain_keys, backend="local"))
     assert load_profile(path, env={"AIDEMO_BACKEND": "snowflake"}).backend == "snowflake"
 
 
-def test_environment_names_the_database_and_schema_over_the_file(tmp_path, plain):
-    path = write_json(tmp_path / "profile.json", account_profile(plain, database="FILE_DB"))
+def test_environment_names_the_database_and_schema_over_the_file(tmp_path, plain_keys):
+    path = write_json(tmp_path / "profile.json", account_profile(plain_keys, database="FILE_DB"))
     assert (load_profile(path, env={}).database, load_profile(path, env={}).schema) == ("FILE_DB", "RAW")
     profile = load_profile(path, env={"AIDEMO_DATABASE": "ENV_DB", "AIDEMO_SCHEMA": "ENV_SCHEMA"})
     assert (profile.database, profile.schema) == ("ENV_DB", "ENV_SCHEMA")
@@ -334,8 +334,8 @@ def test_snowflake_from_the_environment_needs_a_profile(in_empty_dir):
         load_profile(env={"AIDEMO_BACKEND": "snowflake"})
 
 
-def test_credentials_as_arguments_without_a_file(in_empty_dir, plain):
-    profile = load_profile(env={}, account="myorg-acct", user="U", private_key=plain.private_key_pem)
+def test_credentials_as_arguments_without_a_file(in_empty_dir, plain_keys):
+    profile = load_profile(env={}, account="myorg-acct", user="U", private_key=plain_keys.private_key_pem)
     assert (profile.backend, profile.source) == ("snowflake", "arguments")
 
 
@@ -364,8 +364,8 @@ def test_unknown_profile_argument(in_empty_dir):
         ({"schema": None}, "schema must be a non-empty string, got None"),
     ],
 )
-def test_profile_errors_name_file_and_key(tmp_path, plain, change, expected):
-    data = {"backend": "snowflake", **account_profile(plain)}
+def test_profile_errors_name_file_and_key(tmp_path, plain_keys, change, expected):
+    data = {"backend": "snowflake", **account_profile(plain_keys)}
     for key, value in change.items():
         data[key] = value
     path = write_json(tmp_path / "profile.json", data)
@@ -374,14 +374,14 @@ def test_profile_errors_name_file_and_key(tmp_path, plain, change, expected):
     assert str(info.value).startswith(f"{path}: {expected}")
 
 
-def test_url_with_port_and_slash_is_accepted(tmp_path, plain):
+def test_url_with_port_and_slash_is_accepted(tmp_path, plain_keys):
     url = "https://myorg-acct.eu-west-1.snowflakecomputing.com:443/"
-    profile = load_profile(write_json(tmp_path / "p.json", account_profile(plain, url=url)), env={})
+    profile = load_profile(write_json(tmp_path / "p.json", account_profile(plain_keys, url=url)), env={})
     assert profile.url == url
 
 
-def test_unknown_profile_keys_are_listed_with_suggestions(tmp_path, plain):
-    path = write_json(tmp_path / "profile.json", account_profile(plain, acount="x", colour="blue"))
+def test_unknown_profile_keys_are_listed_with_suggestions(tmp_path, plain_keys):
+    path = write_json(tmp_path / "profile.json", account_profile(plain_keys, acount="x", colour="blue"))
     with pytest.raises(ConfigError) as info:
         load_profile(path, env={})
     message = str(info.value)
@@ -390,8 +390,8 @@ def test_unknown_profile_keys_are_listed_with_suggestions(tmp_path, plain):
         assert key in message.split("valid keys:")[1]
 
 
-def test_passphrase_does_not_belong_in_the_file(tmp_path, encrypted):
-    path = write_json(tmp_path / "profile.json", account_profile(encrypted, private_key_passphrase="s3cret"))
+def test_passphrase_does_not_belong_in_the_file(tmp_path, encrypted_keys):
+    path = write_json(tmp_path / "profile.json", account_profile(encrypted_keys, private_key_passphrase="s3cret"))
     expected = rf"^{re.escape(str(path))}: keep the passphrase out of the file; set PRIVATE_KEY_PASSPHRASE"
     with pytest.raises(ConfigError, match=expected):
         load_profile(path, env={})
@@ -404,9 +404,9 @@ def test_malformed_json_names_line_and_column(tmp_path):
         load_profile(path, env={})
 
 
-def test_raw_line_breaks_in_the_key_get_a_hint(tmp_path, plain):
+def test_raw_line_breaks_in_the_key_get_a_hint(tmp_path, plain_keys):
     path = tmp_path / "profile.json"
-    path.write_text('{"account": "a", "user": "u", "private_key": "' + plain.private_key_pem + '"}')
+    path.write_text('{"account": "a", "user": "u", "private_key": "' + plain_keys.private_key_pem + '"}')
     with pytest.raises(ConfigError, match=r"line 1 column \d+: invalid JSON: Invalid control character.*as \\n"):
         load_profile(path, env={})
 
@@ -419,16 +419,16 @@ def test_profile_must_be_an_object(tmp_path, content, kind):
         load_profile(path, env={})
 
 
-def test_direct_construction_is_validated_with_its_source(plain):
+def test_direct_construction_is_validated_with_its_source(plain_keys):
     expected = r"^arguments: the snowflake backend needs account \(see profile\.json\.template\)$"
     with pytest.raises(ConfigError, match=expected):
-        Profile(backend="snowflake", user="U", private_key=plain.private_key_pem)
+        Profile(backend="snowflake", user="U", private_key=plain_keys.private_key_pem)
     with pytest.raises(ConfigError, match=r"^notebook: backend must be"):
         Profile(backend="remote", source="notebook")
 
 
-def test_profile_is_frozen_and_replace_revalidates(plain):
-    profile = Profile(backend="snowflake", account="a-b", user="U", private_key=plain.private_key_pem)
+def test_profile_is_frozen_and_replace_revalidates(plain_keys):
+    profile = Profile(backend="snowflake", account="a-b", user="U", private_key=plain_keys.private_key_pem)
     with pytest.raises(dataclasses.FrozenInstanceError):
         profile.user = "other"  # type: ignore[misc]
     with pytest.raises(ConfigError, match="needs private_key"):
@@ -438,27 +438,27 @@ def test_profile_is_frozen_and_replace_revalidates(plain):
 # --------------------------------------------------------------------------- profile: keys and secrets
 
 
-def test_encrypted_key_with_passphrase_from_the_environment(tmp_path, encrypted):
-    path = write_json(tmp_path / "profile.json", account_profile(encrypted))
+def test_encrypted_key_with_passphrase_from_the_environment(tmp_path, encrypted_keys):
+    path = write_json(tmp_path / "profile.json", account_profile(encrypted_keys))
     profile = load_profile(path, env={"PRIVATE_KEY_PASSPHRASE": "s3cret"})
     assert profile.private_key_passphrase == "s3cret"
 
 
-def test_passphrase_argument_beats_the_environment(tmp_path, encrypted):
-    path = write_json(tmp_path / "profile.json", account_profile(encrypted))
+def test_passphrase_argument_beats_the_environment(tmp_path, encrypted_keys):
+    path = write_json(tmp_path / "profile.json", account_profile(encrypted_keys))
     profile = load_profile(path, env={"PRIVATE_KEY_PASSPHRASE": "wrong"}, private_key_passphrase="s3cret")
     assert profile.private_key_passphrase == "s3cret"
 
 
-def test_encrypted_key_without_passphrase(tmp_path, encrypted):
-    path = write_json(tmp_path / "profile.json", account_profile(encrypted))
+def test_encrypted_key_without_passphrase(tmp_path, encrypted_keys):
+    path = write_json(tmp_path / "profile.json", account_profile(encrypted_keys))
     expected = rf"^{re.escape(str(path))}: the private key is encrypted: set private_key_passphrase"
     with pytest.raises(KeyPairError, match=expected):
         load_profile(path, env={})
 
 
-def test_encrypted_key_with_wrong_passphrase(tmp_path, encrypted):
-    path = write_json(tmp_path / "profile.json", account_profile(encrypted))
+def test_encrypted_key_with_wrong_passphrase(tmp_path, encrypted_keys):
+    path = write_json(tmp_path / "profile.json", account_profile(encrypted_keys))
     with pytest.raises(KeyPairError, match=rf"^{re.escape(str(path))}: cannot read the private key \(wrong passphrase"):
         load_profile(path, env={"PRIVATE_KEY_PASSPHRASE": "nope"})
 
@@ -474,10 +474,10 @@ def test_local_profile_does_not_load_the_key(tmp_path):
     assert load_profile(path, env={}).backend == "local"
 
 
-def test_repr_and_str_hide_the_secrets(tmp_path, encrypted):
-    path = write_json(tmp_path / "profile.json", account_profile(encrypted))
+def test_repr_and_str_hide_the_secrets(tmp_path, encrypted_keys):
+    path = write_json(tmp_path / "profile.json", account_profile(encrypted_keys))
     profile = load_profile(path, env={"PRIVATE_KEY_PASSPHRASE": "s3cret"})
-    body_lines = encrypted.private_key_pem.splitlines()[1:-1]
+    body_lines = encrypted_keys.private_key_pem.splitlines()[1:-1]
     for text in (repr(profile), str(profile)):
         assert "private_key=<hidden>" in text and "private_key_passphrase=<hidden>" in text
         assert "s3cret" not in text and "PRIVATE KEY" not in text
@@ -485,21 +485,21 @@ def test_repr_and_str_hide_the_secrets(tmp_path, encrypted):
         assert "myorg-acct" in text and str(path) in text
 
 
-def test_sdk_properties(tmp_path, encrypted):
-    path = write_json(tmp_path / "profile.json", account_profile(encrypted, role="STREAMING_ROLE"))
+def test_sdk_properties(tmp_path, encrypted_keys):
+    path = write_json(tmp_path / "profile.json", account_profile(encrypted_keys, role="STREAMING_ROLE"))
     properties = load_profile(path, env={"PRIVATE_KEY_PASSPHRASE": "s3cret"}).sdk_properties()
     assert set(properties) == {"account", "user", "url", "private_key", "role"}
     assert properties["account"] == "myorg-acct" and properties["user"] == "STREAMER"
     assert properties["url"] == "https://myorg-acct.snowflakecomputing.com"
     assert properties["role"] == "STREAMING_ROLE"
     assert properties["private_key"].startswith("-----BEGIN PRIVATE KEY-----")
-    original = load_private_key(encrypted.private_key_pem, "s3cret")
+    original = load_private_key(encrypted_keys.private_key_pem, "s3cret")
     assert load_private_key(properties["private_key"]).private_numbers() == original.private_numbers()
 
 
-def test_sdk_properties_without_role(plain):
+def test_sdk_properties_without_role(plain_keys):
     profile = Profile(
-        backend="snowflake", account="a-b", user="U", url="https://a-b.x.y", private_key=plain.private_key_pem
+        backend="snowflake", account="a-b", user="U", url="https://a-b.x.y", private_key=plain_keys.private_key_pem
     )
     properties = profile.sdk_properties()
     assert "role" not in properties
@@ -520,9 +520,9 @@ def test_template_keys_are_exactly_the_profile_keys():
     assert template["backend"] == "snowflake"
 
 
-def test_template_parses_with_a_real_key(tmp_path, plain):
+def test_template_parses_with_a_real_key(tmp_path, plain_keys):
     template = json.loads((REPO / "profile.json.template").read_text())
-    template["private_key"] = plain.private_key_pem
+    template["private_key"] = plain_keys.private_key_pem
     path = write_json(tmp_path / "profile.json", template)
     profile = load_profile(path, env={})
     assert profile.backend == "snowflake"

@@ -19,7 +19,7 @@ from snowflake.connector.constants import FIELD_ID_TO_NAME
 from aidemo.keys import fingerprint, generate_key_pair
 from aidemo.local import service
 from aidemo.local.home import ACCOUNT, USER
-from tests.conftest import connector_arguments, own_service, share_ca
+from tests.helpers import connector_arguments, own_service, share_ca
 
 UTC = dt.UTC
 

@@ -173,7 +173,9 @@ def switch(kind: str, params: dict):
 @pytest.mark.parametrize("kind", list(FAULTS))
 def test_a_stream_rides_through_each_fault_exactly_once(request, kind, mode):
     params = FAULTS[kind]
-    backend = request.getfixturevalue("fresh" if kind == "restart" else "demo_db")  # a restart needs its own service
+    backend = request.getfixturevalue(
+        "private_service" if kind == "restart" else "demo_db"
+    )  # a restart needs its own service
     row = run_under(backend, mode, [] if params is None else [switch(kind, params)])
     REPORT.append({"fault": kind} | row)
     recorded = dict(row["recorded"])
@@ -206,7 +208,7 @@ def mix(seed: int) -> tuple[list, dict]:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_seeded_mix_of_faults_loses_and_doubles_nothing(request, seed):
     actions, counts = mix(seed)
-    backend = request.getfixturevalue("fresh" if "restart" in counts else "demo_db")
+    backend = request.getfixturevalue("private_service" if "restart" in counts else "demo_db")
     row = run_under(backend, "parallel", actions)
     REPORT.append({"fault": f"mix seed {seed}"} | row)
     recorded = dict(row["recorded"])
@@ -216,7 +218,7 @@ def test_a_seeded_mix_of_faults_loses_and_doubles_nothing(request, seed):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kill", [False, True], ids=["stop", "sigkill"])
-def test_commits_held_at_a_restart_are_kept_or_replayed(fresh, kill):
+def test_commits_held_at_a_restart_are_kept_or_replayed(private_service, kill):
     """A graceful stop commits the rows it accepted; a crash loses them and their writers send them again."""
 
     def stall_then_restart(control):
@@ -228,21 +230,21 @@ def test_commits_held_at_a_restart_are_kept_or_replayed(fresh, kill):
             time.sleep(0.05)
         control.restart(kill=kill)
 
-    row = run_under(fresh, "single", [stall_then_restart])
+    row = run_under(private_service, "single", [stall_then_restart])
     REPORT.append({"fault": "stall + " + ("SIGKILL" if kill else "restart")} | row)
     assert row["recorded"]["restart"] == 1 and row["recorded"]["stall_commits"] >= 1, row["recorded"]
     if kill:
         assert row["reopens"] >= 1
 
 
-def test_a_commit_hold_on_one_channel_is_dropped_when_a_reopen_fences_its_writer(backend, table):
+def test_a_commit_hold_on_one_channel_is_dropped_when_a_reopen_fences_its_writer(backend, fresh_table):
     """Only the named channel's commits wait; a reopen discards what its old writer had held, and
     the new writer replays those rows exactly once."""
-    from test_local_service import ids, order
+    from tests.test_local_service import ids, order
 
     control = backend.fault_control()
-    held, free = f"held_{table}", f"free_{table}"
-    first = backend.create_client("hold_first", f"{table}-STREAMING")
+    held, free = f"held_{fresh_table}", f"free_{fresh_table}"
+    first = backend.create_client("hold_first", f"{fresh_table}-STREAMING")
     try:
         control.set("stall_commits", channel=held)
         before = control.counts().get("stall_commits", 0)
@@ -256,14 +258,14 @@ def test_a_commit_hold_on_one_channel_is_dropped_when_a_reopen_fences_its_writer
             assert time.monotonic() < deadline, "no commit was held"
             time.sleep(0.05)
         assert held_ch.get_latest_committed_offset_token() is None
-        assert ids(backend, table) == list(range(101, 111))
+        assert ids(backend, fresh_table) == list(range(101, 111))
 
-        second = backend.create_client("hold_second", f"{table}-STREAMING")
+        second = backend.create_client("hold_second", f"{fresh_table}-STREAMING")
         try:
             reopened, status = second.open_channel(held)  # fences the first writer
             control.clear("stall_commits")  # lets go whatever is still held: nothing of this channel
             assert status.latest_committed_offset_token is None
-            assert ids(backend, table) == list(range(101, 111))
+            assert ids(backend, fresh_table) == list(range(101, 111))
             reopened.append_rows([order(i) for i in range(1, 11)], "1", "10")
             reopened.wait_for_commit(lambda token: token == "10", 60)
         finally:
@@ -272,8 +274,8 @@ def test_a_commit_hold_on_one_channel_is_dropped_when_a_reopen_fences_its_writer
         control.clear("stall_commits")
         with contextlib.suppress(StreamingError):
             first.close()
-    assert ids(backend, table) == list(range(1, 11)) + list(range(101, 111))
-    tokens = backend.sql(f'SHOW CHANNELS IN PIPE RAW."{table}-STREAMING"')
+    assert ids(backend, fresh_table) == list(range(1, 11)) + list(range(101, 111))
+    tokens = backend.sql(f'SHOW CHANNELS IN PIPE RAW."{fresh_table}-STREAMING"')
     assert dict(zip(tokens["name"], tokens["last_committed_offset_token"])) == {held: "10", free: "110"}
 
 
@@ -335,8 +337,8 @@ def test_a_commit_held_without_an_end_goes_when_released():
         held.close()
 
 
-def test_fault_counts_survive_a_restart_and_show_in_status(fresh):
-    control = fresh.fault_control()
+def test_fault_counts_survive_a_restart_and_show_in_status(private_service):
+    control = private_service.fault_control()
     control.set("error", rate=1.0, count=2, target="all")
     control.restart()
     status = control.status()

@@ -17,7 +17,6 @@ import zlib
 import pytest
 import zstandard
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from test_local_service import ids, order
 
 from aidemo.backends import LocalBackend
 from aidemo.local import service
@@ -26,6 +25,7 @@ from aidemo.local.bootstrap import open_store
 from aidemo.local.home import ServiceHome
 from aidemo.local.stage import Stage, check_crc32, decode_aws_chunked, decrypt_ctr
 from aidemo.local.store import ServiceError
+from tests.test_local_service import ids, order
 
 BURST = 70_000  # ~12 MB of NDJSON in one tick: far above the SDK's 1 MB rowset limit
 
@@ -52,35 +52,35 @@ def committed(backend, table: str) -> list[list]:
     return frame[["name", "last_committed_offset_token", "rows_inserted", "rows_error_count"]].values.tolist()
 
 
-def test_small_appends_stay_in_rowset_mode(backend, local_home, table):
-    client = backend.create_client("fm_rowset", f"{table}-STREAMING")
+def test_small_appends_stay_in_rowset_mode(backend, local_home, fresh_table):
+    client = backend.create_client("fm_rowset", f"{fresh_table}-STREAMING")
     channel, _ = client.open_channel("ch")
     append(channel, 1, 2000)
     client.close()
-    assert fragments_loaded(local_home, f"{table}-STREAMING", "ch") == 0
-    assert ids(backend, table) == list(range(1, 2001))
-    assert committed(backend, table) == [["ch", "2000", 2000, 0]]
+    assert fragments_loaded(local_home, f"{fresh_table}-STREAMING", "ch") == 0
+    assert ids(backend, fresh_table) == list(range(1, 2001))
+    assert committed(backend, fresh_table) == [["ch", "2000", 2000, 0]]
 
 
-def test_a_burst_goes_through_file_mode(backend, local_home, table):
-    client = backend.create_client("fm_burst", f"{table}-STREAMING")
+def test_a_burst_goes_through_file_mode(backend, local_home, fresh_table):
+    client = backend.create_client("fm_burst", f"{fresh_table}-STREAMING")
     channel, _ = client.open_channel("ch")
     append(channel, 1, BURST)
     assert channel.get_latest_committed_offset_token() == str(BURST)
     client.close()
 
-    assert fragments_loaded(local_home, f"{table}-STREAMING", "ch") >= 1
-    assert ids(backend, table) == list(range(1, BURST + 1))
-    row = backend.sql(f"SELECT * FROM RAW.{table} WHERE ORDER_ID IN (1, {BURST}) ORDER BY ORDER_ID")
+    assert fragments_loaded(local_home, f"{fresh_table}-STREAMING", "ch") >= 1
+    assert ids(backend, fresh_table) == list(range(1, BURST + 1))
+    row = backend.sql(f"SELECT * FROM RAW.{fresh_table} WHERE ORDER_ID IN (1, {BURST}) ORDER BY ORDER_ID")
     assert row["CUSTOMER_ID"].tolist() == [1001, 1000 + BURST]
     assert row["TOTAL_AMOUNT"].tolist() == [11.25, round(10 + BURST * 1.25, 2)]
     assert row["ORDER_DATE"].tolist()[0] == dt.datetime(2025, 1, 2, 10, 0)
-    assert committed(backend, table) == [["ch", str(BURST), BURST, 0]]
+    assert committed(backend, fresh_table) == [["ch", str(BURST), BURST, 0]]
     assert stage_files(local_home) == []
 
 
-def test_rowset_and_file_mode_mix_on_one_channel(backend, local_home, table):
-    pipe = f"{table}-STREAMING"
+def test_rowset_and_file_mode_mix_on_one_channel(backend, local_home, fresh_table):
+    pipe = f"{fresh_table}-STREAMING"
     client = backend.create_client("fm_mix", pipe)
     channel, _ = client.open_channel("ch")
     append(channel, 1, 100)
@@ -91,30 +91,30 @@ def test_rowset_and_file_mode_mix_on_one_channel(backend, local_home, table):
     append(channel, 101 + BURST, 200 + BURST)
     assert fragments_loaded(local_home, pipe, "ch") == after_burst  # the small tail went as rows
     client.close()
-    assert ids(backend, table) == list(range(1, 201 + BURST))
-    assert committed(backend, table) == [["ch", str(200 + BURST), 200 + BURST, 0]]
+    assert ids(backend, fresh_table) == list(range(1, 201 + BURST))
+    assert committed(backend, fresh_table) == [["ch", str(200 + BURST), 200 + BURST, 0]]
     assert stage_files(local_home) == []
 
 
-def test_file_mode_ignores_the_process_s3_endpoint(backend, local_home, table, monkeypatch):
+def test_file_mode_ignores_the_process_s3_endpoint(backend, local_home, fresh_table, monkeypatch):
     # pipe-info's stage location names the service as the S3 endpoint, which the SDK prefers to
     # the environment: an endpoint variable left pointing elsewhere neither matters nor changes.
     for var in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
         monkeypatch.setenv(var, "https://127.0.0.1:9")
-    pipe = f"{table}-STREAMING"
+    pipe = f"{fresh_table}-STREAMING"
     client = backend.create_client("fm_env", pipe)
     channel, _ = client.open_channel("ch")
     append(channel, 1, BURST)
     client.close()
     assert os.environ["AWS_ENDPOINT_URL_S3"] == "https://127.0.0.1:9"
     assert fragments_loaded(local_home, pipe, "ch") >= 1
-    assert ids(backend, table) == list(range(1, BURST + 1))
+    assert ids(backend, fresh_table) == list(range(1, BURST + 1))
 
 
-def test_file_mode_across_a_service_restart(local_home, table):
+def test_file_mode_across_a_service_restart(local_home, fresh_table):
     # The session's own service is restarted: the SDK's S3 client trusts only the CA it met first
     # in a process, so a service with a home (and CA) of its own could not take uploads here.
-    pipe = f"{table}-STREAMING"
+    pipe = f"{fresh_table}-STREAMING"
     client = LocalBackend(local_home).create_client("fm_restart", pipe)
     channel, _ = client.open_channel("ch")
     append(channel, 1, BURST)
@@ -133,8 +133,8 @@ def test_file_mode_across_a_service_restart(local_home, table):
     append(channel, BURST + 1, 2 * BURST)
     assert fragments_loaded(local_home, pipe, "ch") >= 1
     client.close()
-    assert ids(backend, table) == list(range(1, 2 * BURST + 1))
-    assert committed(backend, table) == [["ch", str(2 * BURST), 2 * BURST, 0]]
+    assert ids(backend, fresh_table) == list(range(1, 2 * BURST + 1))
+    assert committed(backend, fresh_table) == [["ch", str(2 * BURST), 2 * BURST, 0]]
     assert stage_files(local_home) == []
 
 

@@ -25,43 +25,43 @@ def _spki_der(public_pem: str) -> bytes:
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def test_generated_pair_is_pkcs8_pem(plain):
-    assert plain.private_key_pem.startswith("-----BEGIN PRIVATE KEY-----\n")
-    assert plain.private_key_pem.rstrip().endswith("-----END PRIVATE KEY-----")
-    assert plain.public_key_pem.startswith("-----BEGIN PUBLIC KEY-----\n")
-    key = load_private_key(plain.private_key_pem)
+def test_generated_pair_is_pkcs8_pem(plain_keys):
+    assert plain_keys.private_key_pem.startswith("-----BEGIN PRIVATE KEY-----\n")
+    assert plain_keys.private_key_pem.rstrip().endswith("-----END PRIVATE KEY-----")
+    assert plain_keys.public_key_pem.startswith("-----BEGIN PUBLIC KEY-----\n")
+    key = load_private_key(plain_keys.private_key_pem)
     assert isinstance(key, rsa.RSAPrivateKey)
     assert key.key_size == 2048
-    assert public_key_of(plain.private_key_pem) == plain.public_key_pem
+    assert public_key_of(plain_keys.private_key_pem) == plain_keys.public_key_pem
 
 
 def test_key_size_is_honoured():
     assert load_private_key(generate_key_pair(bits=3072).private_key_pem).key_size == 3072
 
 
-def test_passphrase_round_trip(encrypted):
-    assert encrypted.private_key_pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----\n")
-    key = load_private_key(encrypted.private_key_pem, "s3cret")
-    assert public_key_of(encrypted.private_key_pem, "s3cret") == encrypted.public_key_pem
+def test_passphrase_round_trip(encrypted_keys):
+    assert encrypted_keys.private_key_pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----\n")
+    key = load_private_key(encrypted_keys.private_key_pem, "s3cret")
+    assert public_key_of(encrypted_keys.private_key_pem, "s3cret") == encrypted_keys.public_key_pem
 
-    clear = unencrypted_pkcs8(encrypted.private_key_pem, "s3cret")
+    clear = unencrypted_pkcs8(encrypted_keys.private_key_pem, "s3cret")
     assert clear.startswith("-----BEGIN PRIVATE KEY-----\n")
     assert load_private_key(clear).private_numbers() == key.private_numbers()
 
 
-def test_wrong_passphrase(encrypted):
+def test_wrong_passphrase(encrypted_keys):
     with pytest.raises(KeyPairError, match="wrong passphrase"):
-        load_private_key(encrypted.private_key_pem, "not-it")
+        load_private_key(encrypted_keys.private_key_pem, "not-it")
 
 
-def test_missing_passphrase_names_the_setting(encrypted):
+def test_missing_passphrase_names_the_setting(encrypted_keys):
     with pytest.raises(KeyPairError, match="encrypted: set private_key_passphrase.*PRIVATE_KEY_PASSPHRASE"):
-        load_private_key(encrypted.private_key_pem)
+        load_private_key(encrypted_keys.private_key_pem)
 
 
-def test_passphrase_for_a_plain_key(plain):
+def test_passphrase_for_a_plain_key(plain_keys):
     with pytest.raises(KeyPairError, match="not encrypted: remove private_key_passphrase"):
-        load_private_key(plain.private_key_pem, "s3cret")
+        load_private_key(plain_keys.private_key_pem, "s3cret")
 
 
 @pytest.mark.parametrize("text", ["", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "~/.ssh/rsa_key.p8"])
@@ -70,8 +70,8 @@ def test_non_pem_text(text):
         load_private_key(text)
 
 
-def test_damaged_pem(plain):
-    lines = plain.private_key_pem.splitlines()
+def test_damaged_pem(plain_keys):
+    lines = plain_keys.private_key_pem.splitlines()
     damaged = "\n".join([lines[0], *lines[3:]])  # two body lines lost
     with pytest.raises(KeyPairError, match="cannot read the private key"):
         load_private_key(damaged)
@@ -92,31 +92,31 @@ def test_key_pair_error_is_a_config_error():
         load_private_key("nonsense")
 
 
-def test_public_key_body_is_bare_base64(plain):
-    body = plain.public_key_body
-    assert body == public_key_body(plain.public_key_pem)
+def test_public_key_body_is_bare_base64(plain_keys):
+    body = plain_keys.public_key_body
+    assert body == public_key_body(plain_keys.public_key_pem)
     assert "-----" not in body and "\n" not in body and " " not in body
-    assert base64.b64decode(body, validate=True) == _spki_der(plain.public_key_pem)
+    assert base64.b64decode(body, validate=True) == _spki_der(plain_keys.public_key_pem)
 
 
-def test_fingerprint_matches_an_independent_computation(plain, encrypted):
-    for pair in (plain, encrypted):
+def test_fingerprint_matches_an_independent_computation(plain_keys, encrypted_keys):
+    for pair in (plain_keys, encrypted_keys):
         expected = "SHA256:" + base64.b64encode(hashlib.sha256(_spki_der(pair.public_key_pem)).digest()).decode()
         assert pair.fingerprint == expected
         assert fingerprint(pair.public_key_pem) == expected
-    assert plain.fingerprint != encrypted.fingerprint
+    assert plain_keys.fingerprint != encrypted_keys.fingerprint
 
 
-def test_alter_user_sql(plain):
-    sql = plain.alter_user_sql("DEMO_USER")
+def test_alter_user_sql(plain_keys):
+    sql = plain_keys.alter_user_sql("DEMO_USER")
     prefix, suffix = "ALTER USER DEMO_USER SET RSA_PUBLIC_KEY='", "';"
     assert sql.startswith(prefix) and sql.endswith(suffix)
     quoted = sql[len(prefix) : -len(suffix)]
-    assert base64.b64decode(quoted, validate=True) == _spki_der(plain.public_key_pem)
+    assert base64.b64decode(quoted, validate=True) == _spki_der(plain_keys.public_key_pem)
 
 
-def test_repr_hides_the_private_key(encrypted):
-    text = repr(encrypted)
-    body_line = encrypted.private_key_pem.splitlines()[1]
+def test_repr_hides_the_private_key(encrypted_keys):
+    text = repr(encrypted_keys)
+    body_line = encrypted_keys.private_key_pem.splitlines()[1]
     assert body_line not in text and "PRIVATE KEY" not in text
-    assert "<hidden>" in text and encrypted.fingerprint in text
+    assert "<hidden>" in text and encrypted_keys.fingerprint in text

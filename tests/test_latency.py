@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import conftest
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from aidemo import latency, plots
 from aidemo.errors import ConfigError
 from aidemo.stats import FlushRecord
+from tests.helpers import demo_database
 
 START = 100.0
 
@@ -165,7 +165,7 @@ def test_plots_draw_what_the_frames_hold(tmp_path):
 def latency_db(local_home):
     """The demo's objects in a database of their own: latency runs must not share pipes or flush ticks
     with other streams."""
-    with conftest.demo_database(local_home, "AI_LATENCY") as backend:
+    with demo_database(local_home, "AI_LATENCY") as backend:
         yield backend
 
 

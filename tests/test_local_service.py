@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import share_ca
 from snowflake.ingest.streaming import StreamingIngestClient, StreamingIngestError
 
 from aidemo.backends import LocalBackend
 from aidemo.errors import StreamingError
 from aidemo.keys import generate_key_pair
 from aidemo.local import service
+from tests.helpers import share_ca
 
 
 def order(i: int, **overrides) -> dict:
@@ -32,8 +32,8 @@ def ids(backend, table: str) -> list[int]:
     return backend.sql(f"SELECT ORDER_ID FROM RAW.{table} ORDER BY ORDER_ID")["ORDER_ID"].tolist()
 
 
-def test_whole_lifecycle(backend, table):
-    client = backend.create_client("lifecycle", f"{table}-STREAMING")
+def test_whole_lifecycle(backend, fresh_table):
+    client = backend.create_client("lifecycle", f"{fresh_table}-STREAMING")
     channel, status = client.open_channel("ch_1")
     assert status.status_code == "SUCCESS"
     assert status.latest_committed_offset_token is None
@@ -47,7 +47,7 @@ def test_whole_lifecycle(backend, table):
     st = client.get_channel_statuses(["ch_1"])["ch_1"]
     assert (st.rows_inserted_count, st.rows_parsed_count, st.rows_error_count) == (500, 500, 0)
 
-    frame = backend.sql(f"SELECT * FROM RAW.{table} ORDER BY ORDER_ID")
+    frame = backend.sql(f"SELECT * FROM RAW.{fresh_table} ORDER BY ORDER_ID")
     assert frame["ORDER_ID"].tolist() == list(range(1, 501))
     first = frame.iloc[0]
     assert first["CUSTOMER_ID"] == 1001
@@ -60,25 +60,25 @@ def test_whole_lifecycle(backend, table):
     assert status.latest_committed_offset_token == "500"
     channel.append_rows([order(i) for i in range(501, 601)], "501", "600")
     channel.wait_for_commit(lambda token: token == "600", 30)
-    assert ids(backend, table) == list(range(1, 601))
+    assert ids(backend, fresh_table) == list(range(1, 601))
 
     # Opening with an explicit token sets the channel's committed token (that is what resets it).
     channel.close()
     channel, status = client.open_channel("ch_1", offset_token="42")
     assert status.latest_committed_offset_token == "42"
 
-    channels = backend.sql(f'SHOW CHANNELS IN PIPE RAW."{table}-STREAMING"')
+    channels = backend.sql(f'SHOW CHANNELS IN PIPE RAW."{fresh_table}-STREAMING"')
     assert channels[["name", "last_committed_offset_token"]].values.tolist() == [["ch_1", "42"]]
     client.drop_channel("ch_1")
-    assert backend.sql(f'SHOW CHANNELS IN PIPE RAW."{table}-STREAMING"').empty
+    assert backend.sql(f'SHOW CHANNELS IN PIPE RAW."{fresh_table}-STREAMING"').empty
     client.close()
     assert client.is_closed()
-    assert ids(backend, table) == list(range(1, 601))
+    assert ids(backend, fresh_table) == list(range(1, 601))
 
 
-def test_second_client_fences_the_first(backend, table):
-    first = backend.create_client("fence_a", f"{table}-STREAMING")
-    second = backend.create_client("fence_b", f"{table}-STREAMING")
+def test_second_client_fences_the_first(backend, fresh_table):
+    first = backend.create_client("fence_a", f"{fresh_table}-STREAMING")
+    second = backend.create_client("fence_b", f"{fresh_table}-STREAMING")
     old, _ = first.open_channel("shared")
     old.append_row(order(1), "1")
     old.wait_for_commit(lambda token: token == "1", 30)
@@ -91,13 +91,13 @@ def test_second_client_fences_the_first(backend, table):
         old.append_row(order(3), "3")  # the channel is invalid once the stale POST was refused
     new.append_row(order(2), "2")
     new.wait_for_commit(lambda token: token == "2", 30)
-    assert ids(backend, table) == [1, 2]
+    assert ids(backend, fresh_table) == [1, 2]
     first.close()
     second.close()
 
 
-def test_rows_that_do_not_fit_are_counted_and_the_rest_goes_in(backend, table):
-    client = backend.create_client("bad_rows", f"{table}-STREAMING")
+def test_rows_that_do_not_fit_are_counted_and_the_rest_goes_in(backend, fresh_table):
+    client = backend.create_client("bad_rows", f"{fresh_table}-STREAMING")
     channel, _ = client.open_channel("ch")
     channel.append_rows(
         [
@@ -115,7 +115,7 @@ def test_rows_that_do_not_fit_are_counted_and_the_rest_goes_in(backend, table):
     assert (st.rows_parsed_count, st.rows_inserted_count, st.rows_error_count) == (5, 2, 3)
     assert st.last_error_offset_token_upper_bound == "5"
     assert st.last_error_message
-    frame = backend.sql(f"SELECT ORDER_ID, ORDER_STATUS FROM RAW.{table} ORDER BY ORDER_ID")
+    frame = backend.sql(f"SELECT ORDER_ID, ORDER_STATUS FROM RAW.{fresh_table} ORDER BY ORDER_ID")
     assert frame.values.tolist() == [[1, "Completed"], [5, "Shipped"]]
 
     channel.append_row(order(6, BOGUS=1), "6")
@@ -131,12 +131,12 @@ def test_rows_that_do_not_fit_are_counted_and_the_rest_goes_in(backend, table):
     with pytest.raises(ValueError, match="serialize"):
         channel.append_row(order(8, CUSTOMER_ID=object()), "8")
     client.close()
-    assert ids(backend, table) == [1, 5]
+    assert ids(backend, fresh_table) == [1, 5]
 
 
-def test_a_bad_row_deep_in_a_big_batch_is_found(backend, table):
+def test_a_bad_row_deep_in_a_big_batch_is_found(backend, fresh_table):
     """The fast path detects keys from the first rows; a key or value further on still counts as an error."""
-    client = backend.create_client("deep_rows", f"{table}-STREAMING")
+    client = backend.create_client("deep_rows", f"{fresh_table}-STREAMING")
     channel, _ = client.open_channel("ch")
     rows = [order(i) for i in range(1, 5_001)]
     rows[3_999] = order(4_000, BOGUS=1)
@@ -147,8 +147,8 @@ def test_a_bad_row_deep_in_a_big_batch_is_found(backend, table):
     client.close()
     assert (st.rows_parsed_count, st.rows_inserted_count, st.rows_error_count) == (5_000, 4_999, 1)
     assert "BOGUS" in st.last_error_message
-    assert ids(backend, table) == [i for i in range(1, 5_001) if i != 4_000]
-    status = backend.sql(f"SELECT ORDER_STATUS FROM RAW.{table} WHERE ORDER_ID = 4500")["ORDER_STATUS"][0]
+    assert ids(backend, fresh_table) == [i for i in range(1, 5_001) if i != 4_000]
+    status = backend.sql(f"SELECT ORDER_STATUS FROM RAW.{fresh_table} WHERE ORDER_ID = 4500")["ORDER_STATUS"][0]
     assert status == "2025-01-01"
 
 
@@ -170,12 +170,12 @@ def test_an_unknown_user_is_refused(backend):
         StreamingIngestClient("baduser", backend.database, backend.schema, "ORDERS_PIPE", properties=props)
 
 
-def test_flush_tick_is_what_the_sdk_uses(backend, table):
-    backend.set_flush_tick(f"{table}-STREAMING", 200)
-    pipes = backend.sql(f"SHOW PIPES LIKE '{table}-STREAMING' IN SCHEMA RAW")
+def test_flush_tick_is_what_the_sdk_uses(backend, fresh_table):
+    backend.set_flush_tick(f"{fresh_table}-STREAMING", 200)
+    pipes = backend.sql(f"SHOW PIPES LIKE '{fresh_table}-STREAMING' IN SCHEMA RAW")
     assert pipes["flush_tick_ms"].tolist() == [200]
     with pytest.raises(Exception, match="flush tick must be"):
-        backend.set_flush_tick(f"{table}-STREAMING", 0)
+        backend.set_flush_tick(f"{fresh_table}-STREAMING", 0)
 
 
 def test_committed_data_survives_a_restart(local_home, tmp_path):

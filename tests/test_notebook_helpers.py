@@ -305,11 +305,10 @@ def test_crash_stream_wants_a_kill_point_inside_the_job(kill_after):
 def test_a_crash_leaves_the_orders_ahead_and_the_rerun_fills_the_items_in_exactly_once(demo_db):
     """On the local service the items channel's commits are held at the kill: the orders channel
     is ahead, the held items are lost with the writer, and the same job again completes both."""
-    from test_faults import CUSTOMERS, SEED, assert_exact
-
     from aidemo.generator import InstanceSpec, first_item_id
     from aidemo.options import StreamOptions
     from aidemo.streaming import Streamer
+    from tests.test_faults import CUSTOMERS, SEED, assert_exact
 
     options = StreamOptions(batch_size=50, max_client_lag=0.2, rate=400)
     crash = notebook.crash_stream(demo_db, 1_200, kill_after=300, options=options, seed=SEED, num_customers=CUSTOMERS)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import write_snowflake_profile
 
 from aidemo import __version__, runbook
 from aidemo.backends import LocalBackend
@@ -18,6 +17,7 @@ from aidemo.generator import InstanceSpec, first_item_id, split_instances
 from aidemo.keys import load_private_key, public_key_body
 from aidemo.notebook import SOURCE_CHECKOUT
 from aidemo.offsets import parse_order_token
+from tests.helpers import write_snowflake_profile
 
 pytestmark = pytest.mark.slow
 

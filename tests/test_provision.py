@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_sql import stream
 
 from aidemo import customers as customer_module
 from aidemo.backends import LocalBackend
@@ -17,6 +16,7 @@ from aidemo.models import SEGMENTS
 from aidemo.offsets import order_token
 from aidemo.provision import setup
 from aidemo.settings import load_settings
+from tests.test_sql import stream
 
 SEED = 11
 PIPES = ("ORDERS_PIPE", "ORDER_ITEMS_PIPE")

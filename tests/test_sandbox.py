@@ -283,13 +283,13 @@ def test_a_query_request_with_parameters_not_an_object_is_refused(local_home):
         assert '"parameters" must be an object' in reply["message"]
 
 
-def test_a_gzip_bomb_at_login_is_refused_while_it_inflates(fresh):
+def test_a_gzip_bomb_at_login_is_refused_while_it_inflates(private_service):
     import re
     from pathlib import Path
 
     from aidemo.local import service
 
-    pid = service.status(fresh.home).pid
+    pid = service.status(private_service.home).pid
 
     def high_water_kb() -> int:
         return int(re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text()).group(1))
@@ -297,7 +297,7 @@ def test_a_gzip_bomb_at_login_is_refused_while_it_inflates(fresh):
     bomb = gzip.compress(b'{"data": {"x": "' + b"0" * (256 << 20) + b'"}}', compresslevel=9)
     before = high_water_kb()
     status, reply = _https(
-        fresh,
+        private_service,
         "POST",
         "/session/v1/login-request",
         bomb,

@@ -9,9 +9,8 @@ import subprocess
 import sys
 import textwrap
 
-from test_outside_app import printed_env
-
 from aidemo.backends import LocalBackend
+from tests.test_outside_app import printed_env
 
 # The example's steps: its names, a client and a channel as context managers, one append_row
 # per row with the row number as offset token, wait_for_commit, then the channel's status.

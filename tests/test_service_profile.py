@@ -10,7 +10,7 @@ from snowflake.ingest.streaming import StreamingIngestClient
 from aidemo.config import load_profile
 
 
-def test_profile_names_the_local_backend_and_the_sdk_ignores_that_key(backend, table, tmp_path):
+def test_profile_names_the_local_backend_and_the_sdk_ignores_that_key(backend, fresh_table, tmp_path):
     profile = json.loads(backend.home.profile.read_text())
     assert profile["backend"] == "local"
 
@@ -18,7 +18,7 @@ def test_profile_names_the_local_backend_and_the_sdk_ignores_that_key(backend, t
         "profile_json",
         profile["database"],
         profile["schema"],
-        f"{table}-STREAMING",
+        f"{fresh_table}-STREAMING",
         profile_json=str(backend.home.profile),
     )
     try:
@@ -27,7 +27,9 @@ def test_profile_names_the_local_backend_and_the_sdk_ignores_that_key(backend, t
         channel.wait_for_commit(lambda token: token == "1", 60)
     finally:
         client.close()
-    assert backend.sql(f"SELECT ORDER_ID, ORDER_STATUS FROM RAW.{table}").values.tolist() == [[1, "from profile.json"]]
+    assert backend.sql(f"SELECT ORDER_ID, ORDER_STATUS FROM RAW.{fresh_table}").values.tolist() == [
+        [1, "from profile.json"]
+    ]
 
     copied = tmp_path / "profile.json"  # next to an app, as the SDK's examples tell users to do
     shutil.copy(backend.home.profile, copied)

@@ -7,7 +7,7 @@ import pytest
 import snowflake.connector
 from snowflake.connector import DatabaseError, ProgrammingError
 
-from tests.conftest import connector_arguments
+from tests.helpers import connector_arguments
 
 
 def _schema(connection) -> str:
@@ -214,20 +214,20 @@ def test_closing_a_session_with_an_open_transaction_rolls_it_back(t, connect):
     assert _count(t) == 0
 
 
-def test_streaming_commits_go_on_while_a_transaction_is_open(backend, table, connect):
+def test_streaming_commits_go_on_while_a_transaction_is_open(backend, fresh_table, connect):
     from tests.test_local_service import ids, order
 
     cur = connect().cursor()
     cur.execute("BEGIN")
-    cur.execute(f"INSERT INTO RAW.{table} (ORDER_ID) VALUES (9999)")
-    client = backend.create_client("in-transaction", f"{table}-STREAMING")
+    cur.execute(f"INSERT INTO RAW.{fresh_table} (ORDER_ID) VALUES (9999)")
+    client = backend.create_client("in-transaction", f"{fresh_table}-STREAMING")
     channel, _ = client.open_channel("ch_1")
     channel.append_rows([order(i) for i in range(1, 101)], "1", "100")
     channel.wait_for_commit(lambda token: token == "100", 30)
-    assert ids(backend, table) == list(range(1, 101))  # streamed rows committed, the open insert unseen
+    assert ids(backend, fresh_table) == list(range(1, 101))  # streamed rows committed, the open insert unseen
     cur.execute("ROLLBACK")
     client.close()
-    assert ids(backend, table) == list(range(1, 101))
+    assert ids(backend, fresh_table) == list(range(1, 101))
 
 
 def test_a_write_conflicting_with_another_open_transaction_is_refused_as_locked(t, connect):

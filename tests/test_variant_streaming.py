@@ -8,7 +8,8 @@ import itertools
 import json
 
 from snowflake.connector.constants import FIELD_ID_TO_NAME
-from test_file_mode import BURST, fragments_loaded
+
+from tests.test_file_mode import BURST, fragments_loaded
 
 _names = itertools.count(1)
 
