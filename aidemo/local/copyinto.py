@@ -9,7 +9,8 @@ field. Without a transformation, MATCH_BY_COLUMN_NAME pairs file and table colum
 CSV fills the table's columns by position.
 
 ON_ERROR = ABORT_STATEMENT (the default) loads all the files or none; SKIP_FILE commits file by
-file and reports a failed file LOAD_FAILED. A file loaded into a table before is skipped (LOAD
+file and reports a failed file LOAD_FAILED; CONTINUE leaves out the rows with a value their column's
+type cannot hold (or a NULL for a NOT NULL column) and reports the file PARTIALLY_LOADED. A file loaded into a table before is skipped (LOAD
 SKIPPED, as Snowflake's load metadata does) unless FORCE = TRUE; PURGE = TRUE removes the loaded
 files. The reply has Snowflake's columns: file, status, rows_parsed, rows_loaded, error_limit,
 errors_seen, first_error, first_error_line, first_error_character, first_error_column_name.
@@ -18,9 +19,6 @@ errors_seen, first_error, first_error_line, first_error_character, first_error_c
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import os
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -36,7 +34,7 @@ from aidemo.local.sqlerrors import SnowflakeError, duck_error, unsupported
 from aidemo.local.sqlresults import Result
 from aidemo.local.sqlsession import Session
 from aidemo.local.sqltokens import name_of, quoted
-from aidemo.local.stages import StageRef
+from aidemo.local.stages import LoadHistory, StageRef
 from aidemo.local.stagesql import check_stage, named_format, option_value, options_of, ref_of
 
 RESULT_COLUMNS = [
@@ -44,10 +42,14 @@ RESULT_COLUMNS = [
     ("error_limit", "BIGINT"), ("errors_seen", "BIGINT"), ("first_error", "VARCHAR"),
     ("first_error_line", "BIGINT"), ("first_error_character", "BIGINT"), ("first_error_column_name", "VARCHAR"),
 ]  # fmt: skip
-_ON_ERROR = ("ABORT_STATEMENT", "SKIP_FILE")
+_ON_ERROR = ("ABORT_STATEMENT", "SKIP_FILE", "CONTINUE")
 _OPTIONS = {"FILE_FORMAT", "FILES", "PATTERN", "ON_ERROR", "PURGE", "FORCE", "MATCH_BY_COLUMN_NAME"}
 _TOO_MANY = ("100080", "22000")
 _VIEW = "_aidemo_staged_file"  # the file being loaded, in the writer connection's temporary catalog
+_ROWS = "_aidemo_staged_rows"  # its rows, converted (ON_ERROR = CONTINUE)
+_WHAT_FAILED = (("NUMBER", "Numeric value"), ("DECIMAL", "Numeric value"), ("INT", "Numeric value"),
+                ("FLOAT", "Numeric value"), ("DOUBLE", "Numeric value"), ("DATE", "Date"), ("TIMESTAMP", "Timestamp"),
+                ("TIME", "Time"), ("BOOLEAN", "Boolean value"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ def run(store, command: CopyInto, session: Session) -> Result:
     options = dict(command.options)
     on_error = str(options.get("ON_ERROR", "ABORT_STATEMENT")).upper()
     if on_error not in _ON_ERROR:
-        raise unsupported(f"ON_ERROR = {on_error}", "use ABORT_STATEMENT or SKIP_FILE")
+        raise unsupported(f"ON_ERROR = {on_error}", "use ABORT_STATEMENT, SKIP_FILE or CONTINUE")
     fmt = _format(store, command, session, options.get("FILE_FORMAT", {}))
     table = store.find_table(command.database, command.schema, command.table)
     if table is None:
@@ -183,7 +185,15 @@ def run(store, command: CopyInto, session: Session) -> Result:
             "or not authorized.",
         )
     command = dataclasses.replace(command, table=table)
-    history = _History(store, command)
+    oid = (
+        store.cursor()
+        .execute(
+            "SELECT table_oid FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+            [command.database, command.schema, command.table],
+        )
+        .fetchone()
+    )
+    history = LoadHistory(store.stages, command.ref, f"{command.database}.{command.schema}.{command.table}.{oid}")
     force = _flag(options.get("FORCE", False))
     files = _files(store, command.ref, options.get("FILES"), options.get("PATTERN"))
     if not files:
@@ -199,7 +209,7 @@ def run(store, command: CopyInto, session: Session) -> Result:
                     rows.append((name, "LOAD_SKIPPED", 0, 0, 1, 1, "File was loaded before.", None, None, None))
                     continue
                 try:
-                    count = _load(w, store, command, session, path, fmt)
+                    parsed, count, first = _load(w, store, command, session, path, fmt, on_error == "CONTINUE")
                 except (duckdb.Error, SqlError) as exc:
                     code, message = duck_error(exc) if isinstance(exc, duckdb.Error) else (None, str(exc))
                     if atomic and code is not None:
@@ -210,7 +220,11 @@ def run(store, command: CopyInto, session: Session) -> Result:
                     w.execute("BEGIN")
                     rows.append((name, "LOAD_FAILED", 0, 0, 1, 1, message, None, None, None))
                     continue
-                rows.append((name, "LOADED", count, count, 1, 0, None, None, None, None))
+                if first is None:
+                    rows.append((name, "LOADED", parsed, count, 1, 0, None, None, None, None))
+                else:
+                    status = "PARTIALLY_LOADED" if count else "LOAD_FAILED"
+                    rows.append((name, status, parsed, count, parsed, parsed - count, *first))
                 history.add(key, path)
                 loaded.append(path)
                 if not atomic:
@@ -232,19 +246,69 @@ def _flag(value) -> bool:
     return value if isinstance(value, bool) else str(value).upper() == "TRUE"
 
 
-def _load(w, store, command: CopyInto, session: Session, path, fmt) -> int:
-    """Insert one file's rows; how many."""
+def _load(w, store, command: CopyInto, session: Session, path, fmt, skip_rows: bool) -> tuple[int, int, tuple | None]:
+    """Insert one file's rows: (rows parsed, rows loaded, the first error's four columns or None).
+
+    With ``skip_rows`` (ON_ERROR = CONTINUE), a row with a value its column's type cannot hold (or a
+    NULL for a NOT NULL column) is left out and counted instead of failing the file.
+    """
     w.execute(f"CREATE OR REPLACE TEMP VIEW {_VIEW} AS {fileformats.reader_sql(path, fmt)}")
     file_columns = fileformats.file_columns(w, path, fmt)
     targets, select = _select(w, store, command, path, fmt, file_columns)
     into = exp.Table(this=quoted(command.table), db=quoted(command.schema), catalog=quoted(command.database))
-    insert = exp.Insert(this=exp.Schema(this=into, expressions=[quoted(t) for t in targets]), expression=select)
-    duck = translate_with_sqlglot(insert, command.text, session)
-    check_schemas(store, duck.schemas)
-    w.execute(duck.sql)
-    count = int(w.fetchall()[0][0])
+    if skip_rows:
+        outcome = _load_valid_rows(w, store, command, session, into, targets, select)
+    else:
+        insert = exp.Insert(this=exp.Schema(this=into, expressions=[quoted(t) for t in targets]), expression=select)
+        duck = translate_with_sqlglot(insert, command.text, session)
+        check_schemas(store, duck.schemas)
+        w.execute(duck.sql)
+        count = int(w.fetchall()[0][0])
+        outcome = count, count, None
     w.execute(f"DROP VIEW temp.main.{_VIEW}")
-    return count
+    return outcome
+
+
+def _load_valid_rows(w, store, command: CopyInto, session: Session, into, targets, select) -> tuple:
+    """ON_ERROR = CONTINUE: insert the rows whose values all convert; (parsed, loaded, first error)."""
+    columns = {c.name: c for c in store.table_columns(command.database, command.schema, command.table, w)}
+    for i, item in enumerate(list(select.expressions)):
+        item.replace(exp.alias_(item.unalias(), f"_c{i}", quoted=True))
+    duck = translate_with_sqlglot(select, command.text, session)
+    check_schemas(store, duck.schemas)
+    typed = [f'TRY_CAST("_c{i}" AS {columns[t].type})' for i, t in enumerate(targets)]
+    bad = [f'("_c{i}" IS NOT NULL AND {cast} IS NULL)' for i, cast in enumerate(typed)]
+    bad += [f'"_c{i}" IS NULL' for i, t in enumerate(targets) if not columns[t].nullable]
+    values = ", ".join(f'{cast} AS "_v{i}"' for i, cast in enumerate(typed))
+    w.execute(
+        f"CREATE OR REPLACE TEMP VIEW {_ROWS} AS SELECT row_number() OVER () AS _line, *, {values}, "
+        f"({' OR '.join(bad)}) AS _bad FROM ({duck.sql})"
+    )
+    rows = f"temp.main.{_ROWS}"
+    parsed, errors = w.execute(f"SELECT count(*), count(*) FILTER (WHERE _bad) FROM {rows}").fetchone()
+    names = ", ".join(quoted(t).sql("duckdb") for t in targets)
+    picked = ", ".join(f'"_v{i}"' for i in range(len(targets)))
+    w.execute(f"INSERT INTO {into.sql('duckdb')} ({names}) SELECT {picked} FROM {rows} WHERE NOT _bad")
+    first = None
+    if errors:
+        line, *raw = w.execute(
+            f"SELECT _line, * EXCLUDE (_line, _bad) FROM {rows} WHERE _bad ORDER BY _line LIMIT 1"
+        ).fetchone()
+        first = _first_error(command.table, targets, columns, line, raw[: len(targets)], raw[len(targets) :])
+    w.execute(f"DROP VIEW {rows}")
+    return parsed, parsed - errors, first
+
+
+def _first_error(table: str, targets, columns, line: int, raw: list, typed: list) -> tuple:
+    """first_error, first_error_line, first_error_character, first_error_column_name of a row left out."""
+    i = next(i for i, (r, v) in enumerate(zip(raw, typed)) if (r is not None and v is None) or r is None)
+    declared = columns[targets[i]].declared.upper()
+    if raw[i] is None:
+        message = "NULL result in a non-nullable column"
+    else:
+        what = next((w for prefix, w in _WHAT_FAILED if declared.startswith(prefix)), "Value")
+        message = f"{what} '{raw[i]}' is not recognized"
+    return message, line, None, f'"{table}"["{targets[i]}":{i + 1}]'
 
 
 def _select(w, store, command: CopyInto, path, fmt, file_columns) -> tuple[list[str], exp.Select]:
@@ -317,40 +381,3 @@ def _file_column(node: exp.Expression, names: list[str], fmt) -> None:
     if fmt.type == "PARQUET":
         raise unsupported(f"${position} of a Parquet file", 'select $1:"<column>"')
     node.replace(exp.column(quoted(names[position - 1])) if 0 < position <= len(names) else exp.Null())
-
-
-class _History:
-    """The files loaded into one table (by stage file and content), kept next to the stages."""
-
-    def __init__(self, store, command: CopyInto):
-        stages = store.stages
-        self._stage = stages.stage_id(command.ref)
-        oid = (
-            store.cursor()
-            .execute(
-                "SELECT table_oid FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-                [command.database, command.schema, command.table],
-            )
-            .fetchone()
-        )
-        table = hashlib.sha256(f"{command.database}.{command.schema}.{command.table}.{oid}".encode()).hexdigest()
-        self._path = stages.root / "loads" / f"{table[:32]}.json"
-        self._seen = json.loads(self._path.read_text()) if self._path.exists() else {}
-
-    def _key(self, key: str, path) -> tuple[str, str]:
-        stat = path.stat()
-        return f"{self._stage}/{key}", f"{stat.st_size}.{stat.st_mtime_ns}"
-
-    def seen(self, key: str, path) -> bool:
-        name, version = self._key(key, path)
-        return self._seen.get(name) == version
-
-    def add(self, key: str, path) -> None:
-        name, version = self._key(key, path)
-        self._seen[name] = version
-
-    def save(self) -> None:
-        self._path.parent.mkdir(exist_ok=True)
-        partial = self._path.with_suffix(".part")
-        partial.write_text(json.dumps(self._seen))
-        os.replace(partial, self._path)

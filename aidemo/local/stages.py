@@ -264,6 +264,34 @@ class Stages:
         return directory.joinpath("files", *parts), directory / "partial"
 
 
+class LoadHistory:
+    """The staged files COPY INTO loaded into one table (by stage, path, size and time), as Snowflake's
+    load metadata; ``table`` names the table with its DuckDB oid, so a table made again starts afresh."""
+
+    def __init__(self, stages: Stages, ref: StageRef, table: str):
+        self._stage = stages.stage_id(ref)
+        self._path = stages.root / "loads" / f"{hashlib.sha256(table.encode()).hexdigest()[:32]}.json"
+        self._seen = json.loads(self._path.read_text()) if self._path.exists() else {}
+
+    def _key(self, key: str, path: Path) -> tuple[str, str]:
+        stat = path.stat()
+        return f"{self._stage}/{key}", f"{stat.st_size}.{stat.st_mtime_ns}"
+
+    def seen(self, key: str, path: Path) -> bool:
+        name, version = self._key(key, path)
+        return self._seen.get(name) == version
+
+    def add(self, key: str, path: Path) -> None:
+        name, version = self._key(key, path)
+        self._seen[name] = version
+
+    def save(self) -> None:
+        self._path.parent.mkdir(exist_ok=True)
+        partial = self._path.with_suffix(".part")
+        partial.write_text(json.dumps(self._seen))
+        os.replace(partial, self._path)
+
+
 def _md5(path: Path) -> str:
     digest = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as f:
