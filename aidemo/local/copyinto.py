@@ -10,10 +10,11 @@ CSV fills the table's columns by position.
 
 ON_ERROR = ABORT_STATEMENT (the default) loads all the files or none; SKIP_FILE commits file by
 file and reports a failed file LOAD_FAILED; CONTINUE leaves out the rows with a value their column's
-type cannot hold (or a NULL for a NOT NULL column) and reports the file PARTIALLY_LOADED. A file loaded into a table before is skipped (LOAD
-SKIPPED, as Snowflake's load metadata does) unless FORCE = TRUE; PURGE = TRUE removes the loaded
-files. The reply has Snowflake's columns: file, status, rows_parsed, rows_loaded, error_limit,
-errors_seen, first_error, first_error_line, first_error_character, first_error_column_name.
+type cannot hold (or a NULL for a NOT NULL column) and reports the file PARTIALLY_LOADED. A file
+loaded into a table before is skipped (LOAD_SKIPPED, as Snowflake's load metadata does) unless
+FORCE = TRUE; PURGE = TRUE removes the loaded files. The reply has Snowflake's columns: file,
+status, rows_parsed, rows_loaded, error_limit, errors_seen, first_error, first_error_line,
+first_error_character, first_error_column_name.
 """
 
 from __future__ import annotations
