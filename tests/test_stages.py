@@ -356,3 +356,22 @@ def test_the_object_routes_serve_a_stage_only_with_its_token(local_home, cur, tm
     assert _object(local_home, f"{path_a}/%2E%2E/%2E%2E/secret", token)[0] == 400
     assert _object(local_home, f"{path_a}/missing.csv", token)[0] == 404
     assert _object(local_home, f"{path_a}/missing.csv", token, "HEAD")[0] == 404
+
+
+def test_dropping_a_table_or_schema_drops_their_stages(connect, tmp_path):
+    (tmp_path / "a.csv").write_text(CSV)
+    cur = connect().cursor()
+    cur.execute("CREATE SCHEMA STAGES_DROPPED")
+    cur.execute("USE SCHEMA STAGES_DROPPED")
+    cur.execute("CREATE TABLE T (ID NUMBER, NAME VARCHAR)")
+    cur.execute("CREATE STAGE S")
+    _put(cur, tmp_path / "a.csv", "@%T")
+    _put(cur, tmp_path / "a.csv", "@S")
+    cur.execute("DROP TABLE T")
+    cur.execute("CREATE TABLE T (ID NUMBER, NAME VARCHAR)")
+    assert cur.execute("LIST @%T").fetchall() == []  # a new table, a new stage
+    cur.execute("DROP SCHEMA STAGES_DROPPED")
+    cur.execute("CREATE SCHEMA STAGES_DROPPED")
+    with pytest.raises(ProgrammingError) as failed:
+        cur.execute("LIST @STAGES_DROPPED.S")
+    assert failed.value.errno == 2003

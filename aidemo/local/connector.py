@@ -45,8 +45,8 @@ from aidemo.local.store import ServiceError, normalize
 
 log = logging.getLogger("aidemo.local.connector")
 
-# Sent at login. The local service has no stages, so array binds always travel inline
-# (4.x's executemany reads the threshold and would otherwise upload them to a stage).
+# Sent at login. Array binds always travel inline: 4.x's executemany reads the threshold and would
+# otherwise upload them to Snowflake's SYSTEM$BIND stage, which the local service does not have.
 SMALL_BODY_BYTES = 1 << 20  # a login or token request: a few KB of JSON however it is compressed
 _GZIP = b"\x1f\x8b"
 _PIECE = 1 << 16  # inflation's step

@@ -73,6 +73,8 @@ def run_plan(store: Store, plan: list[tuple[str, cmd.Translation]], session: Ses
                     session.temporary_tables.append(done.temporary)
                 if done.dropped in session.temporary_tables:
                     session.temporary_tables.remove(done.dropped)
+                if done.dropped:
+                    stagesql.table_dropped(store, *done.dropped)
         else:
             with _named(statement):
                 results.append(_HANDLERS[type(command)](store, command, session))

@@ -170,6 +170,12 @@ class Stages:
         shutil.rmtree(directory, ignore_errors=True)
         return True
 
+    def forget(self, database: str, schema: str | None = None) -> None:
+        """A database or schema is gone: so are its stages, file formats and tables' stages."""
+        for kind in (NAMED_STAGE, FILE_FORMAT, TABLE_STAGE):
+            scope = self.root / kind / _component(database)
+            shutil.rmtree(scope if schema is None else scope / _component(schema), ignore_errors=True)
+
     def exists(self, ref: StageRef) -> bool:
         return ref.kind not in _DEFINED or (self._dir(ref) / "stage.json").exists()
 

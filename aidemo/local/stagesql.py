@@ -298,6 +298,12 @@ def _transfer_only(store, command, session: Session) -> Result:
     )
 
 
+def table_dropped(store, database: str, schema: str, table: str) -> None:
+    """DROP TABLE dropped the table's stage too."""
+    if getattr(store, "stages", None) is not None and store.find_table(database, schema, table) is None:
+        store.stages.drop(StageRef(TABLE_STAGE, database, schema, table))
+
+
 def end_session(store, session: Session) -> None:
     """Drop the session's temporary stages and file formats."""
     stages = getattr(store, "stages", None)

@@ -74,6 +74,8 @@ class Store(Pipes):
         self._held.cancel(
             lambda key: key[0] == database and schema in (None, key[1]) and (pipes is None or key[2] in pipes)
         )
+        if pipes is None and self.stages is not None:
+            self.stages.forget(database, schema)
 
     # ---- channels ----------------------------------------------------------------------
 
