@@ -15,6 +15,8 @@
   :func:`batch_report` to show it in a notebook;
 * :mod:`~aidemo.notebook.crash`: 05's killed stream and the channels' tokens;
 * :mod:`~aidemo.notebook.faults`: 05's stream under a schedule of faults and what each did;
+* :mod:`~aidemo.notebook.analytics`: 07's DataFrames of the streamed orders (pandas, Snowpark) and
+  the view of revenue by segment and orders per minute redrawn while a background stream runs;
 * :mod:`~aidemo.notebook.keyfiles`: 00's key pair on disk;
 * :mod:`~aidemo.notebook.walkthrough`: where the notebooks are (installed or in a checkout) and
   a presenter's working copy of them (``aidemo lab``).
@@ -23,6 +25,14 @@ Widgets appear only when a person drives the kernel; papermill runs (``aidemo no
 which sets ``AIDEMO_HEADLESS=1``) execute the same cells headless and keep static figures.
 """
 
+from aidemo.notebook.analytics import (
+    BackgroundStream,
+    OrdersWatch,
+    background_stream,
+    orders_frame,
+    snowpark_revenue,
+    watch_orders,
+)
 from aidemo.notebook.crash import Crash, channel_tokens, crash_stream
 from aidemo.notebook.demo import Demo, start
 from aidemo.notebook.faults import FaultRun, run_with_faults
@@ -50,6 +60,12 @@ from aidemo.notebook.tables import (
 from aidemo.notebook.walkthrough import NOTEBOOK_DIR, SOURCE_CHECKOUT, working_copy
 
 __all__ = [
+    "BackgroundStream",
+    "OrdersWatch",
+    "background_stream",
+    "orders_frame",
+    "snowpark_revenue",
+    "watch_orders",
     "Crash",
     "Demo",
     "ControlPanel",
