@@ -329,8 +329,8 @@ def test_a_crash_leaves_the_orders_ahead_and_the_rerun_fills_the_items_in_exactl
 def test_run_notebooks_rejects_unknown_parameters_and_notebooks(tmp_path):
     with pytest.raises(ConfigError, match="unknown notebook parameter NUM_ORDRS; the notebooks declare .*NUM_ORDERS"):
         runbook.run_notebooks(tmp_path, {"NUM_ORDRS": 10})
-    with pytest.raises(ConfigError, match="no notebook '07_nope'"):
-        runbook.run_notebooks(tmp_path, {}, ["07_nope"])
+    with pytest.raises(ConfigError, match="no notebook '08_nope'"):
+        runbook.run_notebooks(tmp_path, {}, ["08_nope"])
     assert list(tmp_path.iterdir()) == []
 
 

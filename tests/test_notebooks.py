@@ -4,6 +4,7 @@ databases of their own."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -13,10 +14,10 @@ import pytest
 from aidemo import __version__, runbook
 from aidemo.backends import LocalBackend
 from aidemo.config import load_profile
-from aidemo.generator import InstanceSpec, first_item_id, split_instances
+from aidemo.generator import InstanceSpec, first_item_id, order_batch, split_instances
 from aidemo.keys import load_private_key, public_key_body
 from aidemo.notebook import SOURCE_CHECKOUT
-from aidemo.offsets import parse_order_token
+from aidemo.offsets import parse_order_dates, parse_order_token
 from tests.helpers import write_snowflake_profile
 
 pytestmark = pytest.mark.slow
@@ -50,7 +51,7 @@ DATABASES = {
 
 @pytest.fixture(scope="module")
 def runs(local_home, tmp_path_factory):
-    """All six notebooks on the session's service, in a database of their own."""
+    """Every notebook on the session's service, in a database of their own."""
     with pytest.MonkeyPatch.context() as patch:  # the kernels inherit the environment
         patch.setenv("AIDEMO_HOME", str(local_home.root))
         patch.setenv("AIDEMO_DATABASE", DATABASES["local"])
@@ -60,12 +61,12 @@ def runs(local_home, tmp_path_factory):
 
 # The notebooks that run unchanged on a Snowflake account (04 and 05 drive the local service's
 # flush tick and faults).
-ON_SNOWFLAKE = ("00_setup", "01_create_pipes", "02_single_channel", "03_parallel")
+ON_SNOWFLAKE = ("00_setup", "01_create_pipes", "02_single_channel", "03_parallel", "07_after_streaming")
 
 
 @pytest.fixture(scope="module")
 def snowflake_runs(local_home, tmp_path_factory):
-    """00-03 with BACKEND = "snowflake": on the session's service through a snowflake profile (the
+    """00-03 and 07 with BACKEND = "snowflake": on the session's service through a snowflake profile (the
     connector and the SDK at its URL) naming a database of their own, or on the account
     AIDEMO_SNOWFLAKE_PROFILE names."""
     with pytest.MonkeyPatch.context() as patch:  # the kernels inherit the environment
@@ -83,7 +84,7 @@ def snowflake_runs(local_home, tmp_path_factory):
 
 @pytest.fixture(params=["local", pytest.param("snowflake", marks=pytest.mark.snowflake)])
 def backend_runs(request):
-    """The backend's name and its runs of 00-03 (the Snowflake one at the service or an account)."""
+    """The backend's name and its runs of 00-03 and 07 (the Snowflake one at the service or an account)."""
     return request.param, request.getfixturevalue("runs" if request.param == "local" else "snowflake_runs")
 
 
@@ -263,3 +264,38 @@ def test_05_rides_through_faults_exactly_once(runs):
     assert_exactly_once(results["checks_after_faults"], n, items_of(n))
     text = html_of(runs["05_exactly_once_recovery"])
     assert "WARN" not in text and "Crash(" not in text and "time lost (s)" in text
+
+
+def test_07_after_streaming(backend_runs):
+    """The view refreshed while the background stream landed its rows, and every figure adds up to the table."""
+    _, runs = backend_runs
+    run = runs["07_after_streaming"]
+    results, n = run.results, PARAMETERS["NUM_ORDERS"]
+    assert results["stats"]["orders_committed"] == n
+    refreshes = results["refreshes"]
+    assert len(refreshes) >= 2 and any(r["orders"] < n for r in refreshes[:-1])  # redrawn while rows landed
+    assert [r["orders"] for r in refreshes] == sorted(r["orders"] for r in refreshes)
+    assert all(r["orders"] >= r["committed"] and r["orders"] == r["orders_by_minute"] for r in refreshes)
+    assert refreshes[-1]["orders"] == n
+    # The generator's revenue: orders 1..N of the job, exactly once.
+    batch = order_batch(InstanceSpec.single(PARAMETERS["SEED"], PARAMETERS["NUM_CUSTOMERS"]), 1, n)
+    revenue = int(batch.total_cents.sum()) / 100
+    assert refreshes[-1]["revenue"] == pytest.approx(revenue, abs=0.005)
+    segments = {row["CUSTOMER_SEGMENT"]: row for row in results["segments"]}
+    assert set(segments) == {"Premium", "Standard", "Basic"} and sum(r["ORDERS"] for r in segments.values()) == n
+    assert sum(r["REVENUE"] for r in segments.values()) == pytest.approx(revenue, abs=0.005)
+    # Live dates: every minute lies in the quarter hour before the job started, as its token says.
+    dates = parse_order_dates(results["stats"]["last_order_token"])
+    minutes = [dt.datetime.fromisoformat(row["MINUTE"]) for row in results["minutes"]]
+    assert dates.mode == "live" and sum(row["ORDERS"] for row in results["minutes"]) == n
+    assert dates.start.replace(second=0) <= min(minutes) and max(minutes) < dates.epoch
+    # pandas through fetch_pandas_all: the whole table, typed, and the same sums.
+    assert results["orders_rows"] == n
+    dtypes = results["orders_dtypes"]
+    assert (dtypes["ORDER_ID"], dtypes["ORDER_DATE"], dtypes["TOTAL_AMOUNT"]) == ("int64", "datetime64[ns]", "float64")
+    for row in results["pandas_by_segment"]:
+        assert row["count"] == segments[row["CUSTOMER_SEGMENT"]]["ORDERS"]
+        assert row["sum"] == pytest.approx(segments[row["CUSTOMER_SEGMENT"]]["REVENUE"], abs=0.005)
+    # Snowpark needs connector 4.x; the kit's environment has 5.x, and the cell says so.
+    assert results["snowpark"] is None and "Snowpark is not installed here" in html_of(run)
+    assert images(run) >= 1 and "Traceback" not in html_of(run)

@@ -152,6 +152,12 @@ class OrdersWatch:
             }
         )
 
+    def history(self) -> pd.DataFrame:
+        """One row per refresh: when, the stream's committed orders just before, what the queries counted."""
+        import pandas as pd
+
+        return pd.DataFrame(self.refreshes, columns=["at_s", "committed", "orders", "orders_by_minute", "revenue"])
+
     def figure(self) -> Figure:
         """Revenue by segment (left) and orders per minute of ORDER_DATE (right), as they stand."""
         from aidemo.plots import figure_class
@@ -162,6 +168,7 @@ class OrdersWatch:
         revenue = segments["REVENUE"].astype(float).to_numpy()
         bars = by_segment.barh(segments["CUSTOMER_SEGMENT"].astype(str).to_numpy(), revenue, color="tab:blue")
         by_segment.bar_label(bars, labels=[f"${v:,.0f}" for v in revenue], padding=3, fontsize="small")
+        by_segment.xaxis.set_major_formatter(_thousands())
         by_segment.set_xlabel("revenue ($)")
         by_segment.set_xlim(0, max([1.0, *revenue]) * 1.3)
         by_segment.set_title("Revenue by customer segment", fontsize="medium")
@@ -201,6 +208,12 @@ def _minute_format():
     from matplotlib.dates import DateFormatter
 
     return DateFormatter("%H:%M")
+
+
+def _thousands():
+    from matplotlib.ticker import StrMethodFormatter
+
+    return StrMethodFormatter("{x:,.0f}")
 
 
 def watch_orders(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from aidemo.backends import StreamingBackend
+    from aidemo.notebook.analytics import BackgroundStream
     from aidemo.notebook.crash import Crash
     from aidemo.notebook.faults import FaultRun
     from aidemo.options import StreamOptions
@@ -60,6 +61,12 @@ class Demo:
         from aidemo.notebook.live import parallel_live
 
         return parallel_live(self.backend, total_orders, instances, **self.job, **kwargs)
+
+    def background_stream(self, num_orders: int) -> BackgroundStream:
+        """:func:`aidemo.notebook.analytics.background_stream` of this notebook's job: it streams on a thread."""
+        from aidemo.notebook.analytics import background_stream
+
+        return background_stream(self.backend, num_orders, **self.job)
 
     def plan_frame(self, total_orders: int, instances: int) -> pd.DataFrame:
         """:func:`aidemo.notebook.tables.plan_frame`: how a parallel job of this notebook is split."""
