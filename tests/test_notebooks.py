@@ -171,7 +171,10 @@ def test_02_single_channel(backend_runs):
     assert stats["orders_per_s"] == pytest.approx(n / stats["stream_s"], rel=0.01)
     assert images(backend_runs[1]["02_single_channel"]) == 2  # the live view's final figure, twice
     tokens = {row["name"]: row["last_committed_offset_token"] for row in results["channels"]}
-    assert tokens == {"orders_channel": f"order_{n}", "order_items_channel": f"item_{items}"}
+    assert tokens == {"orders_channel": stats["last_order_token"], "order_items_channel": f"item_{items}"}
+    # The job's order dates ride in its orders token: live, in the minutes before it started.
+    assert parse_order_token(tokens["orders_channel"]) == n
+    assert parse_order_dates(tokens["orders_channel"]).mode == "live"
     assert_exactly_once(results["checks"], n, items)
     figures = results["figures"]  # what a batch report reads back
     assert (figures["orders_committed"], figures["retries"], figures["errors"]) == (n, 0, 0)

@@ -17,10 +17,14 @@ import time
 from typing import TYPE_CHECKING
 
 from aidemo.notebook.session import has_front_end, version_of
+from aidemo.notebook.tables import COUNT, SECONDS, TEXT
+
+MONEY = "{:,.2f}"
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
+    from pandas.io.formats.style import Styler
 
     from aidemo.backends import StreamingBackend
     from aidemo.options import StreamOptions
@@ -70,7 +74,7 @@ def background_stream(
 
     streamer = Streamer(backend, InstanceSpec.single(seed, num_customers), num_orders, options)
     pace = f" at {options.rate:g} orders/s" if options.rate else ""
-    print(f"streaming {num_orders:,} orders{pace} in the background; orders dated {streamer.dates.describe()}")
+    print(f"streaming {num_orders:,} orders{pace} in the background\norders dated {streamer.dates.describe()}")
     return BackgroundStream(streamer)
 
 
@@ -120,6 +124,24 @@ def snowpark_revenue(backend: StreamingBackend) -> pd.DataFrame | None:
         session.close()
 
 
+_SEGMENT_COLUMNS = {
+    "CUSTOMER_SEGMENT": ("segment", TEXT),
+    "ORDERS": ("orders", COUNT),
+    "REVENUE": ("revenue ($)", MONEY),
+    "AVG_ORDER": ("average order ($)", MONEY),
+}
+_HISTORY_COLUMNS = {
+    "at_s": ("at (s)", SECONDS),
+    "committed": ("committed before", COUNT),
+    "orders": ("orders", COUNT),
+    "orders_by_minute": ("orders by minute", COUNT),
+    "revenue": ("revenue ($)", MONEY),
+}
+
+
+_CELL_PADDING = [{"selector": "th, td", "props": "padding: 2px 12px;"}]
+
+
 class OrdersWatch:
     """Revenue by segment and orders per minute, queried again at each :meth:`refresh`.
 
@@ -152,11 +174,13 @@ class OrdersWatch:
             }
         )
 
-    def history(self) -> pd.DataFrame:
+    def history(self) -> Styler:
         """One row per refresh: when, the stream's committed orders just before, what the queries counted."""
         import pandas as pd
 
-        return pd.DataFrame(self.refreshes, columns=["at_s", "committed", "orders", "orders_by_minute", "revenue"])
+        from aidemo.notebook.tables import styled
+
+        return styled(pd.DataFrame(self.refreshes), _HISTORY_COLUMNS)
 
     def figure(self) -> Figure:
         """Revenue by segment (left) and orders per minute of ORDER_DATE (right), as they stand."""
@@ -169,7 +193,8 @@ class OrdersWatch:
         bars = by_segment.barh(segments["CUSTOMER_SEGMENT"].astype(str).to_numpy(), revenue, color="tab:blue")
         by_segment.bar_label(bars, labels=[f"${v:,.0f}" for v in revenue], padding=3, fontsize="small")
         by_segment.xaxis.set_major_formatter(_thousands())
-        by_segment.set_xlabel("revenue ($)")
+        by_segment.xaxis.set_major_locator(_ticks())
+        by_segment.set_xlabel("revenue ($ thousands)")
         by_segment.set_xlim(0, max([1.0, *revenue]) * 1.3)
         by_segment.set_title("Revenue by customer segment", fontsize="medium")
         minutes = self.minutes
@@ -199,9 +224,11 @@ class OrdersWatch:
         self.figure().savefig(buffer, format="png", dpi=80)
         return buffer.getvalue()
 
-    def table_html(self) -> str:
-        """The segments as an HTML table, money with two decimals."""
-        return self.segments.to_html(index=False, float_format=lambda v: f"{v:,.2f}")
+    def table(self) -> Styler:
+        """The segments as the figure shows them: orders, revenue and the average order."""
+        from aidemo.notebook.tables import styled
+
+        return styled(self.segments, _SEGMENT_COLUMNS)
 
 
 def _minute_format():
@@ -211,9 +238,15 @@ def _minute_format():
 
 
 def _thousands():
-    from matplotlib.ticker import StrMethodFormatter
+    from matplotlib.ticker import FuncFormatter
 
-    return StrMethodFormatter("{x:,.0f}")
+    return FuncFormatter(lambda value, _: f"{value / 1000:,.0f}")
+
+
+def _ticks():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(5)
 
 
 def watch_orders(
@@ -225,24 +258,25 @@ def watch_orders(
     With a front end the figure and the table are widgets redrawn in place; headless (papermill)
     they are shown once, at the end.
     """
-    from IPython.display import HTML, Image, display
+    from IPython.display import Image, display
 
     watch, live = OrdersWatch(backend), has_front_end() if live is None else live
     if live:
         import ipywidgets as widgets
 
-        image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="1000px"))
-        table = widgets.HTML()
+        image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        table = widgets.HTML()  # outside JupyterLab's rendered-HTML styles: the cells get their own padding
         display(widgets.VBox([image, table]))
     while True:
         running, committed = stream.running, stream.stats.orders_committed
         watch.refresh(committed)
         if live:
-            image.value, table.value = watch.png(), watch.table_html()
+            image.value = watch.png()
+            table.value = watch.table().set_table_styles(_CELL_PADDING, overwrite=False).to_html()
         if not running:
             break
         stream.wait(every)
     stream.wait()
     if not live:
-        display(Image(data=watch.png(), format="png"), HTML(watch.table_html()))
+        display(Image(data=watch.png(), format="png"), watch.table())
     return watch
