@@ -280,6 +280,16 @@ def test_markdown_shows_text_as_markdown():
     assert shown._repr_markdown_() == "**bold**"
 
 
+def test_the_plan_names_the_channels_the_options_name():
+    plan = notebook.plan_frame(
+        10, 2, seed=1, num_customers=4, options=StreamOptions(orders_channel="o", items_channel="i")
+    )
+    assert plan["channels"].tolist() == ["o_0, i_0", "o_1, i_1"]
+    assert plan["order_ids"].tolist() == ["1..5", "6..10"] and plan["customers"].tolist() == ["1..2", "3..4"]
+    default = notebook.plan_frame(10, 2, seed=1, num_customers=4)
+    assert default["channels"][0] == "orders_channel_0, order_items_channel_0"
+
+
 # ---- keys, crash arguments, runbook arguments ---------------------------------------------
 
 

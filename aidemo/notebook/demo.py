@@ -72,7 +72,7 @@ class Demo:
         """:func:`aidemo.notebook.tables.plan_frame`: how a parallel job of this notebook is split."""
         from aidemo.notebook.tables import plan_frame
 
-        return plan_frame(total_orders, instances, seed=self.seed, num_customers=self.num_customers)
+        return plan_frame(total_orders, instances, **self.job)
 
     def crash_stream(self, num_orders: int, *, kill_after: int, **kwargs) -> Crash:
         """:func:`aidemo.notebook.crash.crash_stream` of this notebook's job."""

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from pandas.io.formats.style import Styler
 
+    from aidemo.options import StreamOptions
     from aidemo.stats import StreamStats
 
 COUNT, SECONDS, RATE, TEXT = "{:,.0f}", "{:,.2f}", "{:,.0f}", "{}"
@@ -165,18 +166,22 @@ def pipes_table(frame: pd.DataFrame) -> Styler:
     ).set_properties(subset=["definition"], **{"text-align": "left", "white-space": "normal"})
 
 
-def plan_frame(total_orders: int, instances: int, *, seed: int, num_customers: int) -> pd.DataFrame:
-    """How :func:`aidemo.parallel.run_parallel` splits a job: per instance its channels, ids and customers."""
+def plan_frame(
+    total_orders: int, instances: int, *, seed: int, num_customers: int, options: StreamOptions | None = None
+) -> pd.DataFrame:
+    """How :func:`aidemo.parallel.run_parallel` splits a job: per instance its channels (those of
+    ``options``, default the defaults), ids and customers."""
     import pandas as pd
 
     from aidemo.generator import first_item_id
-    from aidemo.knobs import ORDER_ITEMS_CHANNEL, ORDERS_CHANNEL
+    from aidemo.options import StreamOptions
     from aidemo.parallel import plan
 
+    options = options or StreamOptions()
     rows = [
         {
             "instance": spec.instance,
-            "channels": f"{ORDERS_CHANNEL}_{spec.instance}, {ORDER_ITEMS_CHANNEL}_{spec.instance}",
+            "channels": f"{options.orders_channel}_{spec.instance}, {options.items_channel}_{spec.instance}",
             "orders": count,
             "order_ids": f"{spec.order_base}..{spec.order_base + count - 1}",
             "item_ids": f"{spec.item_base}..{first_item_id(spec, spec.order_base + count) - 1}",
