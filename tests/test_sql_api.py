@@ -18,6 +18,7 @@ import pytest
 
 from aidemo.keys import keypair_jwt
 from aidemo.local.home import ACCOUNT, ROLE, USER
+from tests.conftest import own_service, share_ca
 
 URL = "/api/v2/statements"
 # Runs for hours unless cancelled (DuckDB sums about 10^8 rows a second).
@@ -25,12 +26,17 @@ ENDLESS = "SELECT SUM(RANDOM()) AS S FROM TABLE(GENERATOR(ROWCOUNT => 1000000000
 _schemas = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def api(backend):
-    """An HTTPS client of the session's service that authenticates as the demo user with a key-pair JWT."""
+def _client(backend) -> httpx.Client:
+    """An HTTPS client of a backend's service that authenticates as the demo user with a key-pair JWT."""
     jwt = keypair_jwt(ACCOUNT, USER, backend.home.user_key.read_text(), role=ROLE)
     headers = {"Authorization": f"Bearer {jwt}", "X-Snowflake-Authorization-Token-Type": "KEYPAIR_JWT"}
-    with httpx.Client(base_url=backend.info.url, verify=_trust(backend), headers=headers, timeout=60) as c:
+    return httpx.Client(base_url=backend.info.url, verify=_trust(backend), headers=headers, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def api(backend):
+    """A client of the session's service."""
+    with _client(backend) as c:
         yield c
 
 
@@ -263,3 +269,15 @@ def test_errors_answer_the_documented_body_and_status(api, schema, backend):
         assert reply.status_code == 400 and reply.json()["message"], body
     no_key = httpx.post(backend.info.url + URL, json={"statement": "SELECT 1"}, verify=_trust(backend))
     assert no_key.status_code == 401 and no_key.json()["code"] == "390101"
+
+
+def test_too_many_running_statements_answer_429(local_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIDEMO_LOCAL_SQL_API_MAX_RUNNING", "1")
+    with own_service(share_ca(local_home, tmp_path / "home")) as backend:
+        with _client(backend) as api:
+            first = run(api, ENDLESS, status=202, params={"async": "true"})["statementHandle"]
+            refused = run(api, "SELECT 1", status=429)
+            assert refused["code"] == "000610" and "Request rate exceeds max" in refused["message"]
+            assert api.post(f"{URL}/{first}/cancel").status_code == 200
+            assert wait_done(api, first).status_code == 422
+            assert run(api, "SELECT 1 AS ONE")["data"] == [["1"]]

@@ -40,7 +40,7 @@ from aidemo.local.replies import (
 )
 from aidemo.local.stage import BUCKET, Stage, fragment_batch
 from aidemo.local.stages import Stages
-from aidemo.local.statements import Statements
+from aidemo.local.statements import MAX_RUNNING, Statements
 from aidemo.local.store import ServiceError, Store
 
 log = logging.getLogger("aidemo.local")
@@ -67,7 +67,7 @@ class Service:
         self.fragments: dict[str, int] = {}  # file-mode fragments loaded, per "DB.SCHEMA.PIPE/channel"
         self._fragments_lock = threading.Lock()
         self.injector = FaultInjector(store, home.root)
-        self.statements = Statements()  # the SQL API's, by handle
+        self.statements = Statements(int(os.environ.get("AIDEMO_LOCAL_SQL_API_MAX_RUNNING", MAX_RUNNING)))
         self.disk_full: dict | None = None  # the last write refused for want of space, for `aidemo local status`
 
     def note_disk_full(self, exc: BaseException) -> str:

@@ -30,7 +30,7 @@ log = logging.getLogger("aidemo.local")
 
 PARTITION_BYTES = 1 << 20  # jsonv2 text per result partition
 RESULT_BUDGET_BYTES = 256 << 20  # results kept for all statements together
-MAX_RUNNING = 16  # statements running at once; more are answered 429
+MAX_RUNNING = 16  # statements running at once (AIDEMO_LOCAL_SQL_API_MAX_RUNNING); more are answered 429
 MAX_KEPT = 1_000  # statements kept (finished ones beyond are forgotten, oldest first)
 URL = "/api/v2/statements"
 IN_PROGRESS = (
@@ -192,7 +192,8 @@ def set_result(statement: Statement, result: Result, stats: dict | None, nullabl
 class Statements:
     """The service's SQL API statements by handle and by request id (thread-safe)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_running: int = MAX_RUNNING) -> None:
+        self.max_running = max_running
         self._lock = threading.Lock()
         self._by_handle: dict[str, Statement] = {}
         self._by_request: dict[str, str] = {}
@@ -205,8 +206,9 @@ class Statements:
             known = self._by_handle.get(self._by_request.get(request_id or "", ""))
             if retry and known is not None and not (known.done.is_set() and known.error is not None):
                 return known, False
-            if sum(not s.done.is_set() for s in self._by_handle.values()) >= MAX_RUNNING:
-                raise StatementError(429, "000610", "57014", f"Too many statements running (at most {MAX_RUNNING}).")
+            if sum(not s.done.is_set() for s in self._by_handle.values()) >= self.max_running:
+                message = f"Request rate exceeds max: at most {self.max_running} statements run at once; retry later."
+                raise StatementError(429, "000610", "57014", message)
             statement = self._add(Statement(str(uuid.uuid4()), request_id or str(uuid.uuid4())))
         threading.Thread(target=self._run, args=(run, statement), name=f"statement-{statement.handle}").start()
         return statement, True
