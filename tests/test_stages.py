@@ -14,6 +14,7 @@ import urllib.request
 from decimal import Decimal
 
 import pytest
+import snowflake.connector
 from snowflake.connector import ProgrammingError
 
 from aidemo.local import service
@@ -21,6 +22,7 @@ from aidemo.local.filetransfer import BUCKET
 from aidemo.local.stage import Stage
 from aidemo.local.stages import NAMED_STAGE, StageRef, Stages
 from tests import connector4x
+from tests.helpers import connector_arguments, own_service, share_ca
 
 CSV = "1,alpha\n2,beta\n"
 
@@ -375,3 +377,26 @@ def test_dropping_a_table_or_schema_drops_their_stages(connect, tmp_path):
     with pytest.raises(ProgrammingError) as failed:
         cur.execute("LIST @STAGES_DROPPED.S")
     assert failed.value.errno == 2003
+
+
+def test_a_temporary_stage_outlives_a_service_restart_with_its_session(local_home, tmp_path):
+    (tmp_path / "a.csv").write_text(CSV)
+    home = share_ca(local_home, tmp_path / "home")
+    with own_service(home):
+        connection = snowflake.connector.connect(**connector_arguments(home))
+        try:
+            cur = connection.cursor()
+            cur.execute("CREATE TEMPORARY STAGE KEPT")
+            _put(cur, tmp_path / "a.csv", "@KEPT")
+            service.stop(home)
+            service.start(home)
+            assert [r[0] for r in cur.execute("LIST @KEPT").fetchall()] == ["kept/a.csv.gz"]
+        finally:
+            connection.close()
+        with pytest.raises(ProgrammingError) as failed:  # the session ended: its stage with it
+            other = snowflake.connector.connect(**connector_arguments(home))
+            try:
+                other.cursor().execute("LIST @KEPT")
+            finally:
+                other.close()
+        assert failed.value.errno == 2003

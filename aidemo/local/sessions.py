@@ -7,6 +7,7 @@ connector renews it with its master token (390114 when that one has expired too)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from aidemo.local.cancel import Switch
 from aidemo.local.sqlsession import Session, Variable
+from aidemo.local.stages import StageRef
 
 log = logging.getLogger("aidemo.local.connector")
 
@@ -152,6 +154,7 @@ class ConnectorSession:
             "parameters": self.sql.parameters,
             "variables": {name: vars(v) for name, v in self.sql.variables.items()},
             "temporary_tables": self.sql.temporary_tables,
+            "temporary_stages": [dataclasses.astuple(ref) for ref in self.sql.temporary_stages],
             "token_hash": self.token_hash,
             "expires": self.expires,
             "master_hash": self.master_hash,
@@ -164,7 +167,8 @@ class ConnectorSession:
         variables = {name: Variable(**v) for name, v in r.get("variables", {}).items()}
         sql = Session(r["database"], r["schema"], r["user"], r["role"], r["warehouse"], r["id"],
                       dict(r.get("parameters", {})), variables,
-                      [tuple(t) for t in r.get("temporary_tables", [])])  # fmt: skip
+                      [tuple(t) for t in r.get("temporary_tables", [])],
+                      [StageRef(*t) for t in r.get("temporary_stages", [])])  # fmt: skip
         return cls(
             sql,
             r["token_hash"],
@@ -177,7 +181,7 @@ class ConnectorSession:
     def context(self) -> tuple:
         """What a restart must keep: a change of it is saved."""
         return (self.sql.database, self.sql.schema, self.role, self.warehouse, dict(self.sql.parameters),
-                dict(self.sql.variables), list(self.sql.temporary_tables))  # fmt: skip
+                dict(self.sql.variables), list(self.sql.temporary_tables), list(self.sql.temporary_stages))  # fmt: skip
 
     def info(self) -> dict:
         return {

@@ -138,6 +138,8 @@ class Stages:
         self.root = root
         self._sign = sign
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for partial in root.glob("*/**/partial"):  # uploads a killed service left unfinished
+            shutil.rmtree(partial, ignore_errors=True)
 
     # ---- stages ----------------------------------------------------------------------------
 
