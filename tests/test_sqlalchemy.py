@@ -11,7 +11,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from snowflake.connector import ProgrammingError
+from snowflake.connector import IntegrityError, ProgrammingError
 from snowflake.sqlalchemy import TIMESTAMP_NTZ
 
 from aidemo.local.home import ACCOUNT, DATABASE, USER
@@ -248,3 +248,25 @@ def test_identity_columns_read_as_snowflakes(connection):
         (None, "YES", "BY DEFAULT", "10", "-5", "NO", "NO"),
         (None, "YES", "BY DEFAULT", "7", "1", "NO", "YES"),
     ]
+
+
+def test_alter_table_adds_and_drops_keys_without_enforcing_them(connection):
+    cur = connection.cursor()
+    cur.execute("CREATE TABLE p (x INT PRIMARY KEY)")
+    cur.execute("CREATE TABLE t (a INT, b INT)")
+    cur.execute("ALTER TABLE t ADD PRIMARY KEY (a)")
+    cur.execute("ALTER TABLE t ADD CONSTRAINT t_b UNIQUE (b)")
+    cur.execute("ALTER TABLE t ADD CONSTRAINT t_p FOREIGN KEY (b) REFERENCES p (x)")
+    cur.execute("INSERT INTO t VALUES (1, 1), (1, 1)")  # not enforced, as in Snowflake
+    assert cur.execute("SELECT COUNT(*) FROM t").fetchone() == (2,)
+    with pytest.raises(IntegrityError, match="NULL"):
+        cur.execute("INSERT INTO t VALUES (NULL, 2)")  # a primary key's columns are NOT NULL
+    assert [(r[0], r[3], r[5], r[6]) for r in cur.execute("DESC TABLE t").fetchall()] == [
+        ("A", "N", "Y", "N"),
+        ("B", "Y", "N", "Y"),
+    ]
+    assert [r[6] for r in cur.execute("SHOW UNIQUE KEYS IN TABLE t").fetchall()] == ["T_B"]
+    assert [(r[3], r[4], r[12]) for r in cur.execute("SHOW IMPORTED KEYS IN TABLE t").fetchall()] == [("P", "X", "T_P")]
+    cur.execute("ALTER TABLE t DROP CONSTRAINT t_b")
+    assert cur.execute("SHOW UNIQUE KEYS IN TABLE t").fetchall() == []
+    assert [r[4] for r in cur.execute("SHOW PRIMARY KEYS IN TABLE t").fetchall()] == ["A"]

@@ -5,7 +5,6 @@ read files or run SQL text refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NoReturn
 
 from sqlglot import exp
@@ -26,9 +25,7 @@ from aidemo.local.sqltokens import (
     quote_statement,
     quoted,
 )
-from aidemo.local.tablekeys import declared as declared_keys
-from aidemo.local.tablekeys import recording as keys_recording
-from aidemo.local.tablekeys import renaming as keys_renaming
+from aidemo.local.tablekeys import bookkeeping, not_null
 
 # Snowflake's integer types are all NUMBER(38,0).
 _INTEGER_TYPES = {
@@ -110,7 +107,8 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
     _check_properties(tree)
     if isinstance(tree, exp.Query):
         _name_columns(tree)
-    keys = _keys(tree, session)
+    keys = bookkeeping(tree, session.database, session.schema)
+    key_columns = not_null(tree)  # an ALTER TABLE that changes keys only: the service keeps them
     if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
         _relax_constraints(tree.this)
     lengths = _declared_lengths(tree)
@@ -132,6 +130,9 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
     sequences = identity.transform(tree, target[0]) if isinstance(tree, exp.Create) and target else []
     query = _query_of_typed_create(tree)
     sql = "; ".join([*sequences, duck_sql(tree)])
+    if key_columns is not None and target is not None:
+        ref = ".".join(ident(part) for part in target)
+        sql = "; ".join(f"ALTER TABLE {ref} ALTER COLUMN {ident(c)} SET NOT NULL" for c in key_columns)
     if query is not None:
         sql += "; " + duck_sql(exp.insert(query, tree.this.this.copy()))
     if target is not None and lengths:
@@ -166,21 +167,6 @@ def _repeatable(tree: exp.Expression) -> bool:
         if isinstance(node, _UNREPEATABLE) or (isinstance(node, exp.Anonymous) and node.name.upper() in _UNNAMED):
             return False
     return True
-
-
-def _keys(tree: exp.Expression, session: Session) -> Callable[[tuple[str, str, str]], str] | None:
-    """The SQL a CREATE TABLE or ALTER TABLE ... RENAME TO runs after it to keep the table's keys
-    (aidemo.local.tablekeys), given the (database, schema, table) it writes; None for other statements."""
-    if isinstance(tree, exp.Alter) and isinstance(rename := tree.find(exp.AlterRename), exp.AlterRename):
-        new_name = name_of(rename.this.this)
-        return lambda target: keys_renaming(target, new_name)
-    if not isinstance(tree, exp.Create) or str(tree.kind or "").upper() != "TABLE":
-        return None
-    keys = []
-    if isinstance(tree.this, exp.Schema):
-        keys = declared_keys(tree.this, session.database, session.schema)
-    kept = bool(tree.args.get("exists")) and not tree.args.get("replace")
-    return lambda target: keys_recording(target, keys, kept=kept)
 
 
 def _merge_clauses(tree: exp.Merge) -> tuple[str, ...]:

@@ -255,8 +255,9 @@ def _duck(store: Store, block: list[tuple[str, cmd.DuckSql]]) -> list[Result]:
         try:
             for statement, command in block:
                 with _named(statement):
-                    w.execute(command.sql)
-                    results.append(result_of(w))
+                    if command.sql:  # (an ALTER TABLE that changes only keys may have nothing for DuckDB)
+                        w.execute(command.sql)
+                    results.append(result_of(w) if command.sql else Result())
                     if command.keys:  # a CREATE TABLE: its keys, and no sequence of a table it replaced
                         w.execute(command.keys)
                         store.drop_unused_sequences(w, command.database)

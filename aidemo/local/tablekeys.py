@@ -14,6 +14,7 @@ moves them along.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -25,6 +26,7 @@ from aidemo.local.sqlresults import Result
 from aidemo.local.sqltokens import name_of
 
 TABLE = KEYS  # in each database's _AIDEMO schema (created by aidemo.local.catalog)
+Keeping = Callable[[tuple[str, str, str]], str]
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,8 @@ class Key:
     referenced: tuple[str, ...] = ()
 
 
-def declared(table: exp.Schema, database: str | None, schema: str | None) -> list[Key]:
-    """The keys a CREATE TABLE's column list declares, inline or as table constraints; a foreign
+def declared(table: exp.Expression, database: str | None, schema: str | None) -> list[Key]:
+    """The keys a CREATE TABLE's column list (or ALTER TABLE's ADD) declares, inline or as table constraints; a foreign
     key's table is qualified from ``database.schema`` (the session's context; where the session
     has none, :func:`recording` takes the created table's)."""
     keys = []
@@ -100,14 +102,48 @@ def _system_name() -> str:
     return f"SYS_CONSTRAINT_{uuid.uuid4()}"
 
 
-def recording(target: tuple[str, str, str], keys: list[Key], *, kept: bool = False) -> str:
-    """SQL (statements to run after a CREATE TABLE) that records the table's keys in
-    place of those of a table it replaces. ``kept``: CREATE TABLE IF NOT EXISTS, which keeps a table
-    that exists, and its keys (the new ones are recorded only where the table has none)."""
+def bookkeeping(tree: exp.Expression, database: str | None, schema: str | None) -> Keeping | None:
+    """What a statement does to the keys it names, as the SQL to run after it given the (database,
+    schema, table) it writes: CREATE TABLE records its keys, ALTER TABLE ... ADD | DROP CONSTRAINT
+    adds or forgets one, ... RENAME TO moves them; None for other statements. ``database.schema``
+    is the session's context (for the table a foreign key references)."""
+    if isinstance(tree, exp.Alter):
+        action = (tree.args.get("actions") or [None])[0]
+        if isinstance(action, exp.AlterRename):
+            return lambda target: renaming(target, name_of(action.this.this))
+        if isinstance(action, exp.AddConstraint):
+            keys = declared(action, database, schema)
+            return lambda target: recording(target, keys, replace=False)
+        if isinstance(action, exp.Drop) and str(action.args.get("kind")).upper() == "CONSTRAINT":
+            name = name_of(action.args["tables"][0].this)
+            return lambda target: _dropping(target, name)
+        return None
+    if not isinstance(tree, exp.Create) or str(tree.kind or "").upper() != "TABLE":
+        return None
+    keys = declared(tree.this, database, schema) if isinstance(tree.this, exp.Schema) else []
+    kept = bool(tree.args.get("exists")) and not tree.args.get("replace")
+    return lambda target: recording(target, keys, replace=not kept, only_if_none=kept)
+
+
+def not_null(tree: exp.Expression) -> list[str] | None:
+    """For ALTER TABLE ... ADD | DROP CONSTRAINT, which DuckDB must not see (it would enforce the key),
+    the columns the statement makes NOT NULL (a primary key's); None for other statements."""
+    action = (tree.args.get("actions") or [None])[0] if isinstance(tree, exp.Alter) else None
+    if isinstance(action, exp.AddConstraint):
+        return [column for key in declared(action, None, None) if key.kind == PRIMARY for column in key.columns]
+    if isinstance(action, exp.Drop) and str(action.args.get("kind")).upper() == "CONSTRAINT":
+        return []
+    return None
+
+
+def recording(target: tuple[str, str, str], keys: list[Key], *, replace: bool, only_if_none: bool = False) -> str:
+    """SQL (statements to run after the statement) that records keys of a table: ``replace`` those
+    it had (a CREATE TABLE, of the table it replaces); ``only_if_none``: CREATE TABLE IF NOT EXISTS,
+    which keeps a table that exists, and its keys (the new ones are recorded where the table has none)."""
     database, schema, table = target
     meta = f"{quote(database)}.{META}.{TABLE}"
     where = f"SCHEMA_NAME = {literal(schema)} AND TABLE_NAME = {literal(table)}"
-    statements = [] if kept else [f"DELETE FROM {meta} WHERE {where}"]
+    statements = [f"DELETE FROM {meta} WHERE {where}"] if replace else []
     rows = []
     for key in keys:
         pk_database, pk_schema, pk_table = key.references or (None, None, None)
@@ -119,9 +155,18 @@ def recording(target: tuple[str, str, str], keys: list[Key], *, kept: bool = Fal
             cells = ", ".join("NULL" if v is None else literal(v) for v in values)
             rows.append(f"({cells}, {sequence}, current_timestamp)")
     if rows:
-        guard = f" WHERE NOT EXISTS (SELECT 1 FROM {meta} WHERE {where})" if kept else ""
+        guard = f" WHERE NOT EXISTS (SELECT 1 FROM {meta} WHERE {where})" if only_if_none else ""
         statements.append(f"INSERT INTO {meta} SELECT * FROM (VALUES {', '.join(rows)}){guard}")
     return "; ".join(statements)
+
+
+def _dropping(target: tuple[str, str, str], name: str) -> str:
+    database, schema, table = target
+    meta = f"{quote(database)}.{META}.{TABLE}"
+    return (
+        f"DELETE FROM {meta} WHERE SCHEMA_NAME = {literal(schema)} AND TABLE_NAME = {literal(table)} "
+        f"AND CONSTRAINT_NAME = {literal(name)}"
+    )
 
 
 def renaming(source: tuple[str, str, str], new_name: str) -> str:
