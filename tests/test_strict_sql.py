@@ -21,7 +21,7 @@ def failure(cur, statement: str) -> DatabaseError:
     "statement, construct",
     [
         ("SELECT APPROX_TOP_K(N, 3) FROM T", "APPROX_TOP_K(N, 3)"),
-        ("CREATE TABLE AUTO (ID NUMBER AUTOINCREMENT, N NUMBER)", "AUTOINCREMENT"),
+        ("ALTER TABLE T ADD COLUMN ID NUMBER AUTOINCREMENT", "AUTOINCREMENT"),  # (CREATE TABLE has identity columns)
         ("SELECT * FROM T AT(OFFSET => -60)", "time travel"),
         ("CREATE TABLE PROPS (N NUMBER) ENABLE_SOMETHING_NEW = 1", "ENABLE_SOMETHING_NEW=1"),
     ],
