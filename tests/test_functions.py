@@ -14,6 +14,7 @@ from snowflake.connector.constants import FIELD_ID_TO_NAME
 from aidemo.local.translate import translate
 
 D = dt.date
+FOUR = "(SELECT 1 AS X UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4)"  # a column X of 1 to 4
 # (expression, Snowflake's value, Snowflake's type, (precision, scale) for FIXED or None)
 SWEEP = [
     ("TO_CHAR('2024-03-15'::DATE, 'YYYY-MM')", "2024-03", "TEXT", None),
@@ -91,9 +92,66 @@ SWEEP = [
     ("TRY_TO_NUMBER('x')", None, "FIXED", None),
     ("EDITDISTANCE('kitten', 'sitting')", 3, "FIXED", (38, 0)),
     ("STRTOK('a,b', ',', 2)", "b", "TEXT", None),
+    ("TO_CHAR(1234.5, '999,999.00')", "   1,234.50", "TEXT", None),
+    ("TO_CHAR(1234.5, '9,999.99')", " 1,234.50", "TEXT", None),
+    ("TO_CHAR(-1234.567, 'FM999,999.00')", "-1,234.57", "TEXT", None),
+    ("TO_CHAR(1234, '$9,999')", " $1,234", "TEXT", None),
+    ("TO_VARCHAR(12, '000000')", " 000012", "TEXT", None),
+    ("TO_VARCHAR(-123.45, '999.99MI')", "123.45-", "TEXT", None),
+    ("TO_CHAR(2.5::FLOAT, 'FM9,999')", "3", "TEXT", None),
+    ("TO_CHAR(0.5, '\"USD \"FM9.00')", "USD 0.50", "TEXT", None),
+    (
+        f"(SELECT PERCENTILE_CONT(0.25) WITHIN GROUP (ORDER BY X) FROM {FOUR})",
+        Decimal("1.750"),
+        "FIXED",
+        (38, 3),
+    ),
+    (
+        f"(SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY X::NUMBER(10,2)) FROM {FOUR})",
+        Decimal("2.50000"),
+        "FIXED",
+        (38, 5),
+    ),
+    (
+        f"(SELECT PERCENTILE_DISC(0.25) WITHIN GROUP (ORDER BY X DESC) FROM {FOUR})",
+        4,
+        "FIXED",
+        (38, 0),
+    ),
+    (
+        f"(SELECT MAX(P) FROM (SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY X) OVER () AS P FROM {FOUR}))",
+        Decimal("2.500"),
+        "FIXED",
+        (38, 3),
+    ),
+    (
+        f"(SELECT MEDIAN(X) FROM {FOUR})",
+        Decimal("2.500"),
+        "FIXED",
+        (38, 3),
+    ),
+    (
+        "CONVERT_TIMEZONE('UTC', 'America/Los_Angeles', '2024-01-15 12:00:00'::TIMESTAMP_NTZ)",
+        dt.datetime(2024, 1, 15, 4, 0),
+        "TIMESTAMP_NTZ",
+        None,
+    ),
+    (
+        "CONVERT_TIMEZONE('America/New_York', 'Europe/Paris', '2024-07-01 08:00:00')",
+        dt.datetime(2024, 7, 1, 14, 0),
+        "TIMESTAMP_NTZ",
+        None,
+    ),
+    ("SPLIT_PART('a-b-c', '-', -1)", "c", "TEXT", None),
+    ("SPLIT_PART('a-b-c', '-', 0)", "a", "TEXT", None),
+    ("SPLIT_PART('a-b-c', '-', 5)", "", "TEXT", None),
 ]
 REFUSED = [
-    ("TO_CHAR(1234.5, '9,999.99')", "TO_CHAR of a number with the format '9,999.99'"),
+    ("TO_CHAR(1234.5, 'FM9,999.99')", "the number format element '9' (in 'FM9,999.99')"),
+    ("TO_CHAR(255, 'XXXX')", "the number format element 'X'"),
+    ("TO_CHAR(1.5, '9.9EEEE')", "the number format element 'E'"),
+    ("CONVERT_TIMEZONE('America/Los_Angeles', CURRENT_TIMESTAMP())", "CONVERT_TIMEZONE with two arguments"),
+    ("CONVERT_TIMEZONE('UTC', 'Asia/Tokyo', CURRENT_TIMESTAMP())", "CONVERT_TIMEZONE with three arguments of a"),
     ("TO_CHAR('2024-03-15'::DATE, 'YYYY-Q')", "'Q'"),
     ("TO_TIMESTAMP('2024-Q1', 'YYYY-Q')", "'Q'"),
     ("APPROX_TOP_K(1, 3)", "APPROX_TOP_K"),
@@ -264,6 +322,8 @@ def test_a_split_is_an_array_of_its_parts(connection):
     cur = connection.cursor()
     (parts,) = cur.execute("SELECT SPLIT('a,b', ',')").fetchone()
     assert json.loads(parts) == ["a", "b"] and _type(cur.description[0]) == "ARRAY"
+    tokens, size = cur.execute("SELECT STRTOK_TO_ARRAY('a,b  c,', ', ') AS T, ARRAY_SIZE(T)").fetchone()
+    assert json.loads(tokens) == ["a", "b", "c"] and size == 3 and _type(cur.description[0]) == "ARRAY"
 
 
 def test_merge_answers_a_count_per_kind_of_clause(connection):

@@ -19,7 +19,7 @@ import re
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 
-from aidemo.local import coltypes
+from aidemo.local import coltypes, numformat
 from aidemo.local.sqlerrors import unsupported
 
 _T = exp.DataType.Type
@@ -139,7 +139,7 @@ def _scale(node: exp.Expression) -> int | None:
 
 def _fixed(node: exp.Expression, scale: int) -> exp.Expression:
     """``node`` as Snowflake's NUMBER(38, scale), marked with its scale."""
-    cast = exp.cast(node, exp.DataType.build(f"DECIMAL(38, {scale})"))
+    cast = exp.Cast(this=node.copy(), to=exp.DataType.build(f"DECIMAL(38, {scale})"))  # exp.cast keeps a DECIMAL cast
     cast.meta[_SCALE] = scale
     return cast
 
@@ -158,8 +158,8 @@ def _unit(node: exp.Expression) -> str:
 
 
 def _to_char(node: exp.ToChar) -> exp.Expression:
-    """TO_CHAR / TO_VARCHAR: a date or time format as strftime; a timestamp without one as
-    Snowflake's default output format; number formats are refused."""
+    """TO_CHAR / TO_VARCHAR: a date or time format as strftime, a number format as
+    :mod:`aidemo.local.numformat` reads it; a timestamp without one in Snowflake's default output format."""
     value, fmt = node.this, node.args.get("format")
     if fmt is None:
         return _as_text(value)
@@ -167,8 +167,10 @@ def _to_char(node: exp.ToChar) -> exp.Expression:
         raise unsupported("TO_CHAR with a format that is not a string literal")
     if isinstance(value, exp.Literal) and value.is_string:
         value = exp.cast(value, exp.DataType.build("TIMESTAMP"))
+    elif _type(value) is not None and _type(value).is_type(*exp.DataType.NUMERIC_TYPES):
+        return numformat.to_char(value, fmt.name)
     elif not (_is_date(value) or _is_timestamp(value) or _type(value) is None):
-        kind = "number" if _type(value).is_type(*exp.DataType.NUMERIC_TYPES) else _type(value).sql("snowflake")
+        kind = _type(value).sql("snowflake")
         raise unsupported(f"TO_CHAR of a {kind} with the format '{fmt.name}'", "format the value in the client")
     return exp.func("strftime", value, exp.Literal.string(_strftime(fmt.name)))
 
@@ -224,9 +226,45 @@ def _parsed_format(node: exp.Expression) -> exp.Expression:
 
 def _split(node: exp.Split) -> exp.Expression:
     """SPLIT is an ARRAY (a list of JSON strings, as ARRAY columns are kept), not a list of VARCHARs."""
-    parts = exp.func("str_split", node.this, node.expression)
+    return _array_of_texts(exp.func("str_split", node.this, node.expression))
+
+
+def _strtok_to_array(node: exp.StrtokToArray) -> exp.Expression:
+    """STRTOK_TO_ARRAY is an ARRAY as SPLIT's is (sqlglot's DuckDB SQL gives its tokens)."""
+    return _array_of_texts(node.copy())
+
+
+def _array_of_texts(texts: exp.Expression) -> exp.Expression:
     each = exp.Lambda(this=exp.func("to_json", exp.column("__part")), expressions=[exp.to_identifier("__part")])
-    return exp.cast(exp.func("list_transform", parts, each), exp.DataType.build("JSON[]", dialect="duckdb"))
+    return exp.cast(exp.func("list_transform", texts, each), exp.DataType.build("JSON[]", dialect="duckdb"))
+
+
+def _convert_timezone(node: exp.ConvertTimezone) -> exp.Expression:
+    """CONVERT_TIMEZONE(source, target, ts) is the wall-clock time in ``target`` of ``ts`` read in
+    ``source`` (sqlglot's translation). The two-argument form answers a TIMESTAMP_TZ in the target's
+    offset, and a zoned ``ts`` first loses its own offset: the local service keeps neither."""
+    if node.args.get("source_tz") is None:
+        raise unsupported(
+            "CONVERT_TIMEZONE with two arguments (a TIMESTAMP_TZ in the target zone's offset)",
+            "CONVERT_TIMEZONE('<from zone>', '<to zone>', <timestamp>::TIMESTAMP_NTZ) gives the wall-clock time",
+        )
+    if _is_timestamp(node.args["timestamp"], _TIMESTAMPS - _NTZ):
+        raise unsupported("CONVERT_TIMEZONE with three arguments of a TIMESTAMP_LTZ or TIMESTAMP_TZ")
+    return node
+
+
+def _percentile(node: exp.WithinGroup) -> exp.Expression:
+    """PERCENTILE_CONT of a fixed-point value is a NUMBER with 3 more digits of scale, as MEDIAN's (the
+    value, widened, makes DuckDB's answer that NUMBER); PERCENTILE_DISC answers one of the values."""
+    ordered = node.expression.expressions if isinstance(node.expression, exp.Order) else []
+    if not isinstance(node.this, exp.PercentileCont) or len(ordered) != 1:
+        return node
+    scale = _scale(ordered[0].this)
+    if scale is not None:
+        widened = min(scale + 3, 37)
+        ordered[0].set("this", _fixed(ordered[0].this, widened))
+        node.meta[_SCALE] = widened
+    return node
 
 
 def _date_add(node: exp.DateAdd) -> exp.Expression:
@@ -324,6 +362,9 @@ TRANSFORMS = {
     exp.StrToDate: _parsed_format,
     exp.TsOrDsToDate: _parsed_format,
     exp.Split: _split,
+    exp.StrtokToArray: _strtok_to_array,
+    exp.ConvertTimezone: _convert_timezone,
+    exp.WithinGroup: _percentile,
     exp.DateAdd: _date_add,
     exp.TimeAdd: _date_add,
     exp.TimestampAdd: _date_add,
@@ -341,7 +382,8 @@ _ANONYMOUS = {"HASH": _hash} | dict.fromkeys(
 )
 # The constructs whose translation depends on their arguments' types.
 _TYPED = (exp.ToChar, exp.DateAdd, exp.TimeAdd, exp.TimestampAdd, exp.DateTrunc, exp.TimestampTrunc)
-_TYPED += (exp.Div, exp.Avg, exp.Median, exp.Window, exp.AddMonths, exp.Cast, exp.Anonymous)
+_TYPED += (exp.Div, exp.Avg, exp.Median, exp.Window, exp.AddMonths, exp.Cast, exp.Anonymous, exp.WithinGroup)
+_TYPED += (exp.ConvertTimezone,)
 
 #: The Snowflake functions these transforms implement, and those sqlglot's dialects already answer as
 #: Snowflake does (tests/test_functions.py checks each): the function allowlist takes them all.
@@ -352,5 +394,6 @@ IMPLEMENTED = tuple(
     TO_DATE TRY_TO_DATE TO_TIMESTAMP TO_TIMESTAMP_NTZ TO_TIMESTAMP_LTZ TO_TIMESTAMP_TZ TO_TIME
     TIMESTAMPDIFF DATE_FROM_PARTS DAYNAME MONTHNAME NEXT_DAY PREVIOUS_DAY DAYOFWEEKISO WEEKISO YEAROFWEEK
     TO_NUMBER TO_DECIMAL TO_NUMERIC TRY_TO_NUMBER TO_DOUBLE EDITDISTANCE STRTOK
+    PERCENTILE_CONT PERCENTILE_DISC CONVERT_TIMEZONE STRTOK_TO_ARRAY SPLIT_PART
     """.split()
 )
