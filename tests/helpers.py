@@ -1,5 +1,6 @@
 """What the tests share beyond fixtures: homes with the session's CA, services of their own, demo
-databases, profiles and connector arguments for the local service. Tests import them from here
+databases, profiles and connector arguments for the local service, and what a job's channels
+committed, read back to compare whole tables with the generator's. Tests import them from here
 (``from tests.helpers import ...``); tests/conftest.py holds the fixtures and hooks only."""
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ import ssl
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pandas as pd
+
 from aidemo.backends import LocalBackend
+from aidemo.dates import OrderDates
+from aidemo.generator import InstanceSpec, order_batch
 from aidemo.keys import keypair_jwt
 from aidemo.local import service
 from aidemo.local.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER, ServiceHome
+from aidemo.offsets import parse_order_dates
 from aidemo.sql import run_file
 
 
@@ -208,3 +214,34 @@ def select_one(home: ServiceHome) -> list:
 def rss_kb(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+
+
+def committed_tokens(backend) -> dict[str, str | None]:
+    """Each channel of the demo's schema and its committed offset token (None: nothing yet)."""
+    channels = backend.sql(f"SHOW CHANNELS IN SCHEMA {backend.database}.RAW")
+    return {name: token or None for name, token in zip(channels["name"], channels["last_committed_offset_token"])}
+
+
+def job_dates(backend, channel: str = "orders_channel") -> OrderDates:
+    """The order dates the job on ``channel`` streamed with, as its committed token keeps them."""
+    dates = parse_order_dates(committed_tokens(backend).get(channel))
+    assert dates is not None, f"{channel} committed nothing"
+    return dates
+
+
+def expected_tables(backend, slices: list[tuple[InstanceSpec, int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The orders and items the generator makes for the job's ``slices`` (one: ``orders_channel``;
+    several: ``orders_channel_<i>``), each dated as its channel's committed token says."""
+    batches = [
+        order_batch(
+            spec,
+            spec.order_base,
+            count,
+            job_dates(backend, "orders_channel" if len(slices) == 1 else f"orders_channel_{spec.instance}"),
+        )
+        for spec, count in slices
+    ]
+    return (
+        pd.concat([b.orders_frame() for b in batches], ignore_index=True),
+        pd.concat([b.items_frame() for b in batches], ignore_index=True),
+    )

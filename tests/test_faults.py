@@ -31,7 +31,7 @@ from aidemo.offsets import parse_order_token
 from aidemo.options import StreamOptions
 from aidemo.parallel import plan, run_parallel
 from aidemo.streaming import Streamer
-from tests.jobs import committed_tokens, expected_tables
+from tests.helpers import committed_tokens, expected_tables
 
 SEED, CUSTOMERS = 11, 20_000
 FAST = StreamOptions(batch_size=100, max_client_lag=0.2, commit_timeout=90, stall_reopen=5)

@@ -15,7 +15,7 @@ import pytest
 from aidemo.errors import ConfigError
 from aidemo.options import StreamOptions
 from aidemo.parallel import plan, run_parallel
-from tests.jobs import expected_tables, job_dates
+from tests.helpers import expected_tables, job_dates
 
 SEED, CUSTOMERS = 7, 20_000
 FAST = StreamOptions(batch_size=100, max_client_lag=0.2, commit_timeout=60)

@@ -20,7 +20,7 @@ from aidemo.models import SEGMENTS
 from aidemo.offsets import item_token, order_token, parse_item_token, parse_order_dates, parse_order_token
 from aidemo.options import StreamOptions
 from aidemo.streaming import Streamer
-from tests.jobs import committed_tokens, job_dates
+from tests.helpers import committed_tokens, job_dates
 
 SEED, CUSTOMERS = 42, 20_000
 SPEC = InstanceSpec.single(SEED, CUSTOMERS)
