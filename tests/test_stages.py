@@ -400,3 +400,21 @@ def test_a_temporary_stage_outlives_a_service_restart_with_its_session(local_hom
             finally:
                 other.close()
         assert failed.value.errno == 2003
+
+
+def test_put_keeps_a_compressed_file_as_it_is_and_copy_matches_names_case_sensitively(cur, tmp_path):
+    (tmp_path / "z.csv.gz").write_bytes(gzip.compress(CSV.encode()))
+    cur.execute("CREATE STAGE SZ")
+    rows = _put(cur, tmp_path / "z.csv.gz", "@SZ", "SOURCE_COMPRESSION=GZIP")
+    assert [(r[1], r[4], r[5], r[6]) for r in rows] == [("z.csv.gz", "GZIP", "GZIP", "UPLOADED")]
+    rows = _put(cur, tmp_path / "z.csv.gz", "@SZ/auto")  # AUTO_DETECT: gzip, not compressed again
+    assert [(r[1], r[4], r[5]) for r in rows] == [("z.csv.gz", "GZIP", "GZIP")]
+    cur.execute("CREATE TABLE Z (ID NUMBER, NAME VARCHAR)")
+    cur.execute("COPY INTO Z FROM @SZ/auto FILE_FORMAT = (TYPE = CSV COMPRESSION = GZIP)")
+    assert cur.execute("SELECT * FROM Z ORDER BY ID").fetchall() == [(1, "alpha"), (2, "beta")]
+    _parquet(tmp_path / "m.parquet", ID=[7], name=["lower"], NAME=["upper"])
+    _put(cur, tmp_path / "m.parquet", "@SZ/pq")
+    cur.execute("CREATE STAGE SZP FILE_FORMAT = (TYPE = PARQUET)")
+    _put(cur, tmp_path / "m.parquet", "@SZP")
+    cur.execute("COPY INTO Z FROM @SZP MATCH_BY_COLUMN_NAME = CASE_SENSITIVE")
+    assert cur.execute("SELECT * FROM Z WHERE ID = 7").fetchall() == [(7, "upper")]

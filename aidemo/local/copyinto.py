@@ -253,9 +253,10 @@ def _load(w, store, command: CopyInto, session: Session, path, fmt, skip_rows: b
     With ``skip_rows`` (ON_ERROR = CONTINUE), a row with a value its column's type cannot hold (or a
     NULL for a NOT NULL column) is left out and counted instead of failing the file.
     """
-    w.execute(f"CREATE OR REPLACE TEMP VIEW {_VIEW} AS {fileformats.reader_sql(path, fmt)}")
     file_columns = fileformats.file_columns(w, path, fmt)
-    targets, select = _select(w, store, command, path, fmt, file_columns)
+    positions = ", ".join(f'"_f{i}"' for i in range(1, len(file_columns) + 1))  # the file's names may clash in DuckDB
+    w.execute(f"CREATE OR REPLACE TEMP VIEW {_VIEW} ({positions}) AS {fileformats.reader_sql(path, fmt)}")
+    targets, select = _select(w, store, command, path, fmt, [name for name, _ in file_columns])
     into = exp.Table(this=quoted(command.table), db=quoted(command.schema), catalog=quoted(command.database))
     if skip_rows:
         outcome = _load_valid_rows(w, store, command, session, into, targets, select)
@@ -312,16 +313,17 @@ def _first_error(table: str, targets, columns, line: int, raw: list, typed: list
     return message, line, None, f'"{table}"["{targets[i]}":{i + 1}]'
 
 
-def _select(w, store, command: CopyInto, path, fmt, file_columns) -> tuple[list[str], exp.Select]:
-    """The target columns and the SELECT over the file's reader that fills them."""
+def _select(w, store, command: CopyInto, path, fmt, names: list[str]) -> tuple[list[str], exp.Select]:
+    """The target columns and the SELECT over the file's reader (its columns ``_f1``, ``_f2``, ... are
+    the file's ``names``) that fills them."""
     table_columns = [c.name for c in store.table_columns(command.database, command.schema, command.table, w)]
     reader = trust(exp.Table(this=quoted(_VIEW), db=quoted("main"), catalog=quoted("temp")))
-    names = [name for name, _ in file_columns]
+    refs = [f"_f{i}" for i in range(1, len(names) + 1)]
     if command.transform is not None:
         select = command.transform.copy()
         for kind in (exp.JSONExtract, exp.Parameter):  # paths first: each holds its $1
             for node in list(select.find_all(kind)):
-                _file_column(node, names, fmt)
+                _file_column(node, names, refs, fmt)
         select.set("from_", exp.From(this=reader))
         targets = list(command.columns or table_columns[: len(select.expressions)])
         if len(targets) != len(select.expressions):
@@ -338,8 +340,8 @@ def _select(w, store, command: CopyInto, path, fmt, file_columns) -> tuple[list[
                 )
             names = fileformats.header_names(w, path, fmt)
         fold = (lambda n: n) if match == "CASE_SENSITIVE" else str.upper
-        by_name = {fold(n): (n, positional) for n, positional in zip(names, [n for n, _ in file_columns])}
-        pairs = [(t, by_name[fold(t)][1]) for t in table_columns if fold(t) in by_name]
+        by_name = dict(zip(map(fold, names), refs))
+        pairs = [(t, by_name[fold(t)]) for t in table_columns if fold(t) in by_name]
         select = exp.select(*[exp.column(quoted(source)) for _, source in pairs]).from_(reader)
         return [t for t, _ in pairs], select
     if fmt.type == "PARQUET":
@@ -356,13 +358,14 @@ def _select(w, store, command: CopyInto, path, fmt, file_columns) -> tuple[list[
             f"Number of columns in file ({len(names)}) does not match that of the corresponding table "
             f"({len(targets)}), use file format option error_on_column_count_mismatch=false to ignore this error",
         )
-    columns = [exp.column(quoted(n)) for n in names[: len(targets)]]
+    columns = [exp.column(quoted(n)) for n in refs[: len(targets)]]
     columns += [exp.Null()] * (len(targets) - len(columns))
     return targets, exp.select(*columns).from_(reader)
 
 
-def _file_column(node: exp.Expression, names: list[str], fmt) -> None:
-    """``$1:"name"`` (Parquet) or ``$n`` (CSV) of a transformation as the reader's column."""
+def _file_column(node: exp.Expression, names: list[str], refs: list[str], fmt) -> None:
+    """``$1:"name"`` (Parquet: the file's column of that name, case-sensitive as Snowflake's paths) or
+    ``$n`` (CSV) of a transformation as the reader's column (NULL if the file has none)."""
     if isinstance(node, exp.JSONExtract):
         base, path = node.this, node.expression
         keys = [k for k in path.expressions if isinstance(k, exp.JSONPathKey)] if isinstance(path, exp.JSONPath) else []
@@ -371,14 +374,11 @@ def _file_column(node: exp.Expression, names: list[str], fmt) -> None:
                 f"{node.sql('snowflake')} in a COPY transformation", 'select $1:"<column>" of a Parquet file'
             )
         wanted = keys[0].this
-        found = next((n for n in names if n == wanted), None) or next(
-            (n for n in names if n.upper() == wanted.upper()), None
-        )
-        node.replace(exp.column(quoted(found)) if found is not None else exp.Null())
+        node.replace(exp.column(quoted(refs[names.index(wanted)])) if wanted in names else exp.Null())
         return
     if not isinstance(node.this, exp.Literal) or not node.this.name.isdigit():
         return  # a session variable: the translation reads it
     position = int(node.this.name)
     if fmt.type == "PARQUET":
         raise unsupported(f"${position} of a Parquet file", 'select $1:"<column>"')
-    node.replace(exp.column(quoted(names[position - 1])) if 0 < position <= len(names) else exp.Null())
+    node.replace(exp.column(quoted(refs[position - 1])) if 0 < position <= len(refs) else exp.Null())

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from aidemo.local.sqlerrors import SnowflakeError, unsupported
 
 _INVALID = ("001008", "22023")
@@ -125,8 +127,13 @@ def _literal(text: str) -> str:
 
 
 def file_columns(cur, path: Path, fmt: FileFormat) -> list[tuple[str, str]]:
-    """(name, DuckDB type) of the columns of a staged file; a CSV's are named by position."""
-    return [(row[0], row[1]) for row in cur.execute(f"DESCRIBE {reader_sql(path, fmt)}").fetchall()]
+    """(name, DuckDB type) of the columns of a staged file: a Parquet file's names as the file has
+    them (DuckDB renames one that differs from another only in case), a CSV's by position."""
+    described = [(row[0], row[1]) for row in cur.execute(f"DESCRIBE {reader_sql(path, fmt)}").fetchall()]
+    if fmt.type != "PARQUET":
+        return described
+    names = pq.read_schema(path).names
+    return [(name, kind) for name, (_, kind) in zip(names, described)] if len(names) == len(described) else described
 
 
 def header_names(cur, path: Path, fmt: FileFormat) -> list[str]:
