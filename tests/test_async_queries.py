@@ -1,12 +1,18 @@
 """Asynchronous queries through the unmodified connector: execute_async runs on in the service,
 get_query_status / is_still_running follow it, and get_results_from_sfqid fetches the result of a
-query that still runs or has finished (its own or one run with execute); abort_query stops one."""
+query that still runs or has finished (its own or one run with execute); abort_query stops one.
+Connector 4.x (its venv, tests/connector4x.py) follows them the same way."""
 
 from __future__ import annotations
+
+import json
+import textwrap
 
 import pytest
 from snowflake.connector import ProgrammingError
 from snowflake.connector.constants import QueryStatus
+
+from tests import connector4x
 
 ROWS = 200_000_000  # seconds of DuckDB: still running when its status is first asked for
 LONG = f"SELECT COUNT(*) AS S FROM TABLE(GENERATOR(ROWCOUNT => {ROWS})) WHERE RANDOM() IS NOT NULL"
@@ -85,3 +91,30 @@ def test_a_large_finished_result_says_it_is_no_longer_held(connection):
         other.get_results_from_sfqid(cur.sfqid)
         other.fetchall()
     assert "no longer held" in gone.value.msg and "Run the query again" in gone.value.msg
+
+
+ASYNC_4X = textwrap.dedent(
+    """
+    import base64, json, sys
+    import snowflake.connector
+    args = json.loads(sys.stdin.read())
+    connect = dict(args["connect"], private_key=base64.b64decode(args["connect"]["private_key"]))
+    connection = snowflake.connector.connect(**connect)
+    cur = connection.cursor()
+    query_id = cur.execute_async(args["long"])["queryId"]
+    running = connection.get_query_status(query_id).name
+    cur.get_results_from_sfqid(query_id)
+    rows = cur.fetchall()
+    done = connection.get_query_status(query_id).name
+    cur.execute("SELECT 'again' AS A")
+    other = connection.cursor()
+    other.get_results_from_sfqid(cur.sfqid)
+    print(json.dumps({"running": running, "rows": rows, "done": done, "again": other.fetchall()}))
+    connection.close()
+    """
+)
+
+
+def test_4x_follows_an_async_query_and_fetches_a_finished_one(local_home):
+    report = json.loads(connector4x.run(local_home, ["-c", ASYNC_4X], {"long": LONG}).splitlines()[-1])
+    assert report == {"running": "RUNNING", "rows": [[ROWS]], "done": "SUCCESS", "again": [["again"]]}

@@ -30,7 +30,7 @@ from aidemo.local import auth, sqlexec
 from aidemo.local.chunks import CHUNK_TTL_S, KEY_HEADER, ChunkSpool
 from aidemo.local.chunks import ROUTE as CHUNK_ROUTE
 from aidemo.local.home import ACCOUNT, ROLE
-from aidemo.local.queries import run_query, session_parameters
+from aidemo.local.queries import result_scan, run_query, session_parameters
 from aidemo.local.sessions import (
     INTERNAL_ERROR,
     MASTER_TTL_S,
@@ -39,6 +39,8 @@ from aidemo.local.sessions import (
     QueryFailed,
     QueryOutcome,
     Sessions,
+    result_of,
+    small,
 )
 from aidemo.local.sqlsession import PARAMETERS
 from aidemo.local.store import ServiceError, normalize
@@ -59,7 +61,6 @@ SESSION_PARAMETERS = [
 CANCELED = ("000604", "57014", "SQL execution canceled")
 RESULT_WAIT_S = 45.0  # how long a result call waits for a query that still runs
 SQL_TEXT_KEPT = 10_000  # characters of a query's text its status shows
-KEEP_BYTES = 256 << 10  # a finished query's result up to this size stays for get_results_from_sfqid
 
 # What a chunk GET with a wrong or missing key, or after the chunk expired, gets (as from S3).
 _ACCESS_DENIED = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
@@ -176,6 +177,15 @@ def routes(service) -> list[Route]:
                 raise ConnectorError("000001", f'The query body\'s "{key}" must be an object, not {kind}.')
         kept = session.keep(QueryOutcome(body["sqlText"][:SQL_TEXT_KEPT], str(uuid.uuid4()), time.time()))
         base_url = str(request.base_url)
+        if (scanned := result_scan(body["sqlText"])) is not None:  # 4.x's get_results_from_sfqid
+            found = sessions.outcome(session, scanned)
+            try:
+                data = dict(result_of(found[1] if found else None, scanned), queryId=kept.query_id)
+            except ConnectorError as exc:
+                kept.finish(QueryFailed(exc.code, exc.sql_state or "02000", exc.message, kept.query_id))
+                raise kept.outcome from None
+            kept.finish(data, found[1].held)
+            return data
         if body.get("asyncExec"):  # execute_async: the query runs on; its id comes back now
             threading.Thread(target=run_kept, args=(session, body, base_url, kept), daemon=True).start()
             return {
@@ -189,7 +199,7 @@ def routes(service) -> list[Route]:
         except QueryFailed as exc:
             kept.finish(exc)
             raise
-        kept.finish(data, held=_small(data))  # for get_results_from_sfqid later
+        kept.finish(data, held=small(data))  # for get_results_from_sfqid later
         return data
 
     @snowflake
@@ -203,23 +213,11 @@ def routes(service) -> list[Route]:
         session = sessions.find(_token(request))
         query_id = request.path_params["query_id"]
         found = sessions.outcome(session, query_id)
-        if found is None:
-            raise ConnectorError("000709", f"Statement {query_id} not found.")
-        kept = found[1]
+        kept = found[1] if found else None
         deadline = time.monotonic() + RESULT_WAIT_S  # get_results_from_sfqid of a query that still runs
-        while not kept.done.is_set() and time.monotonic() < deadline:
+        while kept is not None and not kept.done.is_set() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        if kept.outcome is None:
-            raise ConnectorError("000709", f"Statement {query_id} is still running; ask for its result again.")
-        if isinstance(kept.outcome, ConnectorError):
-            raise kept.outcome
-        if not kept.held:
-            raise ConnectorError(
-                "000709",
-                f"The result of statement {query_id} is no longer held: the local service keeps the results "
-                f"of execute_async queries and those under {KEEP_BYTES >> 10} KB. Run the query again.",
-            )
-        return kept.outcome
+        return result_of(kept, query_id)
 
     @snowflake
     async def heartbeat(request):
@@ -356,18 +354,6 @@ def _context(database: str | None, schema: str | None, parameters, **identity) -
         return session
     except sqlexec.SqlError as exc:
         raise ConnectorError("390400", str(exc)) from None
-
-
-def _small(data: dict) -> bool:
-    """Whether a reply's result is small enough to keep (and has no chunks, which are served once)."""
-    if data.get("chunks"):
-        return False
-    if "rowsetBase64" in data:
-        return len(data["rowsetBase64"]) <= KEEP_BYTES
-    rowset = data.get("rowset") or []
-    if len(rowset) * max(1, len(data.get("rowtype") or ())) > KEEP_BYTES >> 4:
-        return False
-    return sum(len(cell) for row in rowset for cell in row if cell) <= KEEP_BYTES
 
 
 def _failure(exc: ConnectorError) -> JSONResponse:

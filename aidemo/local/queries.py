@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 import uuid
 
+import sqlglot
+from sqlglot import exp
+
 from aidemo.local import binds, coltypes, filetransfer, results, sqlexec
 from aidemo.local import resultset as rs
 from aidemo.local import sqlcommands as cmd
@@ -77,6 +80,28 @@ def run_query(store, session: ConnectorSession, body: dict, chunks: ResultChunks
     if stats:
         data["stats"] = stats
     return data
+
+
+def result_scan(sql: str) -> str | None:
+    """The query id that ``SELECT * FROM TABLE(RESULT_SCAN('<id>'))`` reads (connector 4.x's
+    get_results_from_sfqid fetches a finished query's result so), else None: that shape only."""
+    if "result_scan" not in sql.lower():
+        return None
+    try:
+        tree = sqlglot.parse_one(sql, read="snowflake")
+    except sqlglot.errors.SqlglotError:
+        return None
+    used = {key for key, value in tree.args.items() if value}
+    source = tree.args.get("from_") or tree.args.get("from")
+    if not isinstance(tree, exp.Select) or used != {"expressions", "from_" if "from_" in used else "from"}:
+        return None
+    if len(tree.expressions) != 1 or not isinstance(tree.expressions[0], exp.Star):
+        return None
+    call = source.this.this if isinstance(source.this, exp.TableFromRows) else None
+    if not isinstance(call, exp.Anonymous) or call.name.lower() != "result_scan" or len(call.expressions) != 1:
+        return None
+    argument = call.expressions[0]
+    return argument.name if isinstance(argument, exp.Literal) and argument.is_string else None
 
 
 def _split(sql: str) -> list | None:

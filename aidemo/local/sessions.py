@@ -29,6 +29,7 @@ SESSION_TTL_S = 3600
 MASTER_TTL_S = 14400
 MAX_SESSIONS = 10_000
 MAX_OUTCOMES = 100
+KEEP_BYTES = 256 << 10  # a finished query's result up to this size stays for get_results_from_sfqid
 JSON_ONLY_CLIENTS = frozenset({"JavaScript"})  # CLIENT_APP_IDs of clients without an Arrow reader
 SESSION_EXPIRED = "390112"
 MASTER_EXPIRED = "390114"
@@ -338,6 +339,36 @@ class Sessions:
             self._by_token[session.token_hash] = session
             self._next_id = max(self._next_id, session.id + 1)
         self._sweep()
+
+
+def result_of(kept: QueryOutcome | None, query_id: str) -> dict:
+    """The reply data of a finished query, for its result call or a RESULT_SCAN of it; else its error."""
+    if kept is None:
+        raise ConnectorError("000709", f"Statement {query_id} not found.", "02000")
+    if kept.outcome is None:
+        raise ConnectorError("000709", f"Statement {query_id} is still running; ask for its result again.", "02000")
+    if isinstance(kept.outcome, ConnectorError):
+        raise kept.outcome
+    if not kept.held:
+        raise ConnectorError(
+            "000709",
+            f"The result of statement {query_id} is no longer held: the local service keeps the results "
+            f"of execute_async queries and those under {KEEP_BYTES >> 10} KB. Run the query again.",
+            "02000",
+        )
+    return kept.outcome
+
+
+def small(data: dict) -> bool:
+    """Whether a reply's result is small enough to keep (and has no chunks, which are served once)."""
+    if data.get("chunks"):
+        return False
+    if "rowsetBase64" in data:
+        return len(data["rowsetBase64"]) <= KEEP_BYTES
+    rowset = data.get("rowset") or []
+    if len(rowset) * max(1, len(data.get("rowtype") or ())) > KEEP_BYTES >> 4:
+        return False
+    return sum(len(cell) for row in rowset for cell in row if cell) <= KEEP_BYTES
 
 
 def _hash(token: str) -> str:
