@@ -1,7 +1,7 @@
 """Asynchronous queries through the unmodified connector: execute_async runs on in the service,
 get_query_status / is_still_running follow it, and get_results_from_sfqid fetches the result of a
 query that still runs or has finished (its own or one run with execute); abort_query stops one.
-Connector 4.x (its venv, tests/connector4x.py) follows them the same way."""
+Connector 4.x and Snowpark's collect_nowait (their venv, tests/connector4x.py) follow them the same way."""
 
 from __future__ import annotations
 
@@ -109,12 +109,27 @@ ASYNC_4X = textwrap.dedent(
     cur.execute("SELECT 'again' AS A")
     other = connection.cursor()
     other.get_results_from_sfqid(cur.sfqid)
-    print(json.dumps({"running": running, "rows": rows, "done": done, "again": other.fetchall()}))
+    again = other.fetchall()
+    from snowflake.snowpark import Session
+    session = Session.builder.configs(connect).create()
+    job = session.sql(args["long"]).collect_nowait()
+    snowpark = [list(row) for row in job.result()]
+    snowpark_done = job.is_done()
+    session.close()
+    print(json.dumps({"running": running, "rows": rows, "done": done, "again": again,
+                      "snowpark": snowpark, "snowpark_done": snowpark_done}))
     connection.close()
     """
 )
 
 
-def test_4x_follows_an_async_query_and_fetches_a_finished_one(local_home):
+def test_4x_and_snowpark_follow_an_async_query_and_fetch_a_finished_one(local_home):
     report = json.loads(connector4x.run(local_home, ["-c", ASYNC_4X], {"long": LONG}).splitlines()[-1])
-    assert report == {"running": "RUNNING", "rows": [[ROWS]], "done": "SUCCESS", "again": [["again"]]}
+    assert report == {
+        "running": "RUNNING",
+        "rows": [[ROWS]],
+        "done": "SUCCESS",
+        "again": [["again"]],
+        "snowpark": [[ROWS]],  # collect_nowait's AsyncJob.result()
+        "snowpark_done": True,
+    }
