@@ -145,6 +145,46 @@ SWEEP = [
     ("SPLIT_PART('a-b-c', '-', -1)", "c", "TEXT", None),
     ("SPLIT_PART('a-b-c', '-', 0)", "a", "TEXT", None),
     ("SPLIT_PART('a-b-c', '-', 5)", "", "TEXT", None),
+    # Snowflake functions whose DuckDB namesakes answer otherwise (argument order, 0- or 1-based
+    # positions, NULL handling, flags, week starts, rounding), each with Snowflake's answer.
+    ("LEFT('abcdef', 3)", "abc", "TEXT", None),
+    ("RIGHT('abcdef', 2)", "ef", "TEXT", None),
+    ("TRY_CAST('abc' AS INT)", None, "FIXED", None),
+    ("TRY_CAST('12' AS INT)", 12, "FIXED", (38, 0)),
+    ("REGEXP_SUBSTR('ABC', 'b', 1, 1, 'i')", "B", "TEXT", None),
+    ("REGEXP_LIKE('ABC', 'abc', 'i')", True, "BOOLEAN", None),
+    ("REGEXP_COUNT('aAa', 'a', 1, 'i')", 3, "FIXED", (38, 0)),
+    ("REGEXP_SUBSTR('ab12', '([a-z]+)([0-9]+)', 1, 1, 'e', 2)", "12", "TEXT", None),
+    ("ARRAY_SIZE(ARRAY_CONSTRUCT(1, 2, 3))", 3, "FIXED", (38, 0)),
+    ("ARRAY_SIZE(PARSE_JSON('{\"a\": 1}'))", None, "FIXED", None),
+    ("ARRAY_SLICE(ARRAY_CONSTRUCT(1, 2, 3, 4), 1, 3)", "[\n  2,\n  3\n]", "ARRAY", None),
+    ("ARRAY_POSITION(2, ARRAY_CONSTRUCT(1, 2, 3))", 1, "FIXED", (38, 0)),
+    ("IFNULL(NULL, 'x')", "x", "TEXT", None),
+    ("NVL2(NULL, 2, 3)", 3, "FIXED", (38, 0)),
+    ("GREATEST(1, NULL)", None, "FIXED", None),
+    ("LEAST(1, NULL)", None, "FIXED", None),
+    ("CONCAT_WS(',', 'a', NULL, 'b')", None, "TEXT", None),
+    ("REPLACE('abcb', 'b')", "ac", "TEXT", None),
+    ("POSITION('b' IN 'abc')", 2, "FIXED", (38, 0)),
+    ("POSITION('b', 'abcb', 3)", 4, "FIXED", (38, 0)),
+    ("SUBSTR('hello', -3)", "llo", "TEXT", None),
+    ("LENGTH('héllo')", 5, "FIXED", (38, 0)),
+    ("INITCAP('hello wORLD-foo')", "Hello World-Foo", "TEXT", None),
+    ("DATE_TRUNC('week', '2024-03-17'::DATE)", D(2024, 3, 11), "DATE", None),  # a Sunday: its week starts Monday
+    ("DATE_TRUNC('quarter', '2024-03-17'::DATE)", D(2024, 1, 1), "DATE", None),
+    ("DAYOFWEEKISO('2024-03-17'::DATE)", 7, "FIXED", (38, 0)),
+    ("DATE_PART(dayofweek, '2024-03-17'::DATE)", 0, "FIXED", (38, 0)),
+    ("DAYOFYEAR('2024-03-17'::DATE)", 77, "FIXED", (38, 0)),
+    ("LAST_DAY('2024-03-13'::DATE, 'week')", D(2024, 3, 17), "DATE", None),
+    ("LAST_DAY('2024-03-13'::DATE, 'quarter')", D(2024, 3, 31), "DATE", None),
+    ("DATEDIFF(day, '2024-01-01 23:59'::TIMESTAMP, '2024-01-02 00:01'::TIMESTAMP)", 1, "FIXED", (38, 0)),
+    ("DATEDIFF(hour, '2024-01-01 10:59'::TIMESTAMP, '2024-01-01 11:00'::TIMESTAMP)", 1, "FIXED", (38, 0)),
+    ("DATEDIFF(week, '2024-03-16'::DATE, '2024-03-18'::DATE)", 1, "FIXED", (38, 0)),
+    ("ROUND(1.005, 2)", Decimal("1.01"), "FIXED", None),
+    ("ROUND(15, -1)", 20, "FIXED", None),
+    ("ROUND(-0.5)", -1, "FIXED", None),
+    ("TRUNC(123.456, 1)", Decimal("123.4"), "FIXED", None),
+    ("10 % 3", 1, "FIXED", None),
 ]
 REFUSED = [
     ("TO_CHAR(1234.5, 'FM9,999.99')", "the number format element '9' (in 'FM9,999.99')"),
@@ -178,6 +218,16 @@ def test_what_is_not_implemented_is_refused_naming_it(connection, expression, co
         connection.cursor().execute(f"SELECT {expression}")
     assert (caught.value.errno, caught.value.sqlstate) == (2076, "0A000")
     assert construct in caught.value.msg
+
+
+@pytest.mark.parametrize(
+    "expression", ["REGEXP_INSTR('abcb', 'b')", "MONTHS_BETWEEN(CURRENT_DATE(), CURRENT_DATE())", "TO_BOOLEAN('yes')"]
+)
+def test_a_snowflake_function_the_service_lacks_is_refused_by_name(connection, expression):
+    with pytest.raises(DatabaseError) as caught:
+        connection.cursor().execute(f"SELECT {expression}")
+    assert (caught.value.errno, caught.value.sqlstate) == (2140, "42601")
+    assert caught.value.msg.endswith(f"Unknown function {expression.partition('(')[0]}")
 
 
 @pytest.mark.parametrize("statement", ["SELECT 7 / 0", "SELECT 2.5::FLOAT / 0", "SELECT N / 0 FROM (SELECT 1 AS N)"])
