@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import logging
 import os
 import time
@@ -172,7 +173,8 @@ def routes(service) -> list[Route]:
 
 
 def _error(status: int, code: str, message) -> Response:
-    body = f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    text = html.escape(str(message))
+    body = f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>{text}</Message></Error>"
     return Response(body, status, media_type="application/xml")
 
 
