@@ -141,6 +141,9 @@ def test_inspector_lists_tables_views_schemas_and_columns(engine):
     assert isinstance(types["paid"], sa.BOOLEAN) and isinstance(types["day"], sa.DATE)
     # NOT NULL as declared, and on primary-key columns as Snowflake makes them
     assert [name for name, c in columns.items() if not c["nullable"]] == ["order_id", "line", "amount"]
+    # a view's columns through DESC TABLE, as Snowflake's; no sequences (SHOW SEQUENCES lists none)
+    assert [c["name"] for c in inspector.get_columns("big_orders")] == list(columns)
+    assert inspector.has_table("big_orders") and inspector.get_sequence_names() == []
 
 
 def test_inspector_reports_primary_unique_and_foreign_keys(engine):

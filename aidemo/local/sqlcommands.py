@@ -296,6 +296,16 @@ class ShowViews:
 
 
 @dataclass(frozen=True)
+class ShowSequences:
+    """List sequences (the local service has none a user makes); a None database or schema means all."""
+
+    kind: ClassVar[int] = SHOW
+    database: str | None
+    schema: str | None
+    like: str | None
+
+
+@dataclass(frozen=True)
 class ShowDatabases:
     """List databases."""
 
@@ -359,5 +369,5 @@ Translation = (
     DuckSql | UseContext | UseRole | UseWarehouse | NoOp | CreateDatabase | CreateSchema | DropDatabase
     | DropSchema | CreatePipe | DropPipe | DescribePipe | DescribeTable | ShowPipes | ShowChannels | ShowTables
     | ShowSchemas | ShowDatabases | ShowColumns | ShowViews | ShowSession | Begin | Commit | Rollback
-    | AlterSession | SetVariables | UnsetVariables | ShowPage | ShowKeys
+    | AlterSession | SetVariables | UnsetVariables | ShowPage | ShowKeys | ShowSequences
 )  # fmt: skip

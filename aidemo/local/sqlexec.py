@@ -345,6 +345,7 @@ _HANDLERS = {
     cmd.ShowChannels: _listing(listings.channels), cmd.ShowTables: _objects, cmd.ShowSchemas: _objects,
     cmd.ShowDatabases: _objects, cmd.ShowViews: _objects, cmd.DescribeTable: _listing(listings.describe_table),
     cmd.ShowColumns: _listing(listings.columns), cmd.ShowKeys: _listing(show_keys),
+    cmd.ShowSequences: _listing(listings.sequences),
     cmd.ShowSession: lambda store, command, session: sessionsql.show(session, command.what, command.like),
     cmd.ShowPage: _show_page, cmd.Begin: _begin, cmd.Commit: _commit, cmd.Rollback: _rollback,
     cmd.AlterSession: _alter_session, cmd.SetVariables: _set_variables, cmd.UnsetVariables: _unset_variables,

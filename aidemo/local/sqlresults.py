@@ -23,6 +23,7 @@ from aidemo.local.sqlcommands import (
     ShowColumns,
     ShowDatabases,
     ShowSchemas,
+    ShowSequences,
     ShowViews,
 )
 from aidemo.local.store import STREAMING_SUFFIX, Column, Store
@@ -229,6 +230,20 @@ def _views(store: Store, command: ShowViews) -> list[tuple]:
     ]
 
 
+_SEQUENCE_COLUMNS = [
+    ("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("schema_name", "VARCHAR"),
+    ("database_name", "VARCHAR"), ("next_value", "BIGINT"), ("interval", "BIGINT"), ("owner", "VARCHAR"),
+    ("owner_role_type", "VARCHAR"), ("comment", "VARCHAR"), ("ordered", "VARCHAR"),
+]  # fmt: skip
+
+
+def sequences(store: Store, command: ShowSequences) -> Result:
+    """SHOW SEQUENCES: Snowflake's columns and no rows, as CREATE SEQUENCE is refused (the sequences
+    behind identity columns are the service's, and Snowflake does not list those either)."""
+    _known(store, command.database, command.schema)
+    return Result(list(_SEQUENCE_COLUMNS), [])
+
+
 _COLUMN_COLUMNS = [
     ("table_name", "VARCHAR"), ("schema_name", "VARCHAR"), ("column_name", "VARCHAR"), ("data_type", "VARCHAR"),
     ("null?", "VARCHAR"), ("default", "VARCHAR"), ("kind", "VARCHAR"), ("expression", "VARCHAR"),
@@ -242,8 +257,9 @@ _DESCRIBE_COLUMNS = [
 
 
 def describe_table(store: Store, command: DescribeTable) -> Result:
-    """DESCRIBE TABLE: each column with its Snowflake type (NUMBER(38,0), VARCHAR(10), ...)."""
-    table = store.find_table(command.database, command.schema, command.name)
+    """DESCRIBE TABLE (of a table or a view, as Snowflake's) and DESCRIBE VIEW: each column with its
+    Snowflake type (NUMBER(38,0), VARCHAR(10), ...)."""
+    table = store.find_table(command.database, command.schema, command.name, views=True)
     if table is None:
         raise SqlError(f"Table '{command.database}.{command.schema}.{command.name}' does not exist or not authorized.")
     keys = store.key_kinds(command.database, command.schema, table)

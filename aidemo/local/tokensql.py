@@ -104,7 +104,7 @@ def _unset(c: Cursor) -> cmd.Translation:
     return cmd.UnsetVariables(tuple(names))
 
 
-_SHOW_OBJECTS = ("PIPES", "CHANNELS", "TABLES", "VIEWS", "SCHEMAS", "DATABASES", "COLUMNS")
+_SHOW_OBJECTS = ("PIPES", "CHANNELS", "TABLES", "VIEWS", "SCHEMAS", "DATABASES", "COLUMNS", "SEQUENCES")
 _SHOW_SESSION = ("PARAMETERS", "VARIABLES", "WAREHOUSES", "USERS", "ROLES")
 
 
@@ -168,7 +168,8 @@ def _show_scope(c: Cursor, kind: str, like: str | None) -> cmd.Translation:
         return cmd.ShowChannels(database, schema, pipe, table, like)
     if kind == "COLUMNS":
         return cmd.ShowColumns(database, schema, table, like)
-    return {"PIPES": cmd.ShowPipes, "TABLES": cmd.ShowTables, "VIEWS": cmd.ShowViews}[kind](database, schema, like)
+    listing = {"PIPES": cmd.ShowPipes, "TABLES": cmd.ShowTables, "VIEWS": cmd.ShowViews, "SEQUENCES": cmd.ShowSequences}
+    return listing[kind](database, schema, like)
 
 
 _SHOW_KEYS = {"PRIMARY": tablekeys.PRIMARY, "UNIQUE": tablekeys.UNIQUE, "IMPORTED": tablekeys.FOREIGN}
