@@ -61,6 +61,15 @@ def test_get_downloads_the_bytes_put_uploaded(cur, tmp_path):
     rows = cur.execute(f"GET @S2/x 'file://{out}/'").fetchall()
     assert [(r[0], r[2]) for r in rows] == [("a.csv.gz", "DOWNLOADED")]
     assert gzip.decompress((out / "a.csv.gz").read_bytes()).decode() == CSV
+    (tmp_path / "b.csv").write_text(CSV * 3)
+    _put(cur, tmp_path / "b.csv", "@S2/x")
+    one = tmp_path / "one"
+    one.mkdir()
+    rows = cur.execute(f"GET @S2/x/b.csv.gz 'file://{one}/'").fetchall()  # one file, by its path
+    assert [(r[0], r[2]) for r in rows] == [("b.csv.gz", "DOWNLOADED")]
+    assert gzip.decompress((one / "b.csv.gz").read_bytes()).decode() == CSV * 3
+    rows = cur.execute(f"GET @S2 'file://{one}/' PATTERN = '.*a[.]csv.*'").fetchall()
+    assert [r[0] for r in rows] == ["a.csv.gz"]
 
 
 def test_list_and_remove_answer_with_snowflakes_columns(cur, tmp_path):

@@ -88,7 +88,7 @@ def reply(store, command, session: Session, base_url: str) -> dict:
             "overwrite": _flag(options.get("OVERWRITE", False)),
             "uploadInfo": stage_info,
         }
-    keys = [key for key, _ in stages.files(ref.with_path(path if ref.path else ""), command.pattern)]
+    keys = [key for key, _ in stages.files(ref, command.pattern)]  # the path is a prefix: a folder or a file
     return data | {
         "command": "DOWNLOAD",
         "src_locations": keys,
