@@ -97,7 +97,7 @@ def routes(store, statements: Statements, endpoint) -> list[Route]:
         q = request.query_params
         submitted = parse(await read_json(request), q.get("nullable", "true").lower() != "false")
         run = functools.partial(_execute, store, statements, principal, submitted)
-        statement, _ = statements.submit(q.get("requestId"), q.get("retry", "").lower() == "true", run)
+        statement, _ = statements.submit(principal.user, q.get("requestId"), q.get("retry", "").lower() == "true", run)
         if q.get("async", "").lower() == "true":
             return _reply(statement.accepted())
         await statement.wait(SYNC_WAIT_S)
@@ -106,7 +106,7 @@ def routes(store, statements: Statements, endpoint) -> list[Route]:
     @endpoint
     @_answering
     async def status(request: Request, principal) -> Response:
-        statement = statements.find(request.path_params["handle"])
+        statement = statements.find(request.path_params["handle"], principal.user)
         partition = request.query_params.get("partition", "0")
         if not partition.isdigit():
             raise StatementError(400, "000001", "22023", f"'partition' must be a partition number, got {partition!r}")
@@ -115,7 +115,7 @@ def routes(store, statements: Statements, endpoint) -> list[Route]:
     @endpoint
     @_answering
     async def cancel(request: Request, principal) -> Response:
-        statement = statements.find(request.path_params["handle"])
+        statement = statements.find(request.path_params["handle"], principal.user)
         if statement.done.is_set():
             code, message = NOT_EXECUTING
             raise StatementError(422, code, "57014", message)

@@ -61,6 +61,7 @@ class Statement:
 
     handle: str
     request_id: str
+    user: str = ""  # who submitted it: only they reach it
     created_ms: int = field(default_factory=lambda: int(time.time() * 1000))
     switch: Switch = field(default_factory=Switch)
     done: threading.Event = field(default_factory=threading.Event)
@@ -196,35 +197,39 @@ class Statements:
         self.max_running = max_running
         self._lock = threading.Lock()
         self._by_handle: dict[str, Statement] = {}
-        self._by_request: dict[str, str] = {}
+        self._by_request: dict[tuple[str, str], str] = {}  # (user, request id) -> handle
 
-    def submit(self, request_id: str | None, retry: bool, run: Callable[[Statement], None]) -> tuple[Statement, bool]:
-        """The statement of a request and whether it is new; a new one runs ``run(statement)`` in a
-        thread of its own. With ``retry``, a request id seen before finds its statement (unless that
-        one failed): the statement does not run twice."""
+    def submit(
+        self, user: str, request_id: str | None, retry: bool, run: Callable[[Statement], None]
+    ) -> tuple[Statement, bool]:
+        """The statement of ``user``'s request and whether it is new; a new one runs ``run(statement)``
+        in a thread of its own. With ``retry``, a request id the user sent before finds its statement
+        (unless that one failed): the statement does not run twice."""
         with self._lock:
-            known = self._by_handle.get(self._by_request.get(request_id or "", ""))
+            known = self._by_handle.get(self._by_request.get((user, request_id or ""), ""))
             if retry and known is not None and not (known.done.is_set() and known.error is not None):
                 return known, False
             if sum(not s.done.is_set() for s in self._by_handle.values()) >= self.max_running:
                 message = f"Request rate exceeds max: at most {self.max_running} statements run at once; retry later."
                 raise StatementError(429, "000610", "57014", message)
-            statement = self._add(Statement(str(uuid.uuid4()), request_id or str(uuid.uuid4())))
+            statement = self._add(Statement(str(uuid.uuid4()), request_id or str(uuid.uuid4()), user))
         threading.Thread(target=self._run, args=(run, statement), name=f"statement-{statement.handle}").start()
         return statement, True
 
     def child(self, parent: Statement) -> Statement:
         """A handle of its own for one statement of a multi-statement request (ended by the caller)."""
         with self._lock:
-            child = self._add(Statement(str(uuid.uuid4()), parent.request_id, switch=parent.switch), request=False)
+            child = Statement(str(uuid.uuid4()), parent.request_id, parent.user, switch=parent.switch)
+            self._add(child, request=False)
         parent.children.append(child)
         return child
 
-    def find(self, handle: str) -> Statement:
-        """The statement of a handle; 404 with Snowflake's code when the service has none."""
+    def find(self, handle: str, user: str) -> Statement:
+        """``user``'s statement of a handle; 404 with Snowflake's code when the service has none (or
+        another user's: a handle reaches only the statements of whoever submitted them)."""
         with self._lock:
             statement = self._by_handle.get(handle)
-        if statement is None:
+        if statement is None or statement.user != user:
             raise StatementError(404, "000709", "02000", f"Statement {handle} not found.")
         return statement
 
@@ -238,7 +243,7 @@ class Statements:
     def _add(self, statement: Statement, request: bool = True) -> Statement:
         self._by_handle[statement.handle] = statement
         if request:  # the latest statement of a request id is the one a retry finds
-            self._by_request[statement.request_id] = statement.handle
+            self._by_request[(statement.user, statement.request_id)] = statement.handle
         return statement
 
     def _run(self, run: Callable[[Statement], None], statement: Statement) -> None:
@@ -265,8 +270,8 @@ class Statements:
                 break
             total -= old.size
             del self._by_handle[old.handle]
-            if self._by_request.get(old.request_id) == old.handle:
-                del self._by_request[old.request_id]
+            if self._by_request.get((old.user, old.request_id)) == old.handle:
+                del self._by_request[(old.user, old.request_id)]
 
 
 def _links(url: str, partition: int, count: int) -> str:
