@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+import snowflake.connector
 import sqlalchemy as sa
 from snowflake.connector import IntegrityError, ProgrammingError
 from snowflake.sqlalchemy import TIMESTAMP_NTZ
@@ -22,16 +23,21 @@ _schemas = itertools.count(1)
 _CONNECT = ("private_key", "host", "port", "protocol", "role", "custom_root_store_path")
 
 
+def _engine(home, schema: str, **options) -> sa.Engine:
+    arguments = connector_arguments(home)
+    return sa.create_engine(
+        f"snowflake://{USER}@{ACCOUNT}/{DATABASE}/{schema}?warehouse=LOCAL_WH",
+        connect_args={name: arguments[name] for name in _CONNECT},
+        **options,
+    )
+
+
 @pytest.fixture
 def engine(local_home, connect):
     """An engine on a schema of its own in the service's database."""
     schema = f"SQLA_{next(_schemas)}"
     connect().cursor().execute(f"CREATE SCHEMA {schema}")
-    arguments = connector_arguments(local_home)
-    engine = sa.create_engine(
-        f"snowflake://{USER}@{ACCOUNT}/{DATABASE}/{schema}?warehouse=LOCAL_WH",
-        connect_args={name: arguments[name] for name in _CONNECT},
-    )
+    engine = _engine(local_home, schema)
     yield engine
     engine.dispose()
 
@@ -83,6 +89,21 @@ def test_to_sql_replace_and_append_round_trip(engine):
     assert frame.to_sql("orders_df", engine, if_exists="append", index=False) == 3
     counts = pd.read_sql("SELECT id, COUNT(*) AS n FROM orders_df GROUP BY id ORDER BY id", engine)
     assert counts["n"].tolist() == [2, 2, 2]
+
+
+def test_to_sql_with_qmark_binds_and_multi_row_inserts(local_home, engine, monkeypatch):
+    """The connector's server-side binds (qmark), and pandas' multi-row INSERTs in chunks."""
+    monkeypatch.setattr(snowflake.connector, "paramstyle", "qmark")
+    qmark = _engine(local_home, engine.url.database.split("/")[1], paramstyle="qmark")
+    try:
+        frame = _frame()
+        assert frame.to_sql("binds", qmark, index=False) == 3
+        assert frame.to_sql("binds", qmark, if_exists="append", index=False, method="multi", chunksize=2) == 3
+        back = pd.read_sql(sa.text("SELECT * FROM binds WHERE id > :low ORDER BY id"), qmark, params={"low": 1})
+    finally:
+        qmark.dispose()
+    assert back["id"].tolist() == [2, 2, 3, 3] and back["name"].iloc[2:].tolist() == ["ç", "ç"]
+    assert pd.isna(back["amount"].iloc[0]) and back["at"].iloc[2] == pd.Timestamp("2024-03-01")
 
 
 def test_to_sql_writes_the_index_into_a_table_that_has_its_column(engine):
