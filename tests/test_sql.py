@@ -243,7 +243,7 @@ def test_orders_stream_through_the_pipes_of_the_original_readme(demo_db):
 @pytest.mark.parametrize(
     "statement, problem",
     [
-        ("CREATE STAGE RAW.MY_STAGE", "not supported"),
+        ("CREATE TASK RAW.MY_TASK AS SELECT 1", "not supported"),
         ("SELEC * FROM RAW.ORDERS", "Cannot parse"),
         ("SELECT * FROM RAW.NO_SUCH_TABLE", "NO_SUCH_TABLE"),
         ("DESCRIBE PIPE RAW.NO_SUCH_PIPE", "does not exist"),
@@ -255,7 +255,7 @@ def test_a_bad_statement_fails_naming_it(backend, statement, problem):
     assert statement in str(caught.value)
 
 
-@pytest.mark.parametrize("third", ["CREATE STAGE RAW.MY_STAGE", "INSERT INTO RAW.NO_SUCH_TABLE VALUES (1)"])
+@pytest.mark.parametrize("third", ["CREATE TASK RAW.MY_TASK AS SELECT 1", "INSERT INTO RAW.NO_SUCH_TABLE VALUES (1)"])
 def test_a_script_stops_at_the_statement_that_fails(backend, third):
     """As on Snowflake, each statement of a script commits on its own: the error names the
     failing statement, and the statements after it do not run."""

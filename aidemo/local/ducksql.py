@@ -95,15 +95,20 @@ _UNNAMED = {  # DuckDB functions of the same kind, by name
 }
 
 
+def not_supported(text: str) -> NoReturn:
+    """Refuse a statement of a kind the local service does not handle, naming it and what it handles."""
+    raise SqlError(
+        f"{quote_statement(text)} is not supported by the local service; it handles "
+        "queries, table and view DDL/DML, databases, schemas, pipes, channels, stages, transactions "
+        "and session state. Run it against a Snowflake account instead."
+    )
+
+
 def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) -> DuckSql:
     """The DuckDB translation of a parsed query, table/view DDL or DML (``text`` is its statement)."""
     _session_context(tree, session, text)
     if not sandbox.runs_on_duckdb(tree):
-        raise SqlError(
-            f"{quote_statement(text)} is not supported by the local service; it handles "
-            "queries, table and view DDL/DML, databases, schemas, pipes and channels. "
-            "Run it against a Snowflake account instead."
-        )
+        not_supported(text)
     _check_properties(tree)
     if isinstance(tree, exp.Query):
         _name_columns(tree)

@@ -59,7 +59,7 @@ from sqlglot.tokens import Token, TokenType
 
 from aidemo.local import copyinto, sandbox, stagesql
 from aidemo.local import sqlcommands as cmd
-from aidemo.local.ducksql import RESERVED, reserved, translate_with_sqlglot
+from aidemo.local.ducksql import RESERVED, not_supported, reserved, translate_with_sqlglot
 from aidemo.local.errors import SqlError
 from aidemo.local.insertsql import bulk_insert
 from aidemo.local.sqlsession import Session
@@ -199,11 +199,7 @@ def _handler(tree: exp.Expression) -> Callable[[exp.Expression, str, Session], c
 
 
 def _unsupported(tree: exp.Expression, text: str, session: Session) -> cmd.Translation:
-    raise SqlError(
-        f"{quote_statement(text)} is not supported by the local service; it handles "
-        "queries, table and view DDL/DML, databases, schemas, pipes, channels, stages, transactions "
-        "and session state. Run it against a Snowflake account instead."
-    )
+    not_supported(text)
 
 
 def _duck(tree: exp.Expression, text: str, session: Session) -> cmd.DuckSql:
