@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import ssl
+import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -85,6 +86,51 @@ def connector_arguments(home: ServiceHome, **overrides) -> dict:
         "custom_root_store_path": str(home.trust_bundle),
         "enable_server_session_keep_alive_auto_detection": False,
     } | overrides
+
+
+# ---- rows through the SDK ------------------------------------------------------------------
+
+
+def order(i: int, **overrides) -> dict:
+    """A row of an ORDERS-shaped table, order ``i`` (``overrides`` replace values)."""
+    row = {
+        "ORDER_ID": i,
+        "CUSTOMER_ID": 1000 + i,
+        "ORDER_DATE": f"2025-01-{1 + i % 28:02d} 10:00:00",
+        "ORDER_STATUS": "Completed",
+        "TOTAL_AMOUNT": round(10 + i * 1.25, 2),
+        "DISCOUNT_PERCENT": 5.0,
+        "SHIPPING_COST": 7.5,
+    }
+    row.update(overrides)
+    return row
+
+
+def ids(backend, table: str) -> list[int]:
+    """The ORDER_IDs of RAW.``table``, in order."""
+    return backend.sql(f"SELECT ORDER_ID FROM RAW.{table} ORDER BY ORDER_ID")["ORDER_ID"].tolist()
+
+
+def stream(backend, pipe: str, channel: str, rows: list[dict], token) -> object:
+    """Append ``rows`` on a channel of ``pipe`` through the SDK and wait for the last token; the client."""
+    client = backend.create_client(f"test_{channel}", pipe)
+    ch, _ = client.open_channel(channel)
+    last = token(len(rows))
+    ch.append_rows(rows, token(1), last)
+    ch.wait_for_commit(lambda committed: committed == last, 60)
+    return client
+
+
+BURST = 70_000  # ~12 MB of NDJSON in one tick: far above the SDK's 1 MB rowset limit
+
+
+def fragments_loaded(home: ServiceHome, pipe: str, channel: str) -> int:
+    """File-mode fragments the service of ``home`` loaded for a channel (its health route)."""
+    info = service.status(home)
+    context = ssl.create_default_context(cafile=str(home.ca_cert))
+    with urllib.request.urlopen(info.url + "/aidemo/v1/health", context=context, timeout=10) as resp:
+        counts = json.loads(resp.read())["file_fragments_loaded"]
+    return counts.get(f"AUTOMATED_INTELLIGENCE.RAW.{pipe}/{channel}", 0)
 
 
 # ---- raw HTTPS to a service (the hardening tests) ---------------------------------------------

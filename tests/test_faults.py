@@ -240,7 +240,7 @@ def test_commits_held_at_a_restart_are_kept_or_replayed(private_service, kill):
 def test_a_commit_hold_on_one_channel_is_dropped_when_a_reopen_fences_its_writer(backend, fresh_table):
     """Only the named channel's commits wait; a reopen discards what its old writer had held, and
     the new writer replays those rows exactly once."""
-    from tests.test_local_service import ids, order
+    from tests.helpers import ids, order
 
     control = backend.fault_control()
     held, free = f"held_{fresh_table}", f"free_{fresh_table}"

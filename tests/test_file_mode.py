@@ -10,8 +10,6 @@ import base64
 import datetime as dt
 import json
 import os
-import ssl
-import urllib.request
 import zlib
 
 import pytest
@@ -25,17 +23,7 @@ from aidemo.local.bootstrap import open_store
 from aidemo.local.home import ServiceHome
 from aidemo.local.stage import Stage, check_crc32, decode_aws_chunked, decrypt_ctr
 from aidemo.local.store import ServiceError
-from tests.test_local_service import ids, order
-
-BURST = 70_000  # ~12 MB of NDJSON in one tick: far above the SDK's 1 MB rowset limit
-
-
-def fragments_loaded(home: ServiceHome, pipe: str, channel: str) -> int:
-    info = service.status(home)
-    context = ssl.create_default_context(cafile=str(home.ca_cert))
-    with urllib.request.urlopen(info.url + "/aidemo/v1/health", context=context, timeout=10) as resp:
-        counts = json.loads(resp.read())["file_fragments_loaded"]
-    return counts.get(f"AUTOMATED_INTELLIGENCE.RAW.{pipe}/{channel}", 0)
+from tests.helpers import BURST, fragments_loaded, ids, order
 
 
 def stage_files(home: ServiceHome) -> list:

@@ -11,25 +11,7 @@ from aidemo.backends import LocalBackend
 from aidemo.errors import StreamingError
 from aidemo.keys import generate_key_pair
 from aidemo.local import service
-from tests.helpers import share_ca
-
-
-def order(i: int, **overrides) -> dict:
-    row = {
-        "ORDER_ID": i,
-        "CUSTOMER_ID": 1000 + i,
-        "ORDER_DATE": f"2025-01-{1 + i % 28:02d} 10:00:00",
-        "ORDER_STATUS": "Completed",
-        "TOTAL_AMOUNT": round(10 + i * 1.25, 2),
-        "DISCOUNT_PERCENT": 5.0,
-        "SHIPPING_COST": 7.5,
-    }
-    row.update(overrides)
-    return row
-
-
-def ids(backend, table: str) -> list[int]:
-    return backend.sql(f"SELECT ORDER_ID FROM RAW.{table} ORDER BY ORDER_ID")["ORDER_ID"].tolist()
+from tests.helpers import ids, order, share_ca
 
 
 def test_whole_lifecycle(backend, fresh_table):

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from aidemo.keys import generate_key_pair
-from tests.test_file_mode import fragments_loaded
+from tests.helpers import fragments_loaded
 
 ROWS = 20_000  # ~2.5 MB of NDJSON in one append: file mode
 APP = textwrap.dedent(

@@ -16,7 +16,7 @@ from aidemo.models import SEGMENTS
 from aidemo.offsets import order_token
 from aidemo.provision import setup
 from aidemo.settings import load_settings
-from tests.test_sql import stream
+from tests.helpers import stream
 
 SEED = 11
 PIPES = ("ORDERS_PIPE", "ORDER_ITEMS_PIPE")

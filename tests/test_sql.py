@@ -19,6 +19,7 @@ from aidemo.errors import SqlError
 from aidemo.generator import InstanceSpec, order_batch
 from aidemo.offsets import item_token, order_token
 from aidemo.sql import SQL_DIR, insert_script, run_file, run_sql, sql_file, sql_literal, sql_text
+from tests.helpers import stream
 
 SQL_FILES = sorted(str(p.relative_to(SQL_DIR)) for p in SQL_DIR.rglob("*.sql"))
 DDL_FILES = ("01_database.sql", "02_tables.sql", "03_pipes.sql")
@@ -30,16 +31,6 @@ _names = itertools.count(1)
 
 def names(frame: pd.DataFrame) -> list[str]:
     return sorted(frame["name"]) if len(frame) else []
-
-
-def stream(backend, pipe: str, channel: str, rows: list[dict], token) -> object:
-    """Append ``rows`` on a channel of ``pipe`` through the SDK and wait for the last token; the client."""
-    client = backend.create_client(f"test_{channel}", pipe)
-    ch, _ = client.open_channel(channel)
-    last = token(len(rows))
-    ch.append_rows(rows, token(1), last)
-    ch.wait_for_commit(lambda committed: committed == last, 60)
-    return client
 
 
 # ---- every file runs ---------------------------------------------------------------------

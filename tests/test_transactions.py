@@ -215,7 +215,7 @@ def test_closing_a_session_with_an_open_transaction_rolls_it_back(t, connect):
 
 
 def test_streaming_commits_go_on_while_a_transaction_is_open(backend, fresh_table, connect):
-    from tests.test_local_service import ids, order
+    from tests.helpers import ids, order
 
     cur = connect().cursor()
     cur.execute("BEGIN")

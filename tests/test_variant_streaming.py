@@ -9,7 +9,7 @@ import json
 
 from snowflake.connector.constants import FIELD_ID_TO_NAME
 
-from tests.test_file_mode import BURST, fragments_loaded
+from tests.helpers import BURST, fragments_loaded
 
 _names = itertools.count(1)
 
