@@ -427,3 +427,30 @@ def test_put_keeps_a_compressed_file_as_it_is_and_copy_matches_names_case_sensit
     _put(cur, tmp_path / "m.parquet", "@SZP")
     cur.execute("COPY INTO Z FROM @SZP MATCH_BY_COLUMN_NAME = CASE_SENSITIVE")
     assert cur.execute("SELECT * FROM Z WHERE ID = 7").fetchall() == [(7, "upper")]
+
+
+def test_copy_into_a_stage_unloads_parquet_that_loads_back(cur):
+    cur.execute("CREATE TABLE SRC (ID NUMBER(38,0), AMOUNT NUMBER(10,2), NAME VARCHAR, AT TIMESTAMP_NTZ)")
+    cur.execute(
+        "INSERT INTO SRC VALUES (1, 1.25, 'a', '2024-01-02 03:04:05.123456'), (2, NULL, NULL, NULL), (3, -2, '', NULL)"
+    )
+    cur.execute("CREATE STAGE SU")
+    rows = cur.execute("COPY INTO @SU/out/ FROM SRC FILE_FORMAT = (TYPE = PARQUET)").fetchall()
+    assert [d.name for d in cur.description] == ["rows_unloaded", "input_bytes", "output_bytes"]
+    assert rows[0][0] == 3 and rows[0][1] > 0 and rows[0][2] > 0
+    assert [r[0] for r in cur.execute("LIST @SU").fetchall()] == ["su/out/data_0_0_0.snappy.parquet"]
+    with pytest.raises(ProgrammingError) as failed:
+        cur.execute("COPY INTO @SU/out/ FROM SRC FILE_FORMAT = (TYPE = PARQUET)")
+    assert "already existing" in failed.value.msg
+    query = "COPY INTO @SU/part FROM (SELECT ID, NAME FROM SRC WHERE ID > 1) FILE_FORMAT = (TYPE = PARQUET)"
+    assert cur.execute(query).fetchall()[0][0] == 2
+    assert "su/part_0_0_0.snappy.parquet" in [r[0] for r in cur.execute("LIST @SU").fetchall()]
+    cur.execute("CREATE TABLE BACK LIKE SRC")
+    cur.execute("COPY INTO BACK FROM @SU/out/ FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_SENSITIVE")
+    assert (
+        cur.execute("SELECT * FROM BACK ORDER BY ID").fetchall()
+        == cur.execute("SELECT * FROM SRC ORDER BY ID").fetchall()
+    )
+    with pytest.raises(ProgrammingError) as failed:
+        cur.execute("COPY INTO @SU/csv/ FROM SRC")  # CSV, the default: refused, not written differently
+    assert failed.value.sqlstate == "0A000" and "TYPE = CSV" in failed.value.msg

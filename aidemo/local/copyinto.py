@@ -26,7 +26,7 @@ from typing import ClassVar
 import duckdb
 from sqlglot import exp
 
-from aidemo.local import fileformats
+from aidemo.local import fileformats, unload
 from aidemo.local.ducksql import translate_with_sqlglot
 from aidemo.local.errors import SqlError
 from aidemo.local.sandbox import check_schemas, trust
@@ -79,15 +79,17 @@ class InferSchema:
     columns: tuple[str, ...] | None
 
 
-def translate(tree: exp.Copy, text: str, session: Session) -> CopyInto:
-    """The COPY INTO <table> statement as a command (unloading into a stage is refused)."""
+def translate(tree: exp.Copy, text: str, session: Session) -> CopyInto | unload.UnloadInto:
+    """The COPY INTO <table> statement as a command (COPY INTO @stage: :mod:`aidemo.local.unload`)."""
     target = tree.this
+    if isinstance(target, exp.Table) and isinstance(target.this, (exp.Var, exp.Literal)):
+        return unload.translate(ref_of(target, session), tree, text)
     columns = None
     if isinstance(target, exp.Schema):
         columns = tuple(name_of(c) for c in target.expressions)
         target = target.this
     if not isinstance(target, exp.Table) or not isinstance(target.this, exp.Identifier):
-        raise unsupported("COPY INTO @stage (unloading)", "query the table and write the files from the client")
+        raise unsupported(f"COPY INTO {target.sql('snowflake')[:60]}")
     (source,) = tree.args["files"]
     transform = None
     if isinstance(source, exp.Subquery):

@@ -14,7 +14,7 @@ import time
 import duckdb
 from sqlglot import exp
 
-from aidemo.local import coltypes, copyinto, sessionsql, stagesql
+from aidemo.local import coltypes, copyinto, sessionsql, stagesql, unload
 from aidemo.local import resultset as rs
 from aidemo.local import sqlcommands as cmd
 from aidemo.local import sqlresults as listings
@@ -350,7 +350,7 @@ _HANDLERS = {
     cmd.ShowPage: _show_page, cmd.Begin: _begin, cmd.Commit: _commit, cmd.Rollback: _rollback,
     cmd.AlterSession: _alter_session, cmd.SetVariables: _set_variables, cmd.UnsetVariables: _unset_variables,
     cmd.DuckSql: _in_transaction, **stagesql.HANDLERS, copyinto.CopyInto: copyinto.run,
-    copyinto.InferSchema: copyinto.run_infer,
+    copyinto.InferSchema: copyinto.run_infer, unload.UnloadInto: unload.run,
 }  # fmt: skip
 
 
