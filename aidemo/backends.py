@@ -261,12 +261,18 @@ _first_ca: list[str] = []  # the CA of the first local service this process trus
 
 
 def _trust(home: ServiceHome) -> None:
-    """Point SSL_CERT_FILE (read by the SDK's Rust core at client creation) at a bundle with the local CA.
+    """Point SSL_CERT_FILE (read by the SDK's Rust core at client creation) at a bundle with the local CA,
+    and REQUESTS_CA_BUNDLE too where the connector is 4.x (which reads only that; 5.x gets the bundle
+    per connection, Endpoint.trust_bundle).
 
-    The bundle keeps the roots the process trusted before (the system's, or a bundle the
-    user set in SSL_CERT_FILE), so other HTTPS in the same process keeps working.
+    The bundle keeps the roots the process trusted before (the system's, or the bundles the
+    user set in those variables), so other HTTPS in the same process keeps working.
     """
     from pathlib import Path
+
+    from aidemo.connector import connector_major
+
+    variables = ("SSL_CERT_FILE",) if connector_major() >= 5 else ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 
     with _trust_lock:
         ca = home.ca_cert.read_text()
@@ -279,13 +285,15 @@ def _trust(home: ServiceHome) -> None:
                 "of rows per flush) to this service will fail; use one local service home per process",
                 stacklevel=3,
             )
-        current = os.environ.get("SSL_CERT_FILE")
-        if current and Path(current).is_file() and not _is_local_bundle(current):
+        current = {os.environ.get(name) for name in variables} - {None}
+        users = sorted(path for path in current if Path(path).is_file() and not _is_local_bundle(path))
+        if users:
             bundle = home.root / "trust-user.pem"
-            bundle.write_text(Path(current).read_text() + "\n" + ca)
+            bundle.write_text("".join(Path(path).read_text() + "\n" for path in users) + ca)
         else:
             bundle = home.trust_bundle
-        os.environ["SSL_CERT_FILE"] = str(bundle)
+        for name in variables:
+            os.environ[name] = str(bundle)
 
 
 def _is_local_bundle(path: str) -> bool:

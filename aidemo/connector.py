@@ -50,7 +50,7 @@ class Endpoint:
     database: str | None = None
     schema: str | None = None
     # A PEM bundle the connection trusts (the local service's CA); None: the connector's defaults.
-    # Given per connection because the connector's native core reads SSL_CERT_FILE only once.
+    # Given per connection to 5.x, whose native core reads SSL_CERT_FILE only once.
     trust_bundle: str | None = None
 
     def __repr__(self) -> str:
@@ -79,12 +79,23 @@ class Endpoint:
             "warehouse": self.warehouse,
             "database": self.database,
             "schema": self.schema,
-            "custom_root_store_path": self.trust_bundle,
             "login_timeout": LOGIN_TIMEOUT_S,
-            # Log out on close (the kit runs no async queries); saying so also silences 5.x's warning.
-            "enable_server_session_keep_alive_auto_detection": False,
         }
+        if connector_major() >= 5:
+            args["custom_root_store_path"] = self.trust_bundle
+            # Log out on close (the kit runs no async queries); saying so also silences 5.x's warning.
+            args["enable_server_session_keep_alive_auto_detection"] = False
         return {key: value for key, value in args.items() if value is not None}
+
+
+def connector_major() -> int:
+    """The major version of the installed connector: 5 (the ``snowflake`` extra) or 4 (the ``snowpark`` extra).
+
+    4.x has no per-connection trust bundle: it trusts REQUESTS_CA_BUNDLE only, which the local
+    backend points at the service's CA (:class:`aidemo.backends.LocalBackend`)."""
+    from snowflake.connector.version import VERSION
+
+    return VERSION[0]
 
 
 def connect(endpoint: Endpoint) -> SnowflakeConnection:

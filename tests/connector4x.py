@@ -1,9 +1,11 @@
 """Connector 4.x, and Snowpark (which pins it), against the local service from a venv of their own.
 
-The suite's venv has connector 5.x. :func:`python` makes, once, a venv with the pinned 4.x and
-Snowpark (``.venv-c4/`` in the checkout, kept for later runs); this file run by that venv's
-Python reads connect() arguments as JSON on stdin, runs the queries below and prints what the
-connector read, as JSON, for the tests to check. The client side imports nothing of the kit.
+The suite's venv has connector 5.x. :func:`python` makes, once, a venv of the kit installed with
+its ``snowpark`` extra (``pip install -e ".[snowpark]"``: connector 4.8.1 and Snowpark 1.56.0) and
+pytest (``.venv-c4/`` in the checkout, kept for later runs), where tests/test_connector_majors.py runs
+the kit's own connector tests. This file run by that venv's Python reads connect() arguments as JSON
+on stdin, runs the queries below and prints what the connector read, as JSON, for the tests to check;
+that client side imports nothing of the kit.
 """
 
 from __future__ import annotations
@@ -18,21 +20,32 @@ import subprocess
 import sys
 from pathlib import Path
 
-REQUIREMENTS = ("snowflake-connector-python[pandas]==4.8.1", "snowflake-snowpark-python==1.56.0")
-VENV = Path(__file__).resolve().parents[1] / ".venv-c4"
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ROOT / ".venv-c4"
+# What the kit's tests need besides the kit (the versions of the dev extra's).
+TEST_TOOLS = ("pytest==9.2.0", "pytest-timeout==2.4.0", "pytest-xdist==3.8.0")
 
 
 def python() -> Path:
-    """The Python of the 4.x venv, made first if it is missing or was made for other pins."""
+    """The Python of the 4.x venv, made first if it is missing or was made for other requirements."""
     marker, interpreter = VENV / "aidemo-requirements.txt", VENV / "bin" / "python"
-    VENV.parent.mkdir(exist_ok=True)
-    with open(VENV.parent / ".venv-c4.lock", "w") as lock:  # pytest-xdist workers make it once
+    wanted = "\n".join([*_requirements(), *TEST_TOOLS])
+    with open(ROOT / ".venv-c4.lock", "w") as lock:  # pytest-xdist workers make it once
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not marker.exists() or marker.read_text() != "\n".join(REQUIREMENTS):
+        if not marker.exists() or marker.read_text() != wanted:
             subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-            subprocess.run([str(interpreter), "-m", "pip", "install", "-q", *REQUIREMENTS], check=True)
-            marker.write_text("\n".join(REQUIREMENTS))
+            install = [str(interpreter), "-m", "pip", "install", "-q", "-e", f"{ROOT}[snowpark]", *TEST_TOOLS]
+            subprocess.run(install, check=True)
+            marker.write_text(wanted)
     return interpreter
+
+
+def _requirements() -> list[str]:
+    """What ``pip install -e ".[snowpark]"`` installs, as pyproject.toml says."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["snowpark"]]
 
 
 def run(home, command: list[str], args: dict) -> str:

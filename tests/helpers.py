@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from aidemo.backends import LocalBackend
+from aidemo.connector import connector_major
 from aidemo.dates import OrderDates
 from aidemo.generator import InstanceSpec, order_batch
 from aidemo.keys import keypair_jwt
@@ -72,7 +73,7 @@ def connector_arguments(home: ServiceHome, **overrides) -> dict:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    return {
+    args = {
         "account": ACCOUNT,
         "user": USER,
         "host": "127.0.0.1",
@@ -83,9 +84,13 @@ def connector_arguments(home: ServiceHome, **overrides) -> dict:
         "schema": SCHEMA,
         "role": ROLE,
         "warehouse": "LOCAL_WH",
-        "custom_root_store_path": str(home.trust_bundle),
-        "enable_server_session_keep_alive_auto_detection": False,
-    } | overrides
+    }
+    if connector_major() >= 5:  # 4.x trusts REQUESTS_CA_BUNDLE only (the local backend sets it)
+        args |= {
+            "custom_root_store_path": str(home.trust_bundle),
+            "enable_server_session_keep_alive_auto_detection": False,
+        }
+    return args | overrides
 
 
 # ---- rows through the SDK ------------------------------------------------------------------
