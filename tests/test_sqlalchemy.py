@@ -165,6 +165,11 @@ def test_inspector_lists_tables_views_schemas_and_columns(engine):
     # a view's columns through DESC TABLE, as Snowflake's; no sequences (SHOW SEQUENCES lists none)
     assert [c["name"] for c in inspector.get_columns("big_orders")] == list(columns)
     assert inspector.has_table("big_orders") and inspector.get_sequence_names() == []
+    # a view's definition is its CREATE VIEW as written, not the service's rewriting of it
+    assert (
+        inspector.get_view_definition("big_orders")
+        == "CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 100"
+    )
 
 
 def test_inspector_reports_primary_unique_and_foreign_keys(engine):

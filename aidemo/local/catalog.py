@@ -28,6 +28,7 @@ PUBLIC = "PUBLIC"
 STREAMING_SUFFIX = "-STREAMING"  # a table's default pipe is <TABLE>-STREAMING
 KEYS = "TABLE_KEYS"  # the keys tables declare (aidemo.local.tablekeys), of these kinds:
 PRIMARY, UNIQUE, FOREIGN = "PRIMARY KEY", "UNIQUE", "FOREIGN KEY"
+VIEW_TEXTS = "VIEW_TEXTS"  # each view's CREATE VIEW as written (aidemo.local.viewtexts)
 #: DuckDB's worker threads: half the cores, the rest left to the SDK clients that usually share the
 #: machine. Loads run on connections of their own in parallel; per query, more threads cost more CPU
 #: per row loaded (about a fifth more with 2 than with 1 on a 2-core machine).
@@ -209,6 +210,7 @@ class Catalog:
                 f"DELETE FROM {self._meta(database, 'PIPES')} WHERE SCHEMA_NAME = {literal(schema)}",
                 f"DELETE FROM {self._meta(database, 'CHANNELS')} WHERE SCHEMA_NAME = {literal(schema)}",
                 f"DELETE FROM {self._meta(database, KEYS)} WHERE SCHEMA_NAME = {literal(schema)}",
+                f"DELETE FROM {self._meta(database, VIEW_TEXTS)} WHERE SCHEMA_NAME = {literal(schema)}",
             )
             self.drop_unused_sequences(self._writer, database)
             self._dropped(database, schema)
@@ -350,6 +352,8 @@ class Catalog:
                 KIND VARCHAR NOT NULL, COLUMN_NAME VARCHAR NOT NULL, PK_DATABASE_NAME VARCHAR, PK_SCHEMA_NAME VARCHAR,
                 PK_TABLE_NAME VARCHAR, PK_COLUMN_NAME VARCHAR, KEY_SEQUENCE BIGINT NOT NULL,
                 CREATED_ON TIMESTAMP WITH TIME ZONE NOT NULL);
+            CREATE TABLE IF NOT EXISTS {self._meta(name, VIEW_TEXTS)} (
+                SCHEMA_NAME VARCHAR NOT NULL, VIEW_NAME VARCHAR NOT NULL, TEXT VARCHAR NOT NULL);
         """)
 
     def _detach(self, name: str) -> None:

@@ -11,7 +11,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from aidemo.local import coltypes, functions, identity, infoschema, rowsources, sandbox, semistructured
+from aidemo.local import coltypes, functions, identity, infoschema, rowsources, sandbox, semistructured, viewtexts
 from aidemo.local.errors import SqlError
 from aidemo.local.sessionsql import session_value
 from aidemo.local.sqlcommands import DuckSql
@@ -112,7 +112,7 @@ def translate_with_sqlglot(tree: exp.Expression, text: str, session: Session) ->
     _check_properties(tree)
     if isinstance(tree, exp.Query):
         _name_columns(tree)
-    keys = bookkeeping(tree, session.database, session.schema)
+    keys = bookkeeping(tree, session.database, session.schema) or viewtexts.bookkeeping(tree, text)
     key_columns = not_null(tree)  # an ALTER TABLE that changes keys only: the service keeps them
     if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
         _relax_constraints(tree.this)

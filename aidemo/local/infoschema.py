@@ -101,11 +101,14 @@ _VIEWS = {
         FROM duckdb_databases() WHERE database_name = {{db}}""",
     "VIEWS": f"""
         SELECT database_name AS TABLE_CATALOG, schema_name AS TABLE_SCHEMA, view_name AS TABLE_NAME,
-            {_OWNER} AS TABLE_OWNER, sql AS VIEW_DEFINITION, 'NONE' AS CHECK_OPTION, 'NO' AS IS_UPDATABLE,
+            {_OWNER} AS TABLE_OWNER, coalesce(written, sql) AS VIEW_DEFINITION, 'NONE' AS CHECK_OPTION,
+            'NO' AS IS_UPDATABLE,
             'NO' AS INSERTABLE_INTO, 'NO' AS IS_SECURE, CAST(NULL AS TIMESTAMPTZ) AS CREATED,
             CAST(NULL AS TIMESTAMPTZ) AS LAST_ALTERED, CAST(NULL AS TIMESTAMPTZ) AS LAST_DDL,
             CAST(NULL AS VARCHAR) AS LAST_DDL_BY, comment AS COMMENT
-        FROM duckdb_views() WHERE NOT internal AND database_name = {{db}} AND {_HIDDEN}""",
+        FROM duckdb_views() LEFT JOIN (SELECT SCHEMA_NAME AS written_schema, VIEW_NAME AS written_view,
+            TEXT AS written FROM {{meta}}.VIEW_TEXTS) ON written_schema = schema_name AND written_view = view_name
+        WHERE NOT internal AND database_name = {{db}} AND {_HIDDEN}""",
     "DATABASES": f"""
         SELECT database_name AS DATABASE_NAME, {_OWNER} AS DATABASE_OWNER, 'NO' AS IS_TRANSIENT,
             comment AS COMMENT, CAST(NULL AS TIMESTAMPTZ) AS CREATED, CAST(NULL AS TIMESTAMPTZ) AS LAST_ALTERED,

@@ -33,8 +33,8 @@ class DuckSql:
     ``schemas`` the (database, schema) pairs it names, which must be the user's (aidemo.local.sandbox);
     ``repeatable`` false where running it again on the same rows may change them otherwise (it reads
     the clock or chance, or an order that DuckDB does not fix);
-    ``keys`` the service's SQL that records the keys a CREATE TABLE declares (aidemo.local.tablekeys),
-    run after the statement in its transaction.
+    ``keys`` the service's SQL that keeps what the statement declares, run after it in its transaction:
+    a table's keys (aidemo.local.tablekeys), a view's text (aidemo.local.viewtexts).
     """
 
     sql: str

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from aidemo.local import identity
-from aidemo.local.catalog import PRIMARY, UNIQUE
+from aidemo.local.catalog import META, PRIMARY, UNIQUE, VIEW_TEXTS, quote
 from aidemo.local.errors import SqlError
 from aidemo.local.home import ROLE
 from aidemo.local.sqlcommands import (
@@ -214,17 +214,22 @@ _VIEW_COLUMNS = [
 
 
 def _views(store: Store, command: ShowViews) -> list[tuple]:
-    databases = [command.database] if command.database else store.databases()
-    found = (
-        store.cursor()
-        .execute(
-            "SELECT database_name, schema_name, view_name, sql FROM duckdb_views() "
-            "WHERE list_contains(?, database_name) AND NOT internal AND NOT temporary "
-            "AND (? IS NULL OR schema_name = ?) ORDER BY 1, 2, 3",
-            [databases, command.schema, command.schema],
+    found = []
+    for database in [command.database] if command.database else store.databases():
+        # the CREATE VIEW as written (aidemo.local.viewtexts); DuckDB's own text only for a view made before
+        found += (
+            store.cursor()
+            .execute(
+                "SELECT database_name, schema_name, view_name, coalesce(written, sql) FROM duckdb_views() "
+                "LEFT JOIN (SELECT SCHEMA_NAME AS written_schema, VIEW_NAME AS written_view, TEXT AS written "
+                f"FROM {quote(database)}.{META}.{VIEW_TEXTS}) "
+                "ON written_schema = schema_name AND written_view = view_name "
+                "WHERE database_name = ? AND NOT internal AND NOT temporary "
+                "AND (? IS NULL OR schema_name = ?) ORDER BY 1, 2, 3",
+                [database, command.schema, command.schema],
+            )
+            .fetchall()
         )
-        .fetchall()
-    )
     return [
         (None, name, "", db, schema, ROLE, "", sql, "false", "false", "ROLE", "OFF") for db, schema, name, sql in found
     ]

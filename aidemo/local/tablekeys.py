@@ -107,7 +107,7 @@ def bookkeeping(tree: exp.Expression, database: str | None, schema: str | None) 
     schema, table) it writes: CREATE TABLE records its keys, ALTER TABLE ... ADD | DROP CONSTRAINT
     adds or forgets one, ... RENAME TO moves them; None for other statements. ``database.schema``
     is the session's context (for the table a foreign key references)."""
-    if isinstance(tree, exp.Alter):
+    if isinstance(tree, exp.Alter) and str(tree.args.get("kind") or "").upper() == "TABLE":
         action = (tree.args.get("actions") or [None])[0]
         if isinstance(action, exp.AlterRename):
             return lambda target: renaming(target, name_of(action.this.this))
