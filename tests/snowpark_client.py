@@ -55,6 +55,32 @@ def _create_dataframes(session, report: dict) -> None:
     report["rows"] = frame(rows.sort("ID"))
 
 
+def _pandas(session, sent: Sent, report: dict) -> None:
+    import pandas as pd
+
+    small = pd.DataFrame(
+        {
+            "ID": [1, 2],
+            "NAME": ["x", None],
+            "AMOUNT": [1.5, -2.25],
+            "OK": [True, False],
+            "AT": pd.to_datetime(["2024-05-06 07:08:09", "2024-12-31 23:59:59"]),
+        }
+    )
+    report["from_pandas"] = frame(session.create_dataframe(small).sort("ID"))
+    sent.lines.clear()
+    large = session.create_dataframe(pd.DataFrame({"N": range(20_000)}))
+    report["from_large_pandas"] = [large.count(), large.agg({"N": "sum"}).collect()[0][0]]
+    # Snowpark uploads it as write_pandas does: PUT to a temporary stage (the connector logs no PUT
+    # statement), then COPY INTO a temporary table.
+    queries = " ".join(sent.queries()).upper()
+    report["large_pandas_sent"] = [kind for kind in ("CREATE TEMP STAGE", "COPY INTO") if f"{kind} " in queries]
+    written = session.write_pandas(small, "WRITTEN", auto_create_table=True)
+    report["write_pandas"] = frame(written.sort("ID"))
+    session.write_pandas(small.head(1), "WRITTEN", overwrite=True)
+    report["write_pandas_overwrite"] = frame(session.table("WRITTEN"))
+
+
 def _save_as_table(session, report: dict) -> None:
     first = session.create_dataframe([[1, "a"], [2, "b"]], schema=["ID", "NAME"])
     first.write.save_as_table("SAVED", mode="append")
@@ -135,6 +161,7 @@ def main(args: dict) -> dict:
     session.use_schema(args["schema"])
     report = {"session": str(session)}
     _create_dataframes(session, report)
+    _pandas(session, sent, report)
     _save_as_table(session, report)
     _range(session, report)
     _changes(session, report)

@@ -1,5 +1,6 @@
-"""Snowpark 1.56 DataFrames against the local service: create_dataframe, save_as_table, range, update /
-delete / merge, cache_result, group_by, joins, to_pandas over Arrow, print(session) and close().
+"""Snowpark 1.56 DataFrames against the local service: create_dataframe (lists, Rows, pandas),
+write_pandas, save_as_table, range, update / delete / merge, cache_result, group_by, joins, to_pandas
+over Arrow, print(session) and close().
 
 Snowpark pins connector 4.x, so it runs in the venv of tests/connector4x.py, in a child process
 pointed at the session's service (tests/snowpark_client.py does the operations and reports).
@@ -56,6 +57,33 @@ def test_create_dataframe_from_rows(report):
         "rows": [[["int", "7"], ["str", "x"]], [["int", "8"], ["str", "y"]]],
         "schema": [["ID", "LongType"], ["NAME", "StringType"]],
     }
+
+
+_FRAME_SCHEMA = [
+    ["ID", "LongType"],
+    ["NAME", "StringType"],
+    ["AMOUNT", "DoubleType"],
+    ["OK", "BooleanType"],
+    ["AT", "TimestampType"],
+]
+_FRAME_ROWS = [
+    [["int", "1"], ["str", "x"], ["float", "1.5"], ["bool", "True"], ["datetime", "2024-05-06T07:08:09"]],
+    [["int", "2"], ["NoneType", "None"], ["float", "-2.25"], ["bool", "False"], ["datetime", "2024-12-31T23:59:59"]],
+]
+
+
+def test_create_dataframe_from_pandas_keeps_values_and_types(report):
+    assert report["from_pandas"] == {"rows": _FRAME_ROWS, "schema": _FRAME_SCHEMA}
+
+
+def test_create_dataframe_from_a_large_pandas_frame_goes_through_a_stage(report):
+    assert report["from_large_pandas"] == [20_000, 20_000 * 19_999 // 2]
+    assert report["large_pandas_sent"] == ["CREATE TEMP STAGE", "COPY INTO"]
+
+
+def test_write_pandas_creates_and_overwrites_a_table(report):
+    assert report["write_pandas"] == {"rows": _FRAME_ROWS, "schema": _FRAME_SCHEMA}
+    assert report["write_pandas_overwrite"] == {"rows": _FRAME_ROWS[:1], "schema": _FRAME_SCHEMA}
 
 
 def test_save_as_table_appends_and_overwrites(report):
