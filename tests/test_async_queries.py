@@ -31,6 +31,15 @@ def test_execute_async_runs_on_and_its_result_waits_for_it(connection):
     assert done == QueryStatus.SUCCESS and not connection.is_still_running(done)
 
 
+def test_the_session_runs_queries_while_an_async_one_runs_on(connection):
+    cur = connection.cursor()
+    query_id = cur.execute_async(LONG)["queryId"]
+    assert cur.execute("SELECT 'meanwhile' AS M").fetchall() == [("meanwhile",)]
+    assert connection.get_query_status(query_id) == QueryStatus.RUNNING  # it did not wait for the long one
+    cur.get_results_from_sfqid(query_id)
+    assert cur.fetchall() == [(ROWS,)]
+
+
 def test_a_quick_async_query_and_a_failed_one(connection):
     cur = connection.cursor()
     query_id = cur.execute_async("SELECT 6 * 7 AS ANSWER, 'x' AS T")["queryId"]

@@ -187,7 +187,8 @@ def routes(service) -> list[Route]:
             kept.finish(data, found[1].held)
             return data
         if body.get("asyncExec"):  # execute_async: the query runs on; its id comes back now
-            threading.Thread(target=run_kept, args=(session, body, base_url, kept), daemon=True).start()
+            runner = session.detached() if session.sql.transaction is None else session  # in a transaction: in turn
+            threading.Thread(target=run_kept, args=(runner, body, base_url, kept), daemon=True).start()
             return {
                 "queryId": kept.query_id,
                 "getResultUrl": f"/queries/{kept.query_id}/result",

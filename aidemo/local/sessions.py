@@ -179,6 +179,13 @@ class ConnectorSession:
             r.get("client", "PythonConnector"),
         )
 
+    def detached(self) -> ConnectorSession:
+        """The session for an execute_async query outside a transaction: the same context, parameters
+        and variables (copied as they are now), a lock of its own, so the session's next queries need
+        not wait for it; what it changes in the context stays with it."""
+        sql = dataclasses.replace(self.sql, parameters=dict(self.sql.parameters), variables=dict(self.sql.variables))
+        return dataclasses.replace(self, sql=sql, lock=threading.Lock())
+
     def context(self) -> tuple:
         """What a restart must keep: a change of it is saved."""
         return (self.sql.database, self.sql.schema, self.role, self.warehouse, dict(self.sql.parameters),
