@@ -32,7 +32,7 @@ NOTEBOOKS = (
     "03_parallel",
     "04_latency",
     "05_exactly_once_recovery",
-    "07_after_streaming",
+    "06_after_streaming",
 )
 KERNEL = "python3"
 #: Kernels talk to papermill over local sockets (IPC), not unencrypted TCP (which the kernel warns about).

@@ -1,4 +1,4 @@
-"""07's data tools against the local service: a background stream watched while it lands, the
+"""06's data tools against the local service: a background stream watched while it lands, the
 orders through the connector's fetch_pandas_all, and the revenue through Snowpark (connector 4.x,
 in the venv of tests/connector4x.py)."""
 

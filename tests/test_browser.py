@@ -63,7 +63,7 @@ MID_RUN = {
     "02_single_channel": (0, 6),
     "03_parallel": (0, 6),
     "05_exactly_once_recovery": (1, 12),
-    "07_after_streaming": (0, 6),
+    "06_after_streaming": (0, 6),
 }
 RUN_TIMEOUT_S = float(os.environ.get("AIDEMO_BROWSER_TIMEOUT", 300))
 SHOTS = Path()  # the test's screenshot directory, set when it starts

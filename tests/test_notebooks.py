@@ -61,12 +61,12 @@ def runs(local_home, tmp_path_factory):
 
 # The notebooks that run unchanged on a Snowflake account (04 and 05 drive the local service's
 # flush tick and faults).
-ON_SNOWFLAKE = ("00_setup", "01_create_pipes", "02_single_channel", "03_parallel", "07_after_streaming")
+ON_SNOWFLAKE = ("00_setup", "01_create_pipes", "02_single_channel", "03_parallel", "06_after_streaming")
 
 
 @pytest.fixture(scope="module")
 def snowflake_runs(local_home, tmp_path_factory):
-    """00-03 and 07 with BACKEND = "snowflake": on the session's service through a snowflake profile (the
+    """00-03 and 06 with BACKEND = "snowflake": on the session's service through a snowflake profile (the
     connector and the SDK at its URL) naming a database of their own, or on the account
     AIDEMO_SNOWFLAKE_PROFILE names."""
     with pytest.MonkeyPatch.context() as patch:  # the kernels inherit the environment
@@ -84,7 +84,7 @@ def snowflake_runs(local_home, tmp_path_factory):
 
 @pytest.fixture(params=["local", pytest.param("snowflake", marks=pytest.mark.snowflake)])
 def backend_runs(request):
-    """The backend's name and its runs of 00-03 and 07 (the Snowflake one at the service or an account)."""
+    """The backend's name and its runs of 00-03 and 06 (the Snowflake one at the service or an account)."""
     return request.param, request.getfixturevalue("runs" if request.param == "local" else "snowflake_runs")
 
 
@@ -269,10 +269,10 @@ def test_05_rides_through_faults_exactly_once(runs):
     assert "WARN" not in text and "Crash(" not in text and "time lost (s)" in text
 
 
-def test_07_after_streaming(backend_runs):
+def test_06_after_streaming(backend_runs):
     """The view refreshed while the background stream landed its rows, and every figure adds up to the table."""
     _, runs = backend_runs
-    run = runs["07_after_streaming"]
+    run = runs["06_after_streaming"]
     results, n = run.results, PARAMETERS["NUM_ORDERS"]
     assert results["stats"]["orders_committed"] == n
     refreshes = results["refreshes"]

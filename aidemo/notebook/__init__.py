@@ -15,7 +15,7 @@
   :func:`batch_report` to show it in a notebook;
 * :mod:`~aidemo.notebook.crash`: 05's killed stream and the channels' tokens;
 * :mod:`~aidemo.notebook.faults`: 05's stream under a schedule of faults and what each did;
-* :mod:`~aidemo.notebook.analytics`: 07's DataFrames of the streamed orders (pandas, Snowpark) and
+* :mod:`~aidemo.notebook.analytics`: 06's DataFrames of the streamed orders (pandas, Snowpark) and
   the view of revenue by segment and orders per minute redrawn while a background stream runs;
 * :mod:`~aidemo.notebook.keyfiles`: 00's key pair on disk;
 * :mod:`~aidemo.notebook.walkthrough`: where the notebooks are (installed or in a checkout) and

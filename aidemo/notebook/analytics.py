@@ -1,4 +1,4 @@
-"""07, after streaming: the streamed orders as DataFrames, and revenue by segment and orders per
+"""06, after streaming: the streamed orders as DataFrames, and revenue by segment and orders per
 minute redrawn while a stream runs.
 
 The SQL is in ``sql/analytics/`` and runs on the backend's database and schema
