@@ -185,6 +185,28 @@ SWEEP = [
     ("ROUND(-0.5)", -1, "FIXED", None),
     ("TRUNC(123.456, 1)", Decimal("123.4"), "FIXED", None),
     ("10 % 3", 1, "FIXED", None),
+    # MONTHS_BETWEEN: whole months, and a fraction of 31-day months from the day and time of day
+    ("MONTHS_BETWEEN('2020-02-01'::DATE, '2020-01-01'::DATE)", Decimal("1.000000"), "FIXED", (38, 6)),
+    ("MONTHS_BETWEEN('2019-03-31'::DATE, '2019-02-28'::DATE)", Decimal("1.000000"), "FIXED", (38, 6)),
+    (
+        "MONTHS_BETWEEN('2019-03-01 02:00:00'::TIMESTAMP, '2019-02-01 13:00:00'::TIMESTAMP)",
+        Decimal("1.000000"),
+        "FIXED",
+        (38, 6),
+    ),
+    ("MONTHS_BETWEEN('2015-04-02'::DATE, '2015-03-01'::DATE)", Decimal("1.032258"), "FIXED", (38, 6)),
+    (
+        "MONTHS_BETWEEN('2020-05-01 13:11:20'::TIMESTAMP, '2020-08-21 01:30:05'::TIMESTAMP)",
+        Decimal("-3.629452"),
+        "FIXED",
+        (38, 6),
+    ),
+    ("MONTHS_BETWEEN('2020-01-01'::DATE, NULL)", None, "FIXED", (38, 6)),
+    ("TO_BOOLEAN('yes')", True, "BOOLEAN", None),
+    ("TO_BOOLEAN('Off')", False, "BOOLEAN", None),
+    ("TO_BOOLEAN(0)", False, "BOOLEAN", None),
+    ("TO_BOOLEAN(2.5)", True, "BOOLEAN", None),
+    ("TRY_TO_BOOLEAN('maybe')", None, "BOOLEAN", None),
 ]
 REFUSED = [
     ("TO_CHAR(1234.5, 'FM9,999.99')", "the number format element '9' (in 'FM9,999.99')"),
@@ -220,10 +242,16 @@ def test_what_is_not_implemented_is_refused_naming_it(connection, expression, co
     assert construct in caught.value.msg
 
 
-@pytest.mark.parametrize(
-    "expression", ["REGEXP_INSTR('abcb', 'b')", "MONTHS_BETWEEN(CURRENT_DATE(), CURRENT_DATE())", "TO_BOOLEAN('yes')"]
-)
-def test_a_snowflake_function_the_service_lacks_is_refused_by_name(connection, expression):
+@pytest.mark.parametrize("expression", ["REGEXP_INSTR('abcb', 'b')", "BOOLAND(1, 0)", "YEAROFWEEKISO(CURRENT_DATE())"])
+def test_a_snowflake_function_the_service_lacks_is_refused_as_unsupported_naming_it(connection, expression):
+    with pytest.raises(DatabaseError) as caught:
+        connection.cursor().execute(f"SELECT {expression}")
+    assert (caught.value.errno, caught.value.sqlstate) == (2076, "0A000")
+    assert f"Unsupported feature '{expression.partition('(')[0]}'" in caught.value.msg
+
+
+@pytest.mark.parametrize("expression", ["NO_SUCH_FUNCTION(1)", "LIST_VALUE(1, 2)", "STRUCT_PACK(a := 1)"])
+def test_a_function_snowflake_does_not_know_is_an_unknown_function(connection, expression):
     with pytest.raises(DatabaseError) as caught:
         connection.cursor().execute(f"SELECT {expression}")
     assert (caught.value.errno, caught.value.sqlstate) == (2140, "42601")

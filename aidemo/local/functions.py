@@ -19,7 +19,7 @@ import re
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 
-from aidemo.local import coltypes, numformat
+from aidemo.local import coltypes, datefunctions, numformat
 from aidemo.local.sqlerrors import unsupported
 
 _T = exp.DataType.Type
@@ -376,7 +376,7 @@ TRANSFORMS = {
     exp.Avg: _avg,
     exp.Median: _median,
     exp.Window: _ratio_to_report,
-}
+} | datefunctions.TRANSFORMS
 _ANONYMOUS = {"HASH": _hash} | dict.fromkeys(
     ("TO_TIMESTAMP", "TO_TIMESTAMP_NTZ", "TO_TIMESTAMP_LTZ", "TO_TIMESTAMP_TZ"), _to_timestamp
 )
@@ -394,6 +394,6 @@ IMPLEMENTED = tuple(
     TO_DATE TRY_TO_DATE TO_TIMESTAMP TO_TIMESTAMP_NTZ TO_TIMESTAMP_LTZ TO_TIMESTAMP_TZ TO_TIME
     TIMESTAMPDIFF DATE_FROM_PARTS DAYNAME MONTHNAME NEXT_DAY PREVIOUS_DAY DAYOFWEEKISO WEEKISO YEAROFWEEK
     TO_NUMBER TO_DECIMAL TO_NUMERIC TRY_TO_NUMBER TO_DOUBLE EDITDISTANCE STRTOK
-    PERCENTILE_CONT PERCENTILE_DISC CONVERT_TIMEZONE STRTOK_TO_ARRAY SPLIT_PART
+    PERCENTILE_CONT PERCENTILE_DISC CONVERT_TIMEZONE STRTOK_TO_ARRAY SPLIT_PART MONTHS_BETWEEN TO_BOOLEAN TRY_TO_BOOLEAN
     """.split()
 )

@@ -6,8 +6,9 @@ channel's token commit in one DuckDB transaction. User SQL therefore runs in the
 instance, and what keeps it out is the shape of the statement the service runs:
 
 - :func:`admit` checks the statement as parsed from Snowflake SQL: every function it calls is
-  one of Snowflake's on :data:`FUNCTIONS` (anything else, DuckDB's table functions and pragmas
-  included, is Snowflake's ``Unknown function``), and ``IDENTIFIER(...)`` becomes a quoted
+  one of Snowflake's on :data:`FUNCTIONS` (another of Snowflake's is refused as unsupported, naming
+  it; anything else, DuckDB's table functions and pragmas included, is Snowflake's ``Unknown
+  function``), and ``IDENTIFIER(...)`` becomes a quoted
   name, never SQL text.
 - :func:`seal` checks the tree the service is about to generate DuckDB SQL from: a statement
   kind the service translates, every table reference a plain name qualified to a database and
@@ -27,7 +28,8 @@ from sqlglot import exp
 from aidemo.local import functions
 from aidemo.local.errors import SqlError
 from aidemo.local.sessionsql import session_value
-from aidemo.local.sqlerrors import SYNTAX, UNKNOWN_FUNCTION, UNKNOWN_OBJECT, UNSUPPORTED, SnowflakeError
+from aidemo.local.sfnames import SNOWFLAKE_FUNCTIONS
+from aidemo.local.sqlerrors import SYNTAX, UNKNOWN_FUNCTION, UNKNOWN_OBJECT, UNSUPPORTED, SnowflakeError, unsupported
 from aidemo.local.sqlsession import Session
 from aidemo.local.sqltokens import ORIGINAL_NAME, Cursor, name_of, quote_statement, quoted, tokenize
 
@@ -136,8 +138,11 @@ def _check_function(node: exp.Func) -> None:
             if isinstance(node, (exp.Binary, exp.Unary, *_SYNTAX)):
                 return
             name = node.sql_name()
-    if name.upper() not in FUNCTIONS:
-        raise unknown_function(name)
+    if name.upper() in FUNCTIONS:
+        return
+    if name.upper() in SNOWFLAKE_FUNCTIONS:
+        raise unsupported(name.upper())
+    raise unknown_function(name)
 
 
 def _resolve_identifier(node: exp.DynamicIdentifier, text: str, session: Session) -> None:
