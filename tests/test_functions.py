@@ -373,6 +373,24 @@ def test_functions_of_cte_and_subquery_columns_follow_their_types(connection, qu
     assert (cur.description[1].precision, cur.description[1].scale) == (38, 8)
 
 
+@pytest.mark.parametrize(
+    "query, value, scale",
+    [
+        ("SELECT AVG(X) FROM (VALUES (1), (2)) AS T(X)", Decimal("1.500000"), 6),
+        ("SELECT AVG(X) FROM (VALUES (1), (2.50), (NULL)) AS T(X)", Decimal("1.75000000"), 8),
+        ("SELECT AVG(COLUMN2) FROM VALUES ('a', -1.5), ('b', 4)", Decimal("1.2500000"), 7),
+        ("SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY X) FROM (VALUES (1), (2)) AS T(X)", Decimal("1.500"), 3),
+        ("SELECT MEDIAN(X) FROM (SELECT * FROM (VALUES (1.25), (2.5)) AS T(X))", Decimal("1.87500"), 5),
+    ],
+    ids=["integers", "decimals", "from-values", "percentile-cont", "nested"],
+)
+def test_values_columns_are_typed_from_their_literals(connection, query, value, scale):
+    cur = connection.cursor()
+    (got,) = cur.execute(query).fetchone()
+    assert got == value and type(got) is Decimal and str(got) == str(value)
+    assert _type(cur.description[0]) == "FIXED" and cur.description[0].scale == scale
+
+
 def test_an_unaliased_expression_is_named_by_its_text_in_upper_case(connection):
     cur = connection.cursor()
     cur.execute("SELECT a+1, a + 1, 'abc', CASE WHEN a > 0 THEN 'p' END, a FROM (SELECT 1 AS a)")

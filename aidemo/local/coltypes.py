@@ -144,6 +144,8 @@ def _columns(source, tables, lookup: Lookup, database, schema) -> dict[str, exp.
     the columns of what it reads."""
     if isinstance(source, Scope):
         query = source.expression
+        if isinstance(query, exp.Values):
+            return _values_columns(query)
         while isinstance(query, exp.SetOperation):
             query = query.this
         if not isinstance(query, exp.Select):
@@ -161,6 +163,42 @@ def _columns(source, tables, lookup: Lookup, database, schema) -> dict[str, exp.
         declared = planned[source] if source in planned else lookup(*source)
         tables[source] = {c: exp.DataType.build(t, dialect="snowflake") for c, t in declared.items()}
     return tables[source]
+
+
+def _values_columns(values: exp.Values) -> dict[str, exp.DataType | None]:
+    """The columns of a VALUES list (named by its alias, or COLUMN1, COLUMN2, ... as Snowflake names
+    them), each typed as Snowflake types it from its rows' literals."""
+    rows = [row.expressions if isinstance(row, exp.Tuple) else [row] for row in values.expressions]
+    alias = values.args.get("alias")
+    width = max((len(row) for row in rows), default=0)
+    if alias is not None and alias.columns:
+        names = [name_of(column) for column in alias.columns]
+    else:
+        names = [f"COLUMN{i + 1}" for i in range(width)]
+    return {name: _common_type([row[i] for row in rows if i < len(row)]) for i, name in enumerate(names)}
+
+
+def _common_type(cells: list[exp.Expression]) -> exp.DataType | None:
+    """NUMBER(p, s) wide enough for every row of a column of number literals; else the one type all
+    its (non-NULL) cells have; None where they differ or are not known."""
+    cells = [cell for cell in cells if not isinstance(cell, exp.Null)]
+    numbers = [_fixed_literal(cell) for cell in cells]
+    if cells and None not in numbers:
+        scale = max(s for _, s in numbers)
+        precision = min(38, max(1, max(digits for digits, _ in numbers) + scale))
+        return exp.DataType.build(f"DECIMAL({precision}, {scale})")
+    kinds = {_known(cell.type).sql("snowflake") if _known(cell.type) else None for cell in cells}
+    return exp.DataType.build(kinds.pop(), dialect="snowflake") if len(kinds) == 1 and None not in kinds else None
+
+
+def _fixed_literal(cell: exp.Expression) -> tuple[int, int] | None:
+    """(integer digits, scale) of a fixed-point number literal (negated or not); None for anything else."""
+    if isinstance(cell, exp.Neg):
+        cell = cell.this
+    if not isinstance(cell, exp.Literal) or cell.is_string or "e" in cell.name.lower():
+        return None
+    whole, _, fraction = cell.name.partition(".")
+    return len(whole.lstrip("0")), len(fraction)
 
 
 def _output_name(projection: exp.Expression) -> str:
