@@ -391,6 +391,26 @@ def test_values_columns_are_typed_from_their_literals(connection, query, value, 
     assert _type(cur.description[0]) == "FIXED" and cur.description[0].scale == scale
 
 
+@pytest.mark.parametrize(
+    "text, instant",
+    [
+        ("2024-01-31 10:00:00 +02:00", dt.datetime(2024, 1, 31, 8, tzinfo=dt.UTC)),
+        ("2024-01-31 10:00:00.250 -0530", dt.datetime(2024, 1, 31, 15, 30, 0, 250000, tzinfo=dt.UTC)),
+        ("2024-01-31 10:00:00+02:00", dt.datetime(2024, 1, 31, 8, tzinfo=dt.UTC)),
+    ],
+)
+def test_timestamp_text_with_a_space_before_its_offset_converts_at_that_offset(connection, text, instant):
+    cur = connection.cursor()
+    cur.execute("CREATE OR REPLACE TABLE STAMPS (S VARCHAR)")
+    cur.execute(f"INSERT INTO STAMPS VALUES ('{text}')")
+    row = cur.execute(
+        f"SELECT '{text}'::TIMESTAMP_TZ, TO_TIMESTAMP_TZ('{text}'), CAST(S AS TIMESTAMP_TZ), S::TIMESTAMP_LTZ, "
+        "S::TIMESTAMP_NTZ FROM STAMPS"
+    ).fetchone()
+    assert row[:4] == (instant,) * 4 and all(value.utcoffset() is not None for value in row[:4])
+    assert row[4] == dt.datetime.fromisoformat(text.replace(" -", "-").replace(" +", "+")).replace(tzinfo=None)
+
+
 def test_an_unaliased_expression_is_named_by_its_text_in_upper_case(connection):
     cur = connection.cursor()
     cur.execute("SELECT a+1, a + 1, 'abc', CASE WHEN a > 0 THEN 'p' END, a FROM (SELECT 1 AS a)")

@@ -3,10 +3,17 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 _MONTH_SECONDS = 31 * 86400  # MONTHS_BETWEEN counts a month's fraction in 31-day months
 _MONTHS_BETWEEN = exp.DataType.build("DECIMAL(38, 6)")
+_T = exp.DataType.Type
+_TIMESTAMPS = {_T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.DATETIME, _T.TIMESTAMPLTZ, _T.TIMESTAMPTZ}
+_TEXT = {_T.VARCHAR, _T.TEXT, _T.CHAR, _T.NVARCHAR, _T.NCHAR}
+# A UTC offset after a space at the end of a timestamp's text ('... 10:00:00 +02:00', '... -0530').
+_SPACED_OFFSET = r"(\d) +([+-]\d{2}(:?\d{2})?)$"
 
 
 def _month_number(ts: exp.Expression) -> exp.Expression:
@@ -45,6 +52,21 @@ def months_between(node: exp.MonthsBetween) -> exp.Expression:
     result = exp.Cast(this=exp.Round(this=value, decimals=exp.Literal.number(6)), to=_MONTHS_BETWEEN.copy())
     result.type = _MONTHS_BETWEEN.copy()
     return result
+
+
+def timestamp_text(node: exp.Cast) -> exp.Expression:
+    """Text cast to a timestamp with a space before its UTC offset ('2024-01-31 10:00:00 +02:00'), which
+    Snowflake reads as that offset and DuckDB as a time zone it does not know: the offset joined to
+    the time, in a literal as the service runs it, in a text column by ``regexp_replace``."""
+    to, value = node.args.get("to"), node.this
+    if not (isinstance(to, exp.DataType) and to.this in _TIMESTAMPS):
+        return node
+    if isinstance(value, exp.Literal) and value.is_string:
+        node.set("this", exp.Literal.string(re.sub(_SPACED_OFFSET, r"\1\2", value.name)))
+    elif value.type is not None and value.type.this in _TEXT:
+        joined = exp.Literal.string(r"\1\2")
+        node.set("this", exp.func("regexp_replace", value, exp.Literal.string(_SPACED_OFFSET), joined))
+    return node
 
 
 TRANSFORMS = {exp.MonthsBetween: months_between}

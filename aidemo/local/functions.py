@@ -187,7 +187,7 @@ def _cast(node: exp.Cast) -> exp.Expression:
     to = node.args.get("to")
     if isinstance(to, exp.DataType) and to.this in _TEXT and _is_timestamp(node.this, _NTZ):
         return _as_text(node.this)
-    return node
+    return datefunctions.timestamp_text(node)
 
 
 def _add_months(node: exp.AddMonths) -> exp.Expression:
@@ -333,7 +333,7 @@ def _to_timestamp(node: exp.Anonymous) -> exp.Expression:
         return node
     if kind.is_type(*exp.DataType.NUMERIC_TYPES):
         value = exp.func("to_timestamp", value)
-    return exp.cast(value, exp.DataType.build(target))
+    return datefunctions.timestamp_text(exp.cast(value, exp.DataType.build(target)))
 
 
 def _hash(node: exp.Anonymous) -> exp.Expression:
