@@ -13,10 +13,10 @@ import argparse
 import time
 
 from cryptography.hazmat.primitives import serialization
+from service import fresh_backend
 
 from aidemo.local import service
 from aidemo.local.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER
-from bench.service import fresh_backend
 
 
 def main() -> None:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import duckdb
 from cryptography.hazmat.primitives import serialization
+from service import fresh_backend
 
 from aidemo.local import service
 from aidemo.local.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER
-from bench.service import fresh_backend
 
 # The same rows in the service (Snowflake SQL) and in DuckDB (its own SQL and types).
 FILL = (

@@ -8,11 +8,11 @@ and its peak (VmHWM).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import re
 import socket
 import ssl
-import sys
 import tempfile
 from pathlib import Path
 
@@ -49,8 +49,7 @@ def upload(info: service.ServiceInfo, megabytes: int) -> str:
         return f"{reply.splitlines()[0] if reply else '(connection closed)'}; {sent} of {megabytes} MB sent"
 
 
-def main() -> None:
-    megabytes = int(sys.argv[1]) if len(sys.argv) > 1 else 256
+def main(megabytes: int) -> None:
     with tempfile.TemporaryDirectory(prefix="aidemo-hostile-") as root:
         home = ServiceHome.at(root)
         info = service.start(home)
@@ -68,4 +67,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description="What an unauthenticated stage upload costs the local service.")
+    parser.add_argument("megabytes", nargs="?", type=int, default=256, help="the body's size (default: 256)")
+    main(parser.parse_args().megabytes)

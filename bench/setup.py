@@ -8,7 +8,7 @@ customers per second. The load is the same multi-row INSERT SQL a Snowflake acco
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 
 from service import fresh_backend
@@ -29,4 +29,6 @@ def main(counts: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [20_000])
+    parser = argparse.ArgumentParser(description="Time `setup --reset` on a fresh local service.")
+    parser.add_argument("counts", nargs="*", type=int, default=[20_000], help="customer counts (default: 20000)")
+    main(parser.parse_args().counts)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fetch import peak_rss_mb, peak_rss_reset
+from service import fresh_backend
 
 from aidemo.local import service
-from bench.fetch import peak_rss_mb, peak_rss_reset
-from bench.service import fresh_backend
 
 
 def frame(rows: int) -> pd.DataFrame:
