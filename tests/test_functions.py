@@ -258,6 +258,14 @@ def test_a_function_snowflake_does_not_know_is_an_unknown_function(connection, e
     assert caught.value.msg.endswith(f"Unknown function {expression.partition('(')[0]}")
 
 
+@pytest.mark.parametrize("expression", ["TO_BOOLEAN('maybe')", "'maybe'::BOOLEAN"])
+def test_text_that_is_no_boolean_is_snowflakes_error(connection, expression):
+    with pytest.raises(DatabaseError) as caught:
+        connection.cursor().execute(f"SELECT {expression}")
+    assert (caught.value.errno, caught.value.sqlstate) == (100037, "22018")
+    assert "Boolean value 'maybe' is not recognized" in caught.value.msg
+
+
 @pytest.mark.parametrize("statement", ["SELECT 7 / 0", "SELECT 2.5::FLOAT / 0", "SELECT N / 0 FROM (SELECT 1 AS N)"])
 def test_division_by_zero_is_snowflakes_error(connection, statement):
     with pytest.raises(DatabaseError) as caught:

@@ -10,8 +10,9 @@ from sqlglot import exp
 _MONTH_SECONDS = 31 * 86400  # MONTHS_BETWEEN counts a month's fraction in 31-day months
 _MONTHS_BETWEEN = exp.DataType.build("DECIMAL(38, 6)")
 _T = exp.DataType.Type
-_TIMESTAMPS = {_T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.DATETIME, _T.TIMESTAMPLTZ, _T.TIMESTAMPTZ}
-_TEXT = {_T.VARCHAR, _T.TEXT, _T.CHAR, _T.NVARCHAR, _T.NCHAR}
+NTZ = frozenset({_T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.DATETIME})  # sqlglot's types of a TIMESTAMP_NTZ
+TIMESTAMPS = NTZ | {_T.TIMESTAMPLTZ, _T.TIMESTAMPTZ}
+TEXT = frozenset({_T.VARCHAR, _T.TEXT, _T.CHAR, _T.NVARCHAR, _T.NCHAR})
 # A UTC offset after a space at the end of a timestamp's text ('... 10:00:00 +02:00', '... -0530').
 _SPACED_OFFSET = r"(\d) +([+-]\d{2}(:?\d{2})?)$"
 
@@ -59,11 +60,11 @@ def timestamp_text(node: exp.Cast) -> exp.Expression:
     Snowflake reads as that offset and DuckDB as a time zone it does not know: the offset joined to
     the time, in a literal as the service runs it, in a text column by ``regexp_replace``."""
     to, value = node.args.get("to"), node.this
-    if not (isinstance(to, exp.DataType) and to.this in _TIMESTAMPS):
+    if not (isinstance(to, exp.DataType) and to.this in TIMESTAMPS):
         return node
     if isinstance(value, exp.Literal) and value.is_string:
         node.set("this", exp.Literal.string(re.sub(_SPACED_OFFSET, r"\1\2", value.name)))
-    elif value.type is not None and value.type.this in _TEXT:
+    elif value.type is not None and value.type.this in TEXT:
         joined = exp.Literal.string(r"\1\2")
         node.set("this", exp.func("regexp_replace", value, exp.Literal.string(_SPACED_OFFSET), joined))
     return node

@@ -24,9 +24,7 @@ from aidemo.local.sqlerrors import unsupported
 
 _T = exp.DataType.Type
 _INTEGERS = {_T.TINYINT, _T.SMALLINT, _T.INT, _T.BIGINT, _T.INT128, _T.UBIGINT, _T.UINT}
-_NTZ = {_T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.DATETIME}
-_TIMESTAMPS = {*_NTZ, _T.TIMESTAMPLTZ, _T.TIMESTAMPTZ}
-_TEXT = {_T.VARCHAR, _T.TEXT, _T.CHAR, _T.NVARCHAR, _T.NCHAR}
+_NTZ, _TIMESTAMPS, _TEXT = datefunctions.NTZ, datefunctions.TIMESTAMPS, datefunctions.TEXT
 _DAY_OR_LARGER = {"DAY": 1, "DAYS": 1, "D": 1, "WEEK": 7, "WEEKS": 7, "W": 7}
 _MONTHS = {"MONTH": 1, "MONTHS": 1, "MM": 1, "MON": 1, "QUARTER": 3, "QUARTERS": 3, "Q": 3, "YEAR": 12, "YEARS": 12}
 _YEARS = {"Y", "YY", "YYY", "YYYY", "YR", "YRS"}

@@ -29,6 +29,7 @@ UNSUPPORTED = ("000002", "0A000")
 UNSUPPORTED_FEATURE = ("002076", "0A000")
 NOT_NULL = ("100072", "22000")
 CONVERSION = ("100038", "22018")
+BOOLEAN_CONVERSION = ("100037", "22018")
 DATE_CONVERSION = ("100040", "22007")
 TIMESTAMP_CONVERSION = ("100035", "22007")
 DIVISION_BY_ZERO = ("100051", "22012")
@@ -187,7 +188,7 @@ _DUCK_ERRORS: list[tuple[type | tuple[type, ...], re.Pattern, tuple[str, str], _
     (
         duckdb.ConversionException,
         re.compile(r"Could not convert string '(.*)' to BOOL"),
-        CONVERSION,
+        BOOLEAN_CONVERSION,
         lambda m: f"Boolean value '{m[1]}' is not recognized",
     ),
     (
