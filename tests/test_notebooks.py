@@ -29,7 +29,7 @@ PARAMETERS = {
     "INSTANCES": 3,
     "BATCH_SIZE": 200,
     "MAX_CLIENT_LAG": 1,
-    "LAGS": [0.5, 1],
+    "LAGS": [0.25, 1],  # 04: at RATE a batch of BATCH_SIZE fills in 1 s, so a lag past 1 s would hold nothing longer
     "BATCH_SIZES": [100, 1_000],
     "DURATION": 2.5,
     "RATE": 200,  # 04
