@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from snowflake.ingest.streaming import StreamingIngestClient
 
     from aidemo.connector import Endpoint
-    from aidemo.local.home import ServiceHome
+    from aidemo.local.process.home import ServiceHome
 
 
 # How Snowflake (and the local service) says that a pipe is missing or out of the role's reach.
@@ -154,8 +154,8 @@ class LocalBackend(StreamingBackend):
     ):
         """``database`` and ``schema``: where the demo's objects are (default AUTOMATED_INTELLIGENCE.RAW,
         which a fresh service holds); ``aidemo setup`` creates them anywhere else."""
-        from aidemo.local.home import DATABASE, SCHEMA, ServiceHome
-        from aidemo.local.service import ensure_running
+        from aidemo.local.process.home import DATABASE, SCHEMA, ServiceHome
+        from aidemo.local.process.service import ensure_running
 
         self.home = home if isinstance(home, ServiceHome) else ServiceHome.at(home)
         with from_local():
@@ -180,7 +180,7 @@ class LocalBackend(StreamingBackend):
         )
 
     def check_reachable(self) -> None:
-        from aidemo.local.service import check_running
+        from aidemo.local.process.service import check_running
 
         with from_local():
             check_running(self.home)
@@ -192,14 +192,14 @@ class LocalBackend(StreamingBackend):
         return props
 
     def set_flush_tick(self, pipe: str, milliseconds: int) -> None:
-        from aidemo.local.client import LocalClient
+        from aidemo.local.process.client import LocalClient
 
         with from_local():
             LocalClient(self.info).set_flush_tick(self.database, self.schema, pipe, milliseconds)
 
     def fault_control(self) -> FaultSwitch:
-        """The service's fault switch (see :mod:`aidemo.local.faults` for the kinds)."""
-        from aidemo.local.client import LocalClient
+        """The service's fault switch (see :mod:`aidemo.local.http.faults` for the kinds)."""
+        from aidemo.local.process.client import LocalClient
 
         return FaultSwitch(LocalClient(self.info).faults)
 

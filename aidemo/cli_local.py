@@ -34,13 +34,13 @@ def add_local_commands(sub) -> None:
 
 
 def _home(args):
-    from aidemo.local.home import ServiceHome
+    from aidemo.local.process.home import ServiceHome
 
     return ServiceHome.at(args.home)
 
 
 def _local_start(args) -> int:
-    from aidemo.local import service
+    from aidemo.local.process import service
 
     home = _home(args)
     if args.detach:
@@ -57,7 +57,7 @@ def _local_start(args) -> int:
 
 
 def _local_stop(args) -> int:
-    from aidemo.local import service
+    from aidemo.local.process import service
 
     stopped = service.stop(_home(args))
     print("stopped" if stopped else "not running")
@@ -65,7 +65,7 @@ def _local_stop(args) -> int:
 
 
 def _local_status(args) -> int:
-    from aidemo.local import service
+    from aidemo.local.process import service
 
     info = service.status(_home(args))
     if info is None:
@@ -81,8 +81,8 @@ def _local_status(args) -> int:
 
 
 def _local_env(args) -> int:
-    from aidemo.local import service
-    from aidemo.local.clientenv import exports
+    from aidemo.local.process import service
+    from aidemo.local.process.clientenv import exports
 
     info = service.ensure_running(_home(args))
     print(exports(info.home, info.url))
@@ -90,8 +90,8 @@ def _local_env(args) -> int:
 
 
 def _local_run(args) -> int:
-    from aidemo.local import service
-    from aidemo.local.clientenv import run
+    from aidemo.local.process import service
+    from aidemo.local.process.clientenv import run
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
@@ -104,7 +104,7 @@ def _local_run(args) -> int:
 
 
 def _fault_parser(local_sub) -> None:
-    from aidemo.local.faults import KINDS
+    from aidemo.local.http.faults import KINDS
 
     fault = local_sub.add_parser(
         "fault",
@@ -129,9 +129,9 @@ def _fault_parser(local_sub) -> None:
 
 
 def _local_fault(args) -> int:
-    from aidemo.local import service
-    from aidemo.local.client import LocalClient
-    from aidemo.local.faults import describe
+    from aidemo.local.http.faults import describe
+    from aidemo.local.process import service
+    from aidemo.local.process.client import LocalClient
 
     info = service.status(_home(args))
     if info is None:

@@ -1,6 +1,6 @@
 """Faults on demand from a notebook or script: the local service misbehaves like a real one.
 
-backend.fault_control().set("throttle", seconds=2)   # kinds: aidemo.local.faults.KINDS
+backend.fault_control().set("throttle", seconds=2)   # kinds: aidemo.local.http.faults.KINDS
 backend.fault_control().status()["counts"]
 """
 
@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING
 from aidemo.errors import from_local
 
 if TYPE_CHECKING:
-    from aidemo.local.client import FaultControl
+    from aidemo.local.process.client import FaultControl
 
 
 class FaultSwitch:
-    """A local service's fault control (:class:`~aidemo.local.client.FaultControl`) raising the kit's errors."""
+    """A local service's fault control (:class:`~aidemo.local.process.client.FaultControl`) raising the kit's errors."""
 
     def __init__(self, control: FaultControl):
         self._control = control
 
     @from_local()
     def set(self, kind: str, **params) -> dict:
-        """Switch a fault on (parameters of :class:`~aidemo.local.faults.FaultSpec`); returns the status."""
+        """Switch a fault on (parameters of :class:`~aidemo.local.http.faults.FaultSpec`); returns the status."""
         return self._control.set(kind, **params)
 
     @from_local()

@@ -1,4 +1,4 @@
-"""RSA key pairs for Snowflake key-pair authentication (the kit's face of :mod:`aidemo.local.keys`).
+"""RSA key pairs for Snowflake key-pair authentication (the kit's face of :mod:`aidemo.local.process.keys`).
 
 The helpers live with the local service, which needs them to stand alone; here they raise the
 kit's :class:`~aidemo.errors.KeyPairError`.
@@ -7,8 +7,8 @@ kit's :class:`~aidemo.errors.KeyPairError`.
 from __future__ import annotations
 
 from aidemo.errors import from_local
-from aidemo.local import keys as _keys
-from aidemo.local.keys import KeyPair, fingerprint, generate_key_pair, public_key_body
+from aidemo.local.process import keys as _keys
+from aidemo.local.process.keys import KeyPair, fingerprint, generate_key_pair, public_key_body
 
 __all__ = [
     "KeyPair",

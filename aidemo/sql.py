@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aidemo.errors import SqlError
-from aidemo.local.sqlfiles import SQL_DIR  # sql/ ships with the package; see there
+from aidemo.local.process.sqlfiles import SQL_DIR  # sql/ ships with the package; see there
 
 if TYPE_CHECKING:
     import pandas

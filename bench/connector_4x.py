@@ -134,7 +134,7 @@ def main() -> None:
 
     from cryptography.hazmat.primitives import serialization
 
-    from aidemo.local.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER
+    from aidemo.local.process.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER
     from bench.service import fresh_backend
 
     os.environ["AIDEMO_LOCAL_SESSION_TTL_S"] = "2"  # read by the service at start

@@ -15,8 +15,8 @@ import time
 from cryptography.hazmat.primitives import serialization
 from service import fresh_backend
 
-from aidemo.local import service
-from aidemo.local.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER
+from aidemo.local.process import service
+from aidemo.local.process.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ import duckdb
 from cryptography.hazmat.primitives import serialization
 from service import fresh_backend
 
-from aidemo.local import service
-from aidemo.local.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER
+from aidemo.local.process import service
+from aidemo.local.process.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER
 
 # The same rows in the service (Snowflake SQL) and in DuckDB (its own SQL and types).
 FILL = (

@@ -16,8 +16,8 @@ import ssl
 import tempfile
 from pathlib import Path
 
-from aidemo.local import service
-from aidemo.local.home import ServiceHome
+from aidemo.local.process import service
+from aidemo.local.process.home import ServiceHome
 
 CHUNK = 1 << 20
 

@@ -21,8 +21,8 @@ os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)  # before the SDK loads: it
 
 from aidemo import latency  # noqa: E402
 from aidemo.backends import LocalBackend  # noqa: E402
-from aidemo.local import service  # noqa: E402
-from aidemo.local.home import ServiceHome  # noqa: E402
+from aidemo.local.process import service  # noqa: E402
+from aidemo.local.process.home import ServiceHome  # noqa: E402
 
 
 def main() -> None:

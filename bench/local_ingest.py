@@ -22,7 +22,7 @@ from service import cpu_seconds, fresh_backend
 from snowflake.ingest.streaming import StreamingIngestError
 
 from aidemo.backends import LocalBackend
-from aidemo.local.service import status as service_status
+from aidemo.local.process.service import status as service_status
 
 APPEND_BATCH = 10_000
 TIMEOUT_S = 300

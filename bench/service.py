@@ -15,8 +15,8 @@ from aidemo.notebook.session import SDK_LOG_LEVEL
 os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)
 
 from aidemo.backends import LocalBackend  # noqa: E402
-from aidemo.local import service  # noqa: E402
-from aidemo.local.home import ServiceHome  # noqa: E402
+from aidemo.local.process import service  # noqa: E402
+from aidemo.local.process.home import ServiceHome  # noqa: E402
 
 _CA_HOME = ServiceHome.at(tempfile.mkdtemp(prefix="aidemo-bench-ca-"))
 

@@ -18,7 +18,7 @@ import pandas as pd
 from fetch import peak_rss_mb, peak_rss_reset
 from service import fresh_backend
 
-from aidemo.local import service
+from aidemo.local.process import service
 
 
 def frame(rows: int) -> pd.DataFrame:

@@ -10,8 +10,8 @@ import pytest
 from aidemo.backends import LocalBackend, SnowflakeBackend
 from aidemo.config import load_profile
 from aidemo.keys import generate_key_pair
-from aidemo.local import service
-from aidemo.local.home import ServiceHome
+from aidemo.local.process import service
+from aidemo.local.process.home import ServiceHome
 from aidemo.sql import run_file
 from tests.helpers import (
     LOG_BYTES,

@@ -23,8 +23,8 @@ from aidemo.connector import connector_major
 from aidemo.dates import OrderDates
 from aidemo.generator import InstanceSpec, order_batch
 from aidemo.keys import keypair_jwt
-from aidemo.local import service
-from aidemo.local.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER, ServiceHome
+from aidemo.local.process import service
+from aidemo.local.process.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER, ServiceHome
 from aidemo.offsets import parse_order_dates
 from aidemo.sql import run_file
 

@@ -15,10 +15,11 @@ import pytest
 from snowflake.connector import ProgrammingError
 from snowflake.connector.constants import FIELD_ID_TO_NAME
 
-from aidemo.local import results, service
-from aidemo.local.chunks import KEY_HEADER, ChunkSpool
-from aidemo.local.home import ACCOUNT, USER
-from aidemo.local.sessions import ConnectorError
+from aidemo.local.engine import results
+from aidemo.local.engine.chunks import KEY_HEADER, ChunkSpool
+from aidemo.local.errors import ConnectorError
+from aidemo.local.process import service
+from aidemo.local.process.home import ACCOUNT, USER
 from tests.helpers import own_service, share_ca
 from tests.test_connector import _login_jwt, _post
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from aidemo.local import translate
-from aidemo.local.binds import BindError, literal, substitute
+from aidemo.local.dialect import translate
+from aidemo.local.errors import BindError
+from aidemo.local.http.binds import literal, substitute
 
 
 def test_array_bound_insert_becomes_one_multi_row_insert():

@@ -25,8 +25,8 @@ import nbformat
 import pytest
 
 from aidemo import runbook
-from aidemo.local import service
-from aidemo.local.home import ServiceHome
+from aidemo.local.process import service
+from aidemo.local.process.home import ServiceHome
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from snowflake.ingest.streaming import StreamingIngestClient
 
 from aidemo.backends import LocalBackend
 from aidemo.errors import SqlError
-from aidemo.local.store import Store
+from aidemo.local.storage.store import Store
 
 BURST = 70_000  # rows of ~200 bytes in one flush tick: far above the SDK's 1 MB rowset limit
 _names = itertools.count(1)

@@ -17,8 +17,8 @@ from snowflake.connector import DatabaseError, ProgrammingError
 from snowflake.connector.constants import FIELD_ID_TO_NAME
 
 from aidemo.keys import fingerprint, generate_key_pair
-from aidemo.local import service
-from aidemo.local.home import ACCOUNT, USER
+from aidemo.local.process import service
+from aidemo.local.process.home import ACCOUNT, USER
 from tests.helpers import connector_arguments, own_service, share_ca
 
 UTC = dt.UTC

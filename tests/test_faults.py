@@ -25,8 +25,8 @@ import pytest
 
 from aidemo.errors import ConfigError, StreamingError
 from aidemo.generator import InstanceSpec, first_item_id
-from aidemo.local.faults import FaultInjector, FaultSpec
-from aidemo.local.held import HeldCommit, HeldCommits
+from aidemo.local.http.faults import FaultInjector, FaultSpec
+from aidemo.local.storage.held import HeldCommit, HeldCommits
 from aidemo.offsets import parse_order_token
 from aidemo.options import StreamOptions
 from aidemo.parallel import plan, run_parallel

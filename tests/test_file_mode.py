@@ -17,12 +17,12 @@ import zstandard
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from aidemo.backends import LocalBackend
-from aidemo.local import service
-from aidemo.local.app import Service, load_fragments
-from aidemo.local.bootstrap import open_store
-from aidemo.local.home import ServiceHome
-from aidemo.local.stage import Stage, check_crc32, decode_aws_chunked, decrypt_ctr
-from aidemo.local.store import ServiceError
+from aidemo.local.errors import ServiceError
+from aidemo.local.http.app import Service, load_fragments
+from aidemo.local.process import service
+from aidemo.local.process.bootstrap import open_store
+from aidemo.local.process.home import ServiceHome
+from aidemo.local.storage.stage import Stage, check_crc32, decode_aws_chunked, decrypt_ctr
 from tests.helpers import BURST, fragments_loaded, ids, order
 
 

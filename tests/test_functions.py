@@ -11,7 +11,7 @@ import pytest
 from snowflake.connector import DatabaseError
 from snowflake.connector.constants import FIELD_ID_TO_NAME
 
-from aidemo.local.translate import translate
+from aidemo.local.dialect.translate import translate
 
 D = dt.date
 FOUR = "(SELECT 1 AS X UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4)"  # a column X of 1 to 4

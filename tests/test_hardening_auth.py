@@ -15,8 +15,8 @@ from aidemo.keys import (
     load_private_key,
     public_key_of,
 )
-from aidemo.local import pki
-from aidemo.local.home import ACCOUNT, USER, ServiceHome
+from aidemo.local.process import pki
+from aidemo.local.process.home import ACCOUNT, USER, ServiceHome
 from tests.helpers import LOG_BYTES, Reply
 
 pytestmark = pytest.mark.integration  # each test starts services of its own (or probes one)

@@ -16,8 +16,8 @@ import urllib.parse
 
 import pytest
 
-from aidemo.local import service
-from aidemo.local.home import ServiceHome
+from aidemo.local.process import service
+from aidemo.local.process.home import ServiceHome
 from tests.helpers import DATA, Probe
 
 pytestmark = pytest.mark.integration  # each test starts services of its own (or probes one)
@@ -103,7 +103,7 @@ def test_12_a_full_disk_is_reported_as_such(tmp_path, mounts):
 SDK_ON_A_FULL_DISK = """
 import os, sys
 from snowflake.ingest.streaming import StreamingIngestClient
-from aidemo.local.home import ServiceHome
+from aidemo.local.process.home import ServiceHome
 home = ServiceHome.at(sys.argv[1])
 props = home.sdk_properties(int(sys.argv[2]))
 client = StreamingIngestClient("full", props.pop("database"), props.pop("schema"), "ORDERS_PIPE", properties=props)

@@ -17,9 +17,9 @@ from aidemo.backends import LocalBackend
 from aidemo.errors import LocalServiceError
 from aidemo.generator import InstanceSpec
 from aidemo.local import errors as local_errors
-from aidemo.local import pki, service
-from aidemo.local.client import LocalClient
-from aidemo.local.home import ServiceHome
+from aidemo.local.process import pki, service
+from aidemo.local.process.client import LocalClient
+from aidemo.local.process.home import ServiceHome
 from aidemo.options import StreamOptions
 from aidemo.streaming import Streamer
 from tests.helpers import Probe, select_one, share_ca
@@ -59,7 +59,7 @@ def test_10_leftovers_of_a_killed_service_are_removed_at_start(tmp_path):
 
 
 STARTER = (
-    "import sys; from aidemo.local import service; from aidemo.local.home import ServiceHome; "
+    "import sys; from aidemo.local.process import service; from aidemo.local.process.home import ServiceHome; "
     "print(service.start(ServiceHome.at(sys.argv[1])).pid)"
 )
 

@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from aidemo.local.stage import BUCKET
+from aidemo.local.storage.stage import BUCKET
 from tests.helpers import DATA, LIMIT, PIPES, TTL_MS, rss_kb
 
 pytestmark = pytest.mark.integration  # each test starts services of its own (or probes one)

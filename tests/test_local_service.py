@@ -10,7 +10,7 @@ from snowflake.ingest.streaming import StreamingIngestClient, StreamingIngestErr
 from aidemo.backends import LocalBackend
 from aidemo.errors import StreamingError
 from aidemo.keys import generate_key_pair
-from aidemo.local import service
+from aidemo.local.process import service
 from tests.helpers import ids, order, share_ca
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from aidemo.local import service
-from aidemo.local.home import ACCOUNT, DATABASE, ROLE, USER
+from aidemo.local.process import service
+from aidemo.local.process.home import ACCOUNT, DATABASE, ROLE, USER
 
 SDK = "snowflake-sdk@3.4.1"
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,9 +6,10 @@ import logging
 
 import pytest
 
-from aidemo.local.queries import run_query
-from aidemo.local.sessions import ConnectorSession, QueryFailed
-from aidemo.local.sqlsession import Session
+from aidemo.local.engine.sqlsession import Session
+from aidemo.local.errors import QueryFailed
+from aidemo.local.http.queries import run_query
+from aidemo.local.http.sessions import ConnectorSession
 
 
 class _BrokenStore:
@@ -20,7 +21,7 @@ class _BrokenStore:
 
 def test_a_fault_of_the_service_is_snowflakes_internal_error_not_a_500(caplog):
     session = ConnectorSession(Session.named("D", "S"))
-    with caplog.at_level(logging.ERROR, logger="aidemo.local.connector"):
+    with caplog.at_level(logging.ERROR, logger="aidemo.local.http.connector"):
         with pytest.raises(QueryFailed) as failed:
             run_query(_BrokenStore(), session, {"sqlText": "SELECT 1"}, chunks=None)
     assert (failed.value.code, failed.value.sql_state) == ("000603", "XX000")

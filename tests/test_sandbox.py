@@ -17,7 +17,7 @@ import pytest
 from snowflake.connector.errors import ProgrammingError
 
 from aidemo.keys import keypair_jwt
-from aidemo.local.home import ACCOUNT, ROLE, USER
+from aidemo.local.process.home import ACCOUNT, ROLE, USER
 from tests.test_connector import _login_jwt
 from tests.test_connector import _post as post_connector
 from tests.test_sql_lockdown import _post as post_sql_api
@@ -287,7 +287,7 @@ def test_a_gzip_bomb_at_login_is_refused_while_it_inflates(private_service):
     import re
     from pathlib import Path
 
-    from aidemo.local import service
+    from aidemo.local.process import service
 
     pid = service.status(private_service.home).pid
 
@@ -313,8 +313,8 @@ def test_a_stage_prefix_is_signed_with_its_expiry_and_checked_after_a_restart(tm
     home's secret) accepts it while it lives and refuses it after; a changed expiry fails the HMAC."""
     import time
 
-    from aidemo.local.stage import BUCKET, Stage
-    from aidemo.local.store import ServiceError
+    from aidemo.local.errors import ServiceError
+    from aidemo.local.storage.stage import BUCKET, Stage
 
     now_ms = int(time.time() * 1000)
     live = Stage(tmp_path, "secret").new_location(now_ms + 60_000)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from aidemo.local import coltypes, sftypes
-from aidemo.local.catalog import Column
+from aidemo.local.dialect.translate import translate
+from aidemo.local.engine import coltypes, sftypes
 from aidemo.local.errors import SqlError
-from aidemo.local.translate import translate
+from aidemo.local.storage.catalog import Column
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from snowflake.connector import ProgrammingError
 
-from aidemo.local.home import ACCOUNT, ROLE, USER
+from aidemo.local.process.home import ACCOUNT, ROLE, USER
 
 
 def test_current_functions_answer_what_the_session_is(connect):

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from aidemo.keys import keypair_jwt
-from aidemo.local.home import ACCOUNT, ROLE, USER
+from aidemo.local.process.home import ACCOUNT, ROLE, USER
 from tests.conftest import own_service, share_ca
 
 URL = "/api/v2/statements"

@@ -17,8 +17,8 @@ import pytest
 
 from aidemo.errors import SqlError
 from aidemo.keys import keypair_jwt
-from aidemo.local.home import ACCOUNT, ROLE, USER
-from aidemo.local.store import Store
+from aidemo.local.process.home import ACCOUNT, ROLE, USER
+from aidemo.local.storage.store import Store
 
 READS = [
     "SELECT * FROM read_text('/etc/passwd')",

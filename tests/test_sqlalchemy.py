@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from snowflake.connector import IntegrityError, ProgrammingError
 from snowflake.sqlalchemy import TIMESTAMP_NTZ
 
-from aidemo.local.home import ACCOUNT, DATABASE, USER
+from aidemo.local.process.home import ACCOUNT, DATABASE, USER
 from tests.conftest import connector_arguments
 
 _schemas = itertools.count(1)

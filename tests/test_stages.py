@@ -17,10 +17,10 @@ import pytest
 import snowflake.connector
 from snowflake.connector import ProgrammingError
 
-from aidemo.local import service
-from aidemo.local.filetransfer import BUCKET
-from aidemo.local.stage import Stage
-from aidemo.local.stages import NAMED_STAGE, StageRef, Stages
+from aidemo.local.http.filetransfer import BUCKET
+from aidemo.local.process import service
+from aidemo.local.storage.stage import Stage
+from aidemo.local.storage.stages import NAMED_STAGE, StageRef, Stages
 from tests import connector4x
 from tests.helpers import connector_arguments, own_service, share_ca
 

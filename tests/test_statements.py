@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from aidemo.local.sqlresults import Result
-from aidemo.local.statements import StatementError, Statements, set_result
+from aidemo.local.engine.sqlresults import Result
+from aidemo.local.errors import StatementError
+from aidemo.local.http.statements import Statements, set_result
 
 
 def _answer(value: str):

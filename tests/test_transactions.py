@@ -265,7 +265,7 @@ def sql_api(backend, schema: str, statement: str) -> dict:
     import json
 
     from aidemo.keys import keypair_jwt
-    from aidemo.local.home import ACCOUNT, ROLE, USER
+    from aidemo.local.process.home import ACCOUNT, ROLE, USER
     from tests.test_sql_lockdown import _post
 
     jwt = keypair_jwt(ACCOUNT, USER, backend.home.user_key.read_text(), role=ROLE)

@@ -1,4 +1,4 @@
-"""Tests for aidemo.local.translate (and insertsql): the sql/ files, pipes, USE, SHOW, DuckDB translation."""
+"""Tests for aidemo.local.dialect.translate (and insertsql): the sql/ files, pipes, USE, SHOW, DuckDB translation."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from aidemo.local.errors import SqlError
-from aidemo.local.insertsql import bulk_insert
-from aidemo.local.sqlcommands import (
+from aidemo.local.dialect.insertsql import bulk_insert
+from aidemo.local.dialect.translate import split_statements, translate, translate_script
+from aidemo.local.engine.sqlcommands import (
     CREATE,
     CreateDatabase,
     CreatePipe,
@@ -32,7 +32,7 @@ from aidemo.local.sqlcommands import (
     UseRole,
     UseWarehouse,
 )
-from aidemo.local.translate import split_statements, translate, translate_script
+from aidemo.local.errors import SqlError
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 SQL_FILES = sorted(SQL_DIR.rglob("*.sql"))

@@ -3,8 +3,8 @@
 import argparse
 import logging
 
-from aidemo.local.home import ServiceHome
-from aidemo.local.service import serve
+from aidemo.local.process.home import ServiceHome
+from aidemo.local.process.service import serve
 
 parser = argparse.ArgumentParser(prog="python -m aidemo.local", description=__doc__)
 parser.add_argument("--home", help="service home directory (default: $AIDEMO_HOME or ./.aidemo)")
