@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from aidemo.backends import LocalBackend
 from aidemo.local.errors import ServiceError
-from aidemo.local.http.app import Service, load_fragments
+from aidemo.local.http.ingest import load_fragments
+from aidemo.local.http.state import ServiceState
 from aidemo.local.process import service
 from aidemo.local.process.bootstrap import open_store
 from aidemo.local.process.home import ServiceHome
@@ -182,14 +183,14 @@ def offline(tmp_path):
     home = ServiceHome.at(tmp_path / "home")
     home.ensure()
     store = open_store(home)
-    svc = Service(home, store)
+    svc = ServiceState(home, store)
     pipe = store.pipe("AUTOMATED_INTELLIGENCE", "RAW", "ORDERS-STREAMING")
     token, _ = store.open_channel(pipe, "ch", None)
     yield svc, pipe, token
     store.close()
 
 
-def _upload(svc: Service, pipe, rows: list[dict], name: str = "0.ndjson") -> dict:
+def _upload(svc: ServiceState, pipe, rows: list[dict], name: str = "0.ndjson") -> dict:
     """Put one encrypted zstd NDJSON file on the stage as the SDK does; return its fragment."""
     plain = zstandard.ZstdCompressor().compress("".join(json.dumps(r) + "\n" for r in rows).encode())
     iv = os.urandom(16)
@@ -213,7 +214,7 @@ def _upload(svc: Service, pipe, rows: list[dict], name: str = "0.ndjson") -> dic
     }
 
 
-def _state(svc: Service, pipe):
+def _state(svc: ServiceState, pipe):
     count = svc.store.cursor().execute(f"SELECT count(*) FROM {pipe.table_ref}").fetchone()[0]
     return count, svc.store.channel_statuses(pipe, ["ch"])["ch"]["last_committed_offset_token"]
 

@@ -12,9 +12,9 @@ connector log in again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
-import os
 import threading
 import time
 import uuid
@@ -24,28 +24,20 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
 
 from aidemo.local.engine import sqlexec
-from aidemo.local.engine.chunks import CHUNK_TTL_S, KEY_HEADER, ChunkSpool
-from aidemo.local.engine.chunks import ROUTE as CHUNK_ROUTE
+from aidemo.local.engine.chunks import KEY_HEADER
 from aidemo.local.engine.sqlsession import PARAMETERS
-from aidemo.local.errors import AuthError, ConnectorError, QueryFailed, ServiceError
+from aidemo.local.errors import ConnectorError, QueryFailed, ServiceError
 from aidemo.local.http import auth
+from aidemo.local.http.auth import session_token
 from aidemo.local.http.queries import result_scan, run_query, session_parameters
-from aidemo.local.http.sessions import (
-    INTERNAL_ERROR,
-    MASTER_TTL_S,
-    SESSION_TTL_S,
-    QueryOutcome,
-    Sessions,
-    result_of,
-    small,
-)
-from aidemo.local.process.home import ACCOUNT, ROLE
+from aidemo.local.http.sessions import INTERNAL_ERROR, QueryOutcome, result_of, small
+from aidemo.local.http.state import ServiceState, state_of
+from aidemo.local.process.home import ROLE
 from aidemo.local.storage.store import normalize
 
-log = logging.getLogger("aidemo.local.http.connector")
+log = logging.getLogger(__name__)
 
 # Sent at login. Array binds always travel inline: 4.x's executemany reads the threshold and would
 # otherwise upload them to Snowflake's SYSTEM$BIND stage, which the local service does not have.
@@ -66,233 +58,225 @@ SQL_TEXT_KEPT = 10_000  # characters of a query's text its status shows
 _ACCESS_DENIED = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
 
 
-def routes(service) -> list[Route]:
-    """The connector's routes, served for ``service`` (an :class:`aidemo.local.http.app.Service`)."""
-    sessions = Sessions(
-        service.home.connector_sessions,
-        int(os.environ.get("AIDEMO_LOCAL_SESSION_TTL_S", SESSION_TTL_S)),
-        int(os.environ.get("AIDEMO_LOCAL_MASTER_TTL_S", MASTER_TTL_S)),
-        on_end=lambda sql: sqlexec.end_session(service.store, sql),
-    )
+def snowflake(handler):
+    """A connector route: ``handler(request, state)``'s data in Snowflake's envelope, its
+    ConnectorError as a failed reply, and any fault of the service as Snowflake's internal error
+    (not a 500, which the connector retries)."""
 
-    spool = ChunkSpool(service.home.spool / "results", int(os.environ.get("AIDEMO_LOCAL_CHUNK_TTL_S", CHUNK_TTL_S)))
-
-    def run_now(session, body: dict, base_url: str, query_id: str) -> dict:
-        before = session.context()
+    @functools.wraps(handler)
+    async def route(request: Request) -> JSONResponse:
         try:
-            return run_query(service.store, session, body, spool.result(session.id, base_url), query_id)
-        finally:
-            if session.context() != before:
-                sessions.changed()
+            data = await handler(request, state_of(request))
+            return JSONResponse({"success": True, "code": None, "message": None, "data": data})
+        except ConnectorError as exc:
+            return _failure(exc)
+        except (ServiceError, ClientDisconnect):
+            raise  # the body limit's 413 (answered by BodyLimit), or nobody is listening any more
+        except Exception:
+            log.exception("%s failed inside the local service", request.url.path)
+            return _failure(ConnectorError("000603", INTERNAL_ERROR, "XX000"))
 
-    def run_kept(session, body: dict, base_url: str, kept: QueryOutcome) -> None:
-        """Run an execute_async query in a thread of its own; its outcome waits for the status and result calls."""
-        try:
-            with kept.switch.running():
-                kept.finish(run_now(session, body, base_url, kept.query_id))
-        except QueryFailed as exc:  # how run_query answers a failed statement
-            kept.finish(QueryFailed(*CANCELED, kept.query_id) if kept.switch.reason else exc)
-        finally:
-            if not kept.done.is_set():  # a fault of the service (the thread logs it): Snowflake's internal error
-                kept.finish(QueryFailed("000603", "XX000", INTERNAL_ERROR, kept.query_id))
+    return route
 
-    def snowflake(handler):
-        async def route(request: Request) -> JSONResponse:
-            try:
-                data = await handler(request)
-                return JSONResponse({"success": True, "code": None, "message": None, "data": data})
-            except ConnectorError as exc:
-                return _failure(exc)
-            except (ServiceError, ClientDisconnect):
-                raise  # the body limit's 413 (answered by BodyLimit), or nobody is listening any more
-            except Exception:  # a fault of the service: Snowflake's internal error, not a 500 the connector retries
-                log.exception("%s failed inside the local service", request.url.path)
-                return _failure(ConnectorError("000603", INTERNAL_ERROR, "XX000"))
 
-        return route
-
-    @snowflake
-    async def login(request):
-        body = await _json(request, SMALL_BODY_BYTES)
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise ConnectorError("390400", 'The login body must be {"data": {...}}.')
-        authenticator = str(data.get("AUTHENTICATOR") or "SNOWFLAKE").upper()
-        if authenticator != "SNOWFLAKE_JWT":
-            raise ConnectorError(
-                "390100",
-                "The local service accepts key-pair authentication only "
-                "(authenticator SNOWFLAKE_JWT: pass private_key to connect()).",
-            )
-        try:
-            principal = auth.verify_keypair_jwt(str(data.get("TOKEN") or ""), ACCOUNT, service.store.user_keys())
-            if str(data.get("LOGIN_NAME") or principal.user).upper() != principal.user:
-                raise AuthError("390144", "login name does not match the JWT's user")
-        except AuthError as exc:
-            # The reason stays in the log: the reply must not tell which users exist.
-            log.info("connector login refused: %s", exc.message)
-            raise ConnectorError(
-                "390144",
-                "JWT token is invalid. Check the account, the user and that the private key is the "
-                "one whose public key the local service has for that user (its profile.json).",
-            ) from None
-        q = request.query_params
-        session, token, master = sessions.open(
-            _context(
-                q.get("databaseName"),
-                q.get("schemaName"),
-                user=principal.user,
-                role=normalize(q.get("roleName") or ROLE),
-                warehouse=normalize(q["warehouse"]) if q.get("warehouse") else None,
-                parameters=data.get("SESSION_PARAMETERS"),
-            ),
-            str(data.get("CLIENT_APP_ID") or "PythonConnector")[:64],
+@snowflake
+async def login(request: Request, state: ServiceState):
+    """``/session/v1/login-request``: a key-pair JWT for a session token and a master token."""
+    body = await _json(request, SMALL_BODY_BYTES)
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise ConnectorError("390400", 'The login body must be {"data": {...}}.')
+    authenticator = str(data.get("AUTHENTICATOR") or "SNOWFLAKE").upper()
+    if authenticator != "SNOWFLAKE_JWT":
+        raise ConnectorError(
+            "390100",
+            "The local service accepts key-pair authentication only "
+            "(authenticator SNOWFLAKE_JWT: pass private_key to connect()).",
         )
-        log.info("connector session %d opened for %s", session.id, session.user)
-        return {
-            "token": token,
-            "validityInSeconds": sessions.ttl_s,
-            "masterToken": master,
-            "masterValidityInSeconds": sessions.master_ttl_s,
-            "sessionId": session.id,
-            "displayUserName": session.user,
-            "serverVersion": "aidemo-local",
-            "firstLogin": False,
-            "healthCheckInterval": 45,
-            "newClientForUpgrade": None,
-            "idToken": None,
-            "parameters": [*SESSION_PARAMETERS[1:], *session_parameters(session.sql, ("TIMEZONE", "AUTOCOMMIT"))],
-            "sessionInfo": session.info(),
-        }
+    principal = auth.login(str(data.get("TOKEN") or ""), data.get("LOGIN_NAME"), state.store.user_keys())
+    q, sessions = request.query_params, state.sessions
+    session, token, master = sessions.open(
+        _context(
+            q.get("databaseName"),
+            q.get("schemaName"),
+            user=principal.user,
+            role=normalize(q.get("roleName") or ROLE),
+            warehouse=normalize(q["warehouse"]) if q.get("warehouse") else None,
+            parameters=data.get("SESSION_PARAMETERS"),
+        ),
+        str(data.get("CLIENT_APP_ID") or "PythonConnector")[:64],
+    )
+    log.info("connector session %d opened for %s", session.id, session.user)
+    return {
+        "token": token,
+        "validityInSeconds": sessions.ttl_s,
+        "masterToken": master,
+        "masterValidityInSeconds": sessions.master_ttl_s,
+        "sessionId": session.id,
+        "displayUserName": session.user,
+        "serverVersion": "aidemo-local",
+        "firstLogin": False,
+        "healthCheckInterval": 45,
+        "newClientForUpgrade": None,
+        "idToken": None,
+        "parameters": [*SESSION_PARAMETERS[1:], *session_parameters(session.sql, ("TIMEZONE", "AUTOCOMMIT"))],
+        "sessionInfo": session.info(),
+    }
 
-    @snowflake
-    async def query(request):
-        session = sessions.find(_token(request))
-        body = await _json(request, service.max_body_bytes)
-        if not isinstance(body.get("sqlText"), str):
-            raise ConnectorError("000001", 'The query body must hold "sqlText".')
-        for key in ("parameters", "bindings"):
-            if body.get(key) is not None and not isinstance(body[key], dict):
-                kind = type(body[key]).__name__
-                raise ConnectorError("000001", f'The query body\'s "{key}" must be an object, not {kind}.')
-        kept = session.keep(QueryOutcome(body["sqlText"][:SQL_TEXT_KEPT], str(uuid.uuid4()), time.time()))
-        base_url = str(request.base_url)
-        if (scanned := result_scan(body["sqlText"])) is not None:  # 4.x's get_results_from_sfqid
-            found = sessions.outcome(session, scanned)
-            try:
-                data = dict(result_of(found[1] if found else None, scanned), queryId=kept.query_id)
-            except ConnectorError as exc:
-                kept.finish(QueryFailed(exc.code, exc.sql_state or "02000", exc.message, kept.query_id))
-                raise kept.outcome from None
-            kept.finish(data, found[1].held)
-            return data
-        if body.get("asyncExec"):  # execute_async: the query runs on; its id comes back now
-            runner = session.detached() if session.sql.transaction is None else session  # in a transaction: in turn
-            threading.Thread(target=run_kept, args=(runner, body, base_url, kept), daemon=True).start()
-            return {
-                "queryId": kept.query_id,
-                "getResultUrl": f"/queries/{kept.query_id}/result",
-                "progressDesc": None,
-                "queryAbortsAfterSecs": 300,
-            }
+
+@snowflake
+async def query(request: Request, state: ServiceState):
+    """``/queries/v1/query-request``: run a script now, or (``asyncExec``) in a thread of its own."""
+    session = state.sessions.find(session_token(request))
+    body = await _json(request, state.max_body_bytes)
+    if not isinstance(body.get("sqlText"), str):
+        raise ConnectorError("000001", 'The query body must hold "sqlText".')
+    for key in ("parameters", "bindings"):
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            kind = type(body[key]).__name__
+            raise ConnectorError("000001", f'The query body\'s "{key}" must be an object, not {kind}.')
+    kept = session.keep(QueryOutcome(body["sqlText"][:SQL_TEXT_KEPT], str(uuid.uuid4()), time.time()))
+    base_url = str(request.base_url)
+    if (scanned := result_scan(body["sqlText"])) is not None:  # 4.x's get_results_from_sfqid
+        found = state.sessions.outcome(session, scanned)
         try:
-            data = await run_in_threadpool(run_now, session, body, base_url, kept.query_id)
-        except QueryFailed as exc:
-            kept.finish(exc)
-            raise
-        kept.finish(data, held=small(data))  # for get_results_from_sfqid later
+            data = dict(result_of(found[1] if found else None, scanned), queryId=kept.query_id)
+        except ConnectorError as exc:
+            kept.finish(QueryFailed(exc.code, exc.sql_state or "02000", exc.message, kept.query_id))
+            raise kept.outcome from None
+        kept.finish(data, found[1].held)
         return data
-
-    @snowflake
-    async def query_status(request):
-        session = sessions.find(_token(request))
-        found = sessions.outcome(session, request.path_params["query_id"].strip("/"))
-        return {"queries": [found[1].status(found[0])] if found else []}
-
-    @snowflake
-    async def query_result(request):
-        session = sessions.find(_token(request))
-        query_id = request.path_params["query_id"]
-        found = sessions.outcome(session, query_id)
-        kept = found[1] if found else None
-        deadline = time.monotonic() + RESULT_WAIT_S  # get_results_from_sfqid of a query that still runs
-        while kept is not None and not kept.done.is_set() and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        return result_of(kept, query_id)
-
-    @snowflake
-    async def heartbeat(request):
-        sessions.find(_token(request))
-        return {}
-
-    @snowflake
-    async def token_request(request):
-        body = await _json(request, SMALL_BODY_BYTES)
-        if str(body.get("requestType", "RENEW")).upper() != "RENEW":
-            raise ConnectorError("390400", "Only requestType RENEW is supported.")
-        master = _token(request)
-        session, token = sessions.renew(master)
+    if body.get("asyncExec"):  # execute_async: the query runs on; its id comes back now
+        runner = session.detached() if session.sql.transaction is None else session  # in a transaction: in turn
+        threading.Thread(target=_run_kept, args=(state, runner, body, base_url, kept), daemon=True).start()
         return {
-            "sessionToken": token,
-            "validityInSecondsST": sessions.ttl_s,
-            "masterToken": master,
-            "validityInSecondsMT": sessions.master_ttl_s,
-            "sessionId": session.id,
+            "queryId": kept.query_id,
+            "getResultUrl": f"/queries/{kept.query_id}/result",
+            "progressDesc": None,
+            "queryAbortsAfterSecs": 300,
         }
+    try:
+        data = await run_in_threadpool(_run_now, state, session, body, base_url, kept.query_id)
+    except QueryFailed as exc:
+        kept.finish(exc)
+        raise
+    kept.finish(data, held=small(data))  # for get_results_from_sfqid later
+    return data
 
-    @snowflake
-    async def delete_session(request):
-        if request.query_params.get("delete", "").lower() != "true":
-            raise ConnectorError(
-                "390400",
-                "POST /session needs ?delete=true (the local service only closes sessions).",
-            )
-        if closed := sessions.close(_token(request)):
-            spool.close_session(closed.id)
-            log.info("connector session closed")
 
-    @snowflake
-    async def telemetry(request):
-        sessions.find(_token(request))
-        return "Log Received"
+@snowflake
+async def query_status(request: Request, state: ServiceState):
+    """``/monitoring/queries/{id}``: a query of the session, running or done."""
+    session = state.sessions.find(session_token(request))
+    found = state.sessions.outcome(session, request.path_params["query_id"].strip("/"))
+    return {"queries": [found[1].status(found[0])] if found else []}
 
-    @snowflake
-    async def abort(request):
-        # A query-request's statement runs to completion before its reply: nothing is left to abort.
-        sessions.find(_token(request))
 
-    @snowflake
-    async def abort_query(request):
-        """cursor.abort_query(): an execute_async query still running stops (as one SYSTEM$CANCEL_QUERY stops)."""
-        found = sessions.outcome(sessions.find(_token(request)), request.path_params["query_id"])
-        if found is None or found[1].done.is_set() or not found[1].switch.cancel():
-            raise ConnectorError("000605", "Identified SQL statement is not currently executing.")
-        deadline = time.monotonic() + RESULT_WAIT_S
-        while not found[1].done.is_set() and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+@snowflake
+async def query_result(request: Request, state: ServiceState):
+    """``/queries/{id}/result``: a query's result, waited for a while if it still runs."""
+    session = state.sessions.find(session_token(request))
+    query_id = request.path_params["query_id"]
+    found = state.sessions.outcome(session, query_id)
+    kept = found[1] if found else None
+    deadline = time.monotonic() + RESULT_WAIT_S  # get_results_from_sfqid of a query that still runs
+    while kept is not None and not kept.done.is_set() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return result_of(kept, query_id)
 
-    async def result_chunk(request):
-        # No session token: the connector fetches chunks as from cloud storage, with the reply's headers.
-        chunk_id = request.path_params["chunk_id"]
-        path = spool.find(chunk_id, request.headers.get(KEY_HEADER, ""))
-        if path is None:
-            return Response(_ACCESS_DENIED, 403, media_type="application/xml")
-        done = BackgroundTask(spool.remove, chunk_id)  # sent whole: the chunk is gone
-        return FileResponse(path, media_type="application/octet-stream", background=done)
 
-    return [
-        Route(CHUNK_ROUTE, result_chunk, methods=["GET"]),
-        Route("/session/v1/login-request", login, methods=["POST"]),
-        Route("/queries/v1/query-request", query, methods=["POST"]),
-        Route("/queries/v1/abort-request", abort, methods=["POST"]),
-        Route("/monitoring/queries/{query_id:path}", query_status, methods=["GET"]),
-        Route("/queries/{query_id}/result", query_result, methods=["GET"]),
-        Route("/queries/{query_id}/abort-request", abort_query, methods=["POST"]),
-        Route("/session/heartbeat", heartbeat, methods=["POST"]),
-        Route("/session/token-request", token_request, methods=["POST"]),
-        Route("/session", delete_session, methods=["POST"]),
-        Route("/telemetry/send", telemetry, methods=["POST"]),
-    ]
+@snowflake
+async def heartbeat(request: Request, state: ServiceState):
+    """``/session/heartbeat``: the session is alive."""
+    state.sessions.find(session_token(request))
+    return {}
+
+
+@snowflake
+async def token_request(request: Request, state: ServiceState):
+    """``/session/token-request``: a new session token for the master token."""
+    body = await _json(request, SMALL_BODY_BYTES)
+    if str(body.get("requestType", "RENEW")).upper() != "RENEW":
+        raise ConnectorError("390400", "Only requestType RENEW is supported.")
+    master = session_token(request)
+    session, token = state.sessions.renew(master)
+    return {
+        "sessionToken": token,
+        "validityInSecondsST": state.sessions.ttl_s,
+        "masterToken": master,
+        "validityInSecondsMT": state.sessions.master_ttl_s,
+        "sessionId": session.id,
+    }
+
+
+@snowflake
+async def delete_session(request: Request, state: ServiceState):
+    """``POST /session?delete=true``: the session ends."""
+    if request.query_params.get("delete", "").lower() != "true":
+        raise ConnectorError(
+            "390400",
+            "POST /session needs ?delete=true (the local service only closes sessions).",
+        )
+    if closed := state.sessions.close(session_token(request)):
+        state.spool.close_session(closed.id)
+        log.info("connector session closed")
+
+
+@snowflake
+async def telemetry(request: Request, state: ServiceState):
+    """``/telemetry/send``: the connector's telemetry, acknowledged."""
+    state.sessions.find(session_token(request))
+    return "Log Received"
+
+
+@snowflake
+async def abort(request: Request, state: ServiceState):
+    """``/queries/v1/abort-request``: a query-request's statement runs to completion before its
+    reply, so nothing is left to abort."""
+    state.sessions.find(session_token(request))
+
+
+@snowflake
+async def abort_query(request: Request, state: ServiceState):
+    """cursor.abort_query(): an execute_async query still running stops (as one SYSTEM$CANCEL_QUERY stops)."""
+    found = state.sessions.outcome(state.sessions.find(session_token(request)), request.path_params["query_id"])
+    if found is None or found[1].done.is_set() or not found[1].switch.cancel():
+        raise ConnectorError("000605", "Identified SQL statement is not currently executing.")
+    deadline = time.monotonic() + RESULT_WAIT_S
+    while not found[1].done.is_set() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
+async def result_chunk(request: Request) -> Response:
+    """A result chunk, fetched as from cloud storage with the reply's headers (no session token)."""
+    spool = state_of(request).spool
+    chunk_id = request.path_params["chunk_id"]
+    path = spool.find(chunk_id, request.headers.get(KEY_HEADER, ""))
+    if path is None:
+        return Response(_ACCESS_DENIED, 403, media_type="application/xml")
+    done = BackgroundTask(spool.remove, chunk_id)  # sent whole: the chunk is gone
+    return FileResponse(path, media_type="application/octet-stream", background=done)
+
+
+def _run_now(state: ServiceState, session, body: dict, base_url: str, query_id: str) -> dict:
+    before = session.context()
+    try:
+        return run_query(state.store, session, body, state.spool.result(session.id, base_url), query_id)
+    finally:
+        if session.context() != before:
+            state.sessions.changed()
+
+
+def _run_kept(state: ServiceState, session, body: dict, base_url: str, kept: QueryOutcome) -> None:
+    """Run an execute_async query in a thread of its own; its outcome waits for the status and result calls."""
+    try:
+        with kept.switch.running():
+            kept.finish(_run_now(state, session, body, base_url, kept.query_id))
+    except QueryFailed as exc:  # how run_query answers a failed statement
+        kept.finish(QueryFailed(*CANCELED, kept.query_id) if kept.switch.reason else exc)
+    finally:
+        if not kept.done.is_set():  # a fault of the service (the thread logs it): Snowflake's internal error
+            kept.finish(QueryFailed("000603", "XX000", INTERNAL_ERROR, kept.query_id))
 
 
 async def _json(request: Request, limit: int) -> dict:
@@ -334,15 +318,6 @@ def _inflate(inflate, data: bytes, room: int) -> bytes:
     except zlib.error:
         raise ConnectorError("390400", "The request body is not valid gzip.") from None
     return b"".join(out)
-
-
-def _token(request: Request) -> str:
-    """The token of ``Authorization: Snowflake Token="..."``."""
-    header = request.headers.get("authorization", "")
-    prefix = 'snowflake token="'
-    if not header.lower().startswith(prefix) or not header.endswith('"'):
-        raise ConnectorError("390101", 'Authorization header must be Snowflake Token="<token>".')
-    return header[len(prefix) : -1]
 
 
 def _context(database: str | None, schema: str | None, parameters, **identity) -> sqlexec.Session:

@@ -16,9 +16,9 @@ Snowflake stage with server-side encryption, and the home (0700) is what keeps t
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import html
-import logging
 import os
 import time
 import uuid
@@ -26,13 +26,11 @@ import uuid
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Route
 
 from aidemo.local.dialect.stagesql import GetFiles, PutFiles, check_stage
 from aidemo.local.engine.sqlsession import Session
 from aidemo.local.errors import SnowflakeError
-
-log = logging.getLogger("aidemo.local")
+from aidemo.local.http.state import state_of
 
 BUCKET = "aidemo-files"
 ROUTE = f"/{BUCKET}/{{stage_id}}/{{key:path}}"
@@ -109,67 +107,69 @@ def _number(value, name: str, low: int, high: int) -> int:
     return int(value)
 
 
-def routes(service) -> list[Route]:
-    """The object routes of the stages of ``service`` (an :class:`aidemo.local.http.app.Service`)."""
-    stages = service.store.stages
+def storage(handler):
+    """An object route ``handler(request, path, partial)``: the stage file the request's token may
+    reach, and its failures answered as GCS answers them (XML)."""
 
-    def located(request: Request):
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        p = request.path_params
-        return stages.transfer_path(p["stage_id"], p["key"], token)
-
-    def storage(handler):
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request, *located(request))
-            except PermissionError as exc:
-                expired = "expired" in str(exc)
-                return _error(401 if expired else 403, "AuthenticationRequired" if expired else "AccessDenied", exc)
-            except FileNotFoundError as exc:
-                return _error(404, "NoSuchKey", exc)
-            except ValueError as exc:
-                return _error(400, "InvalidArgument", exc)
-            except ClientDisconnect:
-                return Response(status_code=400)
-            except OSError as exc:
-                return _error(507, "InsufficientStorage", service.note_disk_full(exc))
-
-        return route
-
-    @storage
-    async def head_object(request, path, partial):
-        if not path.is_file():
-            return Response(status_code=404)
-        digest = await run_in_threadpool(_sha256, path)
-        return Response(headers={_DIGEST: digest, "content-length": str(path.stat().st_size)})
-
-    @storage
-    async def get_object(request, path, partial):
-        if not path.is_file():
-            return _error(404, "NoSuchKey", "no such file in the stage")
-        digest = await run_in_threadpool(_sha256, path)
-        return FileResponse(path, media_type="application/octet-stream", headers={_DIGEST: digest})
-
-    @storage
-    async def put_object(request, path, partial):
-        partial.mkdir(exist_ok=True)
-        upload = partial / uuid.uuid4().hex
+    @functools.wraps(handler)
+    async def route(request: Request) -> Response:
+        state = state_of(request)
         try:
-            with open(upload, "wb") as f:  # streamed to disk: a large file never sits in memory
-                async for piece in request.stream():
-                    f.write(piece)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(upload, path)
-        finally:
-            upload.unlink(missing_ok=True)
-        return Response(status_code=200)
+            return await handler(request, *_located(state.store.stages, request))
+        except PermissionError as exc:
+            expired = "expired" in str(exc)
+            return _error(401 if expired else 403, "AuthenticationRequired" if expired else "AccessDenied", exc)
+        except FileNotFoundError as exc:
+            return _error(404, "NoSuchKey", exc)
+        except ValueError as exc:
+            return _error(400, "InvalidArgument", exc)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        except OSError as exc:
+            return _error(507, "InsufficientStorage", state.note_disk_full(exc))
 
-    return [
-        Route(ROUTE, head_object, methods=["HEAD"]),
-        Route(ROUTE, get_object, methods=["GET"]),
-        Route(ROUTE, put_object, methods=["PUT"]),
-    ]
+    return route
+
+
+@storage
+async def head_object(request: Request, path, partial) -> Response:
+    """Whether a staged file exists, with its digest and size."""
+    if not path.is_file():
+        return Response(status_code=404)
+    digest = await run_in_threadpool(_sha256, path)
+    return Response(headers={_DIGEST: digest, "content-length": str(path.stat().st_size)})
+
+
+@storage
+async def get_object(request: Request, path, partial) -> Response:
+    """A staged file, downloaded."""
+    if not path.is_file():
+        return _error(404, "NoSuchKey", "no such file in the stage")
+    digest = await run_in_threadpool(_sha256, path)
+    return FileResponse(path, media_type="application/octet-stream", headers={_DIGEST: digest})
+
+
+@storage
+async def put_object(request: Request, path, partial) -> Response:
+    """A file uploaded into the stage, streamed to disk: a large file never sits in memory."""
+    partial.mkdir(exist_ok=True)
+    upload = partial / uuid.uuid4().hex
+    try:
+        with open(upload, "wb") as f:
+            async for piece in request.stream():
+                f.write(piece)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(upload, path)
+    finally:
+        upload.unlink(missing_ok=True)
+    return Response(status_code=200)
+
+
+def _located(stages, request: Request):
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    p = request.path_params
+    return stages.transfer_path(p["stage_id"], p["key"], token)
 
 
 def _error(status: int, code: str, message) -> Response:

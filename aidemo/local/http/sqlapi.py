@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import duckdb
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from aidemo.local.dialect.sqltokens import too_deep
 from aidemo.local.dialect.translate import statements as split_statements
@@ -33,12 +32,13 @@ from aidemo.local.engine.sqlresults import Result
 from aidemo.local.engine.sqlsession import PARAMETERS
 from aidemo.local.errors import BindError, ServiceError, SqlError, StatementError
 from aidemo.local.http import binds
+from aidemo.local.http.auth import KEYPAIR_JWT, endpoint
 from aidemo.local.http.queries import answer
 from aidemo.local.http.replies import field, read_json
+from aidemo.local.http.state import state_of
 from aidemo.local.http.statements import (
     CANCELED,
     NOT_EXECUTING,
-    URL,
     Statement,
     Statements,
     canceled,
@@ -86,50 +86,6 @@ def parse(body: dict, nullable: bool) -> Submitted:
     return Submitted(sql, bindings, **names, parameters=parameters, timeout_s=timeout, nullable=nullable)
 
 
-def routes(store, statements: Statements, endpoint) -> list[Route]:
-    """The SQL API's routes on ``store``, keeping ``statements``; ``endpoint`` authenticates (the app's
-    wrapper for KEYPAIR_JWT)."""
-
-    @endpoint
-    @_answering
-    async def submit(request: Request, principal) -> Response:
-        q = request.query_params
-        submitted = parse(await read_json(request), q.get("nullable", "true").lower() != "false")
-        run = functools.partial(_execute, store, statements, principal, submitted)
-        statement, _ = statements.submit(principal.user, q.get("requestId"), q.get("retry", "").lower() == "true", run)
-        if q.get("async", "").lower() == "true":
-            return _reply(statement.accepted())
-        await statement.wait(SYNC_WAIT_S)
-        return _reply(statement.reply())
-
-    @endpoint
-    @_answering
-    async def status(request: Request, principal) -> Response:
-        statement = statements.find(request.path_params["handle"], principal.user)
-        partition = request.query_params.get("partition", "0")
-        if not partition.isdigit():
-            raise StatementError(400, "000001", "22023", f"'partition' must be a partition number, got {partition!r}")
-        return _reply(statement.reply(int(partition)))
-
-    @endpoint
-    @_answering
-    async def cancel(request: Request, principal) -> Response:
-        statement = statements.find(request.path_params["handle"], principal.user)
-        if statement.done.is_set():
-            code, message = NOT_EXECUTING
-            raise StatementError(422, code, "57014", message)
-        statement.switch.cancel()
-        await statement.wait(CANCEL_WAIT_S)
-        code, state, message = CANCELED
-        return JSONResponse({"code": code, "sqlState": state, "message": message, **statement.status()})
-
-    return [
-        Route(URL, submit, methods=["POST"]),
-        Route(URL + "/{handle}", status, methods=["GET"]),
-        Route(URL + "/{handle}/cancel", cancel, methods=["POST"]),
-    ]
-
-
 def _answering(handler):
     """A route whose StatementError becomes the documented error body (with its SQLSTATE)."""
 
@@ -141,6 +97,46 @@ def _answering(handler):
             return JSONResponse(failure_body(exc), status_code=exc.status)
 
     return route
+
+
+@endpoint(KEYPAIR_JWT)  # an ingest-scoped (OAUTH) token cannot run SQL
+@_answering
+async def submit(request: Request, principal) -> Response:
+    """``POST /api/v2/statements``: run the body's SQL; its result, or its handle while it runs."""
+    state, q = state_of(request), request.query_params
+    submitted = parse(await read_json(request), q.get("nullable", "true").lower() != "false")
+    run = functools.partial(_execute, state.store, state.statements, principal, submitted)
+    retry = q.get("retry", "").lower() == "true"
+    statement, _ = state.statements.submit(principal.user, q.get("requestId"), retry, run)
+    if q.get("async", "").lower() == "true":
+        return _reply(statement.accepted())
+    await statement.wait(SYNC_WAIT_S)
+    return _reply(statement.reply())
+
+
+@endpoint(KEYPAIR_JWT)
+@_answering
+async def status(request: Request, principal) -> Response:
+    """``GET /api/v2/statements/{handle}``: 202 while it runs, then one partition of its result."""
+    statement = state_of(request).statements.find(request.path_params["handle"], principal.user)
+    partition = request.query_params.get("partition", "0")
+    if not partition.isdigit():
+        raise StatementError(400, "000001", "22023", f"'partition' must be a partition number, got {partition!r}")
+    return _reply(statement.reply(int(partition)))
+
+
+@endpoint(KEYPAIR_JWT)
+@_answering
+async def cancel(request: Request, principal) -> Response:
+    """``POST /api/v2/statements/{handle}/cancel``: the statement stops."""
+    statement = state_of(request).statements.find(request.path_params["handle"], principal.user)
+    if statement.done.is_set():
+        code, message = NOT_EXECUTING
+        raise StatementError(422, code, "57014", message)
+    statement.switch.cancel()
+    await statement.wait(CANCEL_WAIT_S)
+    code, state, message = CANCELED
+    return JSONResponse({"code": code, "sqlState": state, "message": message, **statement.status()})
 
 
 def _reply(answer: tuple[int, bytes, dict]) -> Response:

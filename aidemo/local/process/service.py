@@ -54,7 +54,8 @@ class ServiceInfo:
 
 def serve(home: ServiceHome, log_file: str | None = None) -> None:
     """Run the service in this process until SIGINT or SIGTERM; log to ``log_file`` (rotated) if given."""
-    from aidemo.local.http.app import Service, build_app
+    from aidemo.local.http.app import build_app
+    from aidemo.local.http.state import ServiceState
     from aidemo.local.process.bootstrap import open_store
     from aidemo.local.storage.stage import remove_leftovers
 
@@ -72,7 +73,7 @@ def serve(home: ServiceHome, log_file: str | None = None) -> None:
     sock = _bind(home)
     port = sock.getsockname()[1]
     store = open_store(home)
-    service = Service(home, store)
+    service = ServiceState(home, store)
     config = uvicorn.Config(
         build_app(service),
         ssl_certfile=str(home.server_cert),
