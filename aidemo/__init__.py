@@ -8,7 +8,9 @@ chosen by ``profile.json``. The public API::
     aidemo.run_file("monitoring/row_counts.sql", backend)
 """
 
-from aidemo.backends import StreamingBackend, open_backend
+from aidemo.backends.backend import StreamingBackend, open_backend
+from aidemo.backends.keys import KeyPair, generate_key_pair
+from aidemo.backends.scripts import run_file, run_sql
 from aidemo.config import Profile, load_profile
 from aidemo.errors import (
     AidemoError,
@@ -23,9 +25,7 @@ from aidemo.errors import (
     StreamingError,
     TransientStreamingError,
 )
-from aidemo.keys import KeyPair, generate_key_pair
 from aidemo.settings import Settings, load_settings
-from aidemo.sql import run_file, run_sql
 
 __version__ = "0.1.0"
 

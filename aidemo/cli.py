@@ -136,8 +136,8 @@ def _stream_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings_and_options(args):
-    from aidemo.options import StreamOptions
     from aidemo.settings import load_settings
+    from aidemo.stream.options import StreamOptions
 
     given = {name: value for name, knob in KNOBS.items() if knob.stream and (value := getattr(args, name)) is not None}
     settings = load_settings(seed=args.seed, **{name: value for name, value in given.items() if KNOBS[name].key})
@@ -145,8 +145,8 @@ def _settings_and_options(args):
 
 
 def _setup(args) -> int:
-    from aidemo.backends import open_backend
-    from aidemo.provision import setup
+    from aidemo.backends.backend import open_backend
+    from aidemo.backends.provision import setup
 
     with open_backend() as backend:
         print(setup(backend, reset=args.reset, num_customers=args.num_customers, seed=args.seed).summary())
@@ -154,10 +154,10 @@ def _setup(args) -> int:
 
 
 def _stream(args) -> int:
-    from aidemo.backends import open_backend
-    from aidemo.generator import InstanceSpec
-    from aidemo.progress import StreamProgress
-    from aidemo.streaming import Streamer
+    from aidemo.backends.backend import open_backend
+    from aidemo.data.generator import InstanceSpec
+    from aidemo.measure.progress import StreamProgress
+    from aidemo.stream.streaming import Streamer
 
     settings, options = _settings_and_options(args)
     num_orders = args.num_orders if args.num_orders is not None else settings.num_orders_per_batch
@@ -184,10 +184,10 @@ def _parallel(args) -> int:
 
     import pandas
 
-    from aidemo.backends import open_backend
-    from aidemo.parallel import plan, run_parallel
-    from aidemo.progress import StreamProgress
-    from aidemo.stats import StreamStats
+    from aidemo.backends.backend import open_backend
+    from aidemo.measure.progress import StreamProgress
+    from aidemo.measure.stats import StreamStats
+    from aidemo.stream.parallel import plan, run_parallel
 
     if args.instances and args.of and args.instances != args.of:
         raise AidemoError("give the number of instances once: `parallel TOTAL N` or `parallel TOTAL --of N`")
@@ -263,11 +263,11 @@ def _latency(args) -> int:
     """``aidemo latency``: measure the grid, write CSVs and PNGs to ``args.output``, print the summary."""
     from pathlib import Path
 
-    from aidemo.backends import open_backend
-    from aidemo.latency import measure_grid, parse_numbers, summarize
-    from aidemo.options import StreamOptions
-    from aidemo.plots import write_figures
+    from aidemo.backends.backend import open_backend
+    from aidemo.measure.latency import measure_grid, parse_numbers, summarize
+    from aidemo.measure.plots import write_figures
     from aidemo.settings import load_settings
+    from aidemo.stream.options import StreamOptions
 
     lags = parse_numbers("--lags", args.lags, float)
     sizes = parse_numbers("--batch-sizes", args.batch_sizes, int)
@@ -355,7 +355,7 @@ def _lab(args) -> int:
 def _sql(args) -> int:
     from pathlib import Path
 
-    from aidemo.backends import open_backend
+    from aidemo.backends.backend import open_backend
 
     if bool(args.statement) == bool(args.file):
         raise AidemoError("give either a statement or --file FILE")

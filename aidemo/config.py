@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aidemo.backends.keys import unencrypted_pkcs8
 from aidemo.errors import ConfigError, KeyPairError
-from aidemo.keys import unencrypted_pkcs8
 
 BACKENDS = ("local", "snowflake")
 #: The keys a ``profile.json`` may hold (exactly those of ``profile.json.template``).

@@ -1,7 +1,7 @@
 """A run's knobs in one table: name, default, bounds, ``config.properties`` key and command-line flag.
 
 Each :class:`Knob` is read and checked by its :class:`Rule`. :class:`~aidemo.settings.Settings`
-holds the knobs with a ``config.properties`` key and :class:`~aidemo.options.StreamOptions` the
+holds the knobs with a ``config.properties`` key and :class:`~aidemo.stream.options.StreamOptions` the
 stream's knobs; both take their defaults and checks from :data:`KNOBS`, so a knob has one name
 everywhere: field ``batch_size``, key ``batch.size``, variable ``AIDEMO_BATCH_SIZE``, flag
 ``--batch-size``.
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from aidemo.dates import DEFAULT_ORDER_DATES, LIVE_WINDOW_MINUTES, ORDER_DATE_MODES
+from aidemo.data.dates import DEFAULT_ORDER_DATES, LIVE_WINDOW_MINUTES, ORDER_DATE_MODES
 from aidemo.errors import ConfigError
 
 ENV_PREFIX = "AIDEMO_"
@@ -132,7 +132,7 @@ IDENTIFIER = Pattern(r"[A-Za-z_][A-Za-z0-9_$]*", "an unquoted Snowflake identifi
 @dataclass(frozen=True)
 class Knob:
     """One knob. ``key``: its ``config.properties`` key (None: not in the file); ``stream``: one of
-    :class:`~aidemo.options.StreamOptions`' fields (else a run setting only)."""
+    :class:`~aidemo.stream.options.StreamOptions`' fields (else a run setting only)."""
 
     name: str
     default: Any

@@ -5,7 +5,7 @@ lag, channel and pipe names, ...); :func:`load_settings` reads it. Every key has
 environment variable ``AIDEMO_<KEY>`` (upper case, dots become underscores, e.g.
 ``AIDEMO_MAX_CLIENT_LAG=5``). Every error is a :class:`~aidemo.errors.ConfigError` that names
 the key and where the value came from (file and line, variable, or argument). Defaults and
-bounds are those of :data:`aidemo.knobs.KNOBS`, which :class:`~aidemo.options.StreamOptions`
+bounds are those of :data:`aidemo.knobs.KNOBS`, which :class:`~aidemo.stream.options.StreamOptions`
 shares.
 """
 

@@ -13,7 +13,7 @@ import argparse
 import statistics
 import time
 
-from aidemo.generator import InstanceSpec, order_batch
+from aidemo.data.generator import InstanceSpec, order_batch
 from aidemo.knobs import DEFAULT_CUSTOMERS
 
 

@@ -19,10 +19,10 @@ from aidemo.notebook.session import SDK_LOG_LEVEL
 
 os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)  # before the SDK loads: it reads the level once
 
-from aidemo import latency  # noqa: E402
-from aidemo.backends import LocalBackend  # noqa: E402
+from aidemo.backends.backend import LocalBackend  # noqa: E402
 from aidemo.local.process import service  # noqa: E402
 from aidemo.local.process.home import ServiceHome  # noqa: E402
+from aidemo.measure import latency  # noqa: E402
 
 
 def main() -> None:

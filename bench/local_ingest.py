@@ -21,7 +21,7 @@ import time
 from service import cpu_seconds, fresh_backend
 from snowflake.ingest.streaming import StreamingIngestError
 
-from aidemo.backends import LocalBackend
+from aidemo.backends.backend import LocalBackend
 from aidemo.local.process.service import status as service_status
 
 APPEND_BATCH = 10_000

@@ -2,7 +2,7 @@
 
     python bench/parallel.py [--orders 1000000] [--instances 5] [--mode threads|processes|both] [--repeat 3]
 
-Each run starts its own service and streams the whole job with `aidemo.parallel.run_parallel`
+Each run starts its own service and streams the whole job with `aidemo.stream.parallel.run_parallel`
 (default SDK properties and kit settings), stopping the clock when SQL sees every row. Peak memory
 is the largest resident set of this process and of its worker processes (getrusage ru_maxrss).
 Targets on a 2-core machine: 1,000,000 orders with 5 instances in <= 30 s; peak memory flat as
@@ -18,8 +18,8 @@ import time
 
 from service import fresh_backend
 
-from aidemo.generator import first_item_id
-from aidemo.parallel import plan, run_parallel
+from aidemo.data.generator import first_item_id
+from aidemo.stream.parallel import plan, run_parallel
 
 
 def run_once(orders: int, instances: int, processes: bool) -> tuple[float, int]:

@@ -14,7 +14,7 @@ from aidemo.notebook.session import SDK_LOG_LEVEL
 # The SDK's Rust core reads its log level once, when it loads: set it as the kit's notebooks do, first.
 os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)
 
-from aidemo.backends import LocalBackend  # noqa: E402
+from aidemo.backends.backend import LocalBackend  # noqa: E402
 from aidemo.local.process import service  # noqa: E402
 from aidemo.local.process.home import ServiceHome  # noqa: E402
 

@@ -13,7 +13,7 @@ import time
 
 from service import fresh_backend
 
-from aidemo.provision import setup
+from aidemo.backends.provision import setup
 
 
 def main(counts: list[int]) -> None:

@@ -2,7 +2,7 @@
 
     python bench/stream_single.py [--orders 200000] [--batch-size 10000] [--repeat 3]
 
-Each run starts its own service, streams the job with `aidemo.streaming.Streamer` (default SDK
+Each run starts its own service, streams the job with `aidemo.stream.streaming.Streamer` (default SDK
 properties, the kit's defaults otherwise) and stops the clock when SQL sees every order and item.
 Prints orders/s and rows/s per run and their median. Target: >= 34,000 orders/s.
 """
@@ -15,9 +15,9 @@ import time
 
 from service import fresh_backend
 
-from aidemo.generator import InstanceSpec, first_item_id
-from aidemo.options import StreamOptions
-from aidemo.streaming import Streamer
+from aidemo.data.generator import InstanceSpec, first_item_id
+from aidemo.stream.options import StreamOptions
+from aidemo.stream.streaming import Streamer
 
 
 def run_once(orders: int, batch_size: int) -> tuple[float, int]:

@@ -29,7 +29,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from parallel import run_once as run_kit
 from service import fresh_backend
 
-from aidemo.models import CATALOGUE
+from aidemo.data.models import CATALOGUE
 
 BATCH = 10_000  # the demo's orders.batch.size
 CUSTOMERS = 20_000

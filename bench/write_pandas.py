@@ -44,7 +44,7 @@ def main() -> None:
     options = parser.parse_args()
     from snowflake.connector.pandas_tools import write_pandas
 
-    from aidemo.connector import connect
+    from aidemo.backends.sqlclient import connect
 
     data = frame(options.rows)
     with tempfile.TemporaryDirectory() as tmp:

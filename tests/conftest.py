@@ -7,12 +7,12 @@ import os
 
 import pytest
 
-from aidemo.backends import LocalBackend, SnowflakeBackend
+from aidemo.backends.backend import LocalBackend, SnowflakeBackend
+from aidemo.backends.keys import generate_key_pair
+from aidemo.backends.scripts import run_file
 from aidemo.config import load_profile
-from aidemo.keys import generate_key_pair
 from aidemo.local.process import service
 from aidemo.local.process.home import ServiceHome
-from aidemo.sql import run_file
 from tests.helpers import (
     LOG_BYTES,
     TTL_MS,

@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from aidemo.backends import LocalBackend
-from aidemo.connector import connector_major
-from aidemo.dates import OrderDates
-from aidemo.generator import InstanceSpec, order_batch
-from aidemo.keys import keypair_jwt
+from aidemo.backends.backend import LocalBackend
+from aidemo.backends.keys import keypair_jwt
+from aidemo.backends.scripts import run_file
+from aidemo.backends.sqlclient import connector_major
+from aidemo.data.dates import OrderDates
+from aidemo.data.generator import InstanceSpec, order_batch
 from aidemo.local.process import service
 from aidemo.local.process.home import ACCOUNT, DATABASE, ROLE, SCHEMA, USER, ServiceHome
-from aidemo.offsets import parse_order_dates
-from aidemo.sql import run_file
+from aidemo.stream.offsets import parse_order_dates
 
 
 def share_ca(source: ServiceHome, root) -> ServiceHome:

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from aidemo import run_file
-from aidemo.customers import generate_customers
-from aidemo.generator import InstanceSpec, order_batch
+from aidemo.backends.provision import setup
+from aidemo.data.customers import generate_customers
+from aidemo.data.generator import InstanceSpec, order_batch
 from aidemo.notebook import background_stream, orders_frame, watch_orders
-from aidemo.options import StreamOptions
-from aidemo.provision import setup
+from aidemo.stream.options import StreamOptions
 from tests import connector4x
 
 SEED, CUSTOMERS, ORDERS = 5, 500, 1_200
@@ -77,7 +77,7 @@ def test_snowpark_dataframes_give_the_same_revenue(streamed, local_home, monkeyp
     stream.wait()
     script = (
         "import json, sys\n"
-        "from aidemo.connector import Endpoint\n"
+        "from aidemo.backends.sqlclient import Endpoint\n"
         "from aidemo.notebook.analytics import snowpark_revenue\n"
         "args = json.load(sys.stdin)\n"
         "class Backend:  # what snowpark_revenue reads of a backend\n"

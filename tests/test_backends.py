@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from aidemo.backends import SnowflakeBackend
+from aidemo.backends.backend import SnowflakeBackend
+from aidemo.backends.keys import generate_key_pair
+from aidemo.backends.sqlclient import Endpoint
 from aidemo.config import load_profile
-from aidemo.connector import Endpoint
 from aidemo.errors import AidemoError, BackendError, SqlError
-from aidemo.keys import generate_key_pair
 from tests.helpers import write_snowflake_profile
 
 TYPED = (

@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-from aidemo.keys import generate_key_pair
-from aidemo.sql import run_file
+from aidemo.backends.keys import generate_key_pair
+from aidemo.backends.scripts import run_file
 from tests.helpers import demo_database
 
 ENCRYPTED = generate_key_pair(passphrase="s3cret").private_key_pem

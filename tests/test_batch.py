@@ -16,7 +16,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from aidemo import batch, cli, notebook
-from aidemo.backends import LocalBackend
+from aidemo.backends.backend import LocalBackend
 from aidemo.errors import ConfigError
 from aidemo.notebook.figures import FIGURES
 from aidemo.notebook.report import read_report, write_report

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from snowflake.ingest.streaming import StreamingIngestClient
 
-from aidemo.backends import LocalBackend
+from aidemo.backends.backend import LocalBackend
 from aidemo.errors import SqlError
 from aidemo.local.storage.store import Store
 

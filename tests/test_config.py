@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from aidemo.backends.keys import load_private_key
 from aidemo.config import PROFILE_KEYS, Profile, find_profile, load_profile
-from aidemo.dates import utc_now
+from aidemo.data.dates import utc_now
 from aidemo.errors import ConfigError, KeyPairError
-from aidemo.keys import load_private_key
-from aidemo.offsets import parse_order_dates, parse_order_token
 from aidemo.settings import SETTINGS_KEYS, Settings, load_settings, settings_env_var
+from aidemo.stream.offsets import parse_order_dates, parse_order_token
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -542,7 +542,7 @@ def test_template_as_is_fails_on_the_placeholder_key(tmp_path):
 
 
 def test_stream_options_take_every_streaming_key_from_the_settings():
-    from aidemo.options import StreamOptions
+    from aidemo.stream.options import StreamOptions
 
     settings = load_settings(
         env={},
@@ -572,7 +572,7 @@ def test_stream_options_take_every_streaming_key_from_the_settings():
 
 def _with_pipes(backend, orders_pipe: str, items_pipe: str) -> None:
     """Pipes of other names on the same tables, made from sql/03_pipes.sql."""
-    from aidemo.sql import sql_text
+    from aidemo.backends.scripts import sql_text
 
     script = sql_text("03_pipes.sql", backend)
     backend.sql(script.replace("ORDERS_PIPE", orders_pipe).replace("ORDER_ITEMS_PIPE", items_pipe))

@@ -16,7 +16,7 @@ import snowflake.connector
 from snowflake.connector import DatabaseError, ProgrammingError
 from snowflake.connector.constants import FIELD_ID_TO_NAME
 
-from aidemo.keys import fingerprint, generate_key_pair
+from aidemo.backends.keys import fingerprint, generate_key_pair
 from aidemo.local.process import service
 from aidemo.local.process.home import ACCOUNT, USER
 from tests.helpers import connector_arguments, own_service, share_ca

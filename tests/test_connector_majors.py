@@ -1,8 +1,9 @@
 """The kit on the other connector version it supports: 4.8.1, which the ``snowpark`` extra installs.
 
 The suite runs on 5.2.0 (the ``snowflake`` and ``dev`` extras). tests/connector4x.py makes a venv
-with ``pip install -e ".[snowpark]"``; there the kit's own tests of its SQL path (aidemo/connector.py
-through the backends, aidemo.sql's files, aidemo.provision) run again, with pytest in a child process.
+with ``pip install -e ".[snowpark]"``; there the kit's own tests of its SQL path
+(aidemo/backends/sqlclient.py through the backends, aidemo.backends.scripts's files,
+aidemo.backends.provision) run again, with pytest in a child process.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 from tests import connector4x
 
-# The kit's tests that go through aidemo/connector.py: the backends' SQL path, sql/, setup.
+# The kit's tests that go through aidemo/backends/sqlclient.py: the backends' SQL path, sql/, setup.
 KIT_TESTS = ("tests/test_backends.py", "tests/test_sql.py", "tests/test_provision.py")
 VERSIONS = "import snowflake.connector as c, snowflake.snowpark as s; print(c.__version__, s.__version__)"
 

@@ -7,13 +7,13 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from aidemo.dates import FIXED, LIVE_WINDOW_MINUTES, OrderDates, utc_now
+from aidemo.data.dates import FIXED, LIVE_WINDOW_MINUTES, OrderDates, utc_now
+from aidemo.data.generator import InstanceSpec, order_batch, split_instances
+from aidemo.data.models import ORDER_EPOCH
 from aidemo.errors import ConfigError, OffsetTokenError
-from aidemo.generator import InstanceSpec, order_batch, split_instances
-from aidemo.models import ORDER_EPOCH
-from aidemo.offsets import order_token, parse_order_dates, parse_order_token
-from aidemo.options import StreamOptions
 from aidemo.settings import Settings
+from aidemo.stream.offsets import order_token, parse_order_dates, parse_order_token
+from aidemo.stream.options import StreamOptions
 
 SPEC = InstanceSpec.single(42, 20_000)
 EPOCH = dt.datetime(2026, 12, 4, 19, 47, 12)

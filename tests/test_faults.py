@@ -23,14 +23,14 @@ import duckdb
 import pandas as pd
 import pytest
 
+from aidemo.data.generator import InstanceSpec, first_item_id
 from aidemo.errors import ConfigError, StreamingError
-from aidemo.generator import InstanceSpec, first_item_id
 from aidemo.local.http.faults import FaultInjector, FaultSpec
 from aidemo.local.storage.held import HeldCommit, HeldCommits
-from aidemo.offsets import parse_order_token
-from aidemo.options import StreamOptions
-from aidemo.parallel import plan, run_parallel
-from aidemo.streaming import Streamer
+from aidemo.stream.offsets import parse_order_token
+from aidemo.stream.options import StreamOptions
+from aidemo.stream.parallel import plan, run_parallel
+from aidemo.stream.streaming import Streamer
 from tests.helpers import committed_tokens, expected_tables
 
 SEED, CUSTOMERS = 11, 20_000

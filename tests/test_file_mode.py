@@ -16,7 +16,7 @@ import pytest
 import zstandard
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from aidemo.backends import LocalBackend
+from aidemo.backends.backend import LocalBackend
 from aidemo.local.errors import ServiceError
 from aidemo.local.http.ingest import load_fragments
 from aidemo.local.http.state import ServiceState

@@ -9,17 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aidemo import customers as customer_module
-from aidemo.customers import customer_segments, generate_customers
-from aidemo.errors import ConfigError
-from aidemo.generator import (
+from aidemo.data import customers as customer_module
+from aidemo.data.customers import customer_segments, generate_customers
+from aidemo.data.generator import (
     InstanceSpec,
     first_item_id,
     order_batch,
     order_of_item,
     split_instances,
 )
-from aidemo.models import (
+from aidemo.data.models import (
     CATALOGUE,
     CUSTOMERS,
     ORDER_EPOCH,
@@ -32,6 +31,7 @@ from aidemo.models import (
     SHIPPING_MIN_CENTS,
     STATUS_MIX,
 )
+from aidemo.errors import ConfigError
 
 SEED = 20240601
 N_ORDERS = 200_000

@@ -9,7 +9,7 @@ import time
 import jwt
 import pytest
 
-from aidemo.keys import (
+from aidemo.backends.keys import (
     fingerprint,
     generate_key_pair,
     load_private_key,

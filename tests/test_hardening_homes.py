@@ -13,15 +13,15 @@ import time
 
 import pytest
 
-from aidemo.backends import LocalBackend
+from aidemo.backends.backend import LocalBackend
+from aidemo.data.generator import InstanceSpec
 from aidemo.errors import LocalServiceError
-from aidemo.generator import InstanceSpec
 from aidemo.local import errors as local_errors
 from aidemo.local.process import pki, service
 from aidemo.local.process.client import LocalClient
 from aidemo.local.process.home import ServiceHome
-from aidemo.options import StreamOptions
-from aidemo.streaming import Streamer
+from aidemo.stream.options import StreamOptions
+from aidemo.stream.streaming import Streamer
 from tests.helpers import Probe, select_one, share_ca
 
 pytestmark = pytest.mark.integration  # each test starts services of its own (or probes one)

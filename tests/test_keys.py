@@ -1,4 +1,4 @@
-"""Key pairs for Snowflake key-pair authentication (aidemo.keys)."""
+"""Key pairs for Snowflake key-pair authentication (aidemo.backends.keys)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from aidemo.errors import ConfigError, KeyPairError
-from aidemo.keys import (
+from aidemo.backends.keys import (
     fingerprint,
     generate_key_pair,
     load_private_key,
@@ -18,6 +17,7 @@ from aidemo.keys import (
     public_key_of,
     unencrypted_pkcs8,
 )
+from aidemo.errors import ConfigError, KeyPairError
 
 
 def _spki_der(public_pem: str) -> bytes:

@@ -11,8 +11,8 @@ import pytest
 from aidemo.cli import _parser, _settings_and_options
 from aidemo.errors import ConfigError
 from aidemo.knobs import KNOBS, RENAMED_KEYS, knob_environment
-from aidemo.options import StreamOptions
 from aidemo.settings import SETTINGS_KEYS, Settings, load_settings
+from aidemo.stream.options import StreamOptions
 
 CHANGED = StreamOptions(
     batch_size=7,

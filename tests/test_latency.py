@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aidemo import latency, plots
 from aidemo.errors import ConfigError
-from aidemo.stats import FlushRecord
+from aidemo.measure import latency, plots
+from aidemo.measure.stats import FlushRecord
 from tests.helpers import demo_database
 
 START = 100.0

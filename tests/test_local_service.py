@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from snowflake.ingest.streaming import StreamingIngestClient, StreamingIngestError
 
-from aidemo.backends import LocalBackend
+from aidemo.backends.backend import LocalBackend
+from aidemo.backends.keys import generate_key_pair
 from aidemo.errors import StreamingError
-from aidemo.keys import generate_key_pair
 from aidemo.local.process import service
 from tests.helpers import ids, order, share_ca
 

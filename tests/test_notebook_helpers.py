@@ -20,16 +20,16 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from aidemo import notebook, runbook
+from aidemo.backends.keys import generate_key_pair, load_private_key
+from aidemo.backends.provision import setup
+from aidemo.backends.scripts import sql_file
 from aidemo.errors import ConfigError
-from aidemo.keys import generate_key_pair, load_private_key
+from aidemo.measure.stats import FlushRecord, StreamStats
 from aidemo.notebook import ControlPanel, LiveView
 from aidemo.notebook.figures import FIGURES
 from aidemo.notebook.walkthrough import working_directory
-from aidemo.offsets import item_token, order_token
-from aidemo.options import StreamOptions
-from aidemo.provision import setup
-from aidemo.sql import sql_file
-from aidemo.stats import FlushRecord, StreamStats
+from aidemo.stream.offsets import item_token, order_token
+from aidemo.stream.options import StreamOptions
 
 SQL_KEYWORDS = re.compile(r"\b(SELECT|SHOW|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|MERGE)\b")
 
@@ -269,7 +269,7 @@ def test_live_view_matches_each_flush_to_its_own_instance_and_lane():
 
 
 def test_a_fault_run_that_could_not_run_shows_nothing_and_says_why():
-    from aidemo.notebook.faults import FaultRun
+    from aidemo.notebook.faultrun import FaultRun
 
     skipped = FaultRun(None, [], 3, 400.0, None, skipped="faults can be injected only into the local service")
     assert (skipped.table(), skipped.stream_table(), skipped.frame(), skipped.summary()) == (None,) * 4
@@ -315,9 +315,9 @@ def test_crash_stream_wants_a_kill_point_inside_the_job(kill_after):
 def test_a_crash_leaves_the_orders_ahead_and_the_rerun_fills_the_items_in_exactly_once(demo_db):
     """On the local service the items channel's commits are held at the kill: the orders channel
     is ahead, the held items are lost with the writer, and the same job again completes both."""
-    from aidemo.generator import InstanceSpec, first_item_id
-    from aidemo.options import StreamOptions
-    from aidemo.streaming import Streamer
+    from aidemo.data.generator import InstanceSpec, first_item_id
+    from aidemo.stream.options import StreamOptions
+    from aidemo.stream.streaming import Streamer
     from tests.test_faults import CUSTOMERS, SEED, assert_exact
 
     options = StreamOptions(batch_size=50, max_client_lag=0.2, rate=400)
@@ -391,9 +391,9 @@ def test_a_working_copy_gets_the_missing_notebooks_and_keeps_edited_ones(tmp_pat
 # A kernel: the setup cell, then a stream under a fault the SDK retries (a WARN line per retry).
 KERNEL_UNDER_FAULTS = """
 from aidemo import notebook
-from aidemo.generator import InstanceSpec
-from aidemo.options import StreamOptions
-from aidemo.streaming import Streamer
+from aidemo.data.generator import InstanceSpec
+from aidemo.stream.options import StreamOptions
+from aidemo.stream.streaming import Streamer
 
 backend = notebook.start("local").backend
 backend.fault_control().set("throttle", count=3)

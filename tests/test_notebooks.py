@@ -12,12 +12,12 @@ import nbformat
 import pytest
 
 from aidemo import __version__, runbook
-from aidemo.backends import LocalBackend
+from aidemo.backends.backend import LocalBackend
+from aidemo.backends.keys import load_private_key, public_key_body
 from aidemo.config import load_profile
-from aidemo.generator import InstanceSpec, first_item_id, order_batch, split_instances
-from aidemo.keys import load_private_key, public_key_body
+from aidemo.data.generator import InstanceSpec, first_item_id, order_batch, split_instances
 from aidemo.notebook import SOURCE_CHECKOUT
-from aidemo.offsets import parse_order_dates, parse_order_token
+from aidemo.stream.offsets import parse_order_dates, parse_order_token
 from tests.helpers import write_snowflake_profile
 
 pytestmark = pytest.mark.slow

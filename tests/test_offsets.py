@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from aidemo.errors import OffsetTokenError
-from aidemo.offsets import item_token, order_token, parse_item_token, parse_order_token
+from aidemo.stream.offsets import item_token, order_token, parse_item_token, parse_order_token
 
 
 @pytest.mark.parametrize("row_id", [1, 7, 10, 123_456_789, 2**63 - 1, 10**30])

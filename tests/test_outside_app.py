@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from aidemo.keys import generate_key_pair
+from aidemo.backends.keys import generate_key_pair
 from tests.helpers import fragments_loaded
 
 ROWS = 20_000  # ~2.5 MB of NDJSON in one append: file mode

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from aidemo.errors import ConfigError
-from aidemo.options import StreamOptions
-from aidemo.parallel import plan, run_parallel
+from aidemo.stream.options import StreamOptions
+from aidemo.stream.parallel import plan, run_parallel
 from tests.helpers import expected_tables, job_dates
 
 SEED, CUSTOMERS = 7, 20_000

@@ -1,4 +1,4 @@
-"""aidemo.provision (`aidemo setup`): objects and customers on a backend of the test's own
+"""aidemo.backends.provision (`aidemo setup`): objects and customers on a backend of the test's own
 (local, or a real account)."""
 
 from __future__ import annotations
@@ -7,15 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aidemo import customers as customer_module
-from aidemo.backends import LocalBackend
-from aidemo.customers import customer_segments, generate_customers
+from aidemo.backends.backend import LocalBackend
+from aidemo.backends.provision import setup
+from aidemo.data import customers as customer_module
+from aidemo.data.customers import customer_segments, generate_customers
+from aidemo.data.generator import InstanceSpec, order_batch
+from aidemo.data.models import SEGMENTS
 from aidemo.errors import ConfigError
-from aidemo.generator import InstanceSpec, order_batch
-from aidemo.models import SEGMENTS
-from aidemo.offsets import order_token
-from aidemo.provision import setup
 from aidemo.settings import load_settings
+from aidemo.stream.offsets import order_token
 from tests.helpers import stream
 
 SEED = 11

@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 from snowflake.connector.errors import ProgrammingError
 
-from aidemo.keys import keypair_jwt
+from aidemo.backends.keys import keypair_jwt
 from aidemo.local.process.home import ACCOUNT, ROLE, USER
 from tests.test_connector import _login_jwt
 from tests.test_connector import _post as post_connector

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from aidemo.backends import LocalBackend
+from aidemo.backends.backend import LocalBackend
 from tests.test_outside_app import printed_env
 
 # The example's steps: its names, a client and a channel as context managers, one append_row

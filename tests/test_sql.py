@@ -15,10 +15,10 @@ import re
 import pandas as pd
 import pytest
 
+from aidemo.backends.scripts import SQL_DIR, insert_script, run_file, run_sql, sql_file, sql_literal, sql_text
+from aidemo.data.generator import InstanceSpec, order_batch
 from aidemo.errors import SqlError
-from aidemo.generator import InstanceSpec, order_batch
-from aidemo.offsets import item_token, order_token
-from aidemo.sql import SQL_DIR, insert_script, run_file, run_sql, sql_file, sql_literal, sql_text
+from aidemo.stream.offsets import item_token, order_token
 from tests.helpers import stream
 
 SQL_FILES = sorted(str(p.relative_to(SQL_DIR)) for p in SQL_DIR.rglob("*.sql"))
@@ -276,7 +276,7 @@ def test_files_run_on_the_database_and_schema_of_the_backend():
 
 def test_a_profile_naming_another_database_gets_the_demo_there(local_home, tmp_path, monkeypatch):
     """``aidemo setup`` and ``aidemo stream`` on a local profile whose database is not the default."""
-    from aidemo.backends import open_backend
+    from aidemo.backends.backend import open_backend
     from aidemo.cli import main
 
     database = f"OTHER_{next(_names)}"

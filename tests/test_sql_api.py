@@ -16,7 +16,7 @@ import uuid
 import httpx
 import pytest
 
-from aidemo.keys import keypair_jwt
+from aidemo.backends.keys import keypair_jwt
 from aidemo.local.process.home import ACCOUNT, ROLE, USER
 from tests.conftest import own_service, share_ca
 

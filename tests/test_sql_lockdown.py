@@ -15,8 +15,8 @@ import urllib.request
 import duckdb
 import pytest
 
+from aidemo.backends.keys import keypair_jwt
 from aidemo.errors import SqlError
-from aidemo.keys import keypair_jwt
 from aidemo.local.process.home import ACCOUNT, ROLE, USER
 from aidemo.local.storage.store import Store
 

@@ -13,13 +13,13 @@ import time
 import pandas as pd
 import pytest
 
-from aidemo.dates import FIXED, OrderDates
+from aidemo.data.dates import FIXED, OrderDates
+from aidemo.data.generator import InstanceSpec, first_item_id, order_batch, order_of_item
+from aidemo.data.models import SEGMENTS
 from aidemo.errors import ConfigError
-from aidemo.generator import InstanceSpec, first_item_id, order_batch, order_of_item
-from aidemo.models import SEGMENTS
-from aidemo.offsets import item_token, order_token, parse_item_token, parse_order_dates, parse_order_token
-from aidemo.options import StreamOptions
-from aidemo.streaming import Streamer
+from aidemo.stream.offsets import item_token, order_token, parse_item_token, parse_order_dates, parse_order_token
+from aidemo.stream.options import StreamOptions
+from aidemo.stream.streaming import Streamer
 from tests.helpers import committed_tokens, job_dates
 
 SEED, CUSTOMERS = 42, 20_000

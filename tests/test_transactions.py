@@ -264,7 +264,7 @@ def sql_api(backend, schema: str, statement: str) -> dict:
     """The SQL API's reply to a body holding ``statement`` (one or more), run in ``schema``."""
     import json
 
-    from aidemo.keys import keypair_jwt
+    from aidemo.backends.keys import keypair_jwt
     from aidemo.local.process.home import ACCOUNT, ROLE, USER
     from tests.test_sql_lockdown import _post
 

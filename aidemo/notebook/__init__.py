@@ -14,7 +14,7 @@
 * :mod:`~aidemo.notebook.report`: a batch run's report (``aidemo notebooks --grid``), and
   :func:`batch_report` to show it in a notebook;
 * :mod:`~aidemo.notebook.crash`: 05's killed stream and the channels' tokens;
-* :mod:`~aidemo.notebook.faults`: 05's stream under a schedule of faults and what each did;
+* :mod:`~aidemo.notebook.faultrun`: 05's stream under a schedule of faults and what each did;
 * :mod:`~aidemo.notebook.analytics`: 06's DataFrames of the streamed orders (pandas, Snowpark) and
   the view of revenue by segment and orders per minute redrawn while a background stream runs;
 * :mod:`~aidemo.notebook.keyfiles`: 00's key pair on disk;
@@ -35,7 +35,7 @@ from aidemo.notebook.analytics import (
 )
 from aidemo.notebook.crash import Crash, channel_tokens, crash_stream
 from aidemo.notebook.demo import Demo, start
-from aidemo.notebook.faults import FaultRun, run_with_faults
+from aidemo.notebook.faultrun import FaultRun, run_with_faults
 from aidemo.notebook.figures import figures_table, latency_figures, run_figures
 from aidemo.notebook.keyfiles import write_key_pair
 from aidemo.notebook.live import LiveView, parallel_live, stream_live

@@ -2,7 +2,7 @@
 minute redrawn while a stream runs.
 
 The SQL is in ``sql/analytics/`` and runs on the backend's database and schema
-(:func:`aidemo.sql.sql_text`), on either backend. :func:`orders_frame` reads it with the
+(:func:`aidemo.backends.scripts.sql_text`), on either backend. :func:`orders_frame` reads it with the
 connector's ``fetch_pandas_all`` (Arrow) on a connection of its own; :func:`watch_orders`
 queries through the backend while a :func:`background_stream` runs. Snowpark is optional: it
 needs snowflake-connector-python 4.x and the kit pins 5.x, so where it cannot be imported
@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from pandas.io.formats.style import Styler
 
-    from aidemo.backends import StreamingBackend
-    from aidemo.options import StreamOptions
-    from aidemo.stats import StreamStats
-    from aidemo.streaming import Streamer
+    from aidemo.backends.backend import StreamingBackend
+    from aidemo.measure.stats import StreamStats
+    from aidemo.stream.options import StreamOptions
+    from aidemo.stream.streaming import Streamer
 
 
 class BackgroundStream:
@@ -69,8 +69,8 @@ def background_stream(
     backend: StreamingBackend, num_orders: int, *, options: StreamOptions, seed: int, num_customers: int
 ) -> BackgroundStream:
     """Start streaming orders 1..num_orders on one instance on a background thread, and say how they are dated."""
-    from aidemo.generator import InstanceSpec
-    from aidemo.streaming import Streamer
+    from aidemo.data.generator import InstanceSpec
+    from aidemo.stream.streaming import Streamer
 
     streamer = Streamer(backend, InstanceSpec.single(seed, num_customers), num_orders, options)
     pace = f" at {options.rate:g} orders/s" if options.rate else ""
@@ -81,9 +81,9 @@ def background_stream(
 def orders_frame(backend: StreamingBackend) -> pd.DataFrame:
     """The streamed orders with their customer's segment (``sql/analytics/streamed_orders.sql``) as a
     pandas DataFrame, read with the connector's ``fetch_pandas_all``."""
-    from aidemo.connector import connect, connector_errors
+    from aidemo.backends.scripts import sql_text
+    from aidemo.backends.sqlclient import connect, connector_errors
     from aidemo.errors import SqlError
-    from aidemo.sql import sql_text
 
     connection = connect(backend.endpoint())
     try:
@@ -107,7 +107,7 @@ def snowpark_revenue(backend: StreamingBackend) -> pd.DataFrame | None:
             f"{version_of('snowflake-connector-python')}"
         )
         return None
-    from aidemo.connector import connect
+    from aidemo.backends.sqlclient import connect
 
     session = Session.builder.configs({"connection": connect(backend.endpoint())}).create()
     try:
@@ -160,7 +160,7 @@ class OrdersWatch:
 
     def refresh(self, committed: int | None = None) -> None:
         """Query both again; ``committed``: the stream's committed orders just before."""
-        from aidemo.sql import run_file
+        from aidemo.backends.scripts import run_file
 
         self.segments = run_file("analytics/revenue_by_segment.sql", self.backend)
         self.minutes = run_file("analytics/orders_per_minute.sql", self.backend)
@@ -183,7 +183,7 @@ class OrdersWatch:
 
     def figure(self) -> Figure:
         """Revenue by segment (left) and orders per minute of ORDER_DATE (right), as they stand."""
-        from aidemo.plots import figure_class
+        from aidemo.measure.plots import figure_class
 
         figure = figure_class()(figsize=(11, 3.6), layout="constrained")
         by_segment, by_minute = figure.subplots(1, 2, width_ratios=[2, 3])

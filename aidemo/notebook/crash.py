@@ -14,13 +14,13 @@ from aidemo.errors import ConfigError, StreamingError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from aidemo.backends import StreamingBackend
-    from aidemo.options import StreamOptions
+    from aidemo.backends.backend import StreamingBackend
+    from aidemo.stream.options import StreamOptions
 
 
 def channel_tokens(backend: StreamingBackend) -> pd.DataFrame:
     """Every channel of the schema: name, pipe, last committed offset token, rows inserted (``SHOW CHANNELS``)."""
-    from aidemo.sql import run_file
+    from aidemo.backends.scripts import run_file
 
     frame = run_file("monitoring/show_channels.sql", backend).rename(columns={"parent_name": "pipe"})
     columns = ["name", "pipe", "last_committed_offset_token", "rows_inserted"]
@@ -88,9 +88,9 @@ def crash_stream(
     committed (read once they stop moving). Rerunning the same job resumes each channel
     after its own token.
     """
-    from aidemo.generator import InstanceSpec, order_of_item
+    from aidemo.data.generator import InstanceSpec, order_of_item
     from aidemo.knobs import knob_environment
-    from aidemo.offsets import parse_item_token, parse_order_token
+    from aidemo.stream.offsets import parse_item_token, parse_order_token
 
     if not isinstance(kill_after, int) or not 0 < kill_after < num_orders:
         raise ConfigError(f"kill_after must be between 1 and {num_orders - 1} orders, got {kill_after!r}")
@@ -170,7 +170,7 @@ def _tokens(backend: StreamingBackend, options: StreamOptions) -> tuple[Any, Any
 
 
 def _orders_in_table(backend: StreamingBackend) -> int:
-    from aidemo.sql import run_file
+    from aidemo.backends.scripts import run_file
 
     counts = run_file("monitoring/row_counts.sql", backend)
     return int(counts.set_index("TABLE_NAME").loc["ORDERS", "ROW_COUNT"])

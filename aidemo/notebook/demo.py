@@ -20,14 +20,14 @@ from aidemo.notebook.walkthrough import working_directory
 if TYPE_CHECKING:
     import pandas as pd
 
-    from aidemo.backends import StreamingBackend
+    from aidemo.backends.backend import StreamingBackend
+    from aidemo.backends.provision import SetupReport
+    from aidemo.measure.stats import StreamStats
     from aidemo.notebook.analytics import BackgroundStream
     from aidemo.notebook.crash import Crash
-    from aidemo.notebook.faults import FaultRun
-    from aidemo.options import StreamOptions
-    from aidemo.parallel import ParallelResult
-    from aidemo.provision import SetupReport
-    from aidemo.stats import StreamStats
+    from aidemo.notebook.faultrun import FaultRun
+    from aidemo.stream.options import StreamOptions
+    from aidemo.stream.parallel import ParallelResult
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ class Demo:
         return {"options": self.options, "seed": self.seed, "num_customers": self.num_customers}
 
     def setup(self, *, reset: bool = True) -> SetupReport:
-        """:func:`aidemo.provision.setup` with this notebook's customers and seed (fresh tables by default)."""
-        from aidemo.provision import setup
+        """:func:`aidemo.backends.provision.setup` with this notebook's customers and seed (fresh tables by default)."""
+        from aidemo.backends.provision import setup
 
         return setup(self.backend, reset=reset, num_customers=self.num_customers, seed=self.seed)
 
@@ -81,15 +81,15 @@ class Demo:
         return crash_stream(self.backend, num_orders, kill_after=kill_after, **self.job, **kwargs)
 
     def run_with_faults(self, *, seconds: float, **kwargs) -> FaultRun:
-        """:func:`aidemo.notebook.faults.run_with_faults` of this notebook's job."""
-        from aidemo.notebook.faults import run_with_faults
+        """:func:`aidemo.notebook.faultrun.run_with_faults` of this notebook's job."""
+        from aidemo.notebook.faultrun import run_with_faults
 
         return run_with_faults(self.backend, seconds=seconds, **self.job, **kwargs)
 
     def measure_grid(self, **kwargs) -> pd.DataFrame:
-        """:func:`aidemo.latency.measure_grid` of this notebook's job (``kwargs``: the grid; its lags, batch
+        """:func:`aidemo.measure.latency.measure_grid` of this notebook's job (``kwargs``: the grid; its lags, batch
         sizes and rate replace the options')."""
-        from aidemo import latency
+        from aidemo.measure import latency
 
         return latency.measure_grid(
             self.backend, seed=self.seed, num_customers=self.num_customers, base=self.options, **kwargs
@@ -103,17 +103,17 @@ def start(
     and return it as a :class:`~aidemo.notebook.demo.Demo` with the notebook's job.
 
     ``seed`` and ``num_customers`` (default: ``config.properties``'s) are the job's; ``options``
-    (``batch_size=``, ``max_client_lag=``, ``rate=`` ...) its :class:`~aidemo.options.StreamOptions`,
+    (``batch_size=``, ``max_client_lag=``, ``rate=`` ...) its :class:`~aidemo.stream.options.StreamOptions`,
     the rest of them from ``config.properties``. A notebook opened in JupyterLab runs in its
     folder, ``notebooks/``; the kit's files (``profile.json``, ``config.properties``, the local
     service's ``.aidemo/``) sit beside that folder, as for the command line, so the kernel moves
     there first (:func:`~aidemo.notebook.walkthrough.working_directory`). The SDK's own log lines
     below ERROR are switched off for the kernel (unless ``SS_LOG_LEVEL`` is set) before the SDK loads.
     """
-    from aidemo.backends import open_backend
+    from aidemo.backends.backend import open_backend
     from aidemo.config import load_profile
-    from aidemo.options import StreamOptions
     from aidemo.settings import load_settings
+    from aidemo.stream.options import StreamOptions
 
     os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)
     # The SDK's Python layer logs an error whenever a channel is reopened, as the kit does on purpose

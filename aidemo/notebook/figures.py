@@ -2,7 +2,7 @@
 
 A run is a stream under a live view (02, 03) or a latency measurement (04). Both give the same
 keys, :data:`FIGURES`: committed orders, this run's orders/s and rows/s (the one definition of a
-rate, :mod:`aidemo.stats`), p50 and p95 latency per stage (from each batch's generation to its
+rate, :mod:`aidemo.measure.stats`), p50 and p95 latency per stage (from each batch's generation to its
 hand-over to the SDK, its commit and, for 04, until a query sees it), retries, rejected rows and
 the seconds streamed. A figure a run cannot measure is None (02 and 03 do not query per batch).
 """
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from pandas.io.formats.style import Styler
 
+    from aidemo.measure.stats import StreamStats
     from aidemo.notebook.live import LiveView
-    from aidemo.stats import StreamStats
 
 #: The stages a batch's latency is measured to, from its first row's generation.
 STAGES = ("handed", "committed", "queryable")
@@ -52,8 +52,8 @@ def run_figures(view: LiveView) -> dict:
 
 
 def latency_figures(batches: pd.DataFrame) -> dict:
-    """The figures of one :func:`aidemo.latency.measure` (its frame of batches, both lanes)."""
-    from aidemo.latency import LATENCIES
+    """The figures of one :func:`aidemo.measure.latency.measure` (its frame of batches, both lanes)."""
+    from aidemo.measure.latency import LATENCIES
 
     stats = batches.attrs.get("stats")
     latencies = {stage.removesuffix("_s"): batches[stage] for stage in LATENCIES}
@@ -61,8 +61,8 @@ def latency_figures(batches: pd.DataFrame) -> dict:
 
 
 def _figures(stats: list[StreamStats], latencies: dict[str, Iterable[float]]) -> dict:
-    from aidemo.latency import percentile_table
-    from aidemo.stats import combined_rates
+    from aidemo.measure.latency import percentile_table
+    from aidemo.measure.stats import combined_rates
 
     orders_rate, rows_rate = combined_rates(stats)
     opened = [s.opened for s in stats if s.opened is not None]

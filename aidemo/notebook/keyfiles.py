@@ -11,7 +11,7 @@ from aidemo.errors import ConfigError
 from aidemo.notebook.walkthrough import SOURCE_CHECKOUT
 
 if TYPE_CHECKING:
-    from aidemo.keys import KeyPair
+    from aidemo.backends.keys import KeyPair
 
 
 def write_key_pair(keys: KeyPair, directory: str | os.PathLike | None = None) -> tuple[Path, Path]:

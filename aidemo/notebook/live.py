@@ -1,10 +1,10 @@
 """The live view of a running stream: committed orders/s and rows/s over time, per-stage latency.
 
-A :class:`LiveView` samples the streams' :class:`~aidemo.stats.StreamStats` a few times a
+A :class:`LiveView` samples the streams' :class:`~aidemo.measure.stats.StreamStats` a few times a
 second on a thread of its own and, with a front end, redraws one figure (an ipywidgets
 ``Image``) and a per-instance table while the stream runs. Headless (papermill) it draws the
 same figure once, at the end, as a static image. Every rate it shows comes from
-:func:`aidemo.stats.combined_rates`, the figure the summaries print.
+:func:`aidemo.measure.stats.combined_rates`, the figure the summaries print.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aidemo.notebook.session import has_front_end
-from aidemo.offsets import parse_item_token, parse_order_token
+from aidemo.stream.offsets import parse_item_token, parse_order_token
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from aidemo.backends import StreamingBackend
-    from aidemo.options import StreamOptions
-    from aidemo.parallel import ParallelResult
-    from aidemo.stats import FlushRecord, StreamStats
+    from aidemo.backends.backend import StreamingBackend
+    from aidemo.measure.stats import FlushRecord, StreamStats
+    from aidemo.stream.options import StreamOptions
+    from aidemo.stream.parallel import ParallelResult
 
 RATE_WINDOW_S = 2.0  # the rate over time is the committed count's slope over this window
 
@@ -166,7 +166,7 @@ class LiveView:
 
     def status(self) -> str:
         """One line: committed of target, this run's rates (as in the summaries), sent, retries."""
-        from aidemo.progress import rates_text
+        from aidemo.measure.progress import rates_text
 
         stats = self.current()
         if not stats:
@@ -222,7 +222,7 @@ class LiveView:
         """The figure as it stands: throughput over time (left) and latency per stage (right)."""
         import pandas as pd
 
-        from aidemo.plots import figure_class
+        from aidemo.measure.plots import figure_class
 
         figure = figure_class()(figsize=(11, 3.6), layout="constrained")
         throughput, latency = figure.subplots(1, 2, width_ratios=[3, 2])
@@ -311,8 +311,8 @@ def stream_live(
     ``during(view)``, when given, runs on a thread of its own while the stream runs (05 uses
     it to switch faults on and off).
     """
-    from aidemo.generator import InstanceSpec
-    from aidemo.streaming import Streamer
+    from aidemo.data.generator import InstanceSpec
+    from aidemo.stream.streaming import Streamer
 
     with view or LiveView(title) as view:
         streamer = Streamer(
@@ -344,9 +344,9 @@ def parallel_live(
     processes: bool = False,
     view: LiveView | None = None,
 ) -> ParallelResult:
-    """:func:`aidemo.parallel.run_parallel` under a :class:`LiveView` (``view``, or a new one with
+    """:func:`aidemo.stream.parallel.run_parallel` under a :class:`LiveView` (``view``, or a new one with
     a per-instance table)."""
-    from aidemo.parallel import run_parallel
+    from aidemo.stream.parallel import run_parallel
 
     with view or LiveView(f"{instances} instances", table=True) as view:
         return run_parallel(

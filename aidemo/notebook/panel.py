@@ -17,7 +17,7 @@ from aidemo.errors import AidemoError, ConfigError
 from aidemo.notebook.session import has_front_end
 
 if TYPE_CHECKING:
-    from aidemo.backends import StreamingBackend
+    from aidemo.backends.backend import StreamingBackend
 
 
 @dataclass(frozen=True)
@@ -196,10 +196,10 @@ def stream_panel(
     batch size and rate under a live view, and appends its figures (rates, latency per stage,
     retries: :func:`~aidemo.notebook.figures.run_figures`) to the table.
     """
+    from aidemo.backends.provision import setup
     from aidemo.notebook.figures import run_figures
     from aidemo.notebook.live import LiveView, parallel_live, stream_live
-    from aidemo.options import StreamOptions
-    from aidemo.provision import setup
+    from aidemo.stream.options import StreamOptions
 
     seconds = namespace["PANEL_SECONDS"]
 
@@ -234,13 +234,13 @@ def latency_run(
     max_client_lag: float | None = None,
     batch_size: int | None = None,
 ):
-    """One :func:`aidemo.latency.measure` with the notebook's settings; its row (settings and
+    """One :func:`aidemo.measure.latency.measure` with the notebook's settings; its row (settings and
     :func:`~aidemo.notebook.figures.latency_figures`) and its batches.
 
     It streams ``RATE`` orders/s for ``DURATION`` s with ``SEED`` and ``NUM_CUSTOMERS``, at
     ``max_client_lag`` and ``batch_size`` (default: ``MAX_CLIENT_LAG`` and ``BATCH_SIZE``).
     """
-    from aidemo import latency
+    from aidemo.measure import latency
     from aidemo.notebook.figures import latency_figures
 
     lag = namespace["MAX_CLIENT_LAG"] if max_client_lag is None else max_client_lag
@@ -264,7 +264,7 @@ def latency_panel(backend: StreamingBackend, namespace: MutableMapping[str, Any]
     Each run appends its figures (p50/p95 per stage, rates, retries) to the table and shows the
     distribution of its committed latency.
     """
-    from aidemo import plots
+    from aidemo.measure import plots
 
     def measure(max_client_lag: float, batch_size: int):
         row, batches = latency_run(backend, namespace, max_client_lag, batch_size)
@@ -279,7 +279,7 @@ def figure_image(draw: Callable[..., Any], size: tuple[float, float] = (7, 3.5))
 
     from IPython.display import Image
 
-    from aidemo import plots
+    from aidemo.measure import plots
 
     figure = plots.figure_class()(figsize=size, layout="constrained")
     draw(figure.add_subplot())

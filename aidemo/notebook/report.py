@@ -91,7 +91,7 @@ def plot_figure(ax: Axes, frame: pd.DataFrame, figure: str) -> list:
 
 def report_images(frame: pd.DataFrame) -> dict[str, bytes]:
     """One PNG per figure of :data:`PLOTTED` that any run measured: figure -> PNG bytes."""
-    from aidemo.plots import figure_class
+    from aidemo.measure.plots import figure_class
 
     images = {}
     for figure in PLOTTED:

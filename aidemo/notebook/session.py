@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from aidemo.backends import StreamingBackend
+    from aidemo.backends.backend import StreamingBackend
 
 HEADLESS_ENV = "AIDEMO_HEADLESS"
 #: The level at which the SDK's Rust core logs to the kernel's stdout (``SS_LOG_LEVEL``): its

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from pandas.io.formats.style import Styler
 
-    from aidemo.options import StreamOptions
-    from aidemo.stats import StreamStats
+    from aidemo.measure.stats import StreamStats
+    from aidemo.stream.options import StreamOptions
 
 COUNT, SECONDS, RATE, TEXT = "{:,.0f}", "{:,.2f}", "{:,.0f}", "{}"
 
@@ -62,12 +62,12 @@ def stream_table(
 ) -> Styler:
     """One row per instance (and a total row for several): what this run committed, how fast.
 
-    Rates are :attr:`~aidemo.stats.StreamStats.orders_per_s` and ``rows_per_s``, the
+    Rates are :attr:`~aidemo.measure.stats.StreamStats.orders_per_s` and ``rows_per_s``, the
     figures the progress bar and the live view show; a run that had nothing to send has none.
     """
     import pandas as pd
 
-    from aidemo.stats import StreamStats, combined_rates
+    from aidemo.measure.stats import StreamStats, combined_rates
 
     stats = [stats] if isinstance(stats, StreamStats) else list(stats)
     rows = [s.summary() | ({"error": errors.get(s.instance)} if errors else {}) for s in stats]
@@ -132,8 +132,8 @@ def crash_table(crash) -> Styler:
 
 
 def latency_table(summary: pd.DataFrame) -> Styler:
-    """A latency summary (:func:`aidemo.latency.summarize`): per setting, p50 and p99 of each stage."""
-    from aidemo.latency import LATENCIES, percentile_column
+    """A latency summary (:func:`aidemo.measure.latency.summarize`): per setting, p50 and p99 of each stage."""
+    from aidemo.measure.latency import LATENCIES, percentile_column
 
     columns = {
         "max_client_lag": ("max client lag (s)", "{:g}"),
@@ -169,13 +169,13 @@ def pipes_table(frame: pd.DataFrame) -> Styler:
 def plan_frame(
     total_orders: int, instances: int, *, seed: int, num_customers: int, options: StreamOptions | None = None
 ) -> pd.DataFrame:
-    """How :func:`aidemo.parallel.run_parallel` splits a job: per instance its channels (those of
+    """How :func:`aidemo.stream.parallel.run_parallel` splits a job: per instance its channels (those of
     ``options``, default the defaults), ids and customers."""
     import pandas as pd
 
-    from aidemo.generator import first_item_id
-    from aidemo.options import StreamOptions
-    from aidemo.parallel import plan
+    from aidemo.data.generator import first_item_id
+    from aidemo.stream.options import StreamOptions
+    from aidemo.stream.parallel import plan
 
     options = options or StreamOptions()
     rows = [

@@ -15,16 +15,16 @@ import warnings
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
+from aidemo.backends.faultswitch import FaultSwitch
+from aidemo.backends.sdk import new_client
 from aidemo.config import Profile, load_profile
 from aidemo.errors import AidemoError, ConfigError, from_local
-from aidemo.faults import FaultSwitch
-from aidemo.sdk import new_client
 
 if TYPE_CHECKING:
     import pandas
     from snowflake.ingest.streaming import StreamingIngestClient
 
-    from aidemo.connector import Endpoint
+    from aidemo.backends.sqlclient import Endpoint
     from aidemo.local.process.home import ServiceHome
 
 
@@ -75,7 +75,7 @@ class StreamingBackend(ABC):
         One connection per backend, opened on first use and shared by the threads of the
         process (one statement at a time); :meth:`close` closes it.
         """
-        from aidemo.connector import SessionLost, run
+        from aidemo.backends.sqlclient import SessionLost, run
 
         with self._sql_lock:
             try:
@@ -85,7 +85,7 @@ class StreamingBackend(ABC):
                 return run(self._open(), statement)
 
     def _open(self):
-        from aidemo.connector import connect
+        from aidemo.backends.sqlclient import connect
 
         if self._connection is None:
             self._connection = connect(self.endpoint())
@@ -165,7 +165,7 @@ class LocalBackend(StreamingBackend):
         _trust(self.home)
 
     def endpoint(self) -> Endpoint:
-        from aidemo.connector import Endpoint
+        from aidemo.backends.sqlclient import Endpoint
 
         props = self.info.sdk_properties()
         return Endpoint(
@@ -233,7 +233,7 @@ class SnowflakeBackend(StreamingBackend):
         return (SnowflakeBackend, (self.profile,))
 
     def endpoint(self) -> Endpoint:
-        from aidemo.connector import Endpoint
+        from aidemo.backends.sqlclient import Endpoint
 
         props = self.profile.sdk_properties()  # the key as unencrypted PKCS#8
         return Endpoint(
@@ -270,7 +270,7 @@ def _trust(home: ServiceHome) -> None:
     """
     from pathlib import Path
 
-    from aidemo.connector import connector_major
+    from aidemo.backends.sqlclient import connector_major
 
     variables = ("SSL_CERT_FILE",) if connector_major() >= 5 else ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 

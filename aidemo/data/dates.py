@@ -8,11 +8,11 @@ generated, so a replay regenerates identical rows.
   the job started, so a dashboard beside the stream ("last hour", "today", "last 7 days") shows
   the orders as they land.
 * ``year``: in the 365 days before the epoch, as the upstream demo's generator spreads them.
-* ``fixed``: in the 365 days before :data:`~aidemo.models.ORDER_EPOCH` (2025-01-01), whenever
+* ``fixed``: in the 365 days before :data:`~aidemo.data.models.ORDER_EPOCH` (2025-01-01), whenever
   the rows are generated: the same tables as the docs show.
 
 The epoch is UTC wall time in whole seconds (ORDER_DATE is a TIMESTAMP_NTZ). A job keeps its
-dating in its orders channel's committed offset token (:mod:`aidemo.offsets`), so a rerun resumes
+dating in its orders channel's committed offset token (:mod:`aidemo.stream.offsets`), so a rerun resumes
 with the dates it started with, whatever ``order.dates`` says by then.
 """
 
@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from aidemo.data.models import ORDER_EPOCH, ORDER_WINDOW_DAYS
 from aidemo.errors import ConfigError
-from aidemo.models import ORDER_EPOCH, ORDER_WINDOW_DAYS
 
 #: The ``order.dates`` modes, the default first.
 ORDER_DATE_MODES = ("live", "year", "fixed")

@@ -1,13 +1,13 @@
 """Parallel streaming: one job of TOTAL orders split over N instances.
 
 Instance i of N owns a contiguous slice of the order ids, the item ids and the customers
-(:func:`aidemo.generator.split_instances`, a pure function of seed, TOTAL and N) and its own
+(:func:`aidemo.data.generator.split_instances`, a pure function of seed, TOTAL and N) and its own
 channels ``orders_channel_<i>`` / ``order_items_channel_<i>``; it resumes from its own
 committed tokens, so rerunning the same job after a crash completes it exactly once.
 Instances run as threads of one process or as processes; ``instances=[k]`` runs one slice,
 so N machines can finish one job together. The job's start (UTC, whole seconds) is the epoch of
 the order dates of every instance that starts streaming in this run; an instance that resumes
-keeps the dates its orders channel's token names (:mod:`aidemo.dates`).
+keeps the dates its orders channel's token names (:mod:`aidemo.data.dates`).
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aidemo.backends import StreamingBackend
-from aidemo.dates import utc_now
+from aidemo.backends.backend import StreamingBackend
+from aidemo.data.dates import utc_now
+from aidemo.data.generator import InstanceSpec, split_instances
 from aidemo.errors import AidemoError, ConfigError
-from aidemo.generator import InstanceSpec, split_instances
 from aidemo.knobs import DEFAULT_CUSTOMERS, DEFAULT_SEED
-from aidemo.options import StreamOptions
-from aidemo.stats import FlushRecord, StreamStats
-from aidemo.streaming import Streamer
+from aidemo.measure.stats import FlushRecord, StreamStats
+from aidemo.stream.options import StreamOptions
+from aidemo.stream.streaming import Streamer
 
 CHANNELS_PER_PIPE_LIMIT = 2000  # Snowflake's documented limit of channels per pipe
 _WARN_SHARE = 0.9
@@ -88,7 +88,7 @@ def run_parallel(
 
     ``on_flush`` sees every batch handed to the SDK (threads only: worker processes keep theirs).
     """
-    from aidemo.backends import open_backend
+    from aidemo.backends.backend import open_backend
 
     backend = backend or open_backend()
     slices = plan(total_orders, instances, seed=seed, num_customers=num_customers)

@@ -6,7 +6,7 @@ import sys
 
 from tqdm.auto import tqdm
 
-from aidemo.stats import StreamStats, combined_rates
+from aidemo.measure.stats import StreamStats, combined_rates
 
 
 class StreamProgress:
@@ -73,7 +73,7 @@ def _show(bar, stats: list[StreamStats]) -> None:
 
 
 def rates_text(stats: list[StreamStats]) -> str:
-    """This run's committed orders/s and rows/s (:func:`~aidemo.stats.combined_rates`), sent orders, retries."""
+    """This run's committed orders/s and rows/s (:func:`~aidemo.measure.stats.combined_rates`), sent orders, retries."""
     orders, rows = combined_rates(stats)
     rate = f"{orders:,.0f} orders/s, {rows:,.0f} rows/s" if orders else "nothing committed by this run yet"
     return f"{rate}, sent {sum(s.orders_sent for s in stats):,}, retries {sum(s.retries for s in stats)}"

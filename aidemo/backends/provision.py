@@ -23,12 +23,12 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from aidemo.backends.scripts import insert_statements, run_file, sql_text
+from aidemo.data.models import CUSTOMERS, TABLES
 from aidemo.errors import ConfigError, SqlError
-from aidemo.models import CUSTOMERS, TABLES
-from aidemo.sql import insert_statements, run_file, sql_text
 
 if TYPE_CHECKING:
-    from aidemo.backends import StreamingBackend
+    from aidemo.backends.backend import StreamingBackend
 
 DDL_FILES = ("01_database.sql", "02_tables.sql")
 PIPES_FILE = "03_pipes.sql"
@@ -74,7 +74,7 @@ def setup(
     Customers are loaded only when ``CUSTOMERS`` is empty (or after ``reset``); asking for
     a count other than the one loaded raises ConfigError, since reloading needs ``reset``.
     """
-    from aidemo.backends import open_backend
+    from aidemo.backends.backend import open_backend
     from aidemo.settings import load_settings
 
     settings = load_settings(num_customers=num_customers, seed=seed)
@@ -118,7 +118,7 @@ _SAMPLED = ("CUSTOMER_ID", "EMAIL", "PHONE", "ADDRESS", "CUSTOMER_SEGMENT")
 
 def _customers_match(backend: StreamingBackend, count: int, seed: int) -> bool:
     """Whether CUSTOMERS holds exactly ``count`` customers generated with ``seed`` (first, middle, last sampled)."""
-    from aidemo.customers import generate_customers
+    from aidemo.data.customers import generate_customers
 
     ids = sorted({1, count // 2 + 1, count})
     try:
@@ -172,7 +172,7 @@ def _count(backend: StreamingBackend, table: str) -> int:
 def _load_customers(backend: StreamingBackend, count: int, seed: int) -> int:
     """Load customers 1..count with multi-row INSERTs of literal values: the same SQL on every
     backend, needing only INSERT on CUSTOMERS (no stage, unlike the connector's write_pandas)."""
-    from aidemo.customers import generate_customers
+    from aidemo.data.customers import generate_customers
 
     frame = generate_customers(seed, count)
     for statement in insert_statements(f"{backend.database}.{backend.schema}.{CUSTOMERS.name}", frame):

@@ -1,6 +1,6 @@
 """Latency figures: each function draws on a matplotlib Axes and returns what it drew.
 
-They take the frames of :mod:`aidemo.latency` (``batches``: one row per flushed batch;
+They take the frames of :mod:`aidemo.measure.latency` (``batches``: one row per flushed batch;
 ``summary``: one row per setting) and never call ``plt.show()``; a notebook shows the
 figure, :func:`write_figures` saves it.
 """
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from aidemo.errors import ConfigError
-from aidemo.latency import LATENCIES, STAGE_NAMES, percentile_column
+from aidemo.measure.latency import LATENCIES, STAGE_NAMES, percentile_column
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -21,7 +21,7 @@ from aidemo.local.process.sqlfiles import SQL_DIR  # sql/ ships with the package
 if TYPE_CHECKING:
     import pandas
 
-    from aidemo.backends import StreamingBackend
+    from aidemo.backends.backend import StreamingBackend
 
 
 def sql_file(name: str) -> Path:
@@ -49,7 +49,7 @@ def sql_text(name: str, backend: StreamingBackend) -> str:
 
 def run_sql(statement: str, backend: StreamingBackend | None = None) -> pandas.DataFrame:
     """Run a statement or script on the backend (default: the profile's); the last result as a DataFrame."""
-    from aidemo.backends import open_backend
+    from aidemo.backends.backend import open_backend
 
     if backend is not None:
         return backend.sql(statement)
@@ -59,7 +59,7 @@ def run_sql(statement: str, backend: StreamingBackend | None = None) -> pandas.D
 
 def run_file(name: str, backend: StreamingBackend | None = None) -> pandas.DataFrame:
     """Run one file of ``sql/`` on the backend's database and schema (see :func:`sql_text`)."""
-    from aidemo.backends import open_backend
+    from aidemo.backends.backend import open_backend
 
     if backend is not None:
         return backend.sql(sql_text(name, backend))

@@ -39,17 +39,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from aidemo.backends.sdk import sdk_errors
+from aidemo.data.generator import InstanceSpec
 from aidemo.errors import AidemoError, ConfigError, StreamingError
-from aidemo.generator import InstanceSpec
 from aidemo.knobs import DEFAULT_CUSTOMERS, DEFAULT_SEED
-from aidemo.offsets import parse_item_token, parse_order_token
-from aidemo.options import StreamOptions
-from aidemo.sdk import sdk_errors
-from aidemo.stats import FlushRecord
-from aidemo.streaming import Streamer
+from aidemo.measure.stats import FlushRecord
+from aidemo.stream.offsets import parse_item_token, parse_order_token
+from aidemo.stream.options import StreamOptions
+from aidemo.stream.streaming import Streamer
 
 if TYPE_CHECKING:
-    from aidemo.backends import StreamingBackend
+    from aidemo.backends.backend import StreamingBackend
 
 LATENCIES = ("handed_s", "committed_s", "queryable_s")
 STAGE_NAMES = {
@@ -203,7 +203,7 @@ def measure(
 
     Columns: see :func:`batch_frame`, plus the settings (``backend``, ``max_client_lag``,
     ``batch_size``, ``rate``) and ``run`` (the run's first order id); ``attrs["stats"]`` is the
-    stream's :class:`~aidemo.stats.StreamStats`. The local service's
+    stream's :class:`~aidemo.measure.stats.StreamStats`. The local service's
     flush tick is set to min(lag, 1 s) by the streamer, exactly as in a normal stream. ``base``
     gives the other stream options, channel and pipe names among them (default: the defaults).
     """

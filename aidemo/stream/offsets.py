@@ -1,7 +1,7 @@
 """Offset tokens: ``order_<order_id>`` on the orders channel, ``item_<order_item_id>`` on the items channel.
 
 A channel's committed token names the last row it holds, so a resumed run continues with the
-next id. An orders token also keeps the job's order dates (:mod:`aidemo.dates`) unless they are
+next id. An orders token also keeps the job's order dates (:mod:`aidemo.data.dates`) unless they are
 fixed: ``order_<id>@live:2026-12-04T19:47:12Z``, so a resumed run dates its orders as the first
 run did. Parsing accepts exactly what the kit writes (a prefix and a positive integer in
 canonical form, and for orders the dates) and raises :class:`~aidemo.errors.OffsetTokenError`
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from numbers import Integral
 
-from aidemo.dates import FIXED, OrderDates
+from aidemo.data.dates import FIXED, OrderDates
 from aidemo.errors import ConfigError, OffsetTokenError
 
 ORDER_PREFIX = "order_"

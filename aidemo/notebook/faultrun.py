@@ -16,10 +16,10 @@ if TYPE_CHECKING:
     import pandas as pd
     from pandas.io.formats.style import Styler
 
-    from aidemo.backends import StreamingBackend
+    from aidemo.backends.backend import StreamingBackend
+    from aidemo.measure.stats import StreamStats
     from aidemo.notebook.live import LiveView
-    from aidemo.options import StreamOptions
-    from aidemo.stats import StreamStats
+    from aidemo.stream.options import StreamOptions
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class FaultRun:
     skipped: str | None = None
 
     def summary(self) -> dict | None:
-        """The stream's summary (:meth:`~aidemo.stats.StreamStats.summary`); None when nothing ran."""
+        """The stream's summary (:meth:`~aidemo.measure.stats.StreamStats.summary`); None when nothing ran."""
         return None if self.stats is None else self.stats.summary()
 
     def stream_table(self) -> Styler | None:
@@ -159,7 +159,7 @@ def run_with_faults(
     from aidemo.errors import ConfigError
     from aidemo.notebook.crash import channel_tokens
     from aidemo.notebook.live import LiveView, stream_live
-    from aidemo.offsets import parse_order_token
+    from aidemo.stream.offsets import parse_order_token
 
     try:
         control = backend.fault_control()

@@ -12,15 +12,15 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from aidemo import draws
-from aidemo.errors import ConfigError
-from aidemo.models import (
+from aidemo.data import draws
+from aidemo.data.models import (
     CUSTOMERS,
     ORDER_EPOCH,
     ORDER_WINDOW_DAYS,
     REGISTRATION_WINDOW_DAYS,
     SEGMENTS,
 )
+from aidemo.errors import ConfigError
 
 CUSTOMER_DOMAIN = 1  # the hash domain of customers (orders and items have their own)
 

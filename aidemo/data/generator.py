@@ -4,12 +4,12 @@ Every value is drawn from a counter-based hash (the splitmix64 finaliser in nump
 arithmetic) of the seed, the instance, the row's id and a field number; there is no stateful
 random generator. The same id therefore always yields the same row, whatever the batch it is
 generated in, so a replay after a crash regenerates identical rows. ORDER_DATE lies in the
-window of the job's :class:`~aidemo.dates.OrderDates` (its mode and epoch, fixed when the job
+window of the job's :class:`~aidemo.data.dates.OrderDates` (its mode and epoch, fixed when the job
 started); the same draw places an order at the same second of any window of the same length, so
 another epoch shifts every date by the difference.
 
-Customers (:mod:`aidemo.customers`) depend on (seed, customer_id) only; draws come from
-:mod:`aidemo.draws`. An instance's orders draw their customer uniformly from the instance's
+Customers (:mod:`aidemo.data.customers`) depend on (seed, customer_id) only; draws come from
+:mod:`aidemo.data.draws`. An instance's orders draw their customer uniformly from the instance's
 customer slice, and follow that customer's segment.
 
 Order arithmetic, exact in integer cents:
@@ -43,10 +43,10 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from aidemo import draws
-from aidemo.customers import slice_segments
-from aidemo.dates import FIXED, OrderDates
-from aidemo.models import (
+from aidemo.data import draws
+from aidemo.data.customers import slice_segments
+from aidemo.data.dates import FIXED, OrderDates
+from aidemo.data.models import (
     CATALOGUE,
     ORDER_ITEMS,
     ORDERS,
@@ -57,7 +57,7 @@ from aidemo.models import (
     STATUS_MIX,
 )
 
-# Hash domains keep customers, orders and items apart (customers: aidemo.customers).
+# Hash domains keep customers, orders and items apart (customers: aidemo.data.customers).
 _ORDER_DOMAIN, _ITEM_DOMAIN = 2, 3
 
 # Field numbers (never renumber: that changes the data).

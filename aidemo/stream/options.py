@@ -24,7 +24,7 @@ class StreamOptions:
     ``stall_reopen``: seconds the committed tokens may stand still while the stream waits for
     its last rows before the lagging channels are reopened and replayed from their committed
     tokens (rows the service accepted but lost are then sent again; nothing is doubled).
-    ``order_dates``: how a new job dates its orders (:mod:`aidemo.dates`: live, year or fixed); a
+    ``order_dates``: how a new job dates its orders (:mod:`aidemo.data.dates`: live, year or fixed); a
     resumed job keeps the dates its orders channel's token names.
     ``orders_channel`` / ``items_channel``: channel names (instance i of a parallel job adds
     ``_<i>``); ``orders_pipe`` / ``items_pipe``: the pipes they write through.

@@ -2,11 +2,11 @@
 
 One instance owns two channels, ``orders_channel[_<i>]`` on ORDERS_PIPE and
 ``order_items_channel[_<i>]`` on ORDER_ITEMS_PIPE by default (one SDK client per pipe; the
-names come from :class:`~aidemo.options.StreamOptions`, i.e. ``config.properties``). Channels are
+names come from :class:`~aidemo.stream.options.StreamOptions`, i.e. ``config.properties``). Channels are
 opened **without** an offset token; each resumes right after its own committed token, so
 after a crash where items lag orders the missing items are regenerated (generation is a
 pure function of the ids) and nothing is lost or doubled. The job's order dates
-(:mod:`aidemo.dates`) are fixed when it first streams and kept in the orders channel's tokens;
+(:mod:`aidemo.data.dates`) are fixed when it first streams and kept in the orders channel's tokens;
 a resumed run reads them back from the committed token, so it regenerates identical rows.
 
 The kit's own buffer makes max client lag real (SDK 1.9.1 ignores the client property):
@@ -25,8 +25,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from aidemo.backends import StreamingBackend
-from aidemo.dates import OrderDates
+from aidemo.backends.backend import StreamingBackend
+from aidemo.backends.sdk import sdk_errors
+from aidemo.data.dates import OrderDates
+from aidemo.data.generator import InstanceSpec, first_item_id, order_batch, order_of_item
 from aidemo.errors import (
     BackendError,
     BackpressureError,
@@ -35,11 +37,9 @@ from aidemo.errors import (
     StreamingError,
     TransientStreamingError,
 )
-from aidemo.generator import InstanceSpec, first_item_id, order_batch, order_of_item
-from aidemo.offsets import item_token, order_token, parse_item_token, parse_order_dates, parse_order_token
-from aidemo.options import StreamOptions
-from aidemo.sdk import sdk_errors
-from aidemo.stats import FlushRecord, StreamStats
+from aidemo.measure.stats import FlushRecord, StreamStats
+from aidemo.stream.offsets import item_token, order_token, parse_item_token, parse_order_dates, parse_order_token
+from aidemo.stream.options import StreamOptions
 
 MAX_BUFFER_BYTES = 16 * 1024 * 1024
 REACHABLE_CHECK_S = 5.0  # commits standing still this long (rows in flight): is the server still there?

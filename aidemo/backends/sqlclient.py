@@ -60,7 +60,7 @@ class Endpoint:
         """Keyword arguments of ``snowflake.connector.connect``: host, port and protocol from ``url``."""
         from cryptography.hazmat.primitives import serialization
 
-        from aidemo.keys import load_private_key
+        from aidemo.backends.keys import load_private_key
 
         parts = urlsplit(self.url)
         der = load_private_key(self.private_key).private_bytes(
@@ -92,7 +92,7 @@ def connector_major() -> int:
     """The major version of the installed connector: 5 (the ``snowflake`` extra) or 4 (the ``snowpark`` extra).
 
     4.x has no per-connection trust bundle: it trusts REQUESTS_CA_BUNDLE only, which the local
-    backend points at the service's CA (:class:`aidemo.backends.LocalBackend`)."""
+    backend points at the service's CA (:class:`aidemo.backends.backend.LocalBackend`)."""
     from snowflake.connector.version import VERSION
 
     return VERSION[0]

@@ -1,6 +1,6 @@
 """The data model: table columns, customer segments, order status mix and product catalogue.
 
-These constants are the contract between the generator (:mod:`aidemo.generator`), the SQL in
+These constants are the contract between the generator (:mod:`aidemo.data.generator`), the SQL in
 ``sql/`` and the tests. Money is held in integer cents and discounts in hundredths of a percent
 so that the generator's arithmetic is exact; the tables store them as ``NUMBER(p,2)``.
 """
@@ -162,7 +162,7 @@ QUANTITY_MIX: tuple[tuple[int, float], ...] = ((1, 0.70), (2, 0.20), (3, 0.10))
 SHIPPING_MIN_CENTS = 500
 SHIPPING_MAX_CENTS = 5_000
 
-# Fixed order dates (aidemo.dates) lie in the ORDER_WINDOW_DAYS days before ORDER_EPOCH; live and
+# Fixed order dates (aidemo.data.dates) lie in the ORDER_WINDOW_DAYS days before ORDER_EPOCH; live and
 # year dates end at the job's start, which is never before it. Customers registered in the
 # REGISTRATION_WINDOW_DAYS days before that window, so before any of their orders.
 ORDER_EPOCH = datetime(2025, 1, 1)
