@@ -18,7 +18,7 @@ import pytest
 
 from aidemo.backends.keys import keypair_jwt
 from aidemo.local.process.home import ACCOUNT, ROLE, USER
-from tests.conftest import own_service, share_ca
+from tests.helpers import own_service, share_ca
 
 URL = "/api/v2/statements"
 # Runs for hours unless cancelled (DuckDB sums about 10^8 rows a second).

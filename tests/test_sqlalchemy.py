@@ -16,7 +16,7 @@ from snowflake.connector import IntegrityError, ProgrammingError
 from snowflake.sqlalchemy import TIMESTAMP_NTZ
 
 from aidemo.local.process.home import ACCOUNT, DATABASE, USER
-from tests.conftest import connector_arguments
+from tests.helpers import connector_arguments
 
 _schemas = itertools.count(1)
 # What the engine passes to the connector besides the URL's account, user, database and schema.
