@@ -124,8 +124,8 @@ def test_default_pipe_applies_defaults_and_rejects_too_long_strings(db, mode):
 def test_number_ties_round_half_away_from_zero_on_fast_and_validating_paths(db):
     database = unique("ROUNDING")
     db.sql(f"CREATE DATABASE {database}; CREATE TABLE PUBLIC.T (ID NUMBER, V NUMBER(5,2))")
-    values = [0.145, -0.125, 1.005, 2.675, 0.125]
-    expected = ["0.15", "-0.13", "1.01", "2.68", "0.13"]
+    values = [0.145, -0.125, 1.005, 2.675, 0.125, 0.144, 999.99, -7.319, 0.1, 12.5]  # ties, then other numbers
+    expected = ["0.15", "-0.13", "1.01", "2.68", "0.13", "0.14", "999.99", "-7.32", "0.10", "12.50"]
     fast = [{"ID": i, "V": v} for i, v in enumerate(values)]
     validating = [{"ID": 100 + i, "V": v} for i, v in enumerate(values)] + [{"ID": 999, "V": "not a number"}]
 

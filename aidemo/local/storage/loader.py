@@ -1,16 +1,18 @@
 """Parsing streamed rows into a table's columns, with Snowflake's column rules.
 
-A batch (one NDJSON file) is staged into temp table ``_typed<n>``: one value ``v<i>`` per
-target field and a flag ``_bad`` per row. Snowflake's rules apply on both paths: a column
-the row omits gets its DEFAULT, NOT NULL and VARCHAR(n) reject the row (counted, with a
-message naming the column), NUMBER(p,s) rounds half away from zero from the number as
-written. The fast path reads the whole batch typed in one pass; when anything in it does
-not fit, the validating path finds and explains the bad rows one by one.
+A clean batch (one NDJSON file) goes into the table in one pass of DuckDB's JSON reader
+(:func:`insert_clean`). Otherwise, or when its commit is held, it is staged into temp table
+``_typed<n>``: one value ``v<i>`` per target field and a flag ``_bad`` per row. Snowflake's
+rules apply on every path: a column the row omits gets its DEFAULT, NOT NULL and VARCHAR(n)
+reject the row (counted, with a message naming the column), NUMBER(p,s) rounds half away
+from zero from the number as written. The fast paths read the whole batch typed in one pass;
+when anything in it does not fit, the validating path finds and explains the bad rows one by one.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,17 +58,30 @@ class LoadResult:
 
 def stage(cur, columns: tuple[Column, ...], mapping, n: int, batch: Batch) -> tuple[list[Field], LoadResult]:
     """Parse one batch for a table's ``columns`` (``mapping``: a DATA_SOURCE pipe's items, or None)."""
-    source = f"{literal(str(batch.path))}, compression = {literal(batch.compression)}"
-    staged = _stage_mapped(cur, columns, mapping, n, source) if mapping else _stage_typed(cur, columns, n, source)
+    source = _source(batch)
+    clean = _clean_read(cur, columns, mapping, source)
+    staged = clean and _typed_table(cur, *clean, n)
     staged = staged or _stage_validating(cur, columns, mapping, n, source)
-    parsed = staged[1].rows_parsed
-    if batch.row_count is not None and parsed != batch.row_count:
-        raise ServiceError(
-            400,
-            "ERR_FRAGMENT_ROW_COUNT_MISMATCH",
-            f"{batch.source} declares {batch.row_count} rows but holds {parsed}; nothing was loaded.",
-        )
+    _check_count(batch, staged[1].rows_parsed)
     return staged
+
+
+def insert_clean(cur, table_ref: str, columns: tuple[Column, ...], mapping, batch: Batch) -> LoadResult | None:
+    """The one pass of a clean batch: its rows INSERTed straight from DuckDB's JSON reader into the
+    table, in the caller's transaction. None when a row does not fit: the caller rolls back and
+    stages the batch, which finds and counts the bad rows. Raises when the row count disagrees."""
+    clean = _clean_read(cur, columns, mapping, _source(batch))
+    if clean is None:
+        return None
+    fields, values, read = clean
+    targets = ", ".join(quote(f.name) for f in fields)
+    try:
+        cur.execute(f"INSERT INTO {table_ref} ({targets}) {_fitting_rows(fields, values, read)}")
+        inserted = cur.fetchone()[0]
+    except duckdb.Error:
+        return None  # an unknown key, or a value that does not convert or fit
+    _check_count(batch, inserted)
+    return LoadResult(inserted, inserted, 0, None)
 
 
 def insert_sql(table_ref: str, fields: list[Field], n: int) -> str:
@@ -76,10 +91,29 @@ def insert_sql(table_ref: str, fields: list[Field], n: int) -> str:
     return f"INSERT INTO {table_ref} ({targets}) SELECT {picks} FROM _typed{n} WHERE NOT _bad"
 
 
-def _stage_typed(cur, columns, n: int, source: str) -> tuple[list[Field], LoadResult] | None:
+def _source(batch: Batch) -> str:
+    return f"{literal(str(batch.path))}, compression = {literal(batch.compression)}"
+
+
+def _check_count(batch: Batch, parsed: int) -> None:
+    if batch.row_count is not None and parsed != batch.row_count:
+        raise ServiceError(
+            400,
+            "ERR_FRAGMENT_ROW_COUNT_MISMATCH",
+            f"{batch.source} declares {batch.row_count} rows but holds {parsed}; nothing was loaded.",
+        )
+
+
+def _clean_read(cur, columns, mapping, source: str) -> tuple[list[Field], list[str], str] | None:
+    """How one pass of DuckDB's JSON reader fills the fields: their values (one SQL expression
+    each) and the read; None when the batch needs the validating path."""
+    return _read_mapped(columns, mapping, source) if mapping else _read_typed(cur, columns, source)
+
+
+def _read_typed(cur, columns, source: str) -> tuple[list[Field], list[str], str] | None:
     """The fast path, one pass of DuckDB's JSON reader: when every row is an object whose keys
     all name a column (each column by one spelling), every value converts and fits, and no
-    row leaves a column with a DEFAULT empty; None otherwise.
+    row leaves a column with a DEFAULT empty (else the read fails, see :func:`_fitting_rows`).
 
     The reader detects the keys and types from a sample and then, reading every column it
     detected, refuses any row with a key outside them: that is the unknown-key check.
@@ -94,14 +128,15 @@ def _stage_typed(cur, columns, n: int, source: str) -> tuple[list[Field], LoadRe
         return None
     if not all(_reads_as(detected[f.keys[0]], f.type) for f in fields if f.keys):
         return None
-    return _typed_table(cur, fields, [_typed_value(f, detected) for f in fields], n, read)
+    return fields, [_typed_value(f, detected) for f in fields], read
 
 
-def _stage_mapped(cur, columns, mapping, n: int, source: str) -> tuple[list[Field], LoadResult] | None:
+def _read_mapped(columns, mapping, source: str) -> tuple[list[Field], list[str], str] | None:
     """The fast path of a DATA_SOURCE pipe, one pass of DuckDB's JSON reader over the mapped keys
     only: matched case-sensitively, other keys ignored, as ``$1:KEY`` reads them. Each value is
     read as its text and cast to the item's type, as the validating path casts it; None when a
-    row is not an object, a value does not convert or fit, or a type needs the validating path.
+    type needs the validating path (the read fails when a row is not an object or a value
+    does not convert or fit).
     """
     fields, _ = _fields(columns, mapping, [])
     keys = list(dict.fromkeys(f.keys[0] for f in fields))
@@ -109,28 +144,34 @@ def _stage_mapped(cur, columns, mapping, n: int, source: str) -> tuple[list[Fiel
         return None  # DuckDB's column names ignore case; VARIANT and the like take the validating path
     texts = ", ".join(f"{literal(k)}: 'VARCHAR'" for k in keys)
     read = f"read_json({source}, format = 'newline_delimited', records = true, columns = {{{texts}}})"
-    return _typed_table(cur, fields, [f"CAST({quote(f.keys[0])} AS {f.type})" for f in fields], n, read)
+    return fields, [f"CAST({quote(f.keys[0])} AS {f.type})" for f in fields], read
 
 
-def _typed_table(cur, fields: list[Field], values: list[str], n: int, read: str) -> tuple | None:
-    """Stage ``values`` (one SQL expression per field) read by ``read`` into ``_typed<n>``; None
-    when a row does not convert, or leaves a NOT NULL or DEFAULT column empty, or is too long."""
+def _fitting_rows(fields: list[Field], values: list[str], read: str) -> str:
+    """The SELECT of ``values`` as ``v0, v1, ...`` from ``read``, which fails on a row that
+    leaves a NOT NULL or DEFAULT column empty or is too long for a VARCHAR(n)."""
     picks = ", ".join(f"{value} AS v{i}" for i, value in enumerate(values))
-    try:
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _typed{n} AS SELECT {picks}, false AS _bad FROM {read}")
-    except duckdb.Error:
-        return None  # an unknown key, or a value that does not convert: found and counted row by row
-    misfits = []
+    checked = []
     for i, f in enumerate(fields):
+        misfits = []
         if not f.column.nullable or (f.keys and f.column.default is not None):  # an omitted key needs its DEFAULT
             misfits.append(f"v{i} IS NULL")
         if f.column.max_length is not None:
             misfits.append(f"length(v{i}) > {f.column.max_length}")
-    parsed, misfit = cur.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE {' OR '.join(misfits) or 'false'}) FROM _typed{n}"
-    ).fetchone()
-    if misfit:
-        return None
+        fits = f"CASE WHEN {' OR '.join(misfits)} THEN error('misfit') ELSE v{i} END" if misfits else f"v{i}"
+        checked.append(f"{fits} AS v{i}")
+    return f"SELECT {', '.join(checked)} FROM (SELECT {picks} FROM {read})"
+
+
+def _typed_table(cur, fields: list[Field], values: list[str], read: str, n: int) -> tuple | None:
+    """Stage ``values`` (one SQL expression per field) read by ``read`` into ``_typed<n>``; None
+    when a row does not convert, or leaves a NOT NULL or DEFAULT column empty, or is too long."""
+    try:
+        rows = _fitting_rows(fields, values, read)
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _typed{n} AS SELECT *, false AS _bad FROM ({rows})")
+        parsed = cur.fetchone()[0]
+    except duckdb.Error:
+        return None  # an unknown key, or a value that does not convert or fit: found and counted row by row
     return fields, LoadResult(parsed, parsed, 0, None)
 
 
@@ -139,10 +180,27 @@ def _typed_value(f: Field, detected: dict[str, str]) -> str:
         return _default(f)
     key = quote(f.keys[0])
     if f.type.startswith("DECIMAL") and detected[f.keys[0]] in ("DOUBLE", "FLOAT"):
-        # the reader parsed the number as a double; its shortest text is the number as written,
-        # which rounds half away from zero (0.145 -> 0.15) where the double would not (0.14499...)
-        return f"CAST(CAST({key} AS VARCHAR) AS {f.type})"
+        return _decimal_of_double(key, f.type)
     return f"CAST({key} AS {f.type})"
+
+
+def _decimal_of_double(key: str, decimal: str) -> str:
+    """A number the reader parsed as a double, rounded to ``decimal`` as written.
+
+    Its shortest text is the number as written, which rounds half away from zero (0.145 ->
+    0.15) where the double would not (0.14499...). Printing every double costs more than the
+    rest of the load, and only a double within rounding error of a half (in the last kept
+    digit) can round differently from its text: the others are cast directly.
+    """
+    as_written = f"CAST(CAST({key} AS VARCHAR) AS {decimal})"
+    match = _DECIMAL.match(decimal)
+    if not match:
+        return as_written
+    shifted = f"(abs({key}) * {10 ** int(match.group(1))}.0)"
+    return (
+        f"CASE WHEN abs({shifted} - floor({shifted}) - 0.5) > {shifted} * 1e-14 "
+        f"THEN CAST({key} AS {decimal}) ELSE {as_written} END"
+    )
 
 
 def _stage_validating(cur, columns, mapping, n: int, source: str) -> tuple[list[Field], LoadResult]:
@@ -205,6 +263,7 @@ def _fields(columns: tuple[Column, ...], mapping, keys: list[str]) -> tuple[list
     return [Field(c, tuple(matched.get(c.name, ())), c.type) for c in columns], unknown
 
 
+_DECIMAL = re.compile(r"DECIMAL\(\d+,\s*(\d+)\)\Z")
 _SAMPLE_ROWS = 1_000  # rows the fast path's reader detects keys and types from
 _SCALAR = {
     "VARCHAR", "TEXT", "STRING", "BOOLEAN", "DATE", "TIME", "TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE",

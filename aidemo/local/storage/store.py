@@ -20,7 +20,7 @@ import duckdb
 from aidemo.local.errors import ServiceError
 from aidemo.local.storage.catalog import META, STREAMING_SUFFIX, Column, literal, normalize, quote
 from aidemo.local.storage.held import HeldCommit, HeldCommits
-from aidemo.local.storage.loader import Batch, LoadResult, insert_sql, stage
+from aidemo.local.storage.loader import Batch, LoadResult, insert_clean, insert_sql, stage
 from aidemo.local.storage.pipes import Pipe, Pipes, now_ms
 
 __all__ = [
@@ -213,15 +213,18 @@ class Store(Pipes):
         """
         received = time.perf_counter()
         key = [pipe.database, pipe.schema, pipe.name, channel]
+        reason, hold = self.rejection(channel), self.commit_hold(channel)
         cur = self.cursor()  # a connection of its own: batches are parsed outside the write lock
         try:
+            if not reason and hold <= 0:
+                token = self._load_clean(cur, pipe, key, continuation_token, batches, received)
+                if token is not None:
+                    return token
             results = [stage(cur, pipe.columns, pipe.mapping, n, batch) for n, batch in enumerate(batches)]
-            reason = self.rejection(channel)
             if reason:
                 results = [(fields, LoadResult(r.rows_parsed, 0, r.rows_parsed, reason)) for fields, r in results]
             with self._write_lock:
-                seq, row_seq = self._check_continuation(cur, key, channel, continuation_token)
-                hold = self.commit_hold(channel)
+                seq, row_seq = self._check_continuation(cur, key, continuation_token)
                 # behind held batches, a batch waits its turn
                 if hold > 0 or self._held.waiting(tuple(key)):
                     commit = functools.partial(self._commit, cur, pipe, key, batches, results, received)
@@ -233,6 +236,39 @@ class Store(Pipes):
             if cur is not None:
                 cur.close()
         return _continuation(seq, row_seq + 1)
+
+    def _load_clean(self, cur, pipe: Pipe, key, token: str | None, batches: list[Batch], received: float) -> str | None:
+        """Load clean batches in one pass each and advance the channel, in one transaction begun
+        outside the write lock: channels parse and insert in parallel, and only the check of the
+        continuation token and the COMMIT queue for the lock. Returns the next token; None when
+        nothing was loaded and the batches take the staged path (a row that does not fit, a
+        held batch of the channel, or a concurrent change to the channel's row)."""
+        cur.execute("BEGIN")
+        try:
+            results = []
+            for batch in batches:
+                result = insert_clean(cur, pipe.table_ref, pipe.columns, pipe.mapping, batch)
+                if result is None:
+                    cur.execute("ROLLBACK")
+                    return None
+                results.append(result)
+            with self._write_lock:
+                if self._held.waiting(tuple(key)):
+                    cur.execute("ROLLBACK")
+                    return None
+                # the writer sees what committed since this transaction began
+                seq, row_seq = self._check_continuation(self._writer, key, token)
+                try:
+                    self._advance(cur, key, batches, results, received)
+                except duckdb.TransactionException:  # the channel's row changed meanwhile (a tokenless writer)
+                    cur.execute("ROLLBACK")
+                    return None
+                cur.execute("COMMIT")
+            return _continuation(seq, row_seq + 1)
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
+            raise
 
     def _commit(self, cur, pipe: Pipe, key, batches: list[Batch], results: list, received: float) -> None:
         """Insert the staged rows and advance the channel in one transaction (write lock held)."""
@@ -282,7 +318,7 @@ class Store(Pipes):
             + key,
         )
 
-    def _check_continuation(self, cur, key: list[str], channel: str, token: str | None) -> tuple[int, int]:
+    def _check_continuation(self, cur, key: list[str], token: str | None) -> tuple[int, int]:
         row = cur.execute(
             f"SELECT OPEN_SEQ, ROW_SEQ FROM {self._meta(key[0], 'CHANNELS')} {_CHANNEL_WHERE}",
             key,
@@ -291,14 +327,14 @@ class Store(Pipes):
             raise ServiceError(
                 404,
                 "ERR_CHANNEL_DOES_NOT_EXIST_OR_NOT_AUTHORIZED",
-                f"Channel '{channel}' does not exist or not authorized.",
+                f"Channel '{key[3]}' does not exist or not authorized.",
             )
         row = (row[0], row[1] + self._held.waiting(tuple(key)))  # accepted, commit held
         if token is not None and token != _continuation(*row):
             raise ServiceError(
                 400,
                 "ERR_CHANNEL_HAS_INVALID_CONTINUATION_TOKEN",
-                f"Channel '{channel}' is invalid: continuation token {token!r} is stale "
+                f"Channel '{key[3]}' is invalid: continuation token {token!r} is stale "
                 "(the channel was reopened by another writer, or a request was lost); reopen the channel.",
             )
         return row
