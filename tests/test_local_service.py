@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import socket
 
 import pytest
 from snowflake.ingest.streaming import StreamingIngestClient, StreamingIngestError
@@ -188,3 +190,25 @@ def test_committed_data_survives_a_restart(local_home, tmp_path):
         assert backend.sql("SELECT ORDER_ID FROM RAW.R ORDER BY 1")["ORDER_ID"].tolist() == list(range(1, 151))
     finally:
         service.stop(home)
+
+
+def test_the_service_replies_without_waiting_for_the_clients_ack():
+    """Connections of the service's listening socket get TCP_NODELAY from asyncio, as uvicorn serves them."""
+    listener = service._listen(0)
+
+    async def accepted_nodelay() -> list[int]:
+        seen: list[int] = []
+
+        async def on_client(reader, writer):
+            seen.append(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_client, sock=listener)
+        reader, writer = await asyncio.open_connection(*listener.getsockname())
+        await reader.read()
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return seen
+
+    assert asyncio.run(accepted_nodelay()) == [1]
