@@ -161,35 +161,47 @@ class _ItemIndex:
         self._cumulative = [0]  # items of the orders before block j
         self._lock = threading.Lock()
 
-    def _counts(self, first_offset: int, n: int) -> np.ndarray:
-        order_ids = np.arange(first_offset, first_offset + n, dtype=np.int64) + self._spec.order_base
-        return _order_basics(self._spec, order_ids)[3]
-
     def _grow(self, blocks: int) -> None:
         """Make sure the cumulative counts reach block ``blocks``."""
         with self._lock:
             while len(self._cumulative) <= blocks:
                 known = len(self._cumulative) - 1
                 n = min(blocks - known, _CHUNK_BLOCKS)
-                sums = self._counts(known * _BLOCK, n * _BLOCK).reshape(n, _BLOCK).sum(axis=1)
+                sums = _item_counts(self._spec, known * _BLOCK, n * _BLOCK).reshape(n, _BLOCK).sum(axis=1)
                 self._cumulative.extend((self._cumulative[-1] + np.cumsum(sums)).tolist())
 
     def items_before(self, order_offset: int) -> int:
         """How many items the first ``order_offset`` orders of the instance have."""
         block, rest = divmod(order_offset, _BLOCK)
         self._grow(block)
-        return self._cumulative[block] + int(self._counts(block * _BLOCK, rest).sum())
+        return self._cumulative[block] + (int(_block_through(self._spec, block)[rest - 1]) if rest else 0)
 
     def locate(self, item_offset: int) -> tuple[int, int]:
         """(order offset, index within that order) of the instance's item ``item_offset``."""
         while self._cumulative[-1] <= item_offset:
             self._grow(len(self._cumulative) - 1 + _CHUNK_BLOCKS)
         block = bisect.bisect_right(self._cumulative, item_offset) - 1
-        through = np.cumsum(self._counts(block * _BLOCK, _BLOCK))
+        through = _block_through(self._spec, block)
         rest = item_offset - self._cumulative[block]
         order = int(np.searchsorted(through, rest, side="right"))
         before = int(through[order - 1]) if order else 0
         return block * _BLOCK + order, rest - before
+
+
+# A stream asks for the block of its next order twice per batch (which order the items lane needs
+# next, and the batch's first item id): keep the recent blocks' counts rather than count them again.
+@lru_cache(maxsize=64)
+def _block_through(spec: InstanceSpec, block: int) -> np.ndarray:
+    """Items of the orders of block ``block`` of ``spec``, cumulatively (through each order)."""
+    through = np.cumsum(_item_counts(spec, block * _BLOCK, _BLOCK))
+    through.flags.writeable = False  # shared by every caller
+    return through
+
+
+def _item_counts(spec: InstanceSpec, first_offset: int, n: int) -> np.ndarray:
+    """Item counts of the ``n`` orders of ``spec`` from order offset ``first_offset``."""
+    order_ids = np.arange(first_offset, first_offset + n, dtype=np.int64) + spec.order_base
+    return _order_basics(spec, order_ids)[3]
 
 
 _INDEXES: dict[InstanceSpec, _ItemIndex] = {}
@@ -239,7 +251,8 @@ _DAY = 86_400
 @lru_cache(maxsize=1)
 def _second_strings() -> np.ndarray:
     """'HH:MM:SS' of each second of a day."""
-    return np.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_DAY)], dtype=object)
+    two = [f"{n:02d}" for n in range(60)]
+    return np.array([f"{h}:{m}:{s}" for h in two[:24] for m in two for s in two], dtype=object)
 
 
 @lru_cache(maxsize=8)

@@ -56,6 +56,7 @@ class _Lane:
         self.bytes = 0
         self.channel = None
         self.token: str | None = None  # the committed token when the channel was opened
+        self.opened_status = None  # the channel's status as open_channel answered it
         self.next_id = first_id  # the next id to hand to the SDK
         self.generated_at = 0.0  # when the first buffered row was generated
         self.on_flush: Callable[[FlushRecord], None] | None = None
@@ -65,6 +66,7 @@ class _Lane:
     def open(self) -> None:
         with sdk_errors(f"opening channel {self.name}"):
             self.channel, status = self.client.open_channel(self.name)  # no token: resume
+        self.opened_status = status
         self.token = status.latest_committed_offset_token
         committed = self.parse_token(self.token)
         if committed is not None and committed < self.first_id - 1:
@@ -201,7 +203,8 @@ class Streamer:
         self._rejected: str | None = None  # why the stream stops: rows rejected past max_error_rows
         self._gone: BackendError | None = None  # the backend's server is gone (the SDK would retry it forever)
         self._stalled: list[_Lane] = []  # lanes whose commits stood still: reopened like invalid ones
-        self._sync_committed()
+        # From what open_channel answered: the SDK's first status read blocks for about a second.
+        self._sync_committed([self.orders.opened_status, self.items.opened_status])
         self.stats.orders_resumed, self.stats.items_resumed = self.stats.orders_committed, self.stats.items_committed
         self.stats.opened = time.monotonic()
 
@@ -380,8 +383,10 @@ class Streamer:
         self._stalled = []
         self._sync_committed()
 
-    def _sync_committed(self) -> None:
-        statuses = [(lane, lane.status()) for lane in (self.orders, self.items)]
+    def _sync_committed(self, statuses: list | None = None) -> None:
+        """Stats from the lanes' channel statuses (read now, unless given)."""
+        lanes = (self.orders, self.items)
+        statuses = list(zip(lanes, statuses or [lane.status() for lane in lanes]))
         orders, items = (lane.parse_token(status.latest_committed_offset_token) for lane, status in statuses)
         self.stats.errors = sum(status.rows_error_count - lane.errors_before for lane, status in statuses)
         if self.stats.errors > self.options.max_error_rows and self._rejected is None:
