@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 
+from aidemo.backends.sdk import quiet_sdk_logs
 from aidemo.cli_local import add_local_commands
 from aidemo.errors import AidemoError, from_local
 from aidemo.knobs import KNOBS
@@ -18,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
+    quiet_sdk_logs()
     try:
         with from_local():  # the local service's errors, as the kit's
             return args.run(args) or 0
@@ -315,9 +317,9 @@ def _lab(args) -> int:
     import os
     import subprocess
 
+    from aidemo.backends.sdk import SDK_LOG_LEVEL
     from aidemo.errors import ConfigError
     from aidemo.notebook import working_copy
-    from aidemo.notebook.session import SDK_LOG_LEVEL
     from aidemo.notebook.walkthrough import FIRST
 
     try:

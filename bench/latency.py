@@ -10,14 +10,13 @@ generated → handed to the SDK, → committed (as the SDK reports it) and → q
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
-from aidemo.notebook.session import SDK_LOG_LEVEL
+from aidemo.backends.sdk import quiet_sdk_logs
 
-os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)  # before the SDK loads: it reads the level once
+quiet_sdk_logs()  # as the kit's command line and notebooks run the SDK: before it loads
 
 from aidemo.backends.backend import LocalBackend  # noqa: E402
 from aidemo.local.process import service  # noqa: E402

@@ -9,10 +9,9 @@ import contextlib
 import os
 import tempfile
 
-from aidemo.notebook.session import SDK_LOG_LEVEL
+from aidemo.backends.sdk import quiet_sdk_logs
 
-# The SDK's Rust core reads its log level once, when it loads: set it as the kit's notebooks do, first.
-os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)
+quiet_sdk_logs()  # as the kit's command line and notebooks run the SDK: before it loads
 
 from aidemo.backends.backend import LocalBackend  # noqa: E402
 from aidemo.local.process import service  # noqa: E402

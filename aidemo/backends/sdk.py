@@ -14,6 +14,7 @@ error code to a class of the kit's error tree:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,12 @@ from aidemo.errors import BackpressureError, ChannelInvalidatedError, StreamingE
 
 if TYPE_CHECKING:
     from snowflake.ingest.streaming import StreamingIngestClient
+
+#: The level at which the SDK's Rust core logs to stdout (``SS_LOG_LEVEL``): its warnings (every
+#: retry of a 429/5xx, a stale continuation token) stay out, its errors show. The SDK knows ``info``,
+#: ``warn`` and ``error`` only; any other value (``off`` too) means ``warn``. Errors also reach the
+#: caller as the kit's exceptions (:mod:`aidemo.errors`).
+SDK_LOG_LEVEL = "error"
 
 ERROR_CLASSES: dict[str, type[StreamingError]] = {
     "ReceiverSaturated": BackpressureError,
@@ -57,10 +64,27 @@ def sdk_errors(doing: str):
         raise translate(exc, doing) from exc
 
 
+def quiet_sdk_logs() -> None:
+    """Keep the SDK's log lines below ERROR out, as every part of the kit runs it (command line,
+    notebooks, bench scripts).
+
+    Its Rust core reads ``SS_LOG_LEVEL`` once, when the SDK loads: call this first (a level already
+    set in the environment wins). Its Python loggers (``snowflake.ingest``) log at ERROR, less the
+    line they log whenever a channel is reopened, as the kit does on purpose after a fault.
+    """
+    os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)
+    logging.getLogger("snowflake.ingest").setLevel(logging.ERROR)
+    logging.getLogger("snowflake.ingest.streaming.streaming_ingest_client").addFilter(_reopen_notice)
+
+
+def _reopen_notice(record: logging.LogRecord) -> bool:
+    """False for the SDK's "callback was already registered" line: a reopened channel, expected."""
+    return not str(record.msg).startswith("An acknowledgement callback was already registered")
+
+
 def new_client(client_name: str, database: str, schema: str, pipe: str, properties: dict) -> StreamingIngestClient:
     """An SDK client for ``database.schema.pipe``; errors come back as the kit's."""
-    # The SDK's Rust core logs at INFO to stdout unless told otherwise; keep notebooks readable.
-    os.environ.setdefault("SS_LOG_LEVEL", "warn")
+    quiet_sdk_logs()  # before the SDK loads (its Rust core logs at INFO to stdout unless told otherwise)
     from snowflake.ingest.streaming import StreamingIngestClient
 
     with sdk_errors(f"creating a client for pipe {database}.{schema}.{pipe}"):

@@ -8,13 +8,12 @@ changes.
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aidemo.notebook.session import SDK_LOG_LEVEL, banner
+from aidemo.notebook.session import banner
 from aidemo.notebook.walkthrough import working_directory
 
 if TYPE_CHECKING:
@@ -111,23 +110,15 @@ def start(
     below ERROR are switched off for the kernel (unless ``SS_LOG_LEVEL`` is set) before the SDK loads.
     """
     from aidemo.backends.backend import open_backend
+    from aidemo.backends.sdk import quiet_sdk_logs
     from aidemo.config import load_profile
     from aidemo.settings import load_settings
     from aidemo.stream.options import StreamOptions
 
-    os.environ.setdefault("SS_LOG_LEVEL", SDK_LOG_LEVEL)
-    # The SDK's Python layer logs an error whenever a channel is reopened, as the kit does on purpose
-    # after a fault (05); that one line is dropped, every other SDK error still shows.
-    logging.getLogger("snowflake.ingest").setLevel(logging.ERROR)
-    logging.getLogger("snowflake.ingest.streaming.streaming_ingest_client").addFilter(_reopen_notice)
+    quiet_sdk_logs()
     os.chdir(working_directory(Path.cwd().resolve()))
     settings = load_settings(seed=seed, num_customers=num_customers)
     job = StreamOptions.from_settings(settings, **options)
     opened = open_backend(load_profile(backend=backend))
     print(banner(opened))
     return Demo(opened, settings.seed, settings.num_customers, job)
-
-
-def _reopen_notice(record: logging.LogRecord) -> bool:
-    """False for the SDK's "callback was already registered" line: a reopened channel, expected."""
-    return not str(record.msg).startswith("An acknowledgement callback was already registered")

@@ -14,11 +14,6 @@ if TYPE_CHECKING:
     from aidemo.backends.backend import StreamingBackend
 
 HEADLESS_ENV = "AIDEMO_HEADLESS"
-#: The level at which the SDK's Rust core logs to the kernel's stdout (``SS_LOG_LEVEL``): its
-#: warnings (every retry of a 429/5xx, a stale continuation token) stay out, its errors show.
-#: The SDK knows ``info``, ``warn`` and ``error`` only; any other value (``off`` too) means ``warn``.
-#: Errors also reach the notebook as the kit's exceptions (:mod:`aidemo.errors`).
-SDK_LOG_LEVEL = "error"
 #: The packages the setup cell and 00_setup's environment check report.
 PACKAGES = (
     "aidemo",
