@@ -88,6 +88,19 @@ def test_an_unreachable_url_is_a_backend_error_naming_it(demo_db, tmp_path):
         backend.sql("SELECT 1")
 
 
+def test_a_login_that_timed_out_is_named_unreachable_too():
+    """5.x gives up on a refused address with a login timeout (HYT00) when its retries outlast it."""
+    from snowflake.connector.errors import OperationalError
+
+    from aidemo.backends.sqlclient import Endpoint, connector_errors
+
+    endpoint = Endpoint("ACCT", "AIDEMO", "https://127.0.0.1:1", "key")
+    timeout = OperationalError(msg="Failed to login: login timed out after 30s", errno=14, sqlstate="HYT00")
+    with pytest.raises(BackendError, match=r"login timed out after 30s; cannot reach https://127.0.0.1:1"):
+        with connector_errors("connecting", BackendError, endpoint):
+            raise timeout
+
+
 def aidemo(profile: str, trust, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, AIDEMO_PROFILE=profile, SSL_CERT_FILE=str(trust), PYTHONWARNINGS="default")
     return subprocess.run(

@@ -203,7 +203,9 @@ def connector_errors(doing: str, error: type[Exception], endpoint: Endpoint | No
 def _message(doing: str, exc, errno: int, endpoint: Endpoint | None) -> str:
     text = " ".join(str(exc).split())  # "002003 (42S02): SQL compilation error: ..."
     hint = _HINTS.get(errno)
-    if hint is None and ("certificate" in text.lower() or "ssl" in text.lower()):
+    # A login that timed out (5.x, HYT00) never heard from the server: as unreachable as a refused one.
+    timed_out = getattr(exc, "sqlstate", None) == "HYT00" and "login" in text.lower()
+    if hint is None and (timed_out or "certificate" in text.lower() or "ssl" in text.lower()):
         hint = _HINTS[250001]
     if hint:
         fields = {key: value for key, value in vars(endpoint).items() if value} if endpoint else {}

@@ -4,7 +4,9 @@ A statement run under a :class:`Switch` (see :meth:`Switch.running`) has each co
 reads or writes with registered as the catalog hands it out (:func:`track`, :func:`tracking`);
 :meth:`Switch.cancel` interrupts them, and DuckDB ends the statement with an
 ``InterruptException``. A connection handed out after the cancel is refused the same way, so
-a statement cancelled between two of its steps stops at the next one.
+a statement cancelled between two of its steps stops at the next one. DuckDB forgets an
+interrupt when a query begins on the connection, so a cancel that lands between a connection's
+hand-out and its query's start is repeated until the statement lets go of its connections.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
+import time
 
 import duckdb
+
+REPEAT_S = 0.05  # how often a cancel interrupts again, while the statement still holds connections
 
 __all__ = ["Switch", "track", "tracking"]
 
@@ -34,9 +39,24 @@ class Switch:
             if self.reason is not None:
                 return False
             self.reason = reason
-            for connection in self._connections:
-                connection.interrupt()
-            return True
+            if not self._interrupt():
+                return True
+        threading.Thread(target=self._repeat, name="cancel", daemon=True).start()
+        return True
+
+    def _interrupt(self) -> bool:
+        """Interrupt every connection held (under the lock); False when none is."""
+        for connection in self._connections:
+            connection.interrupt()
+        return bool(self._connections)
+
+    def _repeat(self) -> None:
+        # Nothing joins the list after a cancel (_add refuses), so once it is empty it stays empty.
+        while True:
+            time.sleep(REPEAT_S)
+            with self._lock:
+                if not self._interrupt():
+                    return
 
     @contextlib.contextmanager
     def running(self):

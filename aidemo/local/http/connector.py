@@ -283,17 +283,25 @@ async def _json(request: Request, limit: int) -> dict:
     """The body's JSON object. A gzipped body (4.x gzips them) is inflated as it arrives, a piece at a
     time, and refused as soon as it inflates past ``limit`` bytes: a small bomb never grows the
     service's memory by more than the limit."""
-    inflate, head, pieces, room = None, b"", [], limit
+    inflate, head, pieces, room, refused = None, b"", [], limit, None
     async for part in request.stream():
+        if refused is not None:
+            continue  # read to its end, so that the client reads the refusal, not a reset connection
         if head is not None:  # the first two bytes say whether the body is gzip
             head += part
             if len(head) < 2:
                 continue
             part, head = head, None
             inflate = zlib.decompressobj(wbits=31) if part[:2] == _GZIP else None
-        piece = _inflate(inflate, part, room) if inflate is not None else part
+        try:
+            piece = _inflate(inflate, part, room) if inflate is not None else part
+        except ConnectorError as exc:
+            refused = exc
+            continue
         room -= len(piece)
         pieces.append(piece)
+    if refused is not None:
+        raise refused
     raw = b"".join(pieces) + (head or b"")
     try:
         body = json.loads(raw) if raw else {}
