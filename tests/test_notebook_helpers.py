@@ -30,6 +30,7 @@ from aidemo.notebook.figures import FIGURES
 from aidemo.notebook.walkthrough import working_directory
 from aidemo.stream.offsets import item_token, order_token
 from aidemo.stream.options import StreamOptions
+from tests.test_latency import synthetic_batches
 
 SQL_KEYWORDS = re.compile(r"\b(SELECT|SHOW|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|MERGE)\b")
 
@@ -448,3 +449,94 @@ def test_start_opens_the_named_backend_from_the_working_directory(demo_db, tmp_p
     )
     assert not sdk.filter(record)
     assert sdk.filter(sdk.makeRecord(sdk.name, logging.ERROR, __file__, 1, "another error", (), None))
+
+
+# ---- 04's charts and the demo's panels ------------------------------------------------------
+
+
+def _sweep() -> pd.DataFrame:
+    """Two settings' order batches: lag 5 s with batch 1,000 (three batches), lag 1 s with batch 100 (two)."""
+    return pd.concat([synthetic_batches(5.0, 1000, [6.0, 8.0, 7.0]), synthetic_batches(1.0, 100, [2.0, 2.5])])
+
+
+def test_latency_charts_are_figures_of_what_the_sweep_measured():
+    from matplotlib.container import BarContainer
+
+    batches = _sweep()
+    summary = notebook.latency_summary(batches)
+    assert summary[["max_client_lag", "batch_size", "orders"]].values.tolist() == [[1.0, 100, 200], [5.0, 1000, 300]]
+
+    lag = notebook.lag_chart(summary)
+    (ax,) = lag.axes
+    assert tuple(lag.get_size_inches()) == (8, 4)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("max client lag setting (s)", "generated → committed (s)")
+    assert ax.get_title() == "Setting vs measured latency (local)"
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["p50, batch 100", "p99, batch 100", "p50, batch 1,000", "p99, batch 1,000", "y = x (the setting)"]
+    assert list(ax.get_lines()[2].get_ydata()) == [7.0]  # lag 5 s: the median of 6, 8 and 7 s
+
+    (ax,) = notebook.distribution_chart(batches).axes
+    fast, slow = ax.get_lines()
+    assert (fast.get_label(), slow.get_label()) == ("lag 1 s, batch 100", "lag 5 s, batch 1,000")
+    assert list(slow.get_xdata()) == [6.0, 7.0, 8.0] and ax.get_ylabel() == "share of batches"
+
+    (ax,) = notebook.stages_chart(summary).axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "generated → handed to the SDK",
+        "generated → committed",
+        "generated → queryable",
+    ]
+    handed, committed, queryable = [c for c in ax.containers if isinstance(c, BarContainer)]  # the rest: whiskers
+    assert [bar.get_height() for bar in committed] == pytest.approx(summary["committed_p50"].tolist())
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["lag 1 s, batch 100", "lag 5 s, batch 1,000"]
+
+    throughput = notebook.throughput_chart(batches)
+    (ax,) = throughput.axes
+    assert sum(ax.get_lines()[0].get_ydata()) == 200 and ax.get_ylabel() == "orders committed per second"
+
+    # A cell shows each one inline as a PNG (no pyplot: nothing left open for the next cell).
+    shown, _ = InteractiveShell.instance().display_formatter.format(throughput)
+    assert shown["image/png"].startswith(b"\x89PNG")
+
+
+def test_the_demo_runs_its_panels_with_its_own_seed_and_customers(monkeypatch):
+    from aidemo.measure import latency
+
+    measured = []
+
+    def measure(backend, **settings):
+        measured.append(settings)
+        return synthetic_batches(settings["max_client_lag"], settings["batch_size"], [1.5, 2.0])
+
+    monkeypatch.setattr(latency, "measure", measure)
+    demo = notebook.Demo(backend=None, seed=7, num_customers=50, options=StreamOptions())
+    namespace = {"MAX_CLIENT_LAG": 1, "BATCH_SIZE": 100, "DURATION": 2, "RATE": 100}  # no SEED, NUM_CUSTOMERS
+    row, _ = demo.latency_run(namespace)
+    assert measured == [
+        {"max_client_lag": 1, "batch_size": 100, "duration": 2, "rate": 100, "seed": 7, "num_customers": 50}
+    ]
+    assert (row["max_client_lag"], row["batch_size"], row["committed_p50"]) == (1, 100, 1.75)
+    panel = demo.latency_panel(namespace)
+    panel.batch_size.value = 250
+    with capture_output():
+        panel.run_button.click()
+    assert (measured[-1]["batch_size"], measured[-1]["seed"], measured[-1]["num_customers"]) == (250, 7, 50)
+    assert panel.rows[0]["batch_size"] == 250 and _texts(panel, "stderr") == ""
+
+
+def test_the_demo_streams_its_panels_runs_with_its_own_seed_and_customers(monkeypatch):
+    from aidemo.backends import provision
+    from aidemo.notebook import live
+
+    calls = []
+    monkeypatch.setattr(provision, "setup", lambda backend, **job: calls.append(("setup", job)))
+    monkeypatch.setattr(live, "parallel_live", lambda backend, total, instances, **job: calls.append(("stream", job)))
+    demo = notebook.Demo(backend=None, seed=7, num_customers=50, options=StreamOptions())
+    namespace = {"MAX_CLIENT_LAG": 1, "BATCH_SIZE": 100, "RATE": 100, "PANEL_SECONDS": 2}  # no SEED, NUM_CUSTOMERS
+    panel = demo.stream_panel(namespace, instances=2)
+    with capture_output():
+        panel.run_button.click()
+    assert _texts(panel, "stderr") == ""
+    (_, fresh), (_, streamed) = calls
+    assert fresh == {"reset": True, "seed": 7, "num_customers": 50}
+    assert (streamed["seed"], streamed["num_customers"], streamed["options"].batch_size) == (7, 50, 100)

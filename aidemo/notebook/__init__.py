@@ -9,6 +9,9 @@
 * :mod:`~aidemo.notebook.tables`: formatted tables (units, precision, chosen columns);
 * :mod:`~aidemo.notebook.live`: the live view of a running stream (02, 03, 05);
 * :mod:`~aidemo.notebook.panel`: the knobs panel (max client lag, batch size, rate; 02-04);
+* :mod:`~aidemo.notebook.charts`: 04's sweeps, one call a cell: :func:`latency_summary` and the
+  charts (:func:`lag_chart`, :func:`distribution_chart`, :func:`stages_chart`,
+  :func:`throughput_chart`), figures that show inline;
 * :mod:`~aidemo.notebook.figures`: what one run measured as one row (:func:`run_figures`,
   :func:`latency_figures`), the figures the panels and batch reports show;
 * :mod:`~aidemo.notebook.report`: a batch run's report (``aidemo notebooks --grid``), and
@@ -32,6 +35,13 @@ from aidemo.notebook.analytics import (
     orders_frame,
     snowpark_revenue,
     watch_orders,
+)
+from aidemo.notebook.charts import (
+    distribution_chart,
+    lag_chart,
+    latency_summary,
+    stages_chart,
+    throughput_chart,
 )
 from aidemo.notebook.crash import Crash, channel_tokens, crash_stream
 from aidemo.notebook.demo import Demo, start
@@ -81,12 +91,15 @@ __all__ = [
     "channel_tokens",
     "crash_stream",
     "crash_table",
+    "distribution_chart",
     "environment",
     "figures_table",
     "has_front_end",
+    "lag_chart",
     "latency_figures",
     "latency_panel",
     "latency_run",
+    "latency_summary",
     "latency_table",
     "markdown",
     "parallel_live",
@@ -95,10 +108,12 @@ __all__ = [
     "read_records",
     "record",
     "run_figures",
+    "stages_chart",
     "start",
     "stream_live",
     "stream_panel",
     "stream_table",
+    "throughput_chart",
     "styled",
     "working_copy",
     "write_key_pair",

@@ -9,6 +9,7 @@ changes.
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from aidemo.notebook.analytics import BackgroundStream
     from aidemo.notebook.crash import Crash
     from aidemo.notebook.faultrun import FaultRun
+    from aidemo.notebook.panel import ControlPanel
     from aidemo.stream.options import StreamOptions
     from aidemo.stream.parallel import ParallelResult
 
@@ -93,6 +95,26 @@ class Demo:
         return latency.measure_grid(
             self.backend, seed=self.seed, num_customers=self.num_customers, base=self.options, **kwargs
         )
+
+    def latency_run(self, namespace: MutableMapping[str, Any], **kwargs) -> tuple[dict, pd.DataFrame]:
+        """:func:`aidemo.notebook.panel.latency_run` with this notebook's seed and customers (``namespace``:
+        its globals, for ``MAX_CLIENT_LAG``, ``BATCH_SIZE``, ``DURATION``, ``RATE``)."""
+        from aidemo.notebook.panel import latency_run
+
+        return latency_run(self.backend, namespace, seed=self.seed, num_customers=self.num_customers, **kwargs)
+
+    def latency_panel(self, namespace: MutableMapping[str, Any]) -> ControlPanel:
+        """:func:`aidemo.notebook.panel.latency_panel` with this notebook's seed and customers."""
+        from aidemo.notebook.panel import latency_panel
+
+        return latency_panel(self.backend, namespace, seed=self.seed, num_customers=self.num_customers)
+
+    def stream_panel(self, namespace: MutableMapping[str, Any], instances: int | None = None) -> ControlPanel:
+        """:func:`aidemo.notebook.panel.stream_panel` with this notebook's seed and customers (``instances``:
+        a parallel job's)."""
+        from aidemo.notebook.panel import stream_panel
+
+        return stream_panel(self.backend, namespace, instances, seed=self.seed, num_customers=self.num_customers)
 
 
 def start(

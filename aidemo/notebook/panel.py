@@ -189,12 +189,17 @@ def stream_panel(
     backend: StreamingBackend,
     namespace: MutableMapping[str, Any],
     instances: int | None = None,
+    *,
+    seed: int | None = None,
+    num_customers: int | None = None,
 ) -> ControlPanel:
     """A panel whose Run streams ``RATE`` × ``PANEL_SECONDS`` orders (per instance) from fresh tables.
 
     Each run resets ORDERS and ORDER_ITEMS (customers stay), streams with the sliders' lag,
     batch size and rate under a live view, and appends its figures (rates, latency per stage,
-    retries: :func:`~aidemo.notebook.figures.run_figures`) to the table.
+    retries: :func:`~aidemo.notebook.figures.run_figures`) to the table. ``seed`` and
+    ``num_customers`` are the job's (default: ``SEED`` and ``NUM_CUSTOMERS``; :meth:`Demo.stream_panel
+    <aidemo.notebook.demo.Demo.stream_panel>` passes the notebook's).
     """
     from aidemo.backends.provision import setup
     from aidemo.notebook.figures import run_figures
@@ -202,20 +207,12 @@ def stream_panel(
     from aidemo.stream.options import StreamOptions
 
     seconds = namespace["PANEL_SECONDS"]
+    job = _job(namespace, seed, num_customers)
 
     def stream(max_client_lag: float, batch_size: int, rate: float) -> dict:
-        setup(
-            backend,
-            reset=True,
-            num_customers=namespace["NUM_CUSTOMERS"],
-            seed=namespace["SEED"],
-        )
+        setup(backend, reset=True, **job)
         options = StreamOptions(batch_size=batch_size, max_client_lag=max_client_lag, rate=rate)
-        common = dict(
-            options=options,
-            seed=namespace["SEED"],
-            num_customers=namespace["NUM_CUSTOMERS"],
-        )
+        common = dict(options=options, **job)
         orders = max(1, round(rate * seconds))
         title = f"{instances} instances" if instances else "One instance"
         view = LiveView(title, table=bool(instances))
@@ -233,12 +230,17 @@ def latency_run(
     namespace: MutableMapping[str, Any],
     max_client_lag: float | None = None,
     batch_size: int | None = None,
+    *,
+    seed: int | None = None,
+    num_customers: int | None = None,
 ):
     """One :func:`aidemo.measure.latency.measure` with the notebook's settings; its row (settings and
     :func:`~aidemo.notebook.figures.latency_figures`) and its batches.
 
-    It streams ``RATE`` orders/s for ``DURATION`` s with ``SEED`` and ``NUM_CUSTOMERS``, at
-    ``max_client_lag`` and ``batch_size`` (default: ``MAX_CLIENT_LAG`` and ``BATCH_SIZE``).
+    It streams ``RATE`` orders/s for ``DURATION`` s at ``max_client_lag`` and ``batch_size``
+    (default: ``MAX_CLIENT_LAG`` and ``BATCH_SIZE``), with ``seed`` and ``num_customers``
+    (default: ``SEED`` and ``NUM_CUSTOMERS``; :meth:`Demo.latency_run
+    <aidemo.notebook.demo.Demo.latency_run>` passes the notebook's).
     """
     from aidemo.measure import latency
     from aidemo.notebook.figures import latency_figures
@@ -251,26 +253,41 @@ def latency_run(
         batch_size=size,
         duration=namespace["DURATION"],
         rate=namespace["RATE"],
-        seed=namespace["SEED"],
-        num_customers=namespace["NUM_CUSTOMERS"],
+        **_job(namespace, seed, num_customers),
     )
     settings = {"max_client_lag": lag, "batch_size": size, "rate": namespace["RATE"]}
     return settings | latency_figures(batches), batches
 
 
-def latency_panel(backend: StreamingBackend, namespace: MutableMapping[str, Any]) -> ControlPanel:
-    """A panel whose Run is a :func:`latency_run` with the sliders' settings.
+def latency_panel(
+    backend: StreamingBackend,
+    namespace: MutableMapping[str, Any],
+    *,
+    seed: int | None = None,
+    num_customers: int | None = None,
+) -> ControlPanel:
+    """A panel whose Run is a :func:`latency_run` with the sliders' settings (and ``seed``, ``num_customers``).
 
     Each run appends its figures (p50/p95 per stage, rates, retries) to the table and shows the
     distribution of its committed latency.
     """
     from aidemo.measure import plots
 
+    job = _job(namespace, seed, num_customers)
+
     def measure(max_client_lag: float, batch_size: int):
-        row, batches = latency_run(backend, namespace, max_client_lag, batch_size)
+        row, batches = latency_run(backend, namespace, max_client_lag, batch_size, **job)
         return row, figure_image(lambda ax: plots.latency_distribution(ax, batches))
 
     return ControlPanel(namespace, measure, (lag_knob(namespace["DURATION"]), BATCH_KNOB))
+
+
+def _job(namespace: MutableMapping[str, Any], seed: int | None, num_customers: int | None) -> dict[str, int]:
+    """The job's seed and customer count: those given, else the notebook's ``SEED`` and ``NUM_CUSTOMERS``."""
+    return {
+        "seed": namespace["SEED"] if seed is None else seed,
+        "num_customers": namespace["NUM_CUSTOMERS"] if num_customers is None else num_customers,
+    }
 
 
 def figure_image(draw: Callable[..., Any], size: tuple[float, float] = (7, 3.5)):
